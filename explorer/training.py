@@ -1,0 +1,207 @@
+"""The training loop: data on the device as tensors, seeded batches, a callback, a stop flag, a NaN guard.
+
+The loop knows nothing about the UI (compare minGPT's trainer): it reports :class:`TrainEvent`s
+through a callback and checks ``stop()`` between steps, so a page, a CLI progress bar or a test can
+each watch and stop it in their own way.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from explorer.datasets import Dataset
+from explorer.errors import ConfigError
+from explorer.models import Autoencoder
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """CUDA when present, else Apple MPS, else CPU; `name` ("cpu", "cuda", ...) overrides."""
+    if name and name != "auto":
+        if name.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError("CUDA was asked for but no CUDA GPU is available here; use --device cpu.")
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    weight_decay: float = 0.0
+    device: str = "auto"
+
+    def __post_init__(self):
+        if not 1 <= self.epochs <= 10_000:
+            raise ConfigError(f"Epochs must be between 1 and 10000, got {self.epochs}.")
+        if not 1 <= self.batch_size <= 65_536:
+            raise ConfigError(f"Batch size must be between 1 and 65536, got {self.batch_size}.")
+        if not (0 < self.lr <= 100 and math.isfinite(self.lr)):
+            raise ConfigError(f"Learning rate must be above 0 and at most 100, got {self.lr}.")
+        if not (0 <= self.weight_decay <= 1):
+            raise ConfigError(f"Weight decay must be between 0 and 1, got {self.weight_decay}.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainEvent:
+    """What the loop reports. `kind` is "step", "epoch" or "end"."""
+
+    kind: str
+    epoch: int  # 1-based epoch in progress (or just finished)
+    epochs: int
+    step: int  # global step count so far
+    steps_per_epoch: int
+    parts: dict[str, float]  # latest training loss parts (step) or epoch means (epoch)
+    test_parts: dict[str, float] | None = None  # epoch end: loss parts on the test split
+    elapsed: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)  # one row per finished epoch
+    status: str = "finished"  # "finished", "stopped" or "diverged"
+    message: str = ""
+    epochs_done: int = 0
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+
+
+def _mean_parts(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    return {k: float(v) / n for k, v in sums.items()}
+
+
+@torch.no_grad()
+def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Mean loss parts over `x` with the model in eval mode; seeded so it is reproducible."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    sums: dict[str, float] = {}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size].to(device)
+            for k, v in model.loss(xb).items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
+    model.train(was_training)
+    return {k: v / len(x) for k, v in sums.items()}
+
+
+def train(
+    model: Autoencoder,
+    data: Dataset,
+    cfg: TrainConfig,
+    callback: Callable[[TrainEvent], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    report_every: int = 10,
+) -> TrainResult:
+    """Train `model` in place on `data`'s train split, testing after each epoch.
+
+    On a NaN or infinite loss the weights are rolled back to the end of the last good epoch
+    (or the start) and the result says "diverged" with a message a learner can act on.
+    """
+    if tuple(data.image_shape) != tuple(model.cfg.image_shape):
+        raise ConfigError(
+            f"The model expects {model.cfg.image_shape} images but {data.name} has {data.image_shape}."
+        )
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    model.to(device).train()
+    x_train = data.x_train.to(device)  # the whole split lives on the device: no loader overhead
+    x_test = data.x_test.to(device)
+    n = len(x_train)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    result = TrainResult()
+    good_state = copy.deepcopy(model.state_dict())
+    start = time.perf_counter()
+    step = 0
+    seen = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        perm = torch.randperm(n, generator=generator).to(device)
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        for b in range(steps_per_epoch):
+            if stop is not None and stop():
+                result.status, result.message = "stopped", f"Stopped during epoch {epoch}."
+                break
+            xb = x_train[perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]]  # (B, C, H, W)
+            parts = model.loss(xb)
+            loss = parts["loss"]
+            if not torch.isfinite(loss):
+                model.load_state_dict(good_state)
+                result.status = "diverged"
+                result.message = (
+                    f"Training diverged at epoch {epoch}, step {b + 1} (the loss became "
+                    f"{float(loss)}). Try a smaller learning rate than {cfg.lr:g}; the weights "
+                    f"from before it went wrong are kept."
+                )
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            count += len(xb)
+            detached = {k: v.detach() * len(xb) for k, v in parts.items()}
+            for k, v in detached.items():
+                sums[k] = sums[k] + v if k in sums else v
+            if callback is not None and (step % report_every == 0 or b == steps_per_epoch - 1):
+                callback(
+                    TrainEvent(
+                        "step", epoch, cfg.epochs, step, steps_per_epoch,
+                        {k: float(v) / len(xb) for k, v in detached.items()},
+                        elapsed=time.perf_counter() - start,
+                    )
+                )
+        seen += count
+        if result.status != "finished":
+            break
+        train_parts = _mean_parts(sums, max(count, 1))
+        test_parts = evaluate_loss(model, x_test, seed=cfg.seed)
+        if not all(math.isfinite(v) for v in (*train_parts.values(), *test_parts.values())):
+            model.load_state_dict(good_state)
+            result.status = "diverged"
+            result.message = (
+                f"Training diverged in epoch {epoch}. Try a smaller learning rate than {cfg.lr:g}; "
+                "the weights from the last good epoch are kept."
+            )
+            break
+        good_state = copy.deepcopy(model.state_dict())
+        row = {"epoch": epoch, "train": train_parts, "test": test_parts,
+               "seconds": time.perf_counter() - start}
+        result.history.append(row)
+        result.epochs_done = epoch
+        if callback is not None:
+            callback(
+                TrainEvent("epoch", epoch, cfg.epochs, step, steps_per_epoch, train_parts,
+                           test_parts, elapsed=row["seconds"])
+            )
+    # On "stopped" the weights stay as they are: updates made before the stop are still learning.
+    model.eval()
+    result.seconds = time.perf_counter() - start
+    result.images_per_second = seen / result.seconds if result.seconds > 0 else 0.0
+    if callback is not None:
+        callback(
+            TrainEvent("end", result.epochs_done, cfg.epochs, step, steps_per_epoch,
+                       result.history[-1]["train"] if result.history else {},
+                       result.history[-1]["test"] if result.history else None,
+                       elapsed=result.seconds)
+        )
+    return result
