@@ -108,11 +108,14 @@ def train(
     callback: Callable[[TrainEvent], None] | None = None,
     stop: Callable[[], bool] | None = None,
     report_every: int = 10,
+    explode_factor: float = 1000.0,
 ) -> TrainResult:
     """Train `model` in place on `data`'s train split, testing after each epoch.
 
-    On a NaN or infinite loss the weights are rolled back to the end of the last good epoch
-    (or the start) and the result says "diverged" with a message a learner can act on.
+    On a NaN or infinite loss, or one that explodes past `explode_factor` times the first step's
+    (stable losses such as BCE-with-logits can grow without ever becoming NaN), the weights are
+    rolled back to the end of the last good epoch (or the start) and the result says "diverged"
+    with a message a learner can act on.
     """
     if tuple(data.image_shape) != tuple(model.cfg.image_shape):
         raise ConfigError(
@@ -133,6 +136,7 @@ def train(
     start = time.perf_counter()
     step = 0
     seen = 0
+    first_loss: float | None = None
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=generator).to(device)
@@ -145,13 +149,17 @@ def train(
             xb = x_train[perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]]  # (B, C, H, W)
             parts = model.loss(xb)
             loss = parts["loss"]
-            if not torch.isfinite(loss):
+            value = float(loss.detach())  # one sync per step; cheap next to the step itself
+            if first_loss is None:
+                first_loss = abs(value) + 1e-8
+            if not math.isfinite(value) or abs(value) > explode_factor * first_loss:
                 model.load_state_dict(good_state)
                 result.status = "diverged"
+                what = "became NaN" if math.isnan(value) else f"exploded to {value:.3g}"
                 result.message = (
-                    f"Training diverged at epoch {epoch}, step {b + 1} (the loss became "
-                    f"{float(loss)}). Try a smaller learning rate than {cfg.lr:g}; the weights "
-                    f"from before it went wrong are kept."
+                    f"Training diverged at epoch {epoch}, step {b + 1}: the loss {what}. "
+                    f"Try a smaller learning rate than {cfg.lr:g} (1e-3 is a safe start); "
+                    "the weights from before it went wrong are kept."
                 )
                 break
             optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,192 @@
+"""Command line: ``python -m explorer datasets | train | eval | list | pretrain``.
+
+Errors a user can fix (unknown dataset, latent size 0, a folder that is not a model) print one line
+and exit with status 2; nothing prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from explorer.errors import ExplorerError
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be numbers like 400 or 512,256, not {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one hidden size, e.g. 400")
+    return values
+
+
+class ProgressBar:
+    """A one-line text progress bar with the running loss, for terminals (stderr)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream, self.width = stream, width
+        self.tty = stream.isatty()
+        self.last_epoch_line = 0
+
+    def __call__(self, event) -> None:
+        total = event.epochs * event.steps_per_epoch
+        done = min(event.step / total, 1.0) if total else 0.0
+        filled = int(self.width * done)
+        bar = "█" * filled + "·" * (self.width - filled)
+        loss = event.parts.get("loss", float("nan"))
+        line = f"epoch {event.epoch}/{event.epochs} [{bar}] {done:4.0%} loss {loss:9.3f}"
+        if event.kind == "epoch":
+            test = event.test_parts or {}
+            parts = " ".join(f"{k} {v:.3f}" for k, v in test.items())
+            line += f" | test {parts}"
+            self.stream.write(("\r" if self.tty else "") + line + "\n")
+        elif self.tty:
+            self.stream.write("\r" + line)
+        self.stream.flush()
+
+
+def cmd_datasets(args) -> int:
+    from explorer.datasets import INFOS, is_available
+
+    print(f"{'name':<15}{'images':>8}  {'size':<8}{'offline now':<16}description")
+    for info in INFOS.values():
+        n = info.n_train + info.n_test
+        c, h, w = info.image_shape
+        ok = "yes" if is_available(info.name) else "no (downloads)"
+        print(f"{info.name:<15}{n:>8}  {f'{h}x{w}':<8}{ok:<16}{info.about}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from explorer.datasets import get_info
+    from explorer.jobs import run_training
+    from explorer.models import ModelConfig
+    from explorer.store import new_run_path, runs_dir
+    from explorer.training import TrainConfig
+
+    info = get_info(args.dataset)
+    model_cfg = ModelConfig(
+        kind=args.model, arch=args.arch, image_shape=info.image_shape, latent_dim=args.latent_dim,
+        hidden=args.hidden, likelihood=args.likelihood, beta=args.beta, sparsity=args.sparsity,
+        denoise=args.denoise,
+    )
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            seed=args.seed, device=args.device)
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.overwrite:
+            raise ExplorerError(f"{out} already exists; pass --overwrite or choose another --out.")
+    else:
+        out = new_run_path(f"{args.dataset}-{args.model}-{args.arch}-z{args.latent_dim}-{int(time.time())}", runs_dir())
+    print(f"Training {model_cfg.describe()} on {args.dataset} for {args.epochs} epochs", file=sys.stderr)
+    outcome = run_training(model_cfg, train_cfg, args.dataset, out, callback=ProgressBar(),
+                           overwrite=args.overwrite)
+    r = outcome.result
+    if r.status != "finished":
+        print(r.message, file=sys.stderr)
+    if outcome.path is None:
+        return 1
+    print(f"Saved {outcome.path} ({r.epochs_done} epochs, {r.seconds:.1f} s, "
+          f"{r.images_per_second:,.0f} images/s)")
+    print(json.dumps(outcome.metrics, indent=1))
+    return 0 if r.status != "diverged" else 1
+
+
+def cmd_eval(args) -> int:
+    from explorer.checkpoints import load_model
+    from explorer.datasets import load_dataset
+    from explorer.metrics import evaluate
+
+    model, card = load_model(args.path)
+    data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
+    metrics = evaluate(model, data, seed=args.seed, iw_k=args.iw_k)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(f"{args.path}: {model.cfg.describe()} on {data.name} (test split, {len(data.x_test)} images)")
+        for k, v in metrics.items():
+            print(f"  {k:<14}{v:.4f}" if isinstance(v, float) else f"  {k:<14}{v}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from explorer.store import list_models
+
+    entries, problems = list_models()
+    for e in entries:
+        print(f"{e.id:<40}{e.summary}")
+    for p in problems:
+        print(f"skipped: {p}", file=sys.stderr)
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from explorer.pretrain import pretrain
+
+    pretrain(Path(args.out) if args.out else None, only=args.only, epochs=args.epochs,
+             projections=not args.no_projections)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("datasets", help="list datasets and whether each is available offline")
+
+    t = sub.add_parser("train", help="train a model and save it as a run")
+    t.add_argument("--dataset", default="mnist-5k")
+    t.add_argument("--model", choices=["ae", "vae"], default="vae")
+    t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
+    t.add_argument("--latent-dim", type=int, default=16)
+    t.add_argument("--hidden", type=_hidden, default=None,
+                   help="MLP widths or conv channels, e.g. 400 or 512,256 (default 400 / 32,64)")
+    t.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli")
+    t.add_argument("--beta", type=float, default=1.0)
+    t.add_argument("--sparsity", type=float, default=0.0, help="L1 weight on the code")
+    t.add_argument("--denoise", type=float, default=0.0, help="std of input noise while training")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--out", help="run folder (default: runs/<generated name>)")
+    t.add_argument("--overwrite", action="store_true")
+
+    e = sub.add_parser("eval", help="evaluate a saved model on its test split")
+    e.add_argument("path")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--iw-k", type=int, default=0, help="samples for the importance-weighted bound")
+
+    sub.add_parser("list", help="list shipped models and your runs")
+
+    r = sub.add_parser("pretrain", help="rebuild the shipped models in pretrained/")
+    r.add_argument("--out", help="folder to write (default: pretrained/)")
+    r.add_argument("--only", nargs="*", help="names of the models to rebuild")
+    r.add_argument("--epochs", type=int, help="override every model's epochs (for quick checks)")
+    r.add_argument("--no-projections", action="store_true")
+    return p
+
+
+COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "eval": cmd_eval, "list": cmd_list,
+            "pretrain": cmd_pretrain}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "hidden", "unset") is None:
+        args.hidden = (32, 64) if args.arch == "conv" else (400,)
+    try:
+        return COMMANDS[args.command](args)
+    except ExplorerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

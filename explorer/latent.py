@@ -1,0 +1,291 @@
+"""Walking the latent space: encode a dataset, decode codes, interpolate, traverse, grid, sample.
+
+The pages draw what these functions return, so everything here speaks numpy: codes are float32
+arrays shaped (N, D) and images float32 in [0, 1]. Greyscale images drop their channel axis,
+(B, H, W); colour images keep it, (B, C, H, W). Model work runs on the model's own device under
+``torch.inference_mode()``; anything random comes from a local, seeded generator.
+
+Grid convention (see :func:`grid_2d`): row-major, columns left to right follow the first chosen
+dimension ascending, rows top to bottom follow the second dimension *descending*, so the picture
+reads like a scatter plot whose y axis points up.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import torch
+
+from explorer.metrics import code_variance, eval_mode, kl_per_dimension, model_device
+from explorer.models import Autoencoder
+
+SLERP_EPS = 1e-6  # below this sin(angle) the endpoints are parallel and slerp becomes lerp
+SPACINGS = ("linear", "gaussian")
+METHODS = ("linear", "spherical")
+# The classic VAE manifold picture (Kingma & Welling 2014, fig. 4) spaces a 2-D grid by the
+# Gaussian inverse CDF over [0.05, 0.95]: these are the latent values of those two quantiles.
+PRIOR_RANGE = (NormalDist().inv_cdf(0.05), NormalDist().inv_cdf(0.95))
+
+
+# ----------------------------------------------------------------------------------------------
+# codes and images
+
+
+def encode_dataset(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+    """The code of every image, (N, D) float32: the posterior mean for a VAE (model.embed)."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    device = model_device(model)
+    codes = []
+    with eval_mode(model), torch.inference_mode():
+        for i in range(0, len(x), batch_size):
+            codes.append(model.embed(x[i : i + batch_size].to(device)).cpu())  # (B, D)
+    if not codes:
+        return np.zeros((0, model.cfg.latent_dim), dtype=np.float32)
+    return torch.cat(codes).numpy().astype(np.float32, copy=False)
+
+
+def _to_images(x_hat: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) tensor -> float32 numpy; greyscale loses its channel axis, (B, H, W)."""
+    if x_hat.shape[1] == 1:
+        x_hat = x_hat[:, 0]
+    return x_hat.detach().cpu().numpy().astype(np.float32, copy=False)
+
+
+def decode(model: Autoencoder, z: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Images for codes z (B, D), or for one code (D,) as a batch of one.
+
+    Returns float32 in [0, 1], (B, H, W) for greyscale or (B, C, H, W). Cheap enough to call on
+    every slider move: no mode switching, one forward pass.
+    """
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.ndim == 1:
+        z = z[None]  # (1, D)
+    if z.ndim != 2 or z.shape[1] != model.cfg.latent_dim:
+        raise ValueError(
+            f"Codes must be shaped (D,) or (B, D) with D = {model.cfg.latent_dim}, "
+            f"got {tuple(z.shape)}."
+        )
+    # The decoders have no dropout or batch norm, so train/eval mode does not change decode().
+    with torch.inference_mode():
+        x_hat = model.decode(z.to(model_device(model)))  # (B, C, H, W)
+    return _to_images(x_hat)
+
+
+def sample_prior_z(latent_dim: int, n: int, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+    """n codes z ~ N(0, temperature^2 I), (n, D) float32, from a local seeded generator."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    z = temperature * torch.randn((n, latent_dim), generator=generator)  # (n, D)
+    return z.numpy()
+
+
+def sample_prior(
+    model: Autoencoder, n: int, temperature: float = 1.0, seed: int = 0
+) -> np.ndarray:
+    """Decode n draws from the prior N(0, temperature^2 I). Temperature < 1 trades variety for
+    cleaner images. An AE has no prior, so its samples show how much of N(0, I) it never uses."""
+    return decode(model, sample_prior_z(model.cfg.latent_dim, n, temperature, seed))
+
+
+# ----------------------------------------------------------------------------------------------
+# paths through the latent space
+
+
+def _t_array(t) -> tuple[np.ndarray, bool]:
+    t_arr = np.asarray(t, dtype=np.float64)
+    return t_arr.reshape(-1, 1), t_arr.ndim == 0  # (T, 1), was it a scalar?
+
+
+def lerp(z0: np.ndarray, z1: np.ndarray, t) -> np.ndarray:
+    """Linear interpolation (1 - t) z0 + t z1. Scalar t gives (D,), an array of t gives (T, D)."""
+    z0, z1 = np.asarray(z0, dtype=np.float64), np.asarray(z1, dtype=np.float64)
+    t_col, scalar = _t_array(t)
+    z = (1.0 - t_col) * z0 + t_col * z1  # (T, D)
+    z = z.astype(np.float32)
+    return z[0] if scalar else z
+
+
+def slerp(z0: np.ndarray, z1: np.ndarray, t) -> np.ndarray:
+    """Spherical interpolation along the great circle from z0 to z1 (Shoemake 1985; suggested for
+    latent spaces by White 2016, "Sampling Generative Networks").
+
+    Under a Gaussian prior most mass lies on a shell of radius ~sqrt(D); the straight line cuts
+    through the improbable middle, the arc stays near the shell. For endpoints of equal norm every
+    point keeps that norm. Parallel, antiparallel or zero endpoints have no unique arc: we fall back
+    to lerp. Scalar t gives (D,), an array of t gives (T, D).
+    """
+    z0, z1 = np.asarray(z0, dtype=np.float64), np.asarray(z1, dtype=np.float64)
+    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    if n0 == 0.0 or n1 == 0.0:
+        return lerp(z0, z1, t)
+    cos_omega = np.clip(np.dot(z0 / n0, z1 / n1), -1.0, 1.0)
+    omega = math.acos(cos_omega)  # angle between the endpoints
+    sin_omega = math.sin(omega)
+    if sin_omega < SLERP_EPS:
+        return lerp(z0, z1, t)
+    t_col, scalar = _t_array(t)
+    w0 = np.sin((1.0 - t_col) * omega) / sin_omega  # (T, 1)
+    w1 = np.sin(t_col * omega) / sin_omega  # (T, 1)
+    z = (w0 * z0 + w1 * z1).astype(np.float32)  # (T, D)
+    return z[0] if scalar else z
+
+
+def interpolate(
+    z0: np.ndarray, z1: np.ndarray, steps: int, method: str = "linear"
+) -> np.ndarray:
+    """`steps` codes from z0 to z1 inclusive, (steps, D); method "linear" or "spherical"."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown interpolation {method!r}: choose one of {', '.join(METHODS)}.")
+    if steps < 2:
+        raise ValueError(f"An interpolation needs at least 2 steps, got {steps}.")
+    t = np.linspace(0.0, 1.0, steps)
+    return (slerp if method == "spherical" else lerp)(z0, z1, t)
+
+
+def traverse(z: np.ndarray, dim: int, values) -> np.ndarray:
+    """Copies of z with dimension `dim` set to each value in turn, (len(values), D): the latent
+    traversal that shows what one dimension controls (Higgins et al. 2017, fig. 7)."""
+    z = np.asarray(z, dtype=np.float32)
+    values = np.asarray(values, dtype=np.float32).reshape(-1)
+    if not 0 <= dim < z.shape[-1]:
+        raise ValueError(f"Dimension {dim} is outside the code's 0..{z.shape[-1] - 1}.")
+    out = np.repeat(z[None], len(values), axis=0)  # (T, D)
+    out[:, dim] = values
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# grids
+
+
+def grid_values(n: int, lo: float, hi: float, spacing: str = "linear") -> np.ndarray:
+    """n values from lo to hi inclusive, ascending, float32.
+
+    "linear": evenly spaced. "gaussian": evenly spaced in prior probability, Phi^-1 of evenly
+    spaced Phi(lo)..Phi(hi), so points bunch up near 0 where the prior puts its mass. With
+    (lo, hi) = PRIOR_RANGE this is the classic norm.ppf(linspace(0.05, 0.95, n)) manifold grid.
+    """
+    if spacing not in SPACINGS:
+        raise ValueError(f"Unknown spacing {spacing!r}: choose one of {', '.join(SPACINGS)}.")
+    if n < 1:
+        raise ValueError(f"A grid needs at least one value, got n = {n}.")
+    if n == 1:
+        return np.array([(lo + hi) / 2.0], dtype=np.float32)
+    if spacing == "linear":
+        return np.linspace(lo, hi, n).astype(np.float32)
+    normal = NormalDist()
+    p = np.linspace(normal.cdf(lo), normal.cdf(hi), n)
+    values = np.array([normal.inv_cdf(min(max(q, 1e-12), 1 - 1e-12)) for q in p])
+    values[0], values[-1] = lo, hi  # exact endpoints despite the cdf round trip
+    return values.astype(np.float32)
+
+
+def grid_2d(
+    center_z: np.ndarray,
+    dims: tuple[int, int] = (0, 1),
+    extent=(-3.0, 3.0),
+    n: int = 10,
+    spacing: str = "linear",
+) -> np.ndarray:
+    """An n x n grid of codes through center_z varying two dimensions, (n * n, D), row-major.
+
+    `extent` is one (lo, hi) for both dimensions or ((lo_i, hi_i), (lo_j, hi_j)). Entry
+    r * n + c has z[dims[0]] = the c-th value ascending (columns left to right) and
+    z[dims[1]] = the r-th value *descending* (rows top to bottom), so decoding the grid and tiling it
+    with `image_grid(..., ncols=n)` matches a scatter plot of (z_i, z_j) with y pointing up.
+    Other dimensions keep center_z's values. For a 2-D latent use dims=(0, 1).
+    """
+    center_z = np.asarray(center_z, dtype=np.float32).reshape(-1)
+    i, j = dims
+    if i == j:
+        raise ValueError("A 2-D grid needs two different dimensions.")
+    extent = np.asarray(extent, dtype=np.float64)
+    (lo_i, hi_i), (lo_j, hi_j) = (extent, extent) if extent.ndim == 1 else extent
+    xs = grid_values(n, lo_i, hi_i, spacing)  # (n,) ascending, left to right
+    ys = grid_values(n, lo_j, hi_j, spacing)[::-1]  # (n,) descending, top to bottom
+    z = np.repeat(center_z[None], n * n, axis=0)  # (n*n, D)
+    z[:, i] = np.tile(xs, n)  # column index varies fastest
+    z[:, j] = np.repeat(ys, n)
+    return z
+
+
+# ----------------------------------------------------------------------------------------------
+# ordering and neighbours
+
+
+def kl_order(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
+    """Latent dimensions sorted from most to least used, (D,) int: by mean KL for a VAE (the nats
+    each dimension carries), by code variance over x for an AE. Ties keep index order."""
+    score = kl_per_dimension(model, x) if model.cfg.kind == "vae" else code_variance(model, x)
+    return np.argsort(-score, kind="stable")
+
+
+def nearest_neighbours(codes: np.ndarray, z: np.ndarray, k: int = 8) -> np.ndarray:
+    """Indices of the k codes closest to z (Euclidean), nearest first.
+
+    z (D,) gives (k,); a batch (B, D) gives (B, k). k is capped at the number of codes.
+    """
+    codes = np.asarray(codes, dtype=np.float64)  # (N, D)
+    z = np.asarray(z, dtype=np.float64)
+    single = z.ndim == 1
+    z = z.reshape(-1, codes.shape[1])  # (B, D)
+    k = min(k, len(codes))
+    # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: a (B, N) matrix without a (B, N, D) intermediate.
+    d2 = (z**2).sum(1)[:, None] - 2.0 * z @ codes.T + (codes**2).sum(1)[None]  # (B, N)
+    if k < len(codes):
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k]  # (B, k) unordered
+    else:
+        part = np.broadcast_to(np.arange(len(codes)), d2.shape)
+    order = np.argsort(np.take_along_axis(d2, part, axis=1), axis=1, kind="stable")
+    idx = np.take_along_axis(part, order, axis=1)  # (B, k) nearest first
+    return idx[0] if single else idx
+
+
+# ----------------------------------------------------------------------------------------------
+# pictures
+
+
+def image_grid(
+    images: np.ndarray, ncols: int | None = None, pad: int = 1, pad_value: float = 1.0
+) -> np.ndarray:
+    """Tile images into one picture, row-major, with `pad` pixels of `pad_value` around each tile.
+
+    images: (B, H, W), (B, 1, H, W) or (B, C, H, W). Returns (H', W') for greyscale or (H', W', C)
+    channel-last for colour, with H' = rows * (H + pad) + pad and W' = cols * (W + pad) + pad.
+    ncols defaults to a square-ish grid and is capped at B; empty cells show `pad_value`.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim == 4:
+        images = images.transpose(0, 2, 3, 1)  # (B, H, W, C) channel-last for display
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"Expected a non-empty stack of images, got shape {images.shape}.")
+    b, h, w = images.shape[:3]
+    ncols = min(ncols or math.ceil(math.sqrt(b)), b)
+    nrows = math.ceil(b / ncols)
+    out = np.full(
+        (nrows * (h + pad) + pad, ncols * (w + pad) + pad, *images.shape[3:]),
+        pad_value,
+        dtype=np.float32,
+    )
+    for k, img in enumerate(images):
+        r, c = divmod(k, ncols)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        out[top : top + h, left : left + w] = img
+    return out
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> uint8 0..255, clipped and rounded, ready for an image widget or PNG."""
+    return np.round(np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def upscale(img: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of an (H, W) or (H, W, C) picture by an integer factor, so 8x8
+    digits stay crisp instead of being blurred by the browser's smoothing."""
+    if factor < 1 or int(factor) != factor:
+        raise ValueError(f"Upscale factor must be a whole number >= 1, got {factor}.")
+    img = np.asarray(img)
+    return np.repeat(np.repeat(img, int(factor), axis=0), int(factor), axis=1)

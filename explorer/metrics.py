@@ -1,0 +1,343 @@
+"""How good is a model? Reconstruction errors, likelihood bounds, latent usage and code quality.
+
+Every function takes a model from :mod:`explorer.models` and images shaped (N, C, H, W) in [0, 1],
+works in batches on the model's own device under ``torch.inference_mode()``, and returns plain
+floats or numpy arrays, so results can go straight into a model card (JSON) or a chart.
+
+Anything random (the sample in the ELBO, the samples of the importance-weighted bound, a
+subsample for k-NN) is drawn from a local, seeded generator: calling a metric twice gives the same
+number and never moves the global RNG that training depends on.
+
+Units: likelihood terms are nats per image (summed over pixels, averaged over images), like the
+``loss`` parts the models report; ``mse`` is per pixel; ``psnr`` is in dB with peak 1.0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from explorer.datasets import Dataset
+from explorer.models import GAUSSIAN_LOG_NORMALISER, Autoencoder, Posterior
+from explorer.training import evaluate_loss
+
+PSNR_CAP_DB = 100.0  # a perfect reconstruction has infinite PSNR; report this instead
+ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016), section 5.2
+LOG_2PI = math.log(2.0 * math.pi)
+MAX_DECODES = 10_000  # latents per decoder pass in the importance-weighted bound (memory cap)
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    """Evaluate in eval mode (e.g. no denoising noise) and restore whatever mode the model had."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(x, dtype=torch.float32)
+
+
+def _batches(x: torch.Tensor, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+    for i in range(0, len(x), batch_size):
+        yield x[i : i + batch_size].to(device)
+
+
+def _generator(seed: int) -> torch.Generator:
+    # Noise is drawn on the CPU and then moved, so the numbers are the same on every device and
+    # no CUDA/MPS generator is needed.
+    return torch.Generator(device="cpu").manual_seed(seed)
+
+
+def _require_vae(model: Autoencoder, what: str) -> None:
+    if model.cfg.kind != "vae":
+        raise ValueError(
+            f"{what} needs a VAE: a plain autoencoder has no posterior or prior to score. "
+            "Train a model of kind 'vae'."
+        )
+
+
+def _log_normaliser(model: Autoencoder) -> float:
+    """The per-image constant that `recon_nll` leaves out: zero for Bernoulli, n * log(pi)/2 for the
+    fixed-variance Gaussian (see `GAUSSIAN_LOG_NORMALISER`)."""
+    if model.cfg.likelihood == "gaussian":
+        return model.cfg.n_pixels * GAUSSIAN_LOG_NORMALISER
+    return 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# reconstruction
+
+
+def image_errors(x: torch.Tensor | np.ndarray, x_hat: torch.Tensor | np.ndarray) -> dict:
+    """Per-image `mse` (mean over pixels) and `psnr` (dB, peak 1.0) between any two image stacks,
+    e.g. a PCA reconstruction, so it can be compared with a model's on the same scale."""
+    x, x_hat = _as_tensor(x), _as_tensor(x_hat)
+    mse = (x_hat - x).pow(2).flatten(1).mean(1)  # (N,)
+    return {"mse": mse.numpy(), "psnr": _psnr(mse).numpy()}
+
+
+def _psnr(mse: torch.Tensor) -> torch.Tensor:
+    # PSNR = 10 log10(peak^2 / mse) with peak 1.0; clamp so mse = 0 gives the cap, not inf.
+    return (-10.0 * torch.log10(mse.clamp_min(1e-30))).clamp_max(PSNR_CAP_DB)
+
+
+def per_image_errors(
+    model: Autoencoder, x: torch.Tensor, batch_size: int = 500
+) -> dict[str, np.ndarray]:
+    """Errors of the mean reconstruction decode(embed(x)), one value per image.
+
+    `mse`: squared error averaged over pixels; `bce`: binary cross-entropy summed over pixels
+    (nats, whatever likelihood the model was trained with); `psnr`: dB with peak 1.0, capped at
+    `PSNR_CAP_DB` for a perfect reconstruction.
+    """
+    x = _as_tensor(x)
+    device = model_device(model)
+    mse, bce = [], []
+    with eval_mode(model), torch.inference_mode():
+        for xb in _batches(x, batch_size, device):
+            logits = model.decode_logits(model.embed(xb))  # (B, C, H, W)
+            x_hat = torch.sigmoid(logits)
+            mse.append((x_hat - xb).pow(2).flatten(1).mean(1).cpu())  # (B,)
+            # From logits, not x_hat: BCE on saturated probabilities would lose precision.
+            per_pixel = F.binary_cross_entropy_with_logits(logits, xb, reduction="none")
+            bce.append(per_pixel.flatten(1).sum(1).cpu())  # (B,)
+    mse_t, bce_t = torch.cat(mse), torch.cat(bce)
+    return {"mse": mse_t.numpy(), "bce": bce_t.numpy(), "psnr": _psnr(mse_t).numpy()}
+
+
+def pca_baseline(x_train: torch.Tensor | np.ndarray, n_components: int, seed: int = 0):
+    """A scikit-learn PCA fitted on flattened training images: the linear autoencoder with the same
+    code size, the baseline a learned model has to beat."""
+    from sklearn.decomposition import PCA
+
+    flat = _as_tensor(x_train).flatten(1).numpy()  # (N, C*H*W)
+    most = min(flat.shape)
+    if not 1 <= n_components <= most:
+        raise ValueError(f"PCA needs between 1 and {most} components here, got {n_components}.")
+    return PCA(n_components=n_components, random_state=seed).fit(flat)
+
+
+def pca_reconstruct(pca, x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Project onto the principal components and back; float32 clipped to [0, 1], shaped like x."""
+    x = _as_tensor(x)
+    flat = x.flatten(1).numpy()  # (N, C*H*W)
+    x_hat = pca.inverse_transform(pca.transform(flat))
+    return np.clip(x_hat, 0.0, 1.0).astype(np.float32).reshape(tuple(x.shape))
+
+
+# ----------------------------------------------------------------------------------------------
+# likelihood bounds (VAE)
+
+
+def neg_elbo(model: Autoencoder, x: torch.Tensor, seed: int = 0, batch_size: int = 500) -> float:
+    """-ELBO in nats per image, averaged over x: a one-sample, seeded estimate of
+    E_q[-log p(x|z)] + KL(q(z|x) || p(z)) (Kingma & Welling 2014, eq. 3 with analytic KL).
+
+    This is the bound itself, so the KL weight is 1 whatever the model's beta: with beta != 1 the
+    training loss is not a bound on -log p(x). The Gaussian likelihood gets back the constant its
+    `recon_nll` leaves out, so both likelihoods are true nats.
+    """
+    _require_vae(model, "The ELBO")
+    x = _as_tensor(x)
+    device = model_device(model)
+    generator = _generator(seed)
+    total = 0.0
+    with eval_mode(model), torch.inference_mode():
+        for xb in _batches(x, batch_size, device):
+            post = model.encode(xb)
+            eps = torch.randn(post.mu.shape, generator=generator).to(device)  # (B, D)
+            z = post.mu + torch.exp(0.5 * post.logvar) * eps  # reparameterised sample
+            recon = model.recon_nll(model.decode_logits(z), xb)  # (B,)
+            kl = model.kl(post)  # (B,)
+            total += float((recon + kl).sum())
+    return total / len(x) + _log_normaliser(model)
+
+
+def iw_bound(
+    model: Autoencoder, x: torch.Tensor, k: int = 50, seed: int = 0, batch_size: int = 100
+) -> float:
+    """Importance-weighted bound on -log p(x), nats per image (Burda et al. 2016, eq. 8):
+
+        -log p(x) <= -E[ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x) ],  z_i ~ q(z|x).
+
+    It is never looser than the ELBO and tightens as k grows; k = 1 is the ELBO with a sampled KL.
+    Images go through in batches of at most `batch_size`, fewer when k is large, so one decoder
+    pass sees at most `MAX_DECODES` latents.
+    """
+    _require_vae(model, "The importance-weighted bound")
+    if k < 1:
+        raise ValueError(f"The importance-weighted bound needs k >= 1 samples, got {k}.")
+    x = _as_tensor(x)
+    device = model_device(model)
+    generator = _generator(seed)
+    batch_size = max(1, min(batch_size, MAX_DECODES // k))
+    total = 0.0
+    with eval_mode(model), torch.inference_mode():
+        for xb in _batches(x, batch_size, device):
+            b = len(xb)
+            post = model.encode(xb)
+            mu, logvar = post.mu, post.logvar  # (B, D)
+            eps = torch.randn((k, *mu.shape), generator=generator).to(device)  # (K, B, D)
+            z = mu + torch.exp(0.5 * logvar) * eps  # (K, B, D)
+            # One decoder pass for all k samples: the K copies of the batch are stacked.
+            logits = model.decode_logits(z.reshape(k * b, -1))  # (K*B, C, H, W)
+            x_rep = xb.expand(k, *xb.shape).reshape(k * b, *xb.shape[1:])  # (K*B, C, H, W)
+            log_px_z = -model.recon_nll(logits, x_rep).reshape(k, b)  # (K, B)
+            log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)  # (K, B) standard normal prior
+            # log q(z|x) with z = mu + sigma * eps: the density only needs eps and log sigma.
+            log_qz = -0.5 * (eps.pow(2) + logvar + LOG_2PI).sum(-1)  # (K, B)
+            log_w = log_px_z + log_pz - log_qz  # (K, B) log importance weights
+            log_px = torch.logsumexp(log_w, dim=0) - math.log(k)  # (B,)
+            total += float(-log_px.sum())
+    return total / len(x) + _log_normaliser(model)
+
+
+# ----------------------------------------------------------------------------------------------
+# latent usage
+
+
+def _posteriors(model: Autoencoder, x: torch.Tensor, batch_size: int) -> Posterior:
+    """The posterior of every image, on the CPU: mu (N, D) and logvar (N, D) or None."""
+    x = _as_tensor(x)
+    device = model_device(model)
+    mus, logvars = [], []
+    with eval_mode(model), torch.inference_mode():
+        for xb in _batches(x, batch_size, device):
+            post = model.encode(xb)
+            mus.append(post.mu.cpu())
+            if post.logvar is not None:
+                logvars.append(post.logvar.cpu())
+    return Posterior(torch.cat(mus), torch.cat(logvars) if logvars else None)
+
+
+def kl_per_dimension(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+    """Mean KL(q(z_d|x) || N(0, 1)) per latent dimension over x, (D,) nats; analytic, no sampling.
+
+    Its sum is the mean total KL. Dimensions near zero carry no information about x: the
+    posterior collapsed onto the prior there.
+    """
+    _require_vae(model, "KL per dimension")
+    post = _posteriors(model, x, batch_size)
+    return model.kl_per_dim(post).mean(0).double().numpy()  # (D,)
+
+
+def code_variance(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+    """Var over x of each code dimension's posterior mean, Var_x(E_q[z_d]), (D,)."""
+    mu = _posteriors(model, x, batch_size).mu.double()  # (N, D)
+    return mu.var(0, unbiased=False).numpy()
+
+
+def active_units(model: Autoencoder, x: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> int:
+    """How many latent dimensions the model uses (Burda et al. 2016, section 5.2): a dimension is
+    active when its posterior mean moves with the input, Var_x(E_q[z_d]) > threshold.
+
+    Also defined for a plain AE (its code is the mean), though an AE rarely leaves one unused.
+    """
+    return int((code_variance(model, x) > threshold).sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# how useful the codes are: k-nearest-neighbour classification
+
+
+def knn_accuracy(
+    train_codes: np.ndarray,
+    y_train: np.ndarray,
+    test_codes: np.ndarray,
+    y_test: np.ndarray,
+    k: int = 5,
+) -> float:
+    """Test accuracy of a k-NN classifier on the codes: do similar codes mean the same class?"""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    train_codes, test_codes = np.asarray(train_codes), np.asarray(test_codes)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    knn = KNeighborsClassifier(n_neighbors=min(k, len(train_codes)))
+    knn.fit(train_codes.reshape(len(train_codes), -1), y_train)
+    return float(knn.score(test_codes.reshape(len(test_codes), -1), y_test))
+
+
+def _knn_train_subset(n: int, max_train: int | None, seed: int) -> np.ndarray:
+    """Indices of the training images the classifier sees: all, or a seeded subsample so k-NN on
+    pixels of a 60,000-image set stays quick."""
+    if max_train is None or n <= max_train:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_train, replace=False))
+
+
+def _codes(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+    return _posteriors(model, x, batch_size).mu.numpy()  # (N, D)
+
+
+def feature_knn_report(
+    model: Autoencoder, data: Dataset, k: int = 5, seed: int = 0, max_train: int | None = 10_000
+) -> dict[str, float]:
+    """k-NN test accuracy on three features of the same images: the model's codes (`model`), raw
+    pixels (`pixels`) and a PCA of the same size as the code (`pca`, capped at the pixel count).
+    `n_components` says which PCA size was used."""
+    idx = _knn_train_subset(len(data.x_train), max_train, seed)
+    x_train, y_train = data.x_train[idx], data.y_train.numpy()[idx]
+    x_test, y_test = data.x_test, data.y_test.numpy()
+
+    model_acc = knn_accuracy(_codes(model, x_train), y_train, _codes(model, x_test), y_test, k)
+    pixel_acc = knn_accuracy(
+        x_train.flatten(1).numpy(), y_train, x_test.flatten(1).numpy(), y_test, k
+    )
+    n_components = min(model.cfg.latent_dim, *x_train.flatten(1).shape)
+    pca = pca_baseline(x_train, n_components, seed=seed)
+    pca_acc = knn_accuracy(
+        pca.transform(x_train.flatten(1).numpy()), y_train,
+        pca.transform(x_test.flatten(1).numpy()), y_test, k,
+    )
+    return {"model": model_acc, "pixels": pixel_acc, "pca": pca_acc, "n_components": n_components}
+
+
+# ----------------------------------------------------------------------------------------------
+# the model card's test metrics
+
+
+def evaluate(
+    model: Autoencoder, data: Dataset, seed: int = 0, iw_k: int = 0, knn_k: int = 5
+) -> dict[str, float]:
+    """The standard test-split metrics written on a model card, as plain JSON-ready numbers.
+
+    Always: `mse`, `bce`, `psnr` (means of `per_image_errors`), `loss` (the training objective,
+    seeded), `knn_acc` (k-NN on codes). For a VAE also `neg_elbo`, `kl` (mean total KL, nats),
+    `active_units`, and `iw_nll` (importance-weighted bound with `iw_k` samples) when iw_k > 0.
+    Everything random is seeded from `seed`, so two calls return identical numbers.
+    """
+    x_test = data.x_test
+    errors = per_image_errors(model, x_test)
+    metrics: dict[str, float] = {name: float(np.mean(v)) for name, v in errors.items()}
+    # evaluate_loss puts the model in eval mode and seeds inside fork_rng: global RNG untouched.
+    metrics["loss"] = float(evaluate_loss(model, x_test, seed=seed)["loss"])
+    if model.cfg.kind == "vae":
+        metrics["neg_elbo"] = neg_elbo(model, x_test, seed=seed)
+        metrics["kl"] = float(kl_per_dimension(model, x_test).sum())
+        metrics["active_units"] = active_units(model, x_test)
+        if iw_k > 0:
+            metrics["iw_nll"] = iw_bound(model, x_test, k=iw_k, seed=seed)
+    idx = _knn_train_subset(len(data.x_train), 10_000, seed)
+    metrics["knn_acc"] = knn_accuracy(
+        _codes(model, data.x_train[idx]), data.y_train.numpy()[idx],
+        _codes(model, x_test), data.y_test.numpy(), knn_k,
+    )
+    return metrics

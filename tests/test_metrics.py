@@ -1,0 +1,234 @@
+"""Tests for explorer.metrics on tiny models trained for a few hundred steps on 8x8 digits."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import metrics
+from explorer.datasets import load_dataset
+from explorer.models import GAUSSIAN_LOG_NORMALISER, ModelConfig, build_model
+from explorer.training import TrainConfig, evaluate_loss, train
+
+DIGITS_SHAPE = (1, 8, 8)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Tiny models train several times faster on one thread than on two contended ones.
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def _model(kind="vae", latent_dim=8, seed=0, **kw):
+    torch.manual_seed(seed)  # untrained weights are reproducible too
+    return build_model(
+        ModelConfig(kind=kind, image_shape=DIGITS_SHAPE, latent_dim=latent_dim, hidden=(128,), **kw)
+    )
+
+
+@pytest.fixture(scope="module")
+def vae(digits):
+    model = _model("vae")
+    train(model, digits, TrainConfig(epochs=15, batch_size=64, device="cpu"))  # ~340 steps
+    return model
+
+
+@pytest.fixture(scope="module")
+def ae(digits):
+    model = _model("ae")
+    train(model, digits, TrainConfig(epochs=15, batch_size=64, device="cpu"))
+    return model
+
+
+# -- reconstruction ------------------------------------------------------------------------------
+
+
+def test_per_image_errors_shapes_and_values(vae, digits):
+    x = digits.x_test
+    errors = metrics.per_image_errors(vae, x, batch_size=100)  # several batches
+    assert set(errors) == {"mse", "bce", "psnr"}
+    for v in errors.values():
+        assert v.shape == (len(x),)
+        assert np.isfinite(v).all()
+    with torch.no_grad():
+        x_hat = vae.decode(vae.embed(x))
+    expected = (x_hat - x).pow(2).flatten(1).mean(1).numpy()
+    np.testing.assert_allclose(errors["mse"], expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(errors["psnr"], -10 * np.log10(expected), rtol=1e-4)
+    assert (errors["bce"] > 0).all()
+
+
+def test_psnr_is_capped_for_a_perfect_reconstruction(digits):
+    errors = metrics.image_errors(digits.x_test[:5], digits.x_test[:5])
+    assert (errors["mse"] == 0).all()
+    assert (errors["psnr"] == metrics.PSNR_CAP_DB).all()
+
+
+def test_training_lowers_reconstruction_error(ae, digits):
+    untrained = metrics.per_image_errors(_model("ae"), digits.x_test)
+    trained = metrics.per_image_errors(ae, digits.x_test)
+    assert trained["mse"].mean() < 0.5 * untrained["mse"].mean()
+    assert trained["bce"].mean() < untrained["bce"].mean()
+    assert trained["psnr"].mean() > untrained["psnr"].mean()
+
+
+def test_errors_restore_training_mode(ae, digits):
+    ae.train()
+    metrics.per_image_errors(ae, digits.x_test[:10])
+    assert ae.training
+    ae.eval()
+
+
+def test_pca_baseline_reconstructs(digits):
+    x_train, x_test = digits.x_train, digits.x_test
+    pca = metrics.pca_baseline(x_train, n_components=8)
+    x_hat = metrics.pca_reconstruct(pca, x_test)
+    assert x_hat.shape == tuple(x_test.shape) and x_hat.dtype == np.float32
+    assert x_hat.min() >= 0.0 and x_hat.max() <= 1.0
+
+    full = metrics.pca_baseline(x_train, n_components=64)  # every pixel direction: lossless
+    x_full = metrics.pca_reconstruct(full, x_test)
+    assert np.abs(x_full - x_test.numpy()).max() < 1e-4
+    few = metrics.image_errors(x_test, x_hat)["mse"].mean()
+    assert few > 10 * metrics.image_errors(x_test, x_full)["mse"].mean()
+
+    with pytest.raises(ValueError, match="components"):
+        metrics.pca_baseline(x_train, n_components=65)
+
+
+# -- likelihood bounds ---------------------------------------------------------------------------
+
+
+def test_iw_bound_is_tighter_than_elbo(vae, digits):
+    x = digits.x_test
+    elbo = metrics.neg_elbo(vae, x)
+    iw_1 = metrics.iw_bound(vae, x, k=1)
+    iw_50 = metrics.iw_bound(vae, x, k=50, batch_size=64)
+    assert 0 < iw_50 <= elbo + 0.05
+    assert iw_50 <= iw_1 + 0.05
+    assert abs(iw_1 - elbo) < 1.0  # k = 1 is the ELBO again, up to sampling noise in the KL
+
+
+def test_neg_elbo_is_beta_one_and_matches_the_loss(vae, digits):
+    x = digits.x_test
+    # With beta = 1 the training loss is -ELBO: both one-sample estimates agree up to noise.
+    loss = evaluate_loss(vae, x, seed=3)["loss"]
+    assert abs(metrics.neg_elbo(vae, x, seed=3) - loss) < 0.5
+    # With beta = 4 the loss changes but the bound does not.
+    heavy = _model("vae", beta=4.0)
+    heavy.load_state_dict(vae.state_dict())
+    assert metrics.neg_elbo(heavy, x, seed=3) == pytest.approx(metrics.neg_elbo(vae, x, seed=3))
+    assert evaluate_loss(heavy, x, seed=3)["loss"] > loss + 1.0
+
+
+def test_gaussian_bounds_include_the_normaliser(digits):
+    model = _model("vae", likelihood="gaussian")
+    x = digits.x_test
+    elbo = metrics.neg_elbo(model, x)
+    # Squared error and KL are >= 0, so the constant alone is a floor for the true -ELBO.
+    assert elbo > model.cfg.n_pixels * GAUSSIAN_LOG_NORMALISER
+    assert metrics.iw_bound(model, x, k=20) <= elbo + 0.05
+
+
+def test_bounds_are_seeded_and_leave_global_rng_alone(vae, digits):
+    x = digits.x_test[:100]
+    state = torch.get_rng_state()
+    first = metrics.neg_elbo(vae, x, seed=1)
+    assert metrics.neg_elbo(vae, x, seed=1) == first
+    assert metrics.neg_elbo(vae, x, seed=2) != first
+    assert metrics.iw_bound(vae, x, k=5, seed=1) == metrics.iw_bound(vae, x, k=5, seed=1)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_vae_only_metrics_refuse_an_ae(ae, digits):
+    for fn in (metrics.neg_elbo, metrics.iw_bound, metrics.kl_per_dimension):
+        with pytest.raises(ValueError, match="VAE"):
+            fn(ae, digits.x_test[:10])
+
+
+# -- latent usage --------------------------------------------------------------------------------
+
+
+def test_kl_per_dimension_sums_to_total_kl(vae, digits):
+    x = digits.x_test
+    kl = metrics.kl_per_dimension(vae, x)
+    assert kl.shape == (vae.cfg.latent_dim,)
+    assert (kl >= 0).all()
+    with torch.no_grad():
+        total = vae.kl(vae.encode(x)).mean().item()
+    assert kl.sum() == pytest.approx(total, rel=1e-5)
+
+
+def test_active_units_counts_dims_that_move(vae, digits):
+    x = digits.x_test
+    d = vae.cfg.latent_dim
+    n_active = metrics.active_units(vae, x)
+    assert 0 < n_active <= d
+    assert n_active == int((metrics.code_variance(vae, x) > metrics.ACTIVE_THRESHOLD).sum())
+    assert metrics.active_units(vae, x, threshold=-1.0) == d
+
+    # Silence the mu outputs of dims 0..3: their mean no longer depends on x, so they are inactive.
+    dead = _model("vae")
+    dead.load_state_dict(vae.state_dict())
+    head = dead.encoder[-1]  # Linear(hidden, 2D): mu first, then logvar
+    with torch.no_grad():
+        head.weight[:4] = 0.0
+    variance = metrics.code_variance(dead, x)
+    assert (variance[:4] == 0).all()
+    assert metrics.active_units(dead, x) <= d - 4
+
+
+# -- k-NN ----------------------------------------------------------------------------------------
+
+
+def test_knn_accuracy_on_separated_codes():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    codes = rng.normal(size=(60, 2)) * 0.1 + y[:, None] * 10.0  # three far-apart clusters
+    assert metrics.knn_accuracy(codes, y, codes, y, k=5) == 1.0
+
+
+def test_trained_codes_classify_digits(vae, digits):
+    report = metrics.feature_knn_report(vae, digits, k=5)
+    assert set(report) == {"model", "pixels", "pca", "n_components"}
+    assert report["n_components"] == vae.cfg.latent_dim
+    assert report["model"] > 0.5  # chance is 0.1
+    assert report["pixels"] > 0.9  # 8x8 digits are easy for k-NN on pixels
+    assert 0.5 < report["pca"] <= 1.0
+
+
+# -- the model card ------------------------------------------------------------------------------
+
+
+def test_evaluate_is_reproducible_and_json_ready(vae, digits):
+    state = torch.get_rng_state()
+    first = metrics.evaluate(vae, digits, seed=0, iw_k=5)
+    second = metrics.evaluate(vae, digits, seed=0, iw_k=5)
+    assert first == second
+    assert torch.equal(torch.get_rng_state(), state)
+    assert set(first) == {
+        "mse", "bce", "psnr", "loss", "neg_elbo", "kl", "active_units", "iw_nll", "knn_acc"
+    }
+    assert json.loads(json.dumps(first)) == first
+    assert all(math.isfinite(v) for v in first.values())
+    assert first["iw_nll"] <= first["neg_elbo"] + 0.05
+    assert first["kl"] == pytest.approx(metrics.kl_per_dimension(vae, digits.x_test).sum())
+    assert first["knn_acc"] > 0.5
+
+
+def test_evaluate_ae_has_no_vae_metrics(ae, digits):
+    result = metrics.evaluate(ae, digits, iw_k=5)
+    assert set(result) == {"mse", "bce", "psnr", "loss", "knn_acc"}
+    assert result == metrics.evaluate(ae, digits, iw_k=5)
