@@ -80,9 +80,7 @@ def sample_prior_z(latent_dim: int, n: int, temperature: float = 1.0, seed: int 
     return z.numpy()
 
 
-def sample_prior(
-    model: Autoencoder, n: int, temperature: float = 1.0, seed: int = 0
-) -> np.ndarray:
+def sample_prior(model: Autoencoder, n: int, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
     """Decode n draws from the prior N(0, temperature^2 I). Temperature < 1 trades variety for
     cleaner images. An AE has no prior, so its samples show how much of N(0, I) it never uses."""
     return decode(model, sample_prior_z(model.cfg.latent_dim, n, temperature, seed))
@@ -131,9 +129,7 @@ def slerp(z0: np.ndarray, z1: np.ndarray, t) -> np.ndarray:
     return z[0] if scalar else z
 
 
-def interpolate(
-    z0: np.ndarray, z1: np.ndarray, steps: int, method: str = "linear"
-) -> np.ndarray:
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, method: str = "linear") -> np.ndarray:
     """`steps` codes from z0 to z1 inclusive, (steps, D); method "linear" or "spherical"."""
     if method not in METHODS:
         raise ValueError(f"Unknown interpolation {method!r}: choose one of {', '.join(METHODS)}.")
@@ -192,8 +188,8 @@ def grid_2d(
 
     `extent` is one (lo, hi) for both dimensions or ((lo_i, hi_i), (lo_j, hi_j)). Entry
     r * n + c has z[dims[0]] = the c-th value ascending (columns left to right) and
-    z[dims[1]] = the r-th value *descending* (rows top to bottom), so decoding the grid and tiling it
-    with `image_grid(..., ncols=n)` matches a scatter plot of (z_i, z_j) with y pointing up.
+    z[dims[1]] = the r-th value *descending* (rows top to bottom), so decoding the grid and
+    tiling it with `image_grid(..., ncols=n)` matches a scatter plot of (z_i, z_j), y pointing up.
     Other dimensions keep center_z's values. For a 2-D latent use dims=(0, 1).
     """
     center_z = np.asarray(center_z, dtype=np.float32).reshape(-1)

@@ -81,7 +81,9 @@ def test_sample_prior_is_seeded(vae):
     assert torch.equal(torch.get_rng_state(), state)  # the global RNG was not touched
     # Temperature 0 collapses every draw onto the prior mean.
     cold = latent.sample_prior(vae, 3, temperature=0.0)
-    np.testing.assert_allclose(cold, np.repeat(latent.decode(vae, np.zeros(D)), 3, axis=0), atol=1e-6)
+    np.testing.assert_allclose(
+        cold, np.repeat(latent.decode(vae, np.zeros(D)), 3, axis=0), atol=1e-6
+    )
     z = latent.sample_prior_z(D, 4000, temperature=2.0)
     assert z.std() == pytest.approx(2.0, rel=0.05)
 

@@ -219,7 +219,15 @@ def test_evaluate_is_reproducible_and_json_ready(vae, digits):
     assert first == second
     assert torch.equal(torch.get_rng_state(), state)
     assert set(first) == {
-        "mse", "bce", "psnr", "loss", "neg_elbo", "kl", "active_units", "iw_nll", "knn_acc"
+        "mse",
+        "bce",
+        "psnr",
+        "loss",
+        "neg_elbo",
+        "kl",
+        "active_units",
+        "iw_nll",
+        "knn_acc",
     }
     assert json.loads(json.dumps(first)) == first
     assert all(math.isfinite(v) for v in first.values())

@@ -1,0 +1,31 @@
+"""Latent Explorer: see what autoencoders learn. Run with ``streamlit run app.py``.
+
+This file is only the router: page setup, the shared sidebar (model picker) and navigation.
+The pages live in ``explorer/ui/``; everything they compute comes from the ``explorer`` backend.
+"""
+
+import streamlit as st
+
+from explorer.ui import common
+
+st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
+
+UI = "explorer/ui"
+pages = {
+    "Explore": [
+        st.Page(f"{UI}/latent_map.py", title="Latent map", icon=":material/scatter_plot:",
+                url_path="map", default=True),
+        st.Page(f"{UI}/compare.py", title="Reconstructions", icon=":material/compare:",
+                url_path="compare"),
+        st.Page(f"{UI}/interpolate.py", title="Interpolate", icon=":material/linear_scale:",
+                url_path="interpolate"),
+        st.Page(f"{UI}/sample.py", title="Sample", icon=":material/casino:", url_path="sample"),
+    ],
+    "Build": [
+        st.Page(f"{UI}/train.py", title="Train", icon=":material/model_training:",
+                url_path="train"),
+    ],
+}
+page = st.navigation(pages)
+st.session_state["_entry"] = common.sidebar()
+page.run()

@@ -1,0 +1,125 @@
+"""Reconstructions page: originals beside what each model (and PCA of the same size) makes of them.
+
+The classic lesson: is an autoencoder better than PCA with as many components as its code?
+"""
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from explorer import metrics
+from explorer.ui import common
+
+st.title("Reconstructions")
+cur = common.current()
+if cur is None:
+    st.stop()
+
+data = cur.data
+x_test, y_test = data.x_test, data.y_test.numpy()
+names = data.class_names
+
+
+@st.cache_resource(max_entries=8, show_spinner="Fitting the PCA baseline…")
+def pca_for(dataset: str, k: int):
+    return metrics.pca_baseline(common.get_dataset(dataset).x_train, k, seed=0)
+
+
+@st.cache_data(max_entries=32, show_spinner="Reconstructing the test set…")
+def test_reconstructions(kind: str, path: str, content_hash: str, dataset: str):
+    """(N, H, W) reconstructions of the whole test split and their per-image errors.
+    For the PCA baseline (`kind` "pca"), `content_hash` holds the number of components."""
+    x = common.get_dataset(dataset).x_test
+    if kind == "pca":
+        x_hat = metrics.pca_reconstruct(pca_for(dataset, int(content_hash)), x)
+    else:
+        from explorer import latent
+
+        model = common.get_model(path, content_hash)
+        x_hat = latent.decode(model, latent.encode_dataset(model, x))
+    x_hat = np.asarray(x_hat, dtype=np.float32).reshape(x.shape)
+    errors = metrics.image_errors(x, x_hat)
+    return x_hat[:, 0], {k: np.asarray(v) for k, v in errors.items()}
+
+
+entries, _ = common.list_entries()
+same_data = [e for e in entries if e.dataset == cur.entry.dataset and e.id != cur.entry.id]
+k = cur.cfg.latent_dim
+
+others = st.multiselect(
+    "Compare with (same dataset, up to 2 more models)",
+    [e.id for e in same_data],
+    default=[e.id for e in same_data if e.config.latent_dim == k][:1],
+    format_func=lambda i: next(e.name for e in same_data if e.id == i),
+    max_selections=2,
+    key="compare_models",
+)
+show_pca = st.toggle(f"PCA baseline with {k} components", value=True, key="compare_pca")
+
+rows = [("model", cur.entry.name, str(cur.entry.path), cur.hash)]
+for e in same_data:
+    if e.id in others:
+        rows.append(("model", e.name, str(e.path), e.card.get("content_hash", "")))
+if show_pca:
+    rows.append(("pca", f"PCA ({k})", "", str(k)))
+
+c1, c2, c3 = st.columns([2, 2, 1])
+how = c1.segmented_control("Images", ["random", "by class", "by index"], default="random",
+                           key="compare_how")
+n = c2.slider("How many", 4, 16, 8, key="compare_n")
+worst_first = c3.toggle("Worst first", key="compare_worst",
+                        help="Sort by the first model's error, worst at the left.")
+
+recon = {name: test_reconstructions(kind, path, h, cur.entry.dataset)
+         for kind, name, path, h in rows}
+first_errors = recon[rows[0][1]][1]["mse"]
+
+if how == "by class" and len(names) > 1:
+    cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
+                       key="compare_class")
+    pool = np.flatnonzero(y_test == cls)
+elif how == "by index":
+    text = st.text_input("Test image numbers (comma-separated)", "0,1,2,3,4,5,6,7",
+                         key="compare_idx")
+    try:
+        pool = np.array([int(t) for t in text.replace(" ", "").split(",") if t])
+        bad = pool[(pool < 0) | (pool >= len(x_test))]
+        if len(bad) or not len(pool):
+            raise ValueError
+    except ValueError:
+        st.error(f"Give whole numbers from 0 to {len(x_test) - 1}, separated by commas.")
+        st.stop()
+else:
+    seed = st.number_input("Seed", 0, 10_000, 0, key="compare_seed")
+    pool = np.random.default_rng(int(seed)).permutation(len(x_test))
+if worst_first:
+    pool = pool[np.argsort(-first_errors[pool], kind="stable")]
+chosen = pool[:n]
+
+st.markdown("**Originals**")
+common.show_images([x_test[i] for i in chosen], [f"#{i} · {names[y_test[i]]}" for i in chosen])
+for _, name, _, _ in rows:
+    x_hat, errors = recon[name]
+    st.markdown(f"**{name}**")
+    common.show_images([x_hat[i] for i in chosen],
+                       [f"MSE {errors['mse'][i]:.4f}" for i in chosen])
+
+st.subheader("Average over the test set")
+table = pd.DataFrame(
+    [{"model": name, "MSE": recon[name][1]["mse"].mean(), "PSNR (dB)": recon[name][1]["psnr"].mean(),
+      "worst MSE": recon[name][1]["mse"].max()} for _, name, _, _ in rows]
+).set_index("model")
+st.dataframe(table.style.format("{:.4f}"), width="content")
+
+st.subheader("Where the error is")
+pick = st.selectbox("Image", chosen.tolist(), format_func=lambda i: f"#{i} · {names[y_test[i]]}",
+                    key="compare_heat")
+maps = np.stack([np.abs(recon[name][0][pick] - x_test[pick, 0].numpy()) for _, name, _, _ in rows])
+fig = px.imshow(maps, facet_col=0, color_continuous_scale="magma", zmin=0, zmax=1,
+                labels={"color": "|x − x̂|"})
+for a, (_, name, _, _) in zip(fig.layout.annotations, rows):
+    a.text = name
+fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
+fig.update_layout(height=260, margin=dict(l=0, r=0, t=30, b=0))
+st.plotly_chart(fig, key="compare_heatmap")

@@ -1,0 +1,142 @@
+"""Interpolate page: walk between two images, along one latent dimension, or over a 2-D grid.
+
+Every slider lives in a fragment, so moving it reruns only the few lines that decode one code;
+the test set is encoded once per model (cached) and never on a slider's path.
+"""
+
+import numpy as np
+import streamlit as st
+
+from explorer import latent
+from explorer.ui import common
+
+BIG = 196  # px for the image a slider drives
+
+st.title("Interpolate")
+cur = common.current()
+if cur is None:
+    st.stop()
+
+codes = cur.codes()  # (N, D), cached per model
+x_test, y_test = cur.data.x_test, cur.data.y_test.numpy()
+names = cur.data.class_names
+n_test, dim = len(codes), cur.cfg.latent_dim
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def dimension_order(path: str, content_hash: str, dataset: str) -> np.ndarray:
+    """Latent dimensions, most used first (by KL for a VAE, by code variance for an AE)."""
+    model = common.get_model(path, content_hash)
+    return latent.kl_order(model, common.get_dataset(dataset).x_test)
+
+
+def pick_image(label: str, key: str, default: int) -> int:
+    """An index into the test set, chosen by index, by class or at random."""
+    st.markdown(f"**{label}**")
+    how = st.segmented_control("Choose by", ["index", "class", "random"], default="index",
+                               key=f"{key}_how", label_visibility="collapsed")
+    if key not in st.session_state:
+        st.session_state[key] = default % n_test
+    if how == "class" and len(names) > 1:
+        cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
+                           key=f"{key}_class")
+        members = np.flatnonzero(y_test == cls)
+        k = st.number_input("Which one", 0, len(members) - 1, 0, key=f"{key}_k")
+        st.session_state[key] = int(members[k])
+    elif how == "random":
+        if st.button("Another", key=f"{key}_roll", icon=":material/casino:"):
+            st.session_state[key] = int(np.random.default_rng().integers(n_test))
+    st.number_input("Test image #", 0, n_test - 1, key=key,
+                    disabled=how != "index")
+    idx = int(st.session_state[key])
+    common.show_images([x_test[idx]], [f"#{idx} · {names[int(y_test[idx])]}"], size=112)
+    return idx
+
+
+tab_pair, tab_dim, tab_grid = st.tabs(["Between two images", "Along one dimension",
+                                       "Over a 2-D grid"])
+
+# -- between two images ------------------------------------------------------------------------
+with tab_pair:
+    pair = st.session_state.pop("interp_pair", None)  # sent from the latent map's selection
+    if pair is not None:
+        st.session_state["interp_a"], st.session_state["interp_b"] = map(int, pair)
+        st.session_state["interp_a_how"] = st.session_state["interp_b_how"] = "index"
+    left, mid, right = st.columns([1, 2, 1])
+    with left:
+        a = pick_image("Start", "interp_a", 0)
+    with right:
+        b = pick_image("End", "interp_b", 1)
+    z_a, z_b = codes[a], codes[b]
+    with mid:
+        method = st.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
+                          help="Spherical (slerp) keeps the code's length, which suits a "
+                               "Gaussian prior where most mass sits on a shell.")
+
+        @st.fragment
+        def pair_slider():
+            t = st.slider("t: from start (0) to end (1)", 0.0, 1.0, 0.5, 0.01, key="interp_t")
+            path = latent.slerp if method == "spherical" else latent.lerp
+            image = latent.decode(cur.model, path(z_a, z_b, t))[0]
+            common.show_images([image], [f"decoded at t = {t:.2f}"], size=BIG)
+
+        pair_slider()
+    steps = st.slider("Steps in the strip", 3, 16, 10, key="interp_steps")
+    strip = latent.decode(cur.model, latent.interpolate(z_a, z_b, steps, method))
+    common.show_grid(strip, ncols=steps, size=72, caption=f"{method} interpolation, {steps} steps")
+
+# -- one dimension -----------------------------------------------------------------------------
+with tab_dim:
+    order = dimension_order(str(cur.entry.path), cur.hash, cur.entry.dataset)
+    what = "KL (nats) it carries" if cur.is_vae else "variance of its codes"
+    st.caption(f"Dimensions are listed by the {what}, most used first.")
+    left, right = st.columns([1, 3])
+    with left:
+        base = pick_image("Around image", "trav_image", 0)
+    with right:
+        d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
+                         key="trav_dim")
+        z0 = codes[base]
+        span = st.slider("Range around the image's value", 0.5, 6.0, 3.0, 0.5, key="trav_span")
+
+        @st.fragment
+        def dim_slider():
+            value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
+                              float(z0[d]), 0.05, key="trav_value")
+            image = latent.decode(cur.model, latent.traverse(z0, d, [value]))[0]
+            common.show_images([image], [f"z[{d}] = {value:.2f} (image's own: {z0[d]:.2f})"],
+                               size=BIG)
+
+        dim_slider()
+        values = np.linspace(z0[d] - span, z0[d] + span, 11)
+        common.show_grid(latent.decode(cur.model, latent.traverse(z0, d, values)), ncols=11,
+                         size=64, caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}")
+
+# -- a 2-D grid --------------------------------------------------------------------------------
+with tab_grid:
+    order = dimension_order(str(cur.entry.path), cur.hash, cur.entry.dataset)
+    c1, c2, c3, c4 = st.columns(4)
+    if dim == 2:
+        dims = (0, 1)
+        c1.caption("This model's latent space is 2-D: the grid covers all of it (the "
+                   "'manifold' picture).")
+        center = np.zeros(2, dtype=np.float32)
+    else:
+        i = c1.selectbox("Horizontal dimension", order.tolist(), index=0, key="grid_i",
+                         format_func=lambda k: f"z[{k}]")
+        j = c2.selectbox("Vertical dimension", order.tolist(), index=1, key="grid_j",
+                         format_func=lambda k: f"z[{k}]")
+        dims = (int(i), int(j))
+        center = np.zeros(dim, dtype=np.float32)
+    n = c3.slider("Grid size", 5, 25, 15, key="grid_n")
+    extent = c4.slider("Extent (±)", 1.0, 5.0, 3.0, 0.5, key="grid_extent")
+    spacing = c4.radio("Spacing", ["linear", "gaussian"], horizontal=True, key="grid_spacing",
+                       help="Gaussian spacing puts more rows where the prior has more mass.")
+    if dims[0] == dims[1]:
+        st.info("Pick two different dimensions.")
+    else:
+        z = latent.grid_2d(center, dims, (-extent, extent), n, spacing)
+        size = max(24, min(56, 900 // n))
+        common.show_grid(latent.decode(cur.model, z), ncols=n, size=size,
+                         caption=f"z[{dims[0]}] left→right, z[{dims[1]}] bottom→top, "
+                                 f"from −{extent:g} to {extent:g}; other dimensions at 0")

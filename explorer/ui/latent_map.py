@@ -1,0 +1,128 @@
+"""Latent map page: the test set's codes in 2-D, coloured by class; select points to see them.
+
+Where the picture comes from, fastest first: the latent itself (2-D codes), a projection shipped
+beside the model, the on-disk projection cache, PCA (instant), or a UMAP / t-SNE job running in a
+background thread (shared by every session) while the PCA picture stands in for it.
+"""
+
+import numpy as np
+import streamlit as st
+
+from explorer import latent, mapview, projection
+from explorer.pretrain import projection_file
+from explorer.ui import common
+
+st.title("Latent map")
+cur = common.current()
+if cur is None:
+    st.stop()
+
+codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
+labels = cur.data.y_test.numpy()
+names = cur.data.class_names
+dim = codes.shape[1]
+
+
+@st.cache_resource(max_entries=1)
+def projection_cache() -> projection.ProjectionCache:
+    return projection.ProjectionCache(projection.default_cache_root())
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def projection_job(path: str, content_hash: str, dataset: str, params: projection.ProjectionParams):
+    """One background job per model and settings, shared by every session that asks."""
+    codes = common.test_codes(path, content_hash, dataset)
+    return projection.ProjectionJob(codes, params, cache=projection_cache(),
+                                    model_hash=content_hash, data_key="test").start()
+
+
+def stored_coords(params: projection.ProjectionParams) -> np.ndarray | None:
+    """A projection computed before: shipped beside the model, or in the disk cache."""
+    if params == projection.ProjectionParams(method=params.method):
+        shipped = projection_file(cur.entry.path, params.method)
+        if shipped.exists():
+            coords = projection.load_coords(shipped, cur.hash)
+            if coords is not None:
+                return coords
+    return projection_cache().get(cur.hash, "test", params)
+
+
+if dim == 2:
+    method = "latent"
+    st.caption("This model's code is 2-D, so the map is the latent space itself: no projection, "
+               "nothing distorted. Each point is one test image's posterior mean.")
+    coords, pending = codes, None
+else:
+    c1, c2, c3 = st.columns([2, 2, 2])
+    method = c1.segmented_control(
+        "Projection", ["umap", "pca", "tsne"], default="umap", key="map_method",
+        format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get,
+        help=f"The codes are {dim}-D; a projection squeezes them onto the screen.",
+    ) or "umap"
+    params = projection.ProjectionParams(method=method)
+    if method == "umap":
+        n_neighbors = c2.slider("Neighbours", 5, 100, 15, key="map_neighbors",
+                                help="Small: local detail. Large: the global layout.")
+        min_dist = c3.slider("Min distance", 0.0, 0.99, 0.1, 0.01, key="map_min_dist",
+                             help="How tightly points may pack together.")
+        params = projection.ProjectionParams("umap", n_neighbors=n_neighbors, min_dist=min_dist)
+    elif method == "tsne":
+        perplexity = c2.slider("Perplexity", 5, 100, 30, key="map_perplexity")
+        params = projection.ProjectionParams("tsne", perplexity=float(perplexity))
+    coords, pending = stored_coords(params), None
+    if coords is None and method == "pca":
+        coords = projection.fit_projection(codes, params).coords
+        projection_cache().put(cur.hash, "test", params, coords)
+    elif coords is None:
+        job = projection_job(str(cur.entry.path), cur.hash, cur.entry.dataset, params)
+        if job.done and job.result is not None:
+            coords = job.result.coords
+        elif job.done:
+            st.error(f"The {method.upper()} map could not be computed: {job.error}")
+            projection_job.clear()  # let the next attempt start afresh
+        else:
+            pending = job
+    if coords is None:
+        coords = stored_coords(projection.ProjectionParams("pca")) \
+            if pending is not None else None
+        if coords is None:
+            coords = projection.fit_projection(codes, projection.ProjectionParams("pca")).coords
+
+if pending is not None:
+    @st.fragment(run_every=1.0)
+    def wait_for_projection():
+        if pending.done:
+            st.rerun()
+        st.info(f"{pending.stage.capitalize()}… {pending.elapsed():.0f} s. The PCA map stands in "
+                "until it is ready; the page stays usable.", icon=":material/hourglass_top:")
+
+    wait_for_projection()
+
+chosen = [i for i in mapview.selected_indices(st.session_state.get("map_chart", {}).get("selection"))
+          if i < len(codes)]
+fig = mapview.map_figure(coords, labels, names, method if pending is None else "pca",
+                         highlight=chosen[:50])
+event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
+                        selection_mode=("points", "box", "lasso"))
+# A selection made on another model's map may point past this test set: drop those.
+chosen = [i for i in mapview.selected_indices(event.selection if event else None) if i < len(codes)]
+
+if not chosen:
+    st.caption("Click a point, or draw a box or lasso around some, to see their images and "
+               "what the model makes of them. Click a class in the legend to hide it.")
+    st.stop()
+
+shown = chosen[:24]
+st.subheader(f"{len(chosen)} selected" + (" (first 24 shown)" if len(chosen) > 24 else ""))
+x = cur.data.x_test[shown]
+x_hat = latent.decode(cur.model, codes[shown])
+st.markdown("**Originals**")
+common.show_images(list(x), [f"#{i} · {names[labels[i]]}" for i in shown], size=72)
+st.markdown("**Reconstructions**")
+common.show_images(list(x_hat), None, size=72)
+
+pair = mapview.pair_for_interpolation(chosen)
+if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
+                                  icon=":material/linear_scale:"):
+    st.session_state["interp_pair"] = pair
+    st.switch_page("explorer/ui/interpolate.py")
