@@ -156,10 +156,11 @@ def train(
                 model.load_state_dict(good_state)
                 result.status = "diverged"
                 what = "became NaN" if math.isnan(value) else f"exploded to {value:.3g}"
+                kept = ("the weights from the last good epoch are kept" if result.epochs_done
+                        else "nothing was learned before it went wrong, so nothing is kept")
                 result.message = (
                     f"Training diverged at epoch {epoch}, step {b + 1}: the loss {what}. "
-                    f"Try a smaller learning rate than {cfg.lr:g} (1e-3 is a safe start); "
-                    "the weights from before it went wrong are kept."
+                    f"Try a smaller learning rate than {cfg.lr:g} (1e-3 is a safe start); {kept}."
                 )
                 break
             optimizer.zero_grad(set_to_none=True)

@@ -79,10 +79,10 @@ def sidebar() -> store.ModelEntry | None:
         chosen = st.selectbox(
             "Model",
             options=list(by_id),
-            format_func=lambda i: ("📦 " if by_id[i].read_only else "🧪 ") + by_id[i].name,
+            format_func=lambda i: by_id[i].name + (" · shipped" if by_id[i].read_only else " · yours"),
             key="model",
             bind="query-params",
-            help="📦 shipped with the app (read-only) · 🧪 your own runs",
+            help="'shipped' models come with the app (read-only); 'yours' are runs you trained.",
         )
         entry = by_id[chosen]
         st.caption(entry.summary)
