@@ -1,0 +1,177 @@
+"""End-to-end tests: the real app in Debian's Chromium, driven through the UI only, as a student
+would use it. Every wait is an expectation with a timeout, never a sleep.
+
+Run alone with ``.venv/bin/python -m pytest tests/browser -q -x``; add ``-s`` to see the measured
+slider-to-image time.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import (
+    APP,
+    ERRORS,
+    KEY_TO_IMAGE_TIMER_JS,
+    assert_no_errors,
+    box_select,
+    fill_train_form,
+    go_to,
+    image_captioned,
+    open_page,
+    progress_seen,
+    record_progress,
+    select_model_options,
+    wait_idle,
+    wait_image_loaded,
+)
+
+pytestmark = pytest.mark.browser
+
+TRAIN_TIMEOUT_MS = 120_000  # a tiny run on a busy 2-core machine, with margin
+
+
+def test_every_page_renders_on_the_default_model(app: Page, server):
+    open_page(app, server)
+    expect(app.locator("h1", has_text="Latent map")).to_be_visible()
+    expect(app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+    expect(app.get_by_role("combobox", name="Model")).to_have_value(
+        re.compile(r"^mnist-vae-mlp-z2\b"))
+    assert_no_errors(app)
+
+    for title, heading in [("Reconstructions", "Reconstructions"), ("Interpolate", "Interpolate"),
+                           ("Sample", "Sample new images")]:
+        go_to(app, title)
+        expect(app.locator("h1", has_text=heading)).to_be_visible()
+        images = app.locator('[data-testid="stImageContainer"] img')
+        expect(images.first).to_be_visible()
+        assert images.count() >= 1
+        assert_no_errors(app)
+
+    go_to(app, "Train")
+    expect(app.locator("h1", has_text="Train a model")).to_be_visible()
+    expect(app.locator('[data-testid="stForm"]')).to_be_visible()
+    assert_no_errors(app)
+
+
+def test_train_a_tiny_model_and_find_it_in_the_picker(app: Page, server):
+    open_page(app, server, "train")
+    record_progress(app)
+    # Batch size 8 gives the run a few hundred steps, so the progress bar is seen moving.
+    form = fill_train_form(app, "Digits 8×8", {"Epochs": 3, "Latent size": 2,
+                                               "Batch size": 8, "Run name": "browser-tiny"})
+    form.get_by_role("button", name="Train").click()
+
+    expect(app.locator('[data-testid="stProgress"]')).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    success = app.locator('[data-testid="stAlertContentSuccess"]')
+    expect(success).to_contain_text("Saved run 'browser-tiny'", timeout=TRAIN_TIMEOUT_MS)
+    seen = progress_seen(app)
+    assert any(0 < v for v in seen), f"the progress bar never moved: {seen}"
+    expect(app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+    wait_idle(app)
+    assert_no_errors(app)
+
+    options = select_model_options(app)
+    assert "browser-tiny · yours" in options, options
+
+
+def test_stop_ends_a_long_training_cleanly(app: Page, server):
+    open_page(app, server, "train")
+    record_progress(app)
+    form = fill_train_form(app, "MNIST, 5,000-image sample",
+                           {"Epochs": 200, "Run name": "browser-stopped"})
+    form.get_by_role("button", name="Train").click()
+
+    # Wait until it really learns (the bar moved), then stop it.
+    app.wait_for_function("() => (window.__progressSeen || []).some(v => v > 0)",
+                          timeout=TRAIN_TIMEOUT_MS)
+    stop = app.get_by_role("button", name="Stop")
+    expect(stop).to_be_enabled()
+    stop.click()
+
+    expect(app.locator('[data-testid="stAlertContentInfo"]')).to_contain_text(
+        "Stopped", timeout=TRAIN_TIMEOUT_MS)
+    expect(app.get_by_role("button", name="Stop")).to_have_count(0)
+    wait_idle(app)
+    assert_no_errors(app)
+    seen = progress_seen(app)
+    assert max(seen) < 100, f"it ran to the end instead of stopping: {seen}"
+
+
+def test_interpolation_slider_changes_the_decoded_image(app: Page, server):
+    open_page(app, server, "interpolate")
+    caption = "decoded at t"
+    slider = app.get_by_role("slider", name="t: from start (0) to end (1)")
+    image = image_captioned(app, caption)
+    wait_image_loaded(app, caption)
+    shots = {"0.50": image.screenshot()}
+
+    app.evaluate(KEY_TO_IMAGE_TIMER_JS, caption)
+    slider.focus()
+    moves = ["ArrowRight"] * 8 + ["End", "Home"]
+    for n, key in enumerate(moves):
+        app.keyboard.press(key)
+        app.wait_for_function(f"() => window.__keyToImage.times.length > {n}", timeout=30_000)
+        if key in ("End", "Home"):
+            value = "1.00" if key == "End" else "0.00"
+            expect(slider).to_have_attribute("aria-valuetext", value)
+            expect(app.get_by_text(f"decoded at t = {value}")).to_be_visible()
+            wait_image_loaded(app, caption)
+            shots[value] = image.screenshot()
+    times = app.evaluate("window.__keyToImage.times")
+    print(f"\nslider-to-image (key press to new src, in the browser), {len(times)} moves: "
+          f"median {statistics.median(times):.0f} ms, min {min(times):.0f}, "
+          f"max {max(times):.0f}")
+
+    assert shots["1.00"] != shots["0.50"], "moving t to 1 did not change the decoded image"
+    assert shots["0.00"] != shots["1.00"], "moving t to 0 did not change the decoded image"
+    assert shots["0.00"] != shots["0.50"]
+    wait_idle(app)
+    assert_no_errors(app)
+
+
+def test_new_samples_changes_the_grid(app: Page, server):
+    open_page(app, server, "sample")
+    grid = image_captioned(app, "36 samples")
+    expect(app.get_by_text("36 samples · T = 1 · seed 0")).to_be_visible()
+    before = grid.get_attribute("src")
+
+    app.get_by_role("button", name="New samples").click()
+    expect(app.get_by_text("36 samples · T = 1 · seed 1")).to_be_visible()
+    expect(grid).not_to_have_attribute("src", before)
+    wait_idle(app)
+    assert_no_errors(app)
+
+
+def test_a_bad_learning_rate_gets_a_readable_message(app: Page, server):
+    open_page(app, server, "train")
+    form = fill_train_form(app, "Digits 8×8", {"Learning rate": 10, "Epochs": 3,
+                                               "Run name": "browser-bad-lr"})
+    form.get_by_role("button", name="Train").click()
+
+    error = app.locator('[data-testid="stAlertContentError"]')
+    expect(error).to_contain_text(re.compile("learning rate", re.IGNORECASE),
+                                  timeout=TRAIN_TIMEOUT_MS)
+    wait_idle(app)
+    expect(app.locator('[data-testid="stException"]')).to_have_count(0)
+    assert "Traceback" not in app.locator(APP).inner_text()
+
+
+def test_box_selection_on_the_map_shows_the_images(app: Page, server):
+    open_page(app, server)
+    expect(app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+    assert app.locator('[data-testid="stImageContainer"] img').count() == 0
+
+    box_select(app)
+    expect(app.get_by_text("Originals", exact=True)).to_be_visible()
+    expect(app.locator('[data-testid="stHeading"]', has_text=re.compile(r"\d+ selected"))
+           ).to_be_visible()
+    images = app.locator('[data-testid="stImageContainer"] img')
+    expect(images.first).to_be_visible()
+    assert images.count() >= 2  # originals and their reconstructions
+    wait_idle(app)
+    expect(app.locator(ERRORS)).to_have_count(0)

@@ -1,0 +1,36 @@
+"""The plain logic behind the latent map: figure contents and selection -> image indices."""
+
+import numpy as np
+
+from explorer.mapview import map_figure, pair_for_interpolation, selected_indices
+
+
+def test_one_webgl_trace_per_class_carrying_indices():
+    coords = np.random.default_rng(0).normal(size=(30, 2))
+    labels = np.arange(30) % 3
+    fig = map_figure(coords, labels, ["a", "b", "c"])
+    assert [t.name for t in fig.data] == ["a", "b", "c"]
+    assert all(t.type == "scattergl" for t in fig.data)
+    got = sorted(int(i) for t in fig.data for i in t.customdata)
+    assert got == list(range(30))
+    b = fig.data[1]
+    assert np.allclose(np.asarray(b.x), coords[labels == 1, 0])
+
+
+def test_highlight_adds_rings_around_chosen_points():
+    coords = np.zeros((5, 2))
+    fig = map_figure(coords, np.zeros(5, int), ["only"], highlight=[1, 3])
+    assert fig.data[-1].name == "chosen" and list(fig.data[-1].customdata) == [1, 3]
+
+
+def test_selection_points_become_unique_indices_in_order():
+    selection = {"points": [{"customdata": 7}, {"customdata": [3]}, {"customdata": 7},
+                            {"x": 1.0}, {"customdata": "x"}]}
+    assert selected_indices(selection) == [7, 3]
+    assert selected_indices(selection, limit=1) == [7]
+    assert selected_indices(None) == [] and selected_indices({"points": []}) == []
+
+
+def test_two_selected_images_make_an_interpolation_pair():
+    assert pair_for_interpolation([4, 9, 1]) == (4, 9)
+    assert pair_for_interpolation([4]) is None

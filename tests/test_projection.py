@@ -1,0 +1,355 @@
+"""explorer.projection: the 2-D maps, their reproducibility, the disk cache and the background job.
+
+umap is imported and compiled once, by the session fixture ``warm_umap``; every UMAP test asks
+for it, so they all share that one warm-up (about 7 s on 2 cores) and fit only tiny data sets.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer import projection
+from explorer.errors import ConfigError, ExplorerError
+from explorer.projection import (
+    Projection,
+    ProjectionCache,
+    ProjectionError,
+    ProjectionJob,
+    ProjectionParams,
+    fit_projection,
+    load_coords,
+    project,
+    save_coords,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+HASH = "0123456789abcdef"
+
+
+def blobs(n_per: int = 50, k: int = 4, dim: int = 8, seed: int = 0):
+    """k well-separated Gaussian blobs in `dim` dimensions: (codes float32, labels, centres)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0.0, 8.0, size=(k, dim))
+    labels = np.repeat(np.arange(k), n_per)
+    codes = centres[labels] + rng.normal(size=(len(labels), dim))
+    return codes.astype(np.float32), labels, centres.astype(np.float32)
+
+
+def knn_accuracy(coords: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    """Leave-one-out k-NN label accuracy on the map: do the blobs stay apart in 2-D?"""
+    d = ((coords[:, None, :] - coords[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1)[:, :k]
+    votes = np.array([np.bincount(labels[row], minlength=labels.max() + 1) for row in nearest])
+    return float((votes.argmax(axis=1) == labels).mean())
+
+
+@pytest.fixture(scope="session")
+def warm_umap():
+    projection.warm_up_umap()
+    assert projection.umap_ready()
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return ProjectionCache(tmp_path / "cache")
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+
+
+def test_params_key_names_only_the_relevant_settings():
+    assert ProjectionParams().key() == "umap-n15-d0.1-s0"
+    assert ProjectionParams("pca", perplexity=5.0, n_neighbors=3).key() == "pca-s0"
+    assert ProjectionParams("tsne", perplexity=30).key() == ProjectionParams("tsne").key()
+    assert ProjectionParams("tsne", perplexity=30).key() == "tsne-p30.0-s0"
+    assert ProjectionParams("umap", perplexity=5.0).key() == ProjectionParams("umap").key()
+    assert ProjectionParams("umap", seed=1).key() != ProjectionParams("umap").key()
+    assert ProjectionParams("umap", n_neighbors=np.int64(15)) == ProjectionParams("umap")
+    p = ProjectionParams("umap", n_neighbors=30, min_dist=0.25, seed=3)
+    assert ProjectionParams.from_dict(p.to_dict()) == p
+    assert hash(p) == hash(ProjectionParams.from_dict(p.to_dict()))  # usable as a cache key
+
+
+@pytest.mark.parametrize("kw", [dict(method="isomap"), dict(n_neighbors=1), dict(min_dist=-0.1),
+                                dict(min_dist=1.5), dict(perplexity=0.0), dict(seed=-1),
+                                dict(n_neighbors=2.5), dict(perplexity=float("nan"))])
+def test_params_reject_bad_values(kw):
+    with pytest.raises(ConfigError):
+        ProjectionParams(**kw)
+
+
+def test_umap_is_not_imported_with_the_module():
+    code = "import sys, explorer.projection; sys.exit('umap' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Maps
+
+
+def test_two_dimensional_codes_are_the_map():
+    codes = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    for method in projection.METHODS:  # no projection at all, so not even UMAP is touched
+        proj = fit_projection(codes, ProjectionParams(method))
+        assert proj.method == "latent"
+        assert np.array_equal(proj.coords, codes)
+        assert np.array_equal(project(codes, ProjectionParams(method)), codes)
+        assert np.array_equal(proj.transform(codes[:3]), codes[:3])
+
+
+def test_one_dimensional_codes_lie_on_the_x_axis():
+    codes = np.arange(5, dtype=np.float32)[:, None]
+    coords = project(codes, ProjectionParams("umap"))
+    assert coords.shape == (5, 2)
+    assert np.array_equal(coords[:, 0], codes[:, 0]) and not coords[:, 1].any()
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne"])
+def test_pca_and_tsne_shapes_and_reproducibility(method):
+    codes, _, _ = blobs()
+    params = ProjectionParams(method, seed=0)
+    a = project(codes, params)
+    b = project(codes.copy(), params)
+    assert a.shape == (len(codes), 2) and a.dtype == np.float32
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.usefixtures("warm_umap")
+def test_umap_same_seed_same_map():
+    codes, _, _ = blobs()
+    a = project(codes, ProjectionParams("umap", seed=0))
+    b = project(codes, ProjectionParams("umap", seed=0))
+    c = project(codes, ProjectionParams("umap", seed=1))
+    assert a.shape == (200, 2) and a.dtype == np.float32
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.usefixtures("warm_umap")
+@pytest.mark.parametrize("method", projection.METHODS)
+def test_separated_blobs_stay_separated(method):
+    codes, labels, _ = blobs()
+    coords = project(codes, ProjectionParams(method))
+    assert knn_accuracy(coords, labels) > 0.9
+
+
+@pytest.mark.usefixtures("warm_umap")
+@pytest.mark.parametrize("method", projection.METHODS)
+def test_transform_places_new_points_in_their_cluster(method):
+    codes, labels, centres = blobs()
+    proj = fit_projection(codes, ProjectionParams(method))
+    rng = np.random.default_rng(1)
+    new_labels = np.arange(len(centres)).repeat(3)
+    new = (centres[new_labels] + 0.5 * rng.normal(size=(len(new_labels), codes.shape[1])))
+    placed = proj.transform(new.astype(np.float32))
+    assert placed.shape == (len(new), 2) and placed.dtype == np.float32
+    map_centres = np.stack([proj.coords[labels == c].mean(axis=0) for c in range(len(centres))])
+    nearest = ((placed[:, None, :] - map_centres[None]) ** 2).sum(-1).argmin(axis=1)
+    assert (nearest == new_labels).all()
+    assert np.array_equal(placed, proj.transform(new.astype(np.float32)))  # repeatable too
+    assert proj.transform(np.zeros((0, codes.shape[1]))).shape == (0, 2)
+
+
+def test_tsne_places_a_fitted_code_on_its_own_position():
+    codes, _, _ = blobs(n_per=15)
+    proj = fit_projection(codes, ProjectionParams("tsne"))
+    assert np.allclose(proj.transform(codes[:5]), proj.coords[:5], atol=1e-4)
+
+
+@pytest.mark.parametrize("codes, words", [
+    (np.full((20, 4), np.nan, dtype=np.float32), "NaN"),
+    (np.zeros((2, 8), dtype=np.float32), "at least"),
+    (np.zeros((5,), dtype=np.float32), "2-D array"),
+    (np.array([["a", "b"]] * 5), "numeric"),
+])
+def test_bad_codes_raise_a_readable_error(codes, words):
+    with pytest.raises(ProjectionError, match=words):
+        fit_projection(codes, ProjectionParams("pca"))
+
+
+def test_identical_codes_are_refused_by_tsne_instead_of_crashing():
+    # sklearn's t-SNE segfaults on codes without spread; a collapsed VAE produces exactly those.
+    codes = np.ones((40, 6), dtype=np.float32)
+    with pytest.raises(ProjectionError, match="identical"):
+        fit_projection(codes, ProjectionParams("tsne"))
+    tiny = (np.random.default_rng(0).normal(size=(40, 6)) * 1e-42).astype(np.float32)
+    with pytest.raises(ProjectionError, match="hardly differ"):
+        fit_projection(tiny, ProjectionParams("tsne"))
+    assert not project(codes, ProjectionParams("pca")).any()  # PCA: one honest point
+
+
+def test_transform_checks_the_dimension():
+    codes, _, _ = blobs()
+    proj = fit_projection(codes, ProjectionParams("pca"))
+    with pytest.raises(ProjectionError, match="dimensions"):
+        proj.transform(np.zeros((3, 5), dtype=np.float32))
+
+
+@pytest.mark.usefixtures("warm_umap")
+def test_warm_up_is_idempotent_and_progress_is_reported():
+    projection.warm_up_umap()  # already warm: returns at once
+    assert projection.warm_up_umap_in_background() is None
+    stages = []
+    proj = fit_projection(blobs()[0], ProjectionParams("umap"), progress=stages.append)
+    assert isinstance(proj, Projection) and proj.method == "umap"
+    assert stages == [projection.STAGE_FITTING]
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and cache
+
+
+def test_cache_round_trip(cache):
+    coords = np.random.default_rng(0).normal(size=(30, 2)).astype(np.float32)
+    params = ProjectionParams("umap", n_neighbors=20)
+    assert cache.get(HASH, "test", params) is None
+    assert cache.put(HASH, "test", params, coords)
+    path = cache.root / f"{HASH}-test-{params.key()}.safetensors"
+    assert path.is_file()
+    assert np.array_equal(cache.get(HASH, "test", params), coords)
+    assert [p.name for p in cache.root.iterdir()] == [path.name]  # no temporary files left
+
+
+def test_cache_misses_for_other_settings_model_or_data(cache):
+    coords = np.zeros((10, 2), dtype=np.float32)
+    params = ProjectionParams("umap")
+    cache.put(HASH, "test", params, coords)
+    assert cache.get(HASH, "test", ProjectionParams("umap", min_dist=0.5)) is None
+    assert cache.get(HASH, "test", ProjectionParams("pca")) is None
+    assert cache.get("fedcba9876543210", "test", params) is None
+    assert cache.get(HASH, "train", params) is None
+    assert cache.get(HASH, "test", params) is not None  # the misses removed nothing
+
+
+def test_cache_file_for_other_weights_is_a_miss_and_removed(cache):
+    params = ProjectionParams("pca")
+    cache.put(HASH, "test", params, np.zeros((10, 2), dtype=np.float32))
+    other = "fedcba9876543210"
+    # A file under the right name but made for other weights (e.g. copied by hand).
+    os.replace(cache.path_for(HASH, "test", params), cache.path_for(other, "test", params))
+    assert cache.get(other, "test", params) is None
+    assert not cache.path_for(other, "test", params).exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "wrong tensor"])
+def test_corrupted_cache_file_is_a_miss_and_removed(cache, damage):
+    params = ProjectionParams("umap")
+    cache.put(HASH, "test", params, np.ones((50, 2), dtype=np.float32))
+    path = cache.path_for(HASH, "test", params)
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"\x00not a safetensors file" * 10)
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        from safetensors.numpy import save_file
+
+        save_file({"coords": np.ones((50, 3), dtype=np.float32)}, str(path),
+                  metadata={"format": projection.FILE_FORMAT, "model_hash": HASH})
+    assert cache.get(HASH, "test", params) is None
+    assert not path.exists()
+
+
+def test_cache_keeps_at_most_max_files(tmp_path):
+    cache = ProjectionCache(tmp_path, max_files=3)
+    coords = np.zeros((4, 2), dtype=np.float32)
+    for seed in range(5):
+        params = ProjectionParams("pca", seed=seed)
+        cache.put(HASH, "test", params, coords)
+        path = cache.path_for(HASH, "test", params)
+        os.utime(path, (1_000_000 + seed, 1_000_000 + seed))  # distinct, ordered ages
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert len(left) == 3
+    assert left == sorted(f"{HASH}-test-pca-s{s}.safetensors" for s in (2, 3, 4))
+
+
+def test_cache_that_cannot_be_written_is_skipped(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    cache = ProjectionCache(blocker / "cache")
+    params = ProjectionParams("pca")
+    assert cache.put(HASH, "test", params, np.zeros((4, 2), dtype=np.float32)) is False
+    assert cache.get(HASH, "test", params) is None
+
+
+def test_cache_rejects_unsafe_names(cache):
+    with pytest.raises(ConfigError):
+        cache.get("../escape", "test", ProjectionParams())
+
+
+def test_default_cache_root(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "here"))
+    assert projection.default_cache_root() == tmp_path / "here"
+    monkeypatch.delenv("EXPLORER_CACHE_DIR")
+    assert projection.default_cache_root() == (
+        Path.home() / ".cache" / "latent-explorer" / "projections")
+
+
+def test_save_and_load_coords_beside_a_model(tmp_path):
+    path = tmp_path / "pretrained" / "m" / "projection-umap.safetensors"
+    coords = np.random.default_rng(0).normal(size=(25, 2)).astype(np.float32)
+    save_coords(path, coords, HASH, "test", ProjectionParams("umap"))
+    assert np.array_equal(load_coords(path, HASH), coords)
+    assert np.array_equal(load_coords(path, HASH, expected_rows=25), coords)
+    assert load_coords(path, "fedcba9876543210") is None  # stale: the weights changed
+    assert load_coords(path, HASH, expected_rows=24) is None
+    assert load_coords(tmp_path / "missing.safetensors", HASH) is None
+    path.write_bytes(b"junk")
+    assert load_coords(path, HASH) is None
+    assert path.exists()  # a shipped file is never deleted by a reader
+
+
+# ---------------------------------------------------------------------------------------------
+# Background job
+
+
+def test_job_computes_the_map_and_fills_the_cache(cache):
+    codes, _, _ = blobs()
+    params = ProjectionParams("pca")
+    job = ProjectionJob(codes, params, cache=cache, model_hash=HASH, data_key="test")
+    assert not job.done and job.elapsed() == 0.0 and job.stage == projection.STAGE_NOT_STARTED
+    assert job.start() is job
+    job.start()  # a second start does nothing
+    assert job.wait(30)
+    assert job.error is None and job.stage == projection.STAGE_DONE
+    assert job.started_at is not None and job.elapsed() >= 0.0
+    assert job.elapsed() == job.elapsed()  # frozen once done
+    assert np.array_equal(job.result.coords, project(codes, params))
+    assert np.array_equal(cache.get(HASH, "test", params), job.result.coords)
+
+
+@pytest.mark.usefixtures("warm_umap")
+def test_umap_job_matches_a_direct_fit():
+    codes, _, _ = blobs()
+    job = ProjectionJob(codes, ProjectionParams("umap")).start()
+    assert job.wait(60) and job.error is None
+    assert np.array_equal(job.result.coords, project(codes, ProjectionParams("umap")))
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+def test_job_reports_bad_codes_as_a_sentence(method, monkeypatch):
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args))
+    codes, _, _ = blobs()
+    codes[3, 1] = np.nan
+    job = ProjectionJob(codes, ProjectionParams(method)).start()
+    assert job.wait(30)
+    assert job.result is None and not escaped
+    assert "NaN" in job.error and job.error.endswith(".")
+    assert job.stage == projection.STAGE_DONE
+
+
+def test_job_error_sentence_for_unexpected_failures():
+    assert projection._error_sentence(RuntimeError("boom"), "umap") == (
+        "UMAP stopped with an unexpected RuntimeError (boom).")
+    assert projection._error_sentence(ExplorerError("Nope."), "pca") == "Nope."
