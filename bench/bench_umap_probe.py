@@ -84,8 +84,7 @@ def configs(x: np.ndarray) -> dict:
         "init='pca'": umap_with(init="pca"),
         "init=PCA array": pca_init(),
         "exact precomputed kNN": exact_knn(),
-        "kNN + n_epochs=200 + PCA init": lambda: exact_knn(n_epochs=200, init=PCA(
-            2, random_state=0).fit_transform(x).astype(np.float32))(),
+        "exact kNN + n_epochs=200 (spectral init)": exact_knn(n_epochs=200),
         "ours (fit_projection)": lambda: projection.project(x, projection.ProjectionParams("umap")),
     }
 

@@ -7,6 +7,7 @@ run folder and card, so a model trained anywhere looks the same everywhere.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -20,6 +21,7 @@ import torch
 from explorer.checkpoints import save_model
 from explorer.datasets import SPLIT_SEED, load_dataset
 from explorer.errors import ExplorerError
+from explorer.inspect_latent import ReplayRecorder
 from explorer.models import Autoencoder, ModelConfig, build_model
 from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
 
@@ -61,6 +63,7 @@ def run_training(
     overwrite: bool = False,
     name: str | None = None,
     on_model: Callable[[Autoencoder], None] | None = None,
+    replay: ReplayRecorder | None = None,
 ) -> RunOutcome:
     """Train a new model, evaluate it on the test split and save it to `out` (if given).
 
@@ -76,6 +79,9 @@ def run_training(
     model = build_model(model_cfg)
     if on_model is not None:
         on_model(model)  # lets a watcher (the job's per-epoch preview) use the model in training
+    if replay is not None:
+        replay.start(model, data.x_test, data.y_test)  # frame 0: the untrained model's codes
+        callback = replay.watch(model, callback)  # and one frame at the end of every epoch
     result = train(model, data, train_cfg, callback=callback, stop=stop)
     model.to("cpu").eval()
     nothing_learned = result.status == "diverged" and result.epochs_done == 0
@@ -86,6 +92,11 @@ def run_training(
                           pick_device(train_cfg.device))
         card = save_model(model, out, card, overwrite=overwrite)
         path = Path(out)
+        if replay is not None:
+            try:
+                replay.save(path, card["content_hash"])  # beside the run: replay.safetensors
+            except (OSError, ExplorerError) as e:  # the model is saved; the replay is a bonus
+                logging.getLogger(__name__).warning("training replay not saved: %s", e)
     return RunOutcome(model, result, card, path, metrics)
 
 
@@ -105,6 +116,7 @@ class JobState:
     message: str = ""
     saved_path: str | None = None
     metrics: dict = field(default_factory=dict)
+    replay: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (epoch, (N, D) codes)
 
 
 class TrainingJob:
@@ -120,6 +132,7 @@ class TrainingJob:
         self._thread: threading.Thread | None = None
         self._preview_x: torch.Tensor | None = None
         self._model_ref: Autoencoder | None = None
+        self._replay = ReplayRecorder()  # test codes after every epoch, saved beside the run
 
     # -- control --------------------------------------------------------------------------
     def start(self) -> TrainingJob:
@@ -147,7 +160,8 @@ class TrainingJob:
         with self._lock:
             s = self._state
             return JobState(**{**s.__dict__, "steps": list(s.steps), "history": list(s.history),
-                               "previews": list(s.previews), "metrics": dict(s.metrics)})
+                               "previews": list(s.previews), "metrics": dict(s.metrics),
+                               "replay": list(s.replay)})
 
     # -- worker ---------------------------------------------------------------------------
     def _on_event(self, event: TrainEvent) -> None:
@@ -169,8 +183,10 @@ class TrainingJob:
                 s.history.append({"epoch": event.epoch, "train": event.parts, "test": event.test_parts})
         if event.kind == "epoch":
             preview = self._preview()
+            frames = self._replay.frames  # the recorder captured this epoch just before
             with self._lock:
                 self._state.previews.append(preview)
+                self._state.replay = frames
 
     def _preview(self) -> np.ndarray:
         # The model object is being trained in this very thread, so reading it here is safe.
@@ -191,7 +207,7 @@ class TrainingJob:
             outcome = run_training(
                 self.model_cfg, self.train_cfg, self.dataset_name, self.out,
                 callback=self._on_event, stop=self._stop.is_set, name=self.name,
-                on_model=lambda m: setattr(self, "_model_ref", m),
+                on_model=lambda m: setattr(self, "_model_ref", m), replay=self._replay,
             )
             with self._lock:
                 s = self._state

@@ -372,6 +372,10 @@ def _fit_umap(codes: np.ndarray, params: ProjectionParams) -> Projection:
         transform_seed=params.seed,
         n_jobs=1,  # what random_state forces anyway; saying so avoids umap's warning
         n_epochs=UMAP_EPOCHS,
+        # PCA start instead of the spectral one: as faithful on our data, 1-2 s quicker at 10,000
+        # points, and it keeps the layout oriented like the PCA map the page shows meanwhile,
+        # so the swap reads as a refinement rather than a rotation.
+        init="pca",
         precomputed_knn=(idx.astype(np.int32), dists.astype(np.float32), _ExactIndex(index)),
     )
     with _umap_turn():
