@@ -12,6 +12,10 @@ st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide"
 
 UI = "explorer/ui"
 pages = {
+    "Learn": [
+        st.Page(f"{UI}/lessons.py", title="Lessons", icon=":material/school:",
+                url_path="lessons"),
+    ],
     "Explore": [
         st.Page(f"{UI}/latent_map.py", title="Latent map", icon=":material/scatter_plot:",
                 url_path="map", default=True),
@@ -20,6 +24,9 @@ pages = {
         st.Page(f"{UI}/interpolate.py", title="Interpolate", icon=":material/linear_scale:",
                 url_path="interpolate"),
         st.Page(f"{UI}/sample.py", title="Sample", icon=":material/casino:", url_path="sample"),
+        st.Page(f"{UI}/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
+        st.Page(f"{UI}/inside.py", title="Inside the latent space", icon=":material/biotech:",
+                url_path="inside"),
     ],
     "Build": [
         st.Page(f"{UI}/train.py", title="Train", icon=":material/model_training:",

@@ -114,10 +114,10 @@ def table(rows: list[Row]) -> str:
         ratio = "n/a" if r.ratio is None else f"{r.ratio:.2f}×"
         body.append([r.benchmark, fmt(r.ours, r.unit), fmt(r.reference, r.unit), ratio,
                      r.goal or "—", met])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |",
              "| " + " | ".join("-" * w for w in widths) + " |"]
-    lines += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |"
+    lines += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
               for row in body]
     return "\n".join(lines)
 

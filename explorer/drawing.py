@@ -39,6 +39,10 @@ class DrawingError(ExplorerError, ValueError):
     """A drawing or an uploaded image that cannot be used; the message says what to do."""
 
 
+class EmptyDrawingError(DrawingError):
+    """Nothing was drawn yet: a prompt rather than a failure."""
+
+
 # ----------------------------------------------------------------------------------------------
 # from whatever came in to "ink": white strokes on black, in [0, 1]
 
@@ -99,18 +103,18 @@ def ink(image: np.ndarray) -> np.ndarray:
 
     Polarity is detected (the border is paper), the paper's own level is subtracted, the
     strokes are stretched to reach 1, and faint noise below :data:`NOISE_FLOOR` is cleared.
-    Raises :class:`DrawingError` ("Draw something first") when there are no strokes.
+    Raises :class:`EmptyDrawingError` ("Draw something first") when there are no strokes.
     """
     grey = to_grey(image)
     if grey.size == 0 or min(grey.shape) < 2:
-        raise DrawingError("Draw something first: the picture is empty.")
+        raise EmptyDrawingError("Draw something first: the picture is empty.")
     if is_dark_on_light(grey):
         grey = 1.0 - grey
     paper = float(np.median(_border(grey)))
     strokes = grey - paper
     top = float(strokes.max())
     if top < MIN_CONTRAST:
-        raise DrawingError("Draw something first: the canvas has no strokes on it.")
+        raise EmptyDrawingError("Draw something first: the canvas has no strokes on it.")
     out = np.clip(strokes / top, 0.0, 1.0)
     out[out < NOISE_FLOOR] = 0.0
     return out.astype(np.float32)
@@ -144,7 +148,7 @@ def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
     img = np.asarray(img, dtype=np.float64)
     total = img.sum()
     if total <= 0:
-        raise DrawingError("Draw something first: the picture is empty.")
+        raise EmptyDrawingError("Draw something first: the picture is empty.")
     rows, cols = np.indices(img.shape)
     return float((rows * img).sum() / total), float((cols * img).sum() / total)
 
@@ -182,7 +186,7 @@ def preprocess_drawing(rgba_or_grey: np.ndarray, size: int = MNIST_SIZE,
         raise ValueError(f"The box ({box}) must fit in the frame ({size}).")
     scaled = _scale_box_to_fit(ink(rgba_or_grey), box)  # (h, w), max(h, w) == box
     if scaled.max() <= 0:
-        raise DrawingError("Draw something first: the strokes are too faint to see.")
+        raise EmptyDrawingError("Draw something first: the strokes are too faint to see.")
     scaled /= scaled.max()  # thin strokes shrink to grey; MNIST's brightest pixel is 1
     return _place(scaled, size, centre_of_mass(scaled))
 
@@ -222,7 +226,8 @@ def preprocess_for(rgba_or_grey: np.ndarray, image_shape: tuple[int, int, int]) 
     if h == DIGITS_SIZE:
         img = preprocess_digits(rgba_or_grey)
     else:
-        img = preprocess_drawing(rgba_or_grey, size=h, box=max(1, round(h * MNIST_BOX / MNIST_SIZE)))
+        box = max(1, round(h * MNIST_BOX / MNIST_SIZE))
+        img = preprocess_drawing(rgba_or_grey, size=h, box=box)
     return img[None]
 
 
@@ -275,8 +280,8 @@ _EXAMPLE_STROKES: dict[str, list[list[tuple[float, float]]]] = {
     "1": [[(0.42, 0.25), (0.55, 0.12), (0.55, 0.88)]],
     "4": [[(0.55, 0.12), (0.25, 0.62), (0.75, 0.62)], [(0.62, 0.35), (0.62, 0.88)]],
     "7": [[(0.28, 0.15), (0.72, 0.15), (0.45, 0.88)]],
-    "0": [[(0.5 + 0.22 * math.sin(t / 20 * 2 * math.pi), 0.5 - 0.36 * math.cos(t / 20 * 2 * math.pi))
-           for t in range(21)]],
+    "0": [[(0.5 + 0.22 * math.sin(a), 0.5 - 0.36 * math.cos(a))
+           for a in np.linspace(0.0, 2.0 * math.pi, 21)]],
 }
 EXAMPLE_DIGITS = tuple(_EXAMPLE_STROKES)
 

@@ -227,23 +227,6 @@ def mass_levels(density: np.ndarray, cell_area: float,
     return [float(flat[min(k, len(flat) - 1)]) for k in idx]
 
 
-def hole_fraction(codes2d: np.ndarray, radius: float = 2.0, n: int = 80,
-                  mass: float = 0.99, bandwidth: float | None = None) -> float:
-    """The share of the prior's disc of `radius` that the data leaves empty: grid points inside
-    the disc lying outside the contour that holds `mass` of the codes. Near 0 for a VAE whose
-    codes fill the prior; large for an AE, whose codes sit elsewhere or in islands."""
-    extent = (-radius, radius, -radius, radius)
-    xs, ys = grid_centres(extent, n)
-    density = data_density(codes2d, xs, ys, bandwidth)
-    wide = map_extent(codes2d, prior_sigma=radius)  # the level must come from all the mass
-    wx, wy = grid_centres(wide, 120)
-    wide_density = data_density(codes2d, wx, wy, bandwidth)
-    cell = (wide[1] - wide[0]) * (wide[3] - wide[2]) / 120**2
-    level = mass_levels(wide_density, cell, (mass,))[0]
-    inside = xs[None, :] ** 2 + ys[:, None] ** 2 <= radius**2
-    return float((density[inside] < level).mean())
-
-
 def center_code(codes: np.ndarray, how: str = "zero") -> np.ndarray:
     """Where the other dimensions sit for a 2-D slice: "zero" (the prior's centre) or "mean"
     (the data's mean code). (D,) float32."""
@@ -305,7 +288,7 @@ def _image_source(image: np.ndarray):
 
 
 def _codes_traces(codes2d: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
-                  marker_size: int = 4, opacity: float = 0.75) -> list[go.Scattergl]:
+                  marker_size: int = 5, opacity: float = 0.9) -> list[go.Scattergl]:
     import plotly.graph_objects as go
 
     from explorer.mapview import PALETTE
@@ -319,7 +302,8 @@ def _codes_traces(codes2d: np.ndarray, labels: np.ndarray, class_names: Sequence
         traces.append(go.Scattergl(
             x=codes2d[members, 0], y=codes2d[members, 1], mode="markers", name=str(name),
             customdata=index[members], legendgroup=str(name),
-            marker=dict(size=marker_size, color=PALETTE[c % len(PALETTE)], opacity=opacity),
+            marker=dict(size=marker_size, color=PALETTE[c % len(PALETTE)], opacity=opacity,
+                        line=dict(width=0.5, color="black")),
             hovertemplate=f"#%{{customdata}} · {name}<extra></extra>",
         ))
     return traces
@@ -449,6 +433,7 @@ def ellipses_figure(
 REPLAY_FILE = "replay.safetensors"
 REPLAY_FORMAT = "latent-explorer-replay/1"
 REPLAY_IMAGES = 500  # test images followed through training: enough to see the shape, cheap
+REPLAY_SEED = 0  # which test images: a seeded sample, since a test split may be sorted by class
 REPLAY_MAX_FRAMES = 61  # epochs kept; a longer run keeps every other one (first and last stay)
 REPLAY_MAX_BYTES = 256 * 1024 * 1024
 
@@ -463,6 +448,7 @@ class Replay:
     codes: np.ndarray  # (F, N, D) float32, the same N test images in every frame
     labels: np.ndarray  # (N,) int
     model_hash: str
+    indices: np.ndarray | None = None  # (N,) which test images, ascending
 
 
 def _thin(frames: list, limit: int) -> list:
@@ -473,7 +459,7 @@ def _thin(frames: list, limit: int) -> list:
 
 
 class ReplayRecorder:
-    """Keeps the codes of the first `n_images` test images before training and after each epoch.
+    """Keeps the codes of `n_images` test images before training and after each epoch.
 
     Used from the training thread (:meth:`watch` wraps the loop's callback); :attr:`frames` may
     be read from any thread. Encoding 500 images once an epoch costs far less than the epoch.
@@ -485,11 +471,20 @@ class ReplayRecorder:
         self._frames: list[tuple[int, np.ndarray]] = []
         self._x: torch.Tensor | None = None
         self.labels: np.ndarray | None = None
+        self.indices: np.ndarray | None = None
 
     def start(self, model: Autoencoder, x_test: torch.Tensor, y_test) -> None:
-        """Choose the images (the first n of the test split) and record the untrained codes."""
-        self._x = torch.as_tensor(x_test[: self.n_images], dtype=torch.float32)
-        self.labels = np.asarray(y_test[: self.n_images], dtype=np.int64)
+        """Choose the images and record the untrained codes. All of a small test split, else a
+        seeded sample: the first n would do if splits were shuffled, but some are sorted by
+        class (mnist-5k's first 500 test images are all 0s to 4s)."""
+        n = len(x_test)
+        if n > self.n_images:
+            chosen = np.random.default_rng(REPLAY_SEED).choice(n, self.n_images, replace=False)
+            self.indices = np.sort(chosen)
+        else:
+            self.indices = np.arange(n)
+        self._x = torch.as_tensor(x_test[self.indices], dtype=torch.float32)
+        self.labels = np.asarray(y_test, dtype=np.int64)[self.indices]
         self.capture(model, 0)
 
     def capture(self, model: Autoencoder, epoch: int) -> np.ndarray:
@@ -520,15 +515,15 @@ class ReplayRecorder:
             raise InspectError("Nothing was recorded, so there is no replay to save.")
         epochs = [e for e, _ in frames]
         codes = np.stack([c for _, c in frames])
-        return save_replay(folder, epochs, codes, self.labels, model_hash)
+        return save_replay(folder, epochs, codes, self.labels, model_hash, self.indices)
 
 
 def save_replay(folder: str | Path, epochs: Sequence[int], codes: np.ndarray,
-                labels: np.ndarray, model_hash: str) -> Path:
+                labels: np.ndarray, model_hash: str, indices: np.ndarray | None = None) -> Path:
     """Write frames beside a run as ``replay.safetensors``, atomically (temp file + rename).
 
-    Tensors ``epoch_000``, ``epoch_001``, ... (N, D) codes and ``labels`` (N,); the metadata ties
-    the file to the model's content hash.
+    Tensors ``epoch_000``, ``epoch_001``, ... (N, D) codes, ``labels`` (N,) and optionally
+    ``indices`` (N,) of the test images; the metadata ties the file to the model's content hash.
     """
     from safetensors.numpy import save
 
@@ -539,6 +534,8 @@ def save_replay(folder: str | Path, epochs: Sequence[int], codes: np.ndarray,
     tensors = {f"epoch_{int(e):03d}": np.ascontiguousarray(c) for e, c in zip(epochs, codes,
                                                                             strict=True)}
     tensors["labels"] = np.ascontiguousarray(np.asarray(labels, dtype=np.int64))
+    if indices is not None:
+        tensors["indices"] = np.ascontiguousarray(np.asarray(indices, dtype=np.int64))
     data = save(tensors, metadata={"format": REPLAY_FORMAT, "model_hash": str(model_hash)})
     path = replay_file(folder)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -572,6 +569,7 @@ def load_replay(folder: str | Path, expected_model_hash: str | None = None) -> R
                 return None
             codes = np.stack([f.get_tensor(k) for k in keys]).astype(np.float32)
             labels = f.get_tensor("labels").astype(np.int64)
+            indices = f.get_tensor("indices").astype(np.int64) if "indices" in f.keys() else None
         epochs = np.array([int(k.removeprefix("epoch_")) for k in keys])
     except (SafetensorError, OSError, ValueError, TypeError):
         return None
@@ -580,7 +578,9 @@ def load_replay(folder: str | Path, expected_model_hash: str | None = None) -> R
     if codes.ndim != 3 or codes.shape[1] != len(labels) or not np.isfinite(codes).all():
         return None
     order = np.argsort(epochs)
-    return Replay(epochs[order], codes[order], labels, meta.get("model_hash", ""))
+    if indices is not None and indices.shape != labels.shape:
+        indices = None
+    return Replay(epochs[order], codes[order], labels, meta.get("model_hash", ""), indices)
 
 
 def replay_coords(replay: Replay, method: str = "pca") -> np.ndarray:
@@ -632,14 +632,14 @@ def replay_figure(coords: np.ndarray, epochs: np.ndarray, labels: np.ndarray,
     play = dict(frame=dict(duration=frame_ms, redraw=True), transition=dict(duration=0),
                 fromcurrent=True, mode="immediate")
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=10, b=10),
+        height=height, margin=dict(l=10, r=10, t=10, b=120),  # room for Play and the slider
         xaxis=dict(range=[float(lo[0] - pad[0]), float(hi[0] + pad[0])], title=axis_names[0],
                    autorange=False),
         yaxis=dict(range=[float(lo[1] - pad[1]), float(hi[1] + pad[1])], title=axis_names[1],
                    autorange=False),
         legend=dict(title="class", itemsizing="constant"),
         updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top",
+            type="buttons", direction="left", x=0.0, y=-0.2, xanchor="left", yanchor="top",
             showactive=False, pad=dict(r=10, t=0),
             buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                      dict(label="❚❚ Pause", method="animate",
@@ -647,12 +647,11 @@ def replay_figure(coords: np.ndarray, epochs: np.ndarray, labels: np.ndarray,
                                              mode="immediate", transition=dict(duration=0))])],
         )],
         sliders=[dict(
-            active=0, x=0.18, len=0.82, y=-0.04, yanchor="top", pad=dict(t=0, b=0),
+            active=0, x=0.2, len=0.8, y=-0.14, yanchor="top", pad=dict(t=0, b=0),
             currentvalue=dict(prefix="", visible=True),
             steps=[dict(label=nm, method="animate",
                         args=[[nm], dict(frame=dict(duration=0, redraw=True), mode="immediate",
                                          transition=dict(duration=0))]) for nm in names],
         )],
     )
-    fig.update_layout(margin=dict(b=90))
     return fig

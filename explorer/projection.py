@@ -147,7 +147,7 @@ def _as_int(x: Any) -> int:
 # UMAP: lazy import, warm-up, and a guard against concurrent parallel kernels
 
 _WARM_LOCK = threading.Lock()
-_THREAD_LOCK = threading.Lock()  # guards _WARM_THREAD only, so starting one never waits on a warm-up
+_THREAD_LOCK = threading.Lock()  # guards _WARM_THREAD only: starting one never waits on a warm-up
 _WARM_THREAD: threading.Thread | None = None
 _UMAP_READY = False
 # numba's fallback "workqueue" threading layer aborts the whole process if two threads launch
@@ -187,7 +187,7 @@ def umap_ready() -> bool:
 def warm_up_umap() -> None:
     """Import umap and fit and transform 60 points, so numba compiles every kernel we use.
 
-    Takes a few seconds once per process (about 7 s on 2 cores; the first import on a fresh
+    Takes a few seconds once per process (5-7 s on 2 cores; the first import on a fresh
     machine adds the time to fill numba's on-disk cache), then returns at once. Safe from any
     thread: a second caller waits for the first warm-up instead of compiling again. Raises
     :class:`ProjectionError` if umap cannot be imported.
@@ -329,7 +329,9 @@ def _as_codes(codes, allow_few: bool = False) -> np.ndarray:
     try:
         arr = np.ascontiguousarray(np.asarray(codes, dtype=np.float32))
     except (TypeError, ValueError):
-        raise ProjectionError("The codes must be a numeric array of shape (points, dims).") from None
+        raise ProjectionError(
+            "The codes must be a numeric array of shape (points, dims)."
+        ) from None
     if arr.ndim != 2 or arr.shape[1] < 1:
         raise ProjectionError(
             f"The codes must be a 2-D array (points × latent dimensions); got shape {arr.shape}."
@@ -411,7 +413,14 @@ def _fit_tsne(codes: np.ndarray, params: ProjectionParams) -> Projection:
             "the model's code may carry no information (posterior collapse). Try PCA."
         )
     tsne = TSNE(n_components=2, perplexity=perplexity, init=init, random_state=params.seed)
-    coords = tsne.fit_transform(codes).astype(np.float32)
+    # One OpenMP thread. sklearn's Barnes-Hut runs several parallel regions per iteration, and
+    # when the cores are busy (a model training beside it, the page itself) its spinning threads
+    # wait on each other: 200 points took 5-27 s with 2 threads against 2 s with one, measured on
+    # 2 cores. The limit applies to this thread only (OpenMP settings are per thread).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        coords = tsne.fit_transform(codes).astype(np.float32)
     return Projection(coords, params, "tsne", codes)
 
 
@@ -714,7 +723,10 @@ class ProjectionJob:
             proj = fit_projection(self.codes, self.params, progress=self._set_stage)
             if self.cache is not None and self.model_hash and self.data_key and \
                     proj.method != "latent":
-                self.cache.put(self.model_hash, self.data_key, self.params, proj.coords)
+                try:
+                    self.cache.put(self.model_hash, self.data_key, self.params, proj.coords)
+                except Exception as e:  # noqa: BLE001 - a map that cannot be cached is still a map
+                    log.warning("projection not cached: %s", e)
             self.result = proj
         except Exception as e:  # noqa: BLE001 - reported through .error, never raised
             self.error = _error_sentence(e, self.params.method)
@@ -734,6 +746,7 @@ def _error_sentence(e: BaseException, method: str) -> str:
                "try PCA or close other programs")
     else:
         detail = str(e).strip() or "no details"
-        msg = f"{TITLES.get(method, method)} stopped with an unexpected {type(e).__name__} ({detail})"
+        title = TITLES.get(method, method)
+        msg = f"{title} stopped with an unexpected {type(e).__name__} ({detail})"
     msg = msg.strip()
     return msg if msg.endswith((".", "!", "?")) else msg + "."

@@ -55,6 +55,22 @@ def warm_umap():
     assert projection.umap_ready()
 
 
+@pytest.fixture(scope="module")
+def fitted():
+    """One fit per method on `blobs()`, shared by the tests that only look at it (t-SNE is the
+    slow one here, so it is fitted twice in this file: here and in the reproducibility test)."""
+    fits = {}
+
+    def get(method: str) -> Projection:
+        if method == "umap":
+            projection.warm_up_umap()
+        if method not in fits:
+            fits[method] = fit_projection(blobs()[0], ProjectionParams(method))
+        return fits[method]
+
+    return get
+
+
 @pytest.fixture
 def cache(tmp_path):
     return ProjectionCache(tmp_path / "cache")
@@ -86,7 +102,8 @@ def test_params_reject_bad_values(kw):
 
 
 def test_umap_is_not_imported_with_the_module():
-    code = "import sys, explorer.projection; sys.exit('umap' in sys.modules)"
+    code = ("import sys, explorer.projection; "
+            "sys.exit(any(m in sys.modules for m in ('umap', 'numba', 'sklearn', 'streamlit')))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
 
@@ -113,19 +130,18 @@ def test_one_dimensional_codes_lie_on_the_x_axis():
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne"])
-def test_pca_and_tsne_shapes_and_reproducibility(method):
+def test_pca_and_tsne_shapes_and_reproducibility(method, fitted):
     codes, _, _ = blobs()
-    params = ProjectionParams(method, seed=0)
-    a = project(codes, params)
-    b = project(codes.copy(), params)
+    a = fitted(method).coords
+    b = project(codes.copy(), ProjectionParams(method, seed=0))
     assert a.shape == (len(codes), 2) and a.dtype == np.float32
     assert np.array_equal(a, b)
 
 
 @pytest.mark.usefixtures("warm_umap")
-def test_umap_same_seed_same_map():
+def test_umap_same_seed_same_map(fitted):
     codes, _, _ = blobs()
-    a = project(codes, ProjectionParams("umap", seed=0))
+    a = fitted("umap").coords
     b = project(codes, ProjectionParams("umap", seed=0))
     c = project(codes, ProjectionParams("umap", seed=1))
     assert a.shape == (200, 2) and a.dtype == np.float32
@@ -135,17 +151,16 @@ def test_umap_same_seed_same_map():
 
 @pytest.mark.usefixtures("warm_umap")
 @pytest.mark.parametrize("method", projection.METHODS)
-def test_separated_blobs_stay_separated(method):
-    codes, labels, _ = blobs()
-    coords = project(codes, ProjectionParams(method))
-    assert knn_accuracy(coords, labels) > 0.9
+def test_separated_blobs_stay_separated(method, fitted):
+    _, labels, _ = blobs()
+    assert knn_accuracy(fitted(method).coords, labels) > 0.9
 
 
 @pytest.mark.usefixtures("warm_umap")
 @pytest.mark.parametrize("method", projection.METHODS)
-def test_transform_places_new_points_in_their_cluster(method):
+def test_transform_places_new_points_in_their_cluster(method, fitted):
     codes, labels, centres = blobs()
-    proj = fit_projection(codes, ProjectionParams(method))
+    proj = fitted(method)
     rng = np.random.default_rng(1)
     new_labels = np.arange(len(centres)).repeat(3)
     new = (centres[new_labels] + 0.5 * rng.normal(size=(len(new_labels), codes.shape[1])))
@@ -158,9 +173,9 @@ def test_transform_places_new_points_in_their_cluster(method):
     assert proj.transform(np.zeros((0, codes.shape[1]))).shape == (0, 2)
 
 
-def test_tsne_places_a_fitted_code_on_its_own_position():
-    codes, _, _ = blobs(n_per=15)
-    proj = fit_projection(codes, ProjectionParams("tsne"))
+def test_tsne_places_a_fitted_code_on_its_own_position(fitted):
+    codes, _, _ = blobs()
+    proj = fitted("tsne")
     assert np.allclose(proj.transform(codes[:5]), proj.coords[:5], atol=1e-4)
 
 
@@ -175,6 +190,7 @@ def test_bad_codes_raise_a_readable_error(codes, words):
         fit_projection(codes, ProjectionParams("pca"))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # PCA, 0 variance
 def test_identical_codes_are_refused_by_tsne_instead_of_crashing():
     # sklearn's t-SNE segfaults on codes without spread; a collapsed VAE produces exactly those.
     codes = np.ones((40, 6), dtype=np.float32)

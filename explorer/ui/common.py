@@ -7,14 +7,28 @@ model's content hash so a retrained model never shows a stale picture.
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
-from explorer import checkpoints, datasets, latent, store
+from explorer import checkpoints, datasets, exports, latent, store
 from explorer.errors import ExplorerError
 from explorer.models import Autoencoder
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
+PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back of a room
+# Our own constant CSS, never built from user input. Streamlit sizes text in rem, so a larger
+# root font scales text and spacing together; images are scaled by px() instead.
+PRESENTER_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; max-width: 100%; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
+[data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { font-size: 0.95rem; }
+h1 { font-size: 2.6rem !important; }
+</style>"""
 
 
 # -- cached loaders ---------------------------------------------------------------------------
@@ -71,15 +85,22 @@ def sidebar() -> store.ModelEntry | None:
         if not entries:
             st.warning("No models found. Train one on the Train page, or run "
                        "`python -m explorer pretrain` to rebuild the shipped models.")
+            import_model()
+            presenter_switch()
             return None
         by_id = {e.id: e for e in entries}
+
+        def label(i: str) -> str:
+            return by_id[i].name + (" · shipped" if by_id[i].read_only else " · yours")
+
+        follow_model_link(by_id, label)
         default = store.default_entry(entries)
         if st.session_state.get("model") not in by_id:
             st.session_state["model"] = default.id
         chosen = st.selectbox(
             "Model",
             options=list(by_id),
-            format_func=lambda i: by_id[i].name + (" · shipped" if by_id[i].read_only else " · yours"),
+            format_func=label,
             key="model",
             bind="query-params",
             help="'shipped' models come with the app (read-only); 'yours' are runs you trained.",
@@ -88,9 +109,135 @@ def sidebar() -> store.ModelEntry | None:
         st.caption(entry.summary)
         with st.expander("Model card"):
             show_card(entry.card)
+            st.download_button(
+                "Download model (.zip)", data=partial(exports.model_zip, entry.path),
+                file_name=f"{entry.name}.zip", mime="application/zip", key="model_download",
+                on_click="ignore", icon=":material/download:",
+                help="The weights (safetensors) and this card in one file, to share; anyone can "
+                     "add it with 'Add a shared model'.")
+        import_model()
         for p in problems:
             st.caption(f"⚠️ Skipped a model folder: {p}")
+        presenter_switch()
     return entry
+
+
+def follow_model_link(by_id: dict, label) -> None:
+    """Links name a model by its id (``?model=pretrained/mnist-vae-mlp-z16``), but a bound
+    selectbox keeps its displayed label in the URL. On a fresh page load, rewrite the id to the
+    label and rerun, so the picker takes it from the URL and the address bar stays a link that
+    reopens this view. Later in a session the picker is bound and takes it through session state."""
+    raw = st.query_params.get("model")
+    if raw not in by_id:
+        return
+    try:
+        st.query_params["model"] = label(raw)
+    except StreamlitAPIException:  # bound already: the URL is Streamlit's to write
+        st.session_state["model"] = raw
+    else:
+        st.rerun()
+
+
+def _import_upload() -> None:
+    """on_change of the uploader: runs before the picker is drawn, so it may pick the new model."""
+    upload = st.session_state.get("model_upload")
+    if upload is None:
+        return
+    try:
+        folder = exports.import_model_zip(upload.getvalue(), store.runs_dir(),
+                                          Path(upload.name).stem)
+    except ExplorerError as e:
+        st.session_state["model_upload_result"] = ("error", str(e))
+        return
+    st.session_state["model"] = f"runs/{folder.name}"
+    st.session_state["model_upload_result"] = ("success", f"Added '{folder.name}' to your runs.")
+
+
+def import_model() -> None:
+    """Add a model someone shared (the .zip from 'Download model'), checked before it is saved."""
+    with st.expander("Add a shared model"):
+        st.file_uploader(
+            "A model's .zip", type=["zip"], key="model_upload", on_change=_import_upload,
+            help="Exactly card.json and model.safetensors, as 'Download model (.zip)' makes it. "
+                 "Pickled PyTorch files are refused.")
+        if result := st.session_state.pop("model_upload_result", None):
+            kind, message = result
+            (st.success if kind == "success" else st.error)(message)
+
+
+def presenter_switch() -> None:
+    """The presenter toggle (``?present=true``); in presenter mode pages draw bigger and simpler."""
+    st.toggle("Presenter mode", key="present", bind="query-params",
+              help="Bigger images and text, fewer controls: readable from the back of a room.")
+    if presenting():
+        st.html(PRESENTER_CSS)
+
+
+def presenting() -> bool:
+    """Whether presenter mode is on; pages skip their advanced widgets when it is."""
+    return bool(st.session_state.get("present", False))
+
+
+def px(size: int) -> int:
+    """An on-screen size in pixels, enlarged in presenter mode."""
+    return round(size * PRESENTER_SCALE) if presenting() else int(size)
+
+
+def hidden_setting(key: str, default, options=None, lo=None, hi=None):
+    """The value of a setting that presenter mode does not draw: its last value in this session,
+    else the link's (?key=...), checked against `options` or clamped to [lo, hi], else the
+    default. The widget is not drawn, so nothing else would read the URL for it."""
+    if key in st.session_state:
+        return st.session_state[key]
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    if options is not None:
+        return raw if raw in options else default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        return default
+    if lo is not None and hi is not None:
+        value = min(max(value, lo), hi)
+    return value
+
+
+# -- teaching helpers -------------------------------------------------------------------------
+def explain(text: str, elbo: Autoencoder | None = None) -> None:
+    """The page's short theory, folded away until wanted; with a VAE, its loss written out."""
+    with st.expander("What am I looking at?"):
+        st.markdown(text)
+        if elbo is not None and elbo.cfg.kind == "vae":
+            show_elbo(elbo.cfg.beta)
+
+
+def show_elbo(beta: float) -> None:
+    st.markdown("A VAE is trained to maximise the evidence lower bound (ELBO) on each image's "
+                "log-likelihood (Kingma & Welling 2014, eq. 3):")
+    st.latex(r"\log p_\theta(x) \;\ge\; \mathbb{E}_{q_\phi(z \mid x)}\big[\log p_\theta(x \mid z)"
+             r"\big] \;-\; \beta\, D_{\mathrm{KL}}\big(q_\phi(z \mid x)\,\|\,\mathcal{N}(0, I)\big)")
+    st.markdown(f"The first term rewards good reconstructions; the second pulls every code's "
+                f"posterior towards the prior N(0, I). This model has **β = {beta:g}**. For a "
+                f"Gaussian posterior with mean μ and variance σ² the KL is (Appendix B):")
+    st.latex(r"D_{\mathrm{KL}} = \tfrac{1}{2} \sum_{j=1}^{D} \left(\mu_j^2 + \sigma_j^2 "
+             r"- \log \sigma_j^2 - 1\right)")
+
+
+def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) -> None:
+    """Download buttons for a picture on the page: a PNG of the grid and, for a strip, an
+    animated GIF. The files are made only when a button is pressed; hidden when presenting."""
+    if presenting():
+        return
+    images = np.asarray(images)
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("PNG", data=partial(exports.grid_png, images, ncols),
+                           file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
+                           on_click="ignore", icon=":material/download:", type="tertiary")
+        if gif:
+            st.download_button("GIF", data=partial(exports.strip_gif, images, bounce=True),
+                               file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
+                               on_click="ignore", icon=":material/animation:", type="tertiary")
 
 
 def show_card(card: dict) -> None:
@@ -132,12 +279,14 @@ def pixels(img: np.ndarray, size: int = IMAGE_PX) -> np.ndarray:
 
 
 def show_images(images, captions=None, size: int = IMAGE_PX) -> None:
-    """A row (wrapping) of images with optional captions."""
+    """A row (wrapping) of images with optional captions; bigger in presenter mode."""
+    size = px(size)
     st.image([pixels(im, size) for im in images], caption=captions, width=size)
 
 
 def show_grid(images: np.ndarray, ncols: int, size: int = IMAGE_PX, caption: str | None = None):
     """Many images tiled into one picture: one element, so it is cheap to send and redraw."""
+    size = px(size)
     tiles = np.stack([np.asarray(im).reshape(np.asarray(im).shape[-2:]) for im in images])
     grid = latent.image_grid(tiles, ncols=ncols, pad=1, pad_value=1.0)
     factor = max(1, size // tiles.shape[-1])

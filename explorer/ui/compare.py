@@ -15,6 +15,13 @@ st.title("Reconstructions")
 cur = common.current()
 if cur is None:
     st.stop()
+common.explain(
+    "The top row is test images the models never trained on. Each row below is what a model "
+    "makes of them: the image squeezed into its code and decoded again, x̂ = decoder(encoder(x)). "
+    "PCA with as many components as the code is the best *flat* squeeze, the baseline a network "
+    "has to beat. MSE is the mean squared difference per pixel (lower is better); the heat map "
+    "at the bottom shows where in the image the error is."
+)
 
 data = cur.data
 x_test, y_test = data.x_test, data.y_test.numpy()
@@ -54,8 +61,10 @@ others = st.multiselect(
     format_func=lambda i: next(e.name for e in same_data if e.id == i),
     max_selections=2,
     key="compare_models",
+    bind="query-params",
 )
-show_pca = st.toggle(f"PCA baseline with {k} components", value=True, key="compare_pca")
+show_pca = st.toggle(f"PCA baseline with {k} components", value=True, key="compare_pca",
+                     bind="query-params")
 
 rows = [("model", cur.entry.name, str(cur.entry.path), cur.hash)]
 for e in same_data:
@@ -66,9 +75,9 @@ if show_pca:
 
 c1, c2, c3 = st.columns([2, 2, 1])
 how = c1.segmented_control("Images", ["random", "by class", "by index"], default="random",
-                           key="compare_how")
-n = c2.slider("How many", 4, 16, 8, key="compare_n")
-worst_first = c3.toggle("Worst first", key="compare_worst",
+                           key="compare_how", bind="query-params")
+n = c2.slider("How many", 4, 16, 8, key="compare_n", bind="query-params")
+worst_first = c3.toggle("Worst first", key="compare_worst", bind="query-params",
                         help="Sort by the first model's error, worst at the left.")
 
 recon = {name: test_reconstructions(kind, path, h, cur.entry.dataset)
@@ -77,11 +86,11 @@ first_errors = recon[rows[0][1]][1]["mse"]
 
 if how == "by class" and len(names) > 1:
     cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
-                       key="compare_class")
+                       key="compare_class", bind="query-params")
     pool = np.flatnonzero(y_test == cls)
 elif how == "by index":
     text = st.text_input("Test image numbers (comma-separated)", "0,1,2,3,4,5,6,7",
-                         key="compare_idx")
+                         key="compare_idx", bind="query-params")
     try:
         pool = np.array([int(t) for t in text.replace(" ", "").split(",") if t])
         bad = pool[(pool < 0) | (pool >= len(x_test))]
@@ -91,7 +100,10 @@ elif how == "by index":
         st.error(f"Give whole numbers from 0 to {len(x_test) - 1}, separated by commas.")
         st.stop()
 else:
-    seed = st.number_input("Seed", 0, 10_000, 0, key="compare_seed")
+    if common.presenting():
+        seed = common.hidden_setting("compare_seed", 0, lo=0, hi=10_000)
+    else:
+        seed = st.number_input("Seed", 0, 10_000, 0, key="compare_seed", bind="query-params")
     pool = np.random.default_rng(int(seed)).permutation(len(x_test))
 if worst_first:
     pool = pool[np.argsort(-first_errors[pool], kind="stable")]
@@ -104,6 +116,10 @@ for _, name, _, _ in rows:
     st.markdown(f"**{name}**")
     common.show_images([x_hat[i] for i in chosen],
                        [f"MSE {errors['mse'][i]:.4f}" for i in chosen])
+# One picture to take away: originals on top, then each row of reconstructions.
+common.image_downloads([x_test[i, 0].numpy() for i in chosen]
+                       + [recon[name][0][i] for _, name, _, _ in rows for i in chosen],
+                       len(chosen), f"{cur.entry.name}-reconstructions", "compare_rows")
 
 st.subheader("Average over the test set")
 table = pd.DataFrame(
@@ -114,12 +130,12 @@ st.dataframe(table.style.format("{:.4f}"), width="content")
 
 st.subheader("Where the error is")
 pick = st.selectbox("Image", chosen.tolist(), format_func=lambda i: f"#{i} · {names[y_test[i]]}",
-                    key="compare_heat")
+                    key="compare_heat", bind="query-params")
 maps = np.stack([np.abs(recon[name][0][pick] - x_test[pick, 0].numpy()) for _, name, _, _ in rows])
 fig = px.imshow(maps, facet_col=0, color_continuous_scale="magma", zmin=0, zmax=1,
                 labels={"color": "|x − x̂|"})
-for a, (_, name, _, _) in zip(fig.layout.annotations, rows):
+for a, (_, name, _, _) in zip(fig.layout.annotations, rows, strict=False):
     a.text = name
 fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
-fig.update_layout(height=260, margin=dict(l=0, r=0, t=30, b=0))
+fig.update_layout(height=common.px(260), margin=dict(l=0, r=0, t=30, b=0))
 st.plotly_chart(fig, key="compare_heatmap")

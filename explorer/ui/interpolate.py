@@ -34,27 +34,37 @@ def pick_image(label: str, key: str, default: int) -> int:
     """An index into the test set, chosen by index, by class or at random."""
     st.markdown(f"**{label}**")
     how = st.segmented_control("Choose by", ["index", "class", "random"], default="index",
-                               key=f"{key}_how", label_visibility="collapsed")
-    if key not in st.session_state:
-        st.session_state[key] = default % n_test
+                               key=f"{key}_how", label_visibility="collapsed",
+                               bind="query-params")
     if how == "class" and len(names) > 1:
         cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
-                           key=f"{key}_class")
+                           key=f"{key}_class", bind="query-params")
         members = np.flatnonzero(y_test == cls)
-        k = st.number_input("Which one", 0, len(members) - 1, 0, key=f"{key}_k")
+        k = st.number_input("Which one", 0, len(members) - 1, 0, key=f"{key}_k",
+                            bind="query-params")
         st.session_state[key] = int(members[k])
     elif how == "random":
         if st.button("Another", key=f"{key}_roll", icon=":material/casino:"):
             st.session_state[key] = int(np.random.default_rng().integers(n_test))
-    st.number_input("Test image #", 0, n_test - 1, key=key,
-                    disabled=how != "index")
+    # The default is the widget's own value (not set through session state), so that a link
+    # without ?{key}= means exactly this default: a bound widget drops its default from the URL.
+    st.number_input("Test image #", 0, n_test - 1, default % n_test, key=key,
+                    disabled=how != "index", bind="query-params")
     idx = int(st.session_state[key])
     common.show_images([x_test[idx]], [f"#{idx} · {names[int(y_test[idx])]}"], size=112)
     return idx
 
 
+common.explain(
+    "Every image here is decoded from a code that no test image has: on the line (or arc) "
+    "between two images' codes, along one dimension with the others held still, or on a grid "
+    "over two dimensions. If the pictures change smoothly and stay plausible, the decoder has "
+    "learned a continuous space; sudden jumps or smudges show regions it never learned."
+)
+# The open tab is part of the view, so it lives in the URL (?interp_tab=...); every tab still
+# runs, which keeps each tab's settings (and their URL parameters) alive while another is open.
 tab_pair, tab_dim, tab_grid = st.tabs(["Between two images", "Along one dimension",
-                                       "Over a 2-D grid"])
+                                       "Over a 2-D grid"], key="interp_tab", bind="query-params")
 
 # -- between two images ------------------------------------------------------------------------
 with tab_pair:
@@ -71,19 +81,27 @@ with tab_pair:
     with mid:
         method = st.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
                           help="Spherical (slerp) keeps the code's length, which suits a "
-                               "Gaussian prior where most mass sits on a shell.")
+                               "Gaussian prior where most mass sits on a shell.",
+                          bind="query-params")
 
         @st.fragment
         def pair_slider():
-            t = st.slider("t: from start (0) to end (1)", 0.0, 1.0, 0.5, 0.01, key="interp_t")
+            t = st.slider("t: from start (0) to end (1)", 0.0, 1.0, 0.5, 0.01, key="interp_t",
+                          bind="query-params")
             path = latent.slerp if method == "spherical" else latent.lerp
             image = latent.decode(cur.model, path(z_a, z_b, t))[0]
             common.show_images([image], [f"decoded at t = {t:.2f}"], size=BIG)
 
         pair_slider()
-    steps = st.slider("Steps in the strip", 3, 16, 10, key="interp_steps")
+    if common.presenting():
+        steps = common.hidden_setting("interp_steps", 10, lo=3, hi=16)
+    else:
+        steps = st.slider("Steps in the strip", 3, 16, 10, key="interp_steps",
+                          bind="query-params")
     strip = latent.decode(cur.model, latent.interpolate(z_a, z_b, steps, method))
     common.show_grid(strip, ncols=steps, size=72, caption=f"{method} interpolation, {steps} steps")
+    common.image_downloads(strip, steps, f"{cur.entry.name}-{method}-{a}-to-{b}", "interp_strip",
+                           gif=True)
 
 # -- one dimension -----------------------------------------------------------------------------
 with tab_dim:
@@ -95,22 +113,31 @@ with tab_dim:
         base = pick_image("Around image", "trav_image", 0)
     with right:
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
-                         key="trav_dim")
+                         key="trav_dim", bind="query-params")
         z0 = codes[base]
-        span = st.slider("Range around the image's value", 0.5, 6.0, 3.0, 0.5, key="trav_span")
+        if common.presenting():
+            span = common.hidden_setting("trav_span", 3.0, lo=0.5, hi=6.0)
+        else:
+            span = st.slider("Range around the image's value", 0.5, 6.0, 3.0, 0.5,
+                             key="trav_span", bind="query-params")
 
         @st.fragment
         def dim_slider():
+            # Its range follows the image, dimension and span: a new range is a new widget, which
+            # takes the URL's value when it lies inside the range, else starts at the image's own.
             value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
-                              float(z0[d]), 0.05, key="trav_value")
+                              float(z0[d]), 0.05, key="trav_value", bind="query-params")
             image = latent.decode(cur.model, latent.traverse(z0, d, [value]))[0]
             common.show_images([image], [f"z[{d}] = {value:.2f} (image's own: {z0[d]:.2f})"],
                                size=BIG)
 
         dim_slider()
         values = np.linspace(z0[d] - span, z0[d] + span, 11)
-        common.show_grid(latent.decode(cur.model, latent.traverse(z0, d, values)), ncols=11,
-                         size=64, caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}")
+        walk = latent.decode(cur.model, latent.traverse(z0, d, values))
+        common.show_grid(walk, ncols=11, size=64,
+                         caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}")
+        common.image_downloads(walk, 11, f"{cur.entry.name}-z{d}-around-{base}", "trav_strip",
+                               gif=True)
 
 # -- a 2-D grid --------------------------------------------------------------------------------
 with tab_grid:
@@ -123,20 +150,28 @@ with tab_grid:
         center = np.zeros(2, dtype=np.float32)
     else:
         i = c1.selectbox("Horizontal dimension", order.tolist(), index=0, key="grid_i",
-                         format_func=lambda k: f"z[{k}]")
+                         format_func=lambda k: f"z[{k}]", bind="query-params")
         j = c2.selectbox("Vertical dimension", order.tolist(), index=1, key="grid_j",
-                         format_func=lambda k: f"z[{k}]")
+                         format_func=lambda k: f"z[{k}]", bind="query-params")
         dims = (int(i), int(j))
         center = np.zeros(dim, dtype=np.float32)
-    n = c3.slider("Grid size", 5, 25, 15, key="grid_n")
-    extent = c4.slider("Extent (±)", 1.0, 5.0, 3.0, 0.5, key="grid_extent")
-    spacing = c4.radio("Spacing", ["linear", "gaussian"], horizontal=True, key="grid_spacing",
-                       help="Gaussian spacing puts more rows where the prior has more mass.")
+    n = c3.slider("Grid size", 5, 25, 15, key="grid_n", bind="query-params")
+    if common.presenting():
+        extent = common.hidden_setting("grid_extent", 3.0, lo=1.0, hi=5.0)
+        spacing = common.hidden_setting("grid_spacing", "linear", options=("linear", "gaussian"))
+    else:
+        extent = c4.slider("Extent (±)", 1.0, 5.0, 3.0, 0.5, key="grid_extent",
+                           bind="query-params")
+        spacing = c4.radio("Spacing", ["linear", "gaussian"], horizontal=True,
+                           key="grid_spacing", bind="query-params",
+                           help="Gaussian spacing puts more rows where the prior has more mass.")
     if dims[0] == dims[1]:
         st.info("Pick two different dimensions.")
     else:
         z = latent.grid_2d(center, dims, (-extent, extent), n, spacing)
         size = max(24, min(56, 900 // n))
-        common.show_grid(latent.decode(cur.model, z), ncols=n, size=size,
+        grid = latent.decode(cur.model, z)
+        common.show_grid(grid, ncols=n, size=size,
                          caption=f"z[{dims[0]}] left→right, z[{dims[1]}] bottom→top, "
                                  f"from −{extent:g} to {extent:g}; other dimensions at 0")
+        common.image_downloads(grid, n, f"{cur.entry.name}-grid-z{dims[0]}-z{dims[1]}", "grid")

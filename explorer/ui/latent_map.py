@@ -5,10 +5,12 @@ beside the model, the on-disk projection cache, PCA (instant), or a UMAP / t-SNE
 background thread (shared by every session) while the PCA picture stands in for it.
 """
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
-from explorer import latent, mapview, projection
+from explorer import exports, latent, mapview, projection
 from explorer.pretrain import projection_file
 from explorer.ui import common
 
@@ -16,6 +18,15 @@ st.title("Latent map")
 cur = common.current()
 if cur is None:
     st.stop()
+common.explain(
+    "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
+    "the posterior mean μ). Colours are the true classes, which the model never saw while "
+    "training; if same-coloured points gather, the code has captured what makes a digit that "
+    "digit. A 2-D code is drawn as it is; a longer one is squeezed onto the screen by a "
+    "projection — PCA keeps the broad layout, UMAP and t-SNE keep neighbours together but "
+    "distort distances between clusters.",
+    elbo=cur.model,
+)
 
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
 labels = cur.data.y_test.numpy()
@@ -58,16 +69,28 @@ else:
         "Projection", ["umap", "pca", "tsne"], default="umap", key="map_method",
         format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get,
         help=f"The codes are {dim}-D; a projection squeezes them onto the screen.",
+        bind="query-params",
     ) or "umap"
     params = projection.ProjectionParams(method=method)
+    presenting = common.presenting()  # the projection's knobs are not for the back of the room
     if method == "umap":
-        n_neighbors = c2.slider("Neighbours", 5, 100, 15, key="map_neighbors",
-                                help="Small: local detail. Large: the global layout.")
-        min_dist = c3.slider("Min distance", 0.0, 0.99, 0.1, 0.01, key="map_min_dist",
-                             help="How tightly points may pack together.")
+        if presenting:
+            n_neighbors = common.hidden_setting("map_neighbors", 15, lo=5, hi=100)
+            min_dist = common.hidden_setting("map_min_dist", 0.1, lo=0.0, hi=0.99)
+        else:
+            n_neighbors = c2.slider("Neighbours", 5, 100, 15, key="map_neighbors",
+                                    help="Small: local detail. Large: the global layout.",
+                                    bind="query-params")
+            min_dist = c3.slider("Min distance", 0.0, 0.99, 0.1, 0.01, key="map_min_dist",
+                                 help="How tightly points may pack together.",
+                                 bind="query-params")
         params = projection.ProjectionParams("umap", n_neighbors=n_neighbors, min_dist=min_dist)
     elif method == "tsne":
-        perplexity = c2.slider("Perplexity", 5, 100, 30, key="map_perplexity")
+        if presenting:
+            perplexity = common.hidden_setting("map_perplexity", 30, lo=5, hi=100)
+        else:
+            perplexity = c2.slider("Perplexity", 5, 100, 30, key="map_perplexity",
+                                   bind="query-params")
         params = projection.ProjectionParams("tsne", perplexity=float(perplexity))
     coords, pending = stored_coords(params), None
     if coords is None and method == "pca":
@@ -106,6 +129,14 @@ event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
                         selection_mode=("points", "box", "lasso"))
 # A selection made on another model's map may point past this test set: drop those.
 chosen = [i for i in mapview.selected_indices(event.selection if event else None) if i < len(codes)]
+if not common.presenting():
+    shown = method if pending is None else "pca"
+    st.download_button(
+        "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
+        file_name=f"{cur.entry.name}-{shown}.csv", mime="text/csv", key="map_csv",
+        on_click="ignore", icon=":material/download:", type="tertiary",
+        help="One row per test image: index, label, class name, its x and y on this map, and "
+             "its full code z_0 … z_(D-1).")
 
 if not chosen:
     st.caption("Click a point, or draw a box or lasso around some, to see their images and "
@@ -125,4 +156,6 @@ pair = mapview.pair_for_interpolation(chosen)
 if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
                                   icon=":material/linear_scale:"):
     st.session_state["interp_pair"] = pair
-    st.switch_page("explorer/ui/interpolate.py")
+    # An explicit (empty) query: with none, switch_page clears the URL, which Streamlit refuses
+    # while the sidebar's model and presenter switch are bound to it. Those two carry over.
+    st.switch_page("explorer/ui/interpolate.py", query_params={})

@@ -1,4 +1,7 @@
-"""Sample page: new images decoded from the prior N(0, T² I), with a temperature and a seed."""
+"""Sample page: new images decoded from the prior N(0, T² I), with a temperature and a seed.
+
+Temperature, count and seed live in the URL, so a link shows the very same samples.
+"""
 
 import streamlit as st
 
@@ -16,9 +19,18 @@ if cur.is_vae:
 else:
     st.warning("This is a plain autoencoder: nothing made its codes follow N(0, I), so many "
                "samples fall in regions it never learned and decode to blur. Compare with a VAE.")
+common.explain(
+    "Each image is decoded from a code nobody encoded: a draw z ~ N(0, T² I) from the prior. "
+    "This only works where the decoder has learned something, which is what a VAE's KL term "
+    "buys: it pulls the codes of the training images towards N(0, I), so the prior's draws land "
+    "where the decoder has been. The temperature T shrinks (T < 1) or widens (T > 1) the draws.",
+    elbo=cur.model,
+)
 
+presenting = common.presenting()  # the seed is not drawn when presenting; "New samples" stays
 if "sample_seed" not in st.session_state:
-    st.session_state["sample_seed"] = 0
+    st.session_state["sample_seed"] = (
+        common.hidden_setting("sample_seed", 0, lo=0, hi=1_000_000) if presenting else 0)
 
 
 def new_samples():
@@ -27,12 +39,17 @@ def new_samples():
 
 c1, c2, c3 = st.columns([2, 2, 1])
 temperature = c1.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="temperature",
-                        help="Scales the prior's spread: z ~ N(0, T² I).")
-n = c2.select_slider("How many", options=[16, 36, 64, 100], value=36, key="n_samples")
-c3.number_input("Seed", 0, 1_000_000, key="sample_seed")
+                        help="Scales the prior's spread: z ~ N(0, T² I).", bind="query-params")
+n = c2.select_slider("How many", options=[16, 36, 64, 100], value=36, key="n_samples",
+                     bind="query-params")
+if not presenting:
+    c3.number_input("Seed", 0, 1_000_000, key="sample_seed", bind="query-params")
 c3.button("New samples", on_click=new_samples, type="primary", icon=":material/casino:")
 
 images = latent.sample_prior(cur.model, n, temperature=temperature,
                              seed=int(st.session_state["sample_seed"]))
 common.show_grid(images, ncols=int(n**0.5), size=56,
                  caption=f"{n} samples · T = {temperature:g} · seed {st.session_state['sample_seed']}")
+common.image_downloads(images, int(n**0.5),
+                       f"{cur.entry.name}-samples-T{temperature:g}-seed{st.session_state['sample_seed']}",
+                       "samples")

@@ -492,3 +492,23 @@ with view_col:
             final_view(job, state)
         else:
             live_view()
+
+
+# -- the training replay (Inside page): watch a finished run's latent space organise itself ----
+def watch_replay(run_id: str) -> None:
+    # A callback runs before the sidebar's picker is drawn, so its key may still be set here.
+    st.session_state["model"] = run_id
+    st.session_state["train_watch"] = run_id
+
+
+if (watch_id := st.session_state.pop("train_watch", None)) is not None:
+    st.switch_page("explorer/ui/inside.py",
+                   query_params={"model": watch_id, "inside_tab": "Training replay"})
+with view_col:
+    job = st.session_state.get("train_job")
+    if job is not None and is_done(job, state := job.snapshot()) and state.saved_path \
+            and state.replay:
+        st.button("Watch the latent space organise itself", key="train_watch_replay",
+                  icon=":material/movie:", on_click=watch_replay,
+                  args=(f"runs/{job.name or job.out.name}",),
+                  help="Replays the test codes epoch by epoch on one map (Inside page).")

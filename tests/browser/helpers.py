@@ -111,6 +111,10 @@ def start_server(runs_dir: Path, cache_dir: Path, log: Path,
         "EXPLORER_RUNS_DIR": str(runs_dir),
         "EXPLORER_CACHE_DIR": str(cache_dir),
         "PYTHONUNBUFFERED": "1",
+        # One intra-op thread: on a small shared machine, torch's spinning OpenMP threads make
+        # each training step of the app's worker thread up to 10x slower (measured: 5 ms per
+        # step with one thread, 30-90 ms with two, on 2 busy cores). Set it to override.
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
     }
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
@@ -258,24 +262,37 @@ KEY_TO_IMAGE_TIMER_JS = f"""caption => {{
                                  attributeFilter: ['src']}});
 }}"""
 
-# Records every value the progress bar shows (it may change between two polls of Python).
+# Records every state the progress bar shows, as {value, text}: it may change between two
+# polls from Python. The value is a whole percent, so on a long run the text (which counts
+# steps) is what moves first.
 PROGRESS_RECORDER_JS = """() => {
     const seen = window.__progressSeen = [];
     new MutationObserver(() => {
-        const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
+        const box = document.querySelector('[data-testid="stProgress"]');
+        const bar = box && box.querySelector('[role="progressbar"]');
         if (!bar) return;
-        const value = Number(bar.getAttribute('aria-valuenow'));
-        if (seen[seen.length - 1] !== value) seen.push(value);
-    }).observe(document.body, {subtree: true, childList: true, attributes: true});
+        const entry = {value: Number(bar.getAttribute('aria-valuenow')), text: box.innerText};
+        const last = seen[seen.length - 1];
+        if (!last || last.value !== entry.value || last.text !== entry.text) seen.push(entry);
+    }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                               characterData: true});
 }"""
+PROGRESS_MOVED_JS = """() => (window.__progressSeen || []).some(
+    p => p.value > 0 || /step [1-9]/.test(p.text) || /saving/.test(p.text))"""
 
 
 def record_progress(page: Page) -> None:
+    """Start recording the progress bar's states (see `progress_seen`)."""
     page.evaluate(PROGRESS_RECORDER_JS)
 
 
-def progress_seen(page: Page) -> list[float]:
+def progress_seen(page: Page) -> list[dict]:
     return page.evaluate("window.__progressSeen || []")
+
+
+def progress_moved(page: Page) -> bool:
+    """Did the bar show any progress: a step counted, a value above 0, or the saving stage?"""
+    return page.evaluate(PROGRESS_MOVED_JS)
 
 
 def fill_train_form(page: Page, dataset: str | None = None,

@@ -1,0 +1,188 @@
+"""Guided lessons: each opens the right page, model and settings, with a few sentences to read.
+
+Plain data, no UI. A lesson is a title, its text and the views it opens; a view is a page and the
+URL query parameters that set it up, the very ones a shared link carries, so a lesson is a curated
+link. Values are written the way the app's URL writes them: a model by its id
+(``pretrained/<name>``), a tab or an option by its label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+UI = "explorer/ui"
+MAP = f"{UI}/latent_map.py"
+COMPARE = f"{UI}/compare.py"
+INTERPOLATE = f"{UI}/interpolate.py"
+SAMPLE = f"{UI}/sample.py"
+TRAIN = f"{UI}/train.py"
+INSIDE = f"{UI}/inside.py"  # "Inside the latent space"; a lesson's view of it shows once it exists
+
+AE_Z2, VAE_Z2 = "pretrained/mnist-ae-mlp-z2", "pretrained/mnist-vae-mlp-z2"
+AE_Z16, VAE_Z16 = "pretrained/mnist-ae-mlp-z16", "pretrained/mnist-vae-mlp-z16"
+BETA_VAE_Z16 = "pretrained/mnist-betavae-mlp-z16"
+
+# The interpolate page's tabs, by label (the URL names a tab by its label).
+PAIR_TAB, DIM_TAB, GRID_TAB = "Between two images", "Along one dimension", "Over a 2-D grid"
+
+
+@dataclass(frozen=True)
+class View:
+    """One place in the app: a page and the query parameters that set it up."""
+
+    label: str  # what its button says when it is not the lesson's first view
+    page: str  # the page's file, relative to the app's root
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str | None:
+        return self.params.get("model")
+
+
+@dataclass(frozen=True)
+class Lesson:
+    slug: str
+    title: str
+    text: str  # Markdown: two or three sentences
+    views: tuple[View, ...]  # the first is where "Open" goes; the others are the next steps
+    try_this: str = ""  # one thing to do once the view is open
+    kl_of: tuple[str, ...] = ()  # models whose total KL (from their cards) the lesson shows
+
+
+# The settings that define a view on each page (the widget keys bound to the URL). Opening a
+# lesson clears them first: a bound widget keeps its value across page switches, and a value
+# equal to the widget's default never appears in a URL, so without a reset a "linear" lesson
+# could open on the spherical path chosen earlier.
+VIEW_KEYS: dict[str, tuple[str, ...]] = {
+    MAP: ("map_method", "map_neighbors", "map_min_dist", "map_perplexity"),
+    COMPARE: ("compare_models", "compare_pca", "compare_how", "compare_n", "compare_worst",
+              "compare_class", "compare_idx", "compare_seed", "compare_heat"),
+    INTERPOLATE: ("interp_tab", "interp_method", "interp_t", "interp_steps", "trav_dim",
+                  "trav_span", "trav_value", "grid_i", "grid_j", "grid_n", "grid_extent",
+                  "grid_spacing")
+                 + tuple(f"{image}{part}" for image in ("interp_a", "interp_b", "trav_image")
+                         for part in ("", "_how", "_class", "_k")),
+    SAMPLE: ("temperature", "n_samples", "sample_seed"),
+    INSIDE: ("inside_tab", "holes_compare"),
+}
+
+
+def query_params(view: View) -> dict[str, str]:
+    """The URL query of a view, e.g. {"model": "pretrained/mnist-vae-mlp-z16", "interp_t": "0.3"}."""
+    return dict(view.params)
+
+
+def keys_to_reset(view: View) -> tuple[str, ...]:
+    """The target page's view settings, cleared before it opens; the view's own query then sets
+    the ones it names (a value equal to the default is dropped from a URL, so it must be reset)."""
+    return VIEW_KEYS.get(view.page, ())
+
+
+def available_views(lesson: Lesson, pages: set[str]) -> list[View]:
+    """The lesson's views whose page the app has (the Inside page may not exist yet)."""
+    return [v for v in lesson.views if v.page in pages]
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        slug="ae-vs-pca",
+        title="An autoencoder versus PCA",
+        text=(
+            "PCA is the best *flat* squeeze: it keeps the directions along which the images vary "
+            "most and rebuilds each image from them. An autoencoder can learn a *curved* code, so "
+            "it should do better with the same number of values — but it has to learn that from "
+            "4,000 training images, and PCA is a strong baseline. Read the table, then look at "
+            "which digits each one gets wrong."
+        ),
+        views=(
+            View("16 values", COMPARE, {"model": AE_Z16}),
+            View("Only 2 values", COMPARE, {"model": AE_Z2}),
+        ),
+        try_this="Turn on **Worst first**. Then open the 2-value version: where does the gap "
+                 "between PCA and the networks grow?",
+    ),
+    Lesson(
+        slug="no-holes",
+        title="Why the VAE's latent space has no holes",
+        text=(
+            "A plain autoencoder only has to put each image *somewhere*; nothing stops it leaving "
+            "gaps between the classes, and a code in a gap decodes to a smudge. A VAE pays a KL "
+            "penalty for every code that strays from N(0, I), which packs the codes into one "
+            "round cloud, so wherever you point, the decoder has learned something digit-like."
+        ),
+        views=(
+            View("The holes, AE and VAE", INSIDE, {"model": AE_Z2, "inside_tab": "Holes"}),
+            View("The AE's map", MAP, {"model": AE_Z2}),
+            View("The AE's grid", INTERPOLATE, {"model": AE_Z2, "interp_tab": GRID_TAB}),
+            View("The VAE's grid", INTERPOLATE, {"model": VAE_Z2, "interp_tab": GRID_TAB}),
+        ),
+        try_this="Turn on **AE vs VAE side by side**. On the AE's map, note where the empty "
+                 "space is; then compare the two decoded grids.",
+    ),
+    Lesson(
+        slug="beta",
+        title="What β does",
+        text=(
+            "β weighs the KL term of the VAE's loss against reconstruction. A larger β makes "
+            "every nat of information in the code expensive, so the model keeps only what matters "
+            "most: each dimension tends to capture one broad factor (slant, width, thickness) "
+            "and the images get blurrier. Walk along the top dimensions of the β-VAE (β = 4), then "
+            "of the plain VAE (β = 1)."
+        ),
+        views=(
+            View("The β-VAE", INTERPOLATE,
+                 {"model": BETA_VAE_Z16, "interp_tab": DIM_TAB, "trav_image": "300"}),
+            View("The plain VAE", INTERPOLATE,
+                 {"model": VAE_Z16, "interp_tab": DIM_TAB, "trav_image": "300"}),
+        ),
+        try_this="Drag the z slider of the first dimension in the list, then the second: what "
+                 "changes in the digit?",
+    ),
+    Lesson(
+        slug="posterior-collapse",
+        title="Posterior collapse",
+        text=(
+            "When the KL term wins, the encoder gives up: for some dimensions, or all of them, "
+            "q(z|x) is the prior N(0, 1) whatever the image, so they carry no information (0 nats) "
+            "and the decoder learns to ignore them. The β-VAE is partway there: compare its total "
+            "KL with the plain VAE's below, and look at how little each of its dimensions carries."
+        ),
+        views=(
+            View("The β-VAE's KL per dimension", INSIDE,
+                 {"model": BETA_VAE_Z16, "inside_tab": "KL per dimension"}),
+            View("Walk its dimensions", INTERPOLATE,
+                 {"model": BETA_VAE_Z16, "interp_tab": DIM_TAB}),
+            View("Train a VAE with β = 20", TRAIN, {}),
+        ),
+        kl_of=(BETA_VAE_Z16, VAE_Z16),
+        try_this="On Interpolate, pick a dimension from the end of the list and drag its slider. "
+                 "Then train a VAE on Digits with β = 20: its KL falls to almost zero, and its "
+                 "samples all look alike.",
+    ),
+    Lesson(
+        slug="lerp-vs-slerp",
+        title="Interpolation: linear versus spherical",
+        text=(
+            "In 16 dimensions almost all of N(0, I)'s mass lies near a shell of radius √16 = 4, so "
+            "the straight line between two codes cuts inside it, through shorter codes than the "
+            "decoder usually sees. Spherical interpolation (slerp) keeps the length and follows "
+            "the shell. Compare the two strips between the same pair of images."
+        ),
+        views=(
+            View("Linear", INTERPOLATE,
+                 {"model": VAE_Z16, "interp_a": "2", "interp_b": "105", "interp_t": "0.5"}),
+            View("Spherical", INTERPOLATE,
+                 {"model": VAE_Z16, "interp_a": "2", "interp_b": "105", "interp_t": "0.5",
+                  "interp_method": "spherical"}),
+        ),
+        try_this="Look at the middle of each strip: which one keeps the strokes as bold as at "
+                 "the ends?",
+    ),
+)
+
+
+def lesson(slug: str) -> Lesson:
+    for item in LESSONS:
+        if item.slug == slug:
+            return item
+    raise KeyError(f"No lesson called {slug!r}.")

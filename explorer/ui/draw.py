@@ -1,0 +1,160 @@
+"""Draw a digit: a canvas (or an uploaded picture), prepared the way the training images were,
+then encoded: its reconstruction, its place on the latent map and its nearest test images.
+
+The preparation and every number come from the backend (:mod:`explorer.drawing`,
+:mod:`explorer.latent`, :mod:`explorer.projection`); this page only wires widgets to them.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from explorer import drawing, latent, mapview, projection
+from explorer.errors import ExplorerError
+from explorer.ui import common
+
+CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
+NEIGHBOURS = 8
+
+st.title("Draw a digit")
+cur = common.current()
+if cur is None:
+    st.stop()
+
+codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
+labels = cur.data.y_test.numpy()
+names = cur.data.class_names
+dim = codes.shape[1]
+c, h, w = cur.cfg.image_shape
+if c != 1 or h != w:
+    st.info("Drawing works with models of square greyscale images; pick another model in the "
+            "sidebar.")
+    st.stop()
+digits8 = h == drawing.DIGITS_SIZE
+
+
+@st.cache_resource(max_entries=8, show_spinner="Fitting the map once for this model…")
+def fitted_map(path: str, content_hash: str, dataset: str, method: str) -> projection.Projection:
+    """The test set's map, kept fitted so new codes can be placed on it with ``transform``.
+    Same codes and settings as the Latent map page, so the same picture."""
+    codes = common.test_codes(path, content_hash, dataset)
+    # 2-D codes come back as they are ("latent") whatever the method asked for.
+    params = projection.ProjectionParams(method="pca" if method == "latent" else method)
+    return projection.fit_projection(codes, params)
+
+
+def canvas_picture() -> np.ndarray | None:
+    """The canvas's RGBA pixels, or None if the component is not there (or sent nothing yet)."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        st.warning("The drawing canvas is not installed (`pip install streamlit-drawable-canvas`); "
+                   "upload a picture instead.")
+        return None
+    stroke = st.slider("Pen width", 8, 40, 22, key="draw_pen",
+                       help="MNIST strokes are 2 to 3 pixels wide after scaling; about 22 "
+                            "canvas pixels gives the same.")
+    result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
+                       width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw",
+                       return_image_data=True, key="draw_canvas")
+    st.caption("Draw one digit, large, in the middle or anywhere. The bin icon under the canvas "
+               "clears it.")
+    return result.image_data
+
+
+def upload_picture() -> np.ndarray | None:
+    upload = st.file_uploader(
+        "A picture of one digit (PNG or JPEG, up to 2 MB)", type=["png", "jpg", "jpeg"],
+        key="draw_upload", max_upload_size=2,
+        help="Dark ink on light paper or light on dark: either works. Crop it to the digit.")
+    if upload is None:
+        return None
+    try:
+        return drawing.load_upload(upload.getvalue())
+    except drawing.DrawingError as e:
+        st.error(str(e))
+        return None
+
+
+def example_picture() -> np.ndarray:
+    digit = st.segmented_control("Example", drawing.EXAMPLE_DIGITS, default="7", required=True,
+                                 key="draw_example")
+    return drawing.example_drawing(digit or "7", size=CANVAS_PX, offset=(0.14, -0.08))
+
+
+# -- 1. the picture -----------------------------------------------------------------------------
+left, right = st.columns([1, 2], gap="large")
+with left:
+    source = st.segmented_control(
+        "Source", ["draw", "upload", "example"], default="draw", required=True, key="draw_source",
+        format_func={"draw": "Draw", "upload": "Upload", "example": "Example"}.get) or "draw"
+    if source == "draw":
+        picture = canvas_picture()
+    elif source == "upload":
+        picture = upload_picture()
+    else:
+        picture = example_picture()
+        st.image(picture, caption="An example drawing, deliberately off-centre", width=180)
+
+with right:
+    if picture is None:
+        st.info("Draw a digit on the canvas (or upload a picture, or try an example): the "
+                "model will encode it, rebuild it, find it on the map and show the test images "
+                "whose codes are nearest.", icon=":material/draw:")
+        st.stop()
+    try:
+        x = drawing.preprocess_for(picture, cur.cfg.image_shape)  # (1, H, W) like the data
+    except drawing.EmptyDrawingError as e:
+        if source == "upload":
+            st.error("The picture looks blank: no strokes stand out from the background.")
+        else:
+            st.info(str(e), icon=":material/draw:")
+        st.stop()
+    except drawing.DrawingError as e:
+        st.error(str(e))
+        st.stop()
+
+    # -- 2. what the model makes of it ----------------------------------------------------------
+    z = latent.encode_dataset(cur.model, torch.from_numpy(x[None]))[0]  # (D,) posterior mean
+    x_hat = latent.decode(cur.model, z)[0]  # (H, W)
+    how = ("scaled to fill 32×32, cut into 4×4 blocks and counted, like scikit-learn's digits"
+           if digits8 else "its box scaled to 20×20 and centred by its centre of mass, like MNIST")
+    common.show_images([x[0], x_hat], [f"What the model sees ({h}×{w}): {how}",
+                                       "The model's reconstruction"], size=168)
+
+    neighbours = latent.nearest_neighbours(codes, z, k=NEIGHBOURS)  # (k,) nearest first
+    votes = np.bincount(labels[neighbours], minlength=len(names))
+    guess = int(votes.argmax())
+    st.markdown(f"**Nearest test codes** · {votes[guess]} of {NEIGHBOURS} are "
+                f"**{names[guess]}**s")
+    distances = np.linalg.norm(codes[neighbours] - z, axis=1)
+    common.show_images([cur.data.x_test[i] for i in neighbours],
+                       [f"#{i} · {names[labels[i]]} · {d:.2f}"
+                        for i, d in zip(neighbours, distances, strict=True)], size=72)
+
+# -- 3. its place on the map ---------------------------------------------------------------------
+st.subheader("Where it lands on the latent map")
+if dim == 2:
+    method = "latent"
+    st.caption("The code is 2-D: the map is the latent space itself, no projection.")
+else:
+    method = st.segmented_control(
+        "Projection", ["umap", "pca"], default="umap", required=True, key="draw_map_method",
+        format_func={"umap": "UMAP", "pca": "PCA"}.get,
+        help=f"The codes are {dim}-D. The map is fitted once on the test codes; your drawing "
+             "is placed on it with the projection's transform.") or "umap"
+try:
+    fitted = fitted_map(str(cur.entry.path), cur.hash, cur.entry.dataset, method)
+    spot = fitted.transform(z[None])[0]  # (2,)
+except ExplorerError as e:
+    st.error(f"The map could not be drawn: {e}")
+    st.stop()
+fig = mapview.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
+fig.add_trace(go.Scatter(
+    x=[spot[0]], y=[spot[1]], mode="markers", name="your drawing",
+    marker=dict(symbol="star", size=22, color="black", line=dict(width=2, color="white")),
+    hovertemplate="your drawing<extra></extra>"))
+st.plotly_chart(fig, key="draw_map")
+st.caption("The black star is your drawing; the ringed points are its nearest test codes (in the "
+           "full latent space, so on a projected map they may not look nearest).")

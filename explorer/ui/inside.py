@@ -1,0 +1,318 @@
+"""Inside the latent space: how much each dimension carries, the holes an AE leaves, how sure a
+VAE's encoder is, and a replay of the space organising itself while the model trained.
+
+The tabs are lazy (``on_change="rerun"``): only the open tab's code runs, and the open tab lives
+in the URL (``?inside_tab=...``) so the Train page can link straight to the replay.
+"""
+
+import numpy as np
+import streamlit as st
+
+from explorer import inspect_latent as inspect
+from explorer import projection, store
+from explorer.ui import common
+
+TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
+# The shipped AE and VAE that differ only by the KL term, per dataset.
+PAIRS = {"mnist-5k": ("mnist-ae-mlp-z2", "mnist-vae-mlp-z2"),
+         "digits": ("digits-ae-mlp-z2", "digits-vae-mlp-z2")}
+MAX_POINTS = 40  # posterior ellipses drawn at once
+
+st.title("Inside the latent space")
+cur = common.current()
+if cur is None:
+    st.stop()
+
+codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
+labels = cur.data.y_test.numpy()
+names = cur.data.class_names
+dim = codes.shape[1]
+path = str(cur.entry.path)
+
+
+# -- cached computations ----------------------------------------------------------------------
+@st.cache_data(max_entries=32, show_spinner="Measuring each dimension on the test set…")
+def usage_of(model_path: str, content_hash: str, dataset: str) -> inspect.LatentUsage:
+    model = common.get_model(model_path, content_hash)
+    return inspect.latent_usage(model, common.get_dataset(dataset).x_test)
+
+
+@st.cache_data(max_entries=16, show_spinner="Encoding the test set…")
+def posteriors_of(model_path: str, content_hash: str, dataset: str):
+    model = common.get_model(model_path, content_hash)
+    return inspect.posteriors(model, common.get_dataset(dataset).x_test)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def replay_of(model_path: str, content_hash: str) -> inspect.Replay | None:
+    return inspect.load_replay(model_path, content_hash)
+
+
+@st.cache_data(max_entries=16, show_spinner="Putting every epoch on one map…")
+def replay_coords_of(model_path: str, content_hash: str, method: str) -> np.ndarray:
+    return inspect.replay_coords(replay_of(model_path, content_hash), method)
+
+
+def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
+    """Two dimensions to look at, most used first by default; (0, 1) for a 2-D latent."""
+    if dim == 2:
+        return 0, 1
+    c1, c2 = st.columns(2)
+    options = order.tolist()
+    i = c1.selectbox("Horizontal dimension", options, index=0, key=f"{key}_i",
+                     format_func=lambda k: f"z[{k}]")
+    j = c2.selectbox("Vertical dimension", options, index=1, key=f"{key}_j",
+                     format_func=lambda k: f"z[{k}]")
+    return int(i), int(j)
+
+
+usage = usage_of(path, cur.hash, cur.entry.dataset)
+tabs = st.tabs(TABS, key="inside_tab", on_change="rerun", bind="query-params")
+
+
+# -- KL per dimension -------------------------------------------------------------------------
+@st.fragment
+def kl_tab() -> None:
+    if cur.is_vae:
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Total KL", f"{usage.total_kl:.2f} nats",
+                  help="Mean over the test set of KL(q(z|x) ‖ N(0, I)): how much information "
+                       "the codes carry about each image.")
+        c2.metric("Active units", f"{usage.active} of {dim}",
+                  help="Dimensions whose posterior mean moves with the image "
+                       "(variance over the test set above 0.01; Burda et al. 2016).")
+        c3.metric("Busiest dimension", f"z[{usage.order[0]}]",
+                  f"{usage.values[usage.order[0]]:.2f} nats", delta_color="off",
+                  delta_arrow="off")
+        if usage.collapsed:
+            st.warning("**Posterior collapse: the decoder ignores z.** The codes carry almost no "
+                       "information about the images, so every image decodes to nearly the same "
+                       "average picture. Lower β or train longer.", icon=":material/warning:")
+        st.plotly_chart(inspect.usage_figure(usage), config={"displayModeBar": False})
+        st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
+                   "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
+                   "there the posterior sits on the prior whatever the image, and moving that "
+                   "coordinate changes nothing.")
+    else:
+        st.info("A plain autoencoder has **no KL term**: nothing pulls its codes towards a "
+                "prior, so there is no KL to measure. Shown instead: how much each dimension's "
+                "code varies over the test set. A dimension that never varies is unused.",
+                icon=":material/info:")
+        st.metric("Active units", f"{usage.active} of {dim}",
+                  help="Dimensions whose code varies over the test set (variance above 0.01).")
+        st.plotly_chart(inspect.usage_figure(usage), config={"displayModeBar": False})
+    st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
+               "page (most used first), so its first traversal sliders are the dimensions that "
+               "carry the most.")
+
+
+# -- holes ------------------------------------------------------------------------------------
+def pair_entries() -> tuple[store.ModelEntry, store.ModelEntry] | None:
+    wanted = PAIRS.get(cur.entry.dataset)
+    if wanted is None:
+        return None
+    entries, _ = common.list_entries()
+    by_id = {e.id: e for e in entries}
+    found = [by_id.get(f"pretrained/{name}") for name in wanted]
+    return (found[0], found[1]) if all(found) else None
+
+
+def holes_picture(model, model_codes: np.ndarray, dims: tuple[int, int], center: np.ndarray,
+                  n: int, show: dict, height: int = 560):
+    codes2d = model_codes[:, list(dims)]
+    extent = inspect.map_extent(codes2d)
+    image, extent = inspect.decoded_grid(model, extent, n, dims, center)
+    return inspect.holes_figure(
+        image, extent, codes2d if show["codes"] else None, labels, names,
+        show_prior=show["prior"], show_data=show["data"], image_opacity=show["opacity"],
+        axis_names=(f"z[{dims[0]}]", f"z[{dims[1]}]"), height=height)
+
+
+@st.fragment
+def holes_tab() -> None:
+    st.caption("Every point of the latent space decodes to *some* image. Here a dense grid of "
+               "codes is decoded and laid out where the codes are, behind the test set's codes: "
+               "where no code ever lands, nothing taught the decoder what to draw.")
+    pair = pair_entries()
+    compare = pair is not None and st.toggle(
+        "AE vs VAE side by side", key="holes_compare",
+        help=f"The shipped {pair[0].name} and {pair[1].name}: the same network, with and "
+             "without the KL term." if pair else None)
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2])
+    n = c1.slider("Grid size", 8, 32, 20, key="holes_n",
+                  help="Decoded images per side; each shows the code at its centre.")
+    show = {"prior": c2.checkbox("Prior", True, key="holes_prior",
+                                 help="Contours of N(0, I) at 1, 2 and 3σ."),
+            "data": c3.checkbox("Density", True, key="holes_data",
+                                help="Contours holding 50%, 90% and 99% of the test codes "
+                                     "(a Gaussian kernel density estimate)."),
+            "codes": c4.checkbox("Codes", True, key="holes_codes"),
+            "opacity": c5.slider("Decoded images' brightness", 0.2, 1.0, 0.7, 0.1,
+                                 key="holes_opacity",
+                                 help="Dim the decoded images to see the codes and contours.")}
+    if compare:
+        for col, entry in zip(st.columns(2), pair, strict=True):
+            with col:
+                model = common.get_model(str(entry.path), entry.card.get("content_hash", ""))
+                pair_codes = common.test_codes(str(entry.path), entry.card.get("content_hash", ""),
+                                               entry.dataset)
+                st.markdown(f"**{model.cfg.kind.upper()}** · {entry.name}")
+                fig = holes_picture(model, pair_codes, (0, 1), np.zeros(2, np.float32), n, show,
+                                    height=480)
+                st.plotly_chart(fig, key=f"holes_{entry.name}")
+        st.caption("Left, the autoencoder: its codes gather in islands, far from N(0, I), and the "
+                   "space between them decodes to smudges and chimeras. Right, the VAE: the KL "
+                   "term pulls its codes over the prior, so the whole disc decodes to digits "
+                   "that morph smoothly into one another. Note the axes: the AE's codes "
+                   "spread much further.")
+        return
+    dims = dims_picker("holes", usage.order)
+    if dims[0] == dims[1]:
+        st.info("Pick two different dimensions.")
+        return
+    center = np.zeros(dim, dtype=np.float32)
+    if dim > 2:
+        how = st.radio("Other dimensions at", ["zero", "mean"], horizontal=True,
+                       key="holes_center",
+                       format_func={"zero": "0 (the prior's centre)",
+                                    "mean": "the codes' mean"}.get,
+                       help="The grid is a 2-D slice through the latent space; the other "
+                            "dimensions stay fixed here.")
+        center = inspect.center_code(codes, how)
+    fig = holes_picture(cur.model, codes, dims, center, n, show)
+    st.plotly_chart(fig, key="holes_chart")
+    kind = ("The KL term pulls a VAE's codes towards N(0, I), so the region inside the prior's "
+            "circles is used and decodes to digits." if cur.is_vae else
+            "Nothing pulls an autoencoder's codes towards N(0, I): look for the dark gaps "
+            "between the clusters and the smudges decoded there.")
+    where = ("" if dim == 2 else
+             f" The codes are drawn by their values in z[{dims[0]}] and z[{dims[1]}] only; the "
+             "grid is one slice with every other dimension fixed, so a code can sit over a tile "
+             "its own other coordinates would decode differently.")
+    st.caption(kind + where)
+
+
+# -- uncertainty ------------------------------------------------------------------------------
+def parse_indices(text: str, n_test: int) -> list[int]:
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        indices = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError("Type test-image numbers as whole numbers separated by commas, "
+                         "e.g. 3, 17, 42.") from None
+    bad = [i for i in indices if not 0 <= i < n_test]
+    if bad:
+        raise ValueError(f"There is no test image #{bad[0]}: numbers run from 0 to {n_test - 1}.")
+    return list(dict.fromkeys(indices))[:MAX_POINTS]
+
+
+def per_class(k: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in range(len(names)):
+        members = np.flatnonzero(labels == c)
+        if len(members):
+            chosen += rng.choice(members, size=min(k, len(members)), replace=False).tolist()
+    return chosen[:MAX_POINTS]
+
+
+def next_seed() -> None:
+    st.session_state["unc_seed"] = st.session_state.get("unc_seed", 0) + 1
+
+
+@st.fragment
+def uncertainty_tab() -> None:
+    if not cur.is_vae:
+        st.info("A plain autoencoder maps each image to **one point**: there is no posterior, so "
+                "no uncertainty to draw. Pick a VAE in the sidebar (e.g. mnist-vae-mlp-z2) to "
+                "see each image's cloud of likely codes.", icon=":material/info:")
+        return
+    mu, logvar = posteriors_of(path, cur.hash, cur.entry.dataset)
+    st.caption("A VAE's encoder gives each image a Gaussian, not a point: q(z|x) = N(μ, σ²). "
+               "Its 1σ ellipse is where the image's code probably lies; the dashed circles are "
+               "the prior N(0, I) that every posterior is pulled towards.")
+    dims = dims_picker("unc", usage.order)
+    if dims[0] == dims[1]:
+        st.info("Pick two different dimensions.")
+        return
+    c1, c2, c3 = st.columns([2, 2, 1])
+    how = c1.segmented_control("Which images", ["class", "index"], default="class",
+                               key="unc_how", required=True,
+                               format_func={"class": "A few per class",
+                                            "index": "By number"}.get)
+    n_sigma = c3.radio("Ellipse", [1.0, 2.0], key="unc_sigma", format_func=lambda s: f"{s:g}σ")
+    if how == "index":
+        text = c2.text_input("Test images", "0, 1, 2, 3", key="unc_indices",
+                             help=f"Numbers from 0 to {len(codes) - 1}, separated by commas.")
+        try:
+            chosen = parse_indices(text, len(codes))
+        except ValueError as e:
+            st.error(str(e))
+            return
+    else:
+        k = c2.number_input("Per class", 1, 4, 1, key="unc_k")
+        c2.button("Other images", on_click=next_seed, icon=":material/casino:", key="unc_roll")
+        chosen = per_class(int(k), int(st.session_state.get("unc_seed", 0)))
+    if not chosen:
+        st.info("Choose at least one test image.")
+        return
+    fig = inspect.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
+    st.plotly_chart(fig, key="unc_chart")
+    sigma = np.exp(0.5 * logvar[:, list(dims)])  # (N, 2)
+    st.caption(f"Typical posterior σ here: {np.median(sigma[:, 0]):.3f} along z[{dims[0]}], "
+               f"{np.median(sigma[:, 1]):.3f} along z[{dims[1]}], against the prior's 1. "
+               "A small ellipse: the encoder is sure. One as wide as the prior: that dimension "
+               "says nothing about the image.")
+    shown = chosen[:12]
+    common.show_images(
+        [cur.data.x_test[i] for i in shown],
+        [f"#{i} · σ ({sigma[i, 0]:.2f}, {sigma[i, 1]:.2f})" for i in shown], size=72)
+
+
+# -- training replay --------------------------------------------------------------------------
+@st.fragment
+def replay_tab() -> None:
+    replay = replay_of(path, cur.hash)
+    if replay is None:
+        st.info("This model has no training replay. Models trained on the **Train** page keep "
+                "the codes of 500 test images after every epoch, so you can watch the latent "
+                "space organise itself.", icon=":material/movie:")
+        st.page_link("explorer/ui/train.py", label="Train a model",
+                     icon=":material/model_training:")
+        return
+    method = "latent"
+    if replay.codes.shape[2] > 2:
+        method = st.segmented_control(
+            "Map", ["pca", "umap"], default="pca", key="replay_method", required=True,
+            format_func={"pca": "PCA", "umap": "UMAP"}.get,
+            help="Fitted once, on the last epoch's codes; every earlier epoch is placed on that "
+                 "same map, so the axes never change.") or "pca"
+    try:
+        coords = replay_coords_of(path, cur.hash, method)
+    except projection.ProjectionError as e:
+        st.error(f"The replay could not be drawn: {e}")
+        return
+    axis = {"latent": ("z[0]", "z[1]"), "pca": ("PC 1", "PC 2"), "umap": ("UMAP 1", "UMAP 2")}
+    fig = inspect.replay_figure(coords, replay.epochs, replay.labels, names, axis[method])
+    st.plotly_chart(fig, key="replay_chart")
+    first, last = int(replay.epochs[0]), int(replay.epochs[-1])
+    st.caption(f"{replay.codes.shape[1]} test images, from epoch {first} "
+               f"{'(the untrained network) ' if first == 0 else ''}to epoch {last}, "
+               f"{len(replay.epochs)} frames. Press ▶ Play or drag the slider." +
+               ("" if method == "latent" else
+                f" The {method.upper()} map is fitted on the last epoch; earlier epochs are "
+                "placed on it, so early frames show where the final map would put those codes."))
+
+
+with tabs[0]:
+    if tabs[0].open:
+        kl_tab()
+with tabs[1]:
+    if tabs[1].open:
+        holes_tab()
+with tabs[2]:
+    if tabs[2].open:
+        uncertainty_tab()
+with tabs[3]:
+    if tabs[3].open:
+        replay_tab()
