@@ -193,7 +193,8 @@ class Server:
 
 
 def start_server(script: str, workdir: Path, python_flags: tuple[str, ...] = (),
-                 timeout: float = 90.0, extra_env: dict | None = None) -> Server:
+                 timeout: float = 90.0, extra_env: dict | None = None,
+                 streamlit_flags: tuple[str, ...] = ()) -> Server:
     """`streamlit run <script>` on a free port, headless, no file watcher, no usage stats; its
     runs and caches in `workdir`. Returns once /_stcore/health answers."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -206,7 +207,8 @@ def start_server(script: str, workdir: Path, python_flags: tuple[str, ...] = (),
     cmd = [sys.executable, *python_flags, "-m", "streamlit", "run", script,
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+           *streamlit_flags]
     logfile = workdir / "streamlit.log"
     t0 = time.perf_counter()
     with open(logfile, "wb") as out:

@@ -208,7 +208,7 @@ def main() -> None:
     n = len(data.x_train)
     dev = str(pick_device(args.device))
     default_threads = torch.get_num_threads()
-    epochs, repeats = (1, 3) if args.quick else (2, 5)
+    epochs, repeats = (1, 2) if args.quick else (2, 5)
     seeds = [0] if args.quick else [0, 1, 2]
     C.log(f"device {dev}, torch {torch.__version__}, {default_threads} threads by default, "
           f"load {C.load_average():.1f}; {epochs} epoch(s) x {repeats} repeats per timing")

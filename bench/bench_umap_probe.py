@@ -9,6 +9,9 @@ trustworthiness (k=15) and the accuracy of a 5-NN classifier of the blob labels 
 Numba compilation is measured apart, each in a fresh interpreter: the import with an empty numba
 cache (a fresh machine), the import with a filled one, and the first fit / transform.
 
+Wall times swing with whatever else runs on the machine; CPU times (``time.process_time``) much
+less, so both are printed. Repeats are interleaved across configurations for the same reason.
+
     python bench/bench_umap_probe.py                 # everything (about 15 minutes on 2 cores)
     python bench/bench_umap_probe.py --sizes 1000 --skip-jit --repeats 2
 """
@@ -107,23 +110,31 @@ def warm_timings(sizes: list[int], stds: list[float], repeats: int, only: list[s
             runs = configs(x)
             runs["unseeded defaults (parallel, not reproducible)"] = (
                 lambda x=x: umap.UMAP().fit_transform(x))
-            for name, fit in runs.items():
-                if only and not any(o in name for o in only) and "baseline" not in name:
-                    continue
-                times, maps = [], []
-                for _ in range(repeats):
-                    t = time.perf_counter()
-                    maps.append(np.asarray(fit(), dtype=np.float32))
-                    times.append(time.perf_counter() - t)
-                same = all(np.array_equal(maps[0], m) for m in maps[1:])
-                tw, acc = fidelity(x, y, maps[0])
-                row = dict(n=n, std=std, config=name, best_s=min(times),
-                           median_s=float(np.median(times)), reproducible=same,
+            runs = {k: f for k, f in runs.items()
+                    if not only or any(o in k for o in only) or "baseline" in k}
+            walls = {k: [] for k in runs}
+            cpus = {k: [] for k in runs}
+            maps = {k: [] for k in runs}
+            # Repeats outermost, so that a burst of load on this shared machine hits every
+            # configuration alike rather than all the repeats of one.
+            for _ in range(repeats):
+                for name, fit in runs.items():
+                    t, c = time.perf_counter(), time.process_time()
+                    maps[name].append(np.asarray(fit(), dtype=np.float32))
+                    walls[name].append(time.perf_counter() - t)
+                    cpus[name].append(time.process_time() - c)
+            for name in runs:
+                same = all(np.array_equal(maps[name][0], m) for m in maps[name][1:])
+                tw, acc = fidelity(x, y, maps[name][0])
+                row = dict(n=n, std=std, config=name, best_wall_s=min(walls[name]),
+                           median_wall_s=float(np.median(walls[name])),
+                           best_cpu_s=min(cpus[name]), reproducible=same,
                            trustworthiness=tw, knn_acc=acc)
                 rows.append(row)
-                print(f"N={n:>6} std={std:<4} {name:48s} best {min(times):6.2f} s  "
-                      f"median {np.median(times):6.2f} s  repro={same!s:5s}  "
-                      f"trust={tw:.4f}  acc={acc:.3f}", flush=True)
+                print(f"N={n:>6} std={std:<4} {name:48s} wall best {min(walls[name]):6.2f} s "
+                      f"median {np.median(walls[name]):6.2f} s  cpu best {min(cpus[name]):6.2f} s"
+                      f"  repro={same!s:5s}  trust={tw:.4f}  acc={acc:.3f}", flush=True)
+            print(f"(load average now {os.getloadavg()[0]:.1f})", flush=True)
     return rows
 
 
@@ -140,11 +151,13 @@ JIT_OURS = """
     t = time.perf_counter(); import umap; t_import = time.perf_counter() - t
     from explorer import projection
     t = time.perf_counter(); projection.warm_up_umap(); t_warm = time.perf_counter() - t
+    cpu_to_warm = time.process_time()
     from bench.bench_umap_probe import blobs
     x, _ = blobs({n}, 4.0)
     t = time.perf_counter(); p = projection.fit_projection(x); t_fit = time.perf_counter() - t
     t = time.perf_counter(); p.transform(x[:50] + 0.1); t_tr = time.perf_counter() - t
-    print(json.dumps(dict(import_s=t_import, warm_up_s=t_warm, fit_s=t_fit, transform_s=t_tr)))
+    print(json.dumps(dict(import_s=t_import, warm_up_s=t_warm, fit_s=t_fit, transform_s=t_tr,
+                          cpu_import_and_warm_s=cpu_to_warm, cpu_total_s=time.process_time())))
 """
 
 JIT_OURS_NO_WARMUP = """
@@ -155,7 +168,8 @@ JIT_OURS_NO_WARMUP = """
     x, _ = blobs({n}, 4.0)
     t = time.perf_counter(); p = projection.fit_projection(x); t_fit = time.perf_counter() - t
     t = time.perf_counter(); p.transform(x[:50] + 0.1); t_tr = time.perf_counter() - t
-    print(json.dumps(dict(import_s=t_import, fit_s=t_fit, transform_s=t_tr)))
+    print(json.dumps(dict(import_s=t_import, fit_s=t_fit, transform_s=t_tr,
+                          cpu_total_s=time.process_time())))
 """
 
 JIT_DEFAULT = """
@@ -165,8 +179,10 @@ JIT_DEFAULT = """
     x, _ = blobs({n}, 4.0)
     t = time.perf_counter(); r = umap.UMAP(random_state=0).fit(x); t_fit = time.perf_counter() - t
     t = time.perf_counter(); r.transform(x[:50] + 0.1); t_tr = time.perf_counter() - t
+    cpu_first = time.process_time()
     t = time.perf_counter(); r = umap.UMAP(random_state=0).fit(x); t_fit2 = time.perf_counter() - t
-    print(json.dumps(dict(import_s=t_import, fit_s=t_fit, transform_s=t_tr, second_fit_s=t_fit2)))
+    print(json.dumps(dict(import_s=t_import, fit_s=t_fit, transform_s=t_tr, second_fit_s=t_fit2,
+                          cpu_to_first_transform_s=cpu_first)))
 """
 
 RESPONSIVENESS = """
@@ -192,7 +208,7 @@ def jit_timings(sizes: list[int]) -> dict:
     with tempfile.TemporaryDirectory() as cache:
         # An empty NUMBA_CACHE_DIR stands in for a fresh machine: every cached kernel recompiles.
         code = "import json,time; t=time.perf_counter(); import umap; " \
-               "print(json.dumps(dict(import_s=time.perf_counter()-t)))"
+               "print(json.dumps(dict(import_s=time.perf_counter()-t, cpu_s=time.process_time())))"
         res["import, empty numba cache"] = fresh(code, {"NUMBA_CACHE_DIR": cache})
         res["import, filled numba cache"] = fresh(code, {"NUMBA_CACHE_DIR": cache})
     for n in sizes:

@@ -1,12 +1,15 @@
 """Model files: a folder with ``model.safetensors`` (weights) and ``card.json`` (everything else).
 
 Weights are never unpickled and user files never go through ``torch.load``. A folder is written
-to a temporary sibling and renamed into place, so a crash mid-save leaves either the old folder or
-the new one, never half of one. Loading checks the card against the tensors (names and shapes).
+to a temporary sibling and renamed into place (swapped in one step over an existing one, on Linux),
+so a crash mid-save leaves either the old folder or the new one, never half of one. Loading checks
+the card against the tensors (names and shapes) before it builds the model.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
@@ -54,6 +57,26 @@ def _fsync_write(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one system call (Linux renameat2 RENAME_EXCHANGE); False where
+    that is not available, and the caller falls back to two renames."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this filesystem cannot swap
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bool = False) -> dict:
     """Write `model` and `card` to `folder` atomically; returns the card as written.
 
@@ -78,8 +101,10 @@ def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bo
     try:
         _fsync_write(tmp / WEIGHTS, data)
         _fsync_write(tmp / CARD, json.dumps(card, indent=1).encode())
-        if folder.exists():
-            # Swap: the old folder moves aside first, so some complete model is always there.
+        if folder.exists() and _exchange(tmp, folder):
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp holds the old model now
+        elif folder.exists():
+            # Two renames: a crash between them leaves the old model only in the dot-named folder.
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
             os.rename(folder, old)
             os.rename(tmp, folder)
@@ -110,8 +135,8 @@ def read_card(folder: str | Path) -> dict:
         raise ModelFileError(f"{path} has no model 'config' section.")
     try:
         ModelConfig.from_dict(card["config"])
-    except ConfigError as e:
-        raise ModelFileError(f"{path}: {e}") from None
+    except (ConfigError, TypeError, ValueError) as e:  # ValueError: e.g. int("x") in a shape
+        raise ModelFileError(f"{path}: bad model config ({e}).") from None
     return card
 
 
@@ -129,14 +154,20 @@ def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoenco
     and shapes first so a mismatch is reported clearly rather than half-loaded."""
     try:
         cfg = ModelConfig.from_dict(card["config"])
-    except (ConfigError, KeyError, TypeError) as e:
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{source}: bad model config ({e}).") from None
     try:
         tensors = st_load_bytes(data)
     except (SafetensorError, ValueError, OSError) as e:
         raise ModelFileError(f"{source}: the weights are not a valid safetensors file ({e}).") from None
-    model = build_model(cfg)
-    expected = model.state_dict()
+    try:
+        # Shapes only, on the meta device: a card may describe a model far too large to allocate,
+        # and the tensors (at most MAX_WEIGHTS_BYTES) must match it before anything is built.
+        with torch.device("meta"):
+            expected = build_model(cfg).state_dict()
+    except (RuntimeError, TypeError, ValueError, OverflowError) as e:
+        raise ModelFileError(f"{source}: the card describes a model that cannot be built ({e}).") \
+            from None
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
@@ -156,6 +187,11 @@ def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoenco
             )
         if not tensors[name].dtype.is_floating_point:
             raise ModelFileError(f"{source}: tensor {name} is not a floating-point tensor.")
+        if not torch.isfinite(tensors[name]).all():
+            raise ModelFileError(
+                f"{source}: tensor {name} holds NaN or infinite values; the file is damaged."
+            )
+    model = build_model(cfg)
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
     if "content_hash" in card and card["content_hash"] != weights_hash(data):
         # Not fatal: a hand-edited card still loads, but caches keyed by the hash must not lie.

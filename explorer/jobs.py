@@ -68,7 +68,9 @@ def run_training(
     """Train a new model, evaluate it on the test split and save it to `out` (if given).
 
     A run that diverged before finishing a single epoch is not saved: there is nothing learned
-    to keep. A stopped run is saved with what it learned so far.
+    to keep. A stopped run is saved with what it learned so far. With a `replay` recorder, the
+    codes of a sample of test images are kept before training and after every epoch, and saved
+    beside the run (``replay.safetensors``) for the Inside page's training replay.
     """
     from explorer.metrics import evaluate
 

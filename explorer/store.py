@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED_DIR = ROOT / "pretrained"
 DEFAULT_MODEL = "mnist-vae-mlp-z2"  # the one a teacher opens first: a 2-D map with no projection
 MAX_NAME = 64
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt")  # never loaded; named in problems
 
 
 def runs_dir() -> Path:
@@ -71,6 +72,12 @@ def _scan(folder: Path, source: str) -> tuple[list[ModelEntry], list[str]]:
         if sub.name.startswith(".") or not sub.is_dir():
             continue  # temp folders from an interrupted save start with a dot
         if not (sub / CARD).exists() and not (sub / WEIGHTS).exists():
+            pickled = sorted(f.name for f in sub.iterdir() if f.suffix.lower() in PICKLE_SUFFIXES)
+            if pickled:  # say why a model someone put here does not show up
+                problems.append(
+                    f"{sub} holds {pickled[0]}, a pickled PyTorch file; only {WEIGHTS} with "
+                    f"{CARD} is loaded, because unpickling a file can run any code."
+                )
             continue
         try:
             card = read_card(sub)

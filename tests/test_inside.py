@@ -9,8 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import inspect_latent as inspect
-from explorer import latent, metrics
+from explorer import inspect_latent, latent, metrics
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.jobs import TrainingJob
@@ -37,7 +36,7 @@ def vae8(digits):
 def test_kl_per_dimension_sums_to_the_models_total_kl(digits):
     model, _ = load_model(ROOT / "pretrained" / "digits-vae-mlp-z2")
     x = digits.x_test
-    usage = inspect.latent_usage(model, x)
+    usage = inspect_latent.latent_usage(model, x)
     with torch.inference_mode():
         total = float(model.kl(model.encode(x)).mean())
     assert usage.values.shape == (2,) and (usage.values >= 0).all()
@@ -50,14 +49,14 @@ def test_kl_per_dimension_sums_to_the_models_total_kl(digits):
 
 def test_an_autoencoder_reports_code_variance_and_a_dead_encoder_reports_collapse(digits, vae8):
     model, _ = load_model(ROOT / "pretrained" / "digits-ae-mlp-z2")
-    usage = inspect.latent_usage(model, digits.x_test)
+    usage = inspect_latent.latent_usage(model, digits.x_test)
     assert usage.total_kl is None and not usage.collapsed
     np.testing.assert_allclose(usage.values, metrics.code_variance(model, digits.x_test))
     dead = build_model(vae8.cfg)
     with torch.no_grad():  # mu = 0 and logvar = 0 for every image: q(z|x) is the prior
         dead.encoder[-1].weight.zero_()
         dead.encoder[-1].bias.zero_()
-    collapsed = inspect.latent_usage(dead, digits.x_test[:50])
+    collapsed = inspect_latent.latent_usage(dead, digits.x_test[:50])
     assert collapsed.total_kl == pytest.approx(0.0, abs=1e-6)
     assert collapsed.active == 0 and collapsed.collapsed
 
@@ -66,9 +65,9 @@ def test_an_autoencoder_reports_code_variance_and_a_dead_encoder_reports_collaps
 def test_decoded_grid_tiles_the_extent_with_y_pointing_up(vae8):
     extent = (-2.0, 2.0, -1.0, 3.0)
     center = np.array([0.0, 0.5, 0.0, -0.5], dtype=np.float32)
-    image, out_extent = inspect.decoded_grid(vae8, extent, 5, dims=(0, 2), center=center)
+    image, out_extent = inspect_latent.decoded_grid(vae8, extent, 5, dims=(0, 2), center=center)
     assert image.shape == (5 * 8, 5 * 8) and out_extent == extent
-    xs, ys = inspect.grid_centres(extent, 5)
+    xs, ys = inspect_latent.grid_centres(extent, 5)
     np.testing.assert_allclose(xs, [-1.6, -0.8, 0.0, 0.8, 1.6], atol=1e-6)
     top_left = center.copy()
     top_left[[0, 2]] = xs[0], ys[-1]  # lowest z[0], highest z[2]
@@ -76,8 +75,8 @@ def test_decoded_grid_tiles_the_extent_with_y_pointing_up(vae8):
     bottom_right = center.copy()
     bottom_right[[0, 2]] = xs[-1], ys[0]
     np.testing.assert_allclose(image[-8:, -8:], latent.decode(vae8, bottom_right)[0], atol=1e-6)
-    with pytest.raises(inspect.InspectError, match="two different"):
-        inspect.decoded_grid(vae8, extent, 5, dims=(1, 1))
+    with pytest.raises(inspect_latent.InspectError, match="two different"):
+        inspect_latent.decoded_grid(vae8, extent, 5, dims=(1, 1))
 
 
 def test_densities_integrate_to_one_and_peak_where_the_mass_is():
@@ -85,8 +84,8 @@ def test_densities_integrate_to_one_and_peak_where_the_mass_is():
     codes = rng.normal([3.0, -2.0], 0.3, size=(400, 2))
     xs = ys = np.linspace(-8, 8, 161)
     cell = (xs[1] - xs[0]) ** 2
-    data = inspect.data_density(codes, xs, ys)
-    prior = inspect.prior_density(xs, ys)
+    data = inspect_latent.data_density(codes, xs, ys)
+    prior = inspect_latent.prior_density(xs, ys)
     assert data.shape == prior.shape == (161, 161)
     assert data.sum() * cell == pytest.approx(1.0, abs=1e-3)
     assert prior.sum() * cell == pytest.approx(1.0, abs=1e-3)
@@ -94,13 +93,14 @@ def test_densities_integrate_to_one_and_peak_where_the_mass_is():
     assert abs(xs[col] - 3.0) < 0.3 and abs(ys[row] + 2.0) < 0.3  # rows follow y
     row, col = np.unravel_index(prior.argmax(), prior.shape)
     assert xs[col] == pytest.approx(0.0) and ys[row] == pytest.approx(0.0)
-    assert inspect.prior_density([1.0], [0.0])[0, 0] == pytest.approx(inspect.prior_level(1.0))
-    half = inspect.mass_levels(data, cell, (0.5,))[0]
+    on_1_sigma = inspect_latent.prior_density([1.0], [0.0])[0, 0]
+    assert on_1_sigma == pytest.approx(inspect_latent.prior_level(1.0))
+    half = inspect_latent.mass_levels(data, cell, (0.5,))[0]
     assert (data[data >= half].sum() * cell) == pytest.approx(0.5, abs=0.02)
 
 
 def test_map_extent_covers_the_prior_and_the_codes():
-    x0, x1, y0, y1 = inspect.map_extent(np.array([[10.0, 0.0], [12.0, 1.0]]))
+    x0, x1, y0, y1 = inspect_latent.map_extent(np.array([[10.0, 0.0], [12.0, 1.0]]))
     assert x0 < -3 and x1 > 12 and y0 < -3 and y1 > 3
 
 
@@ -108,13 +108,13 @@ def test_map_extent_covers_the_prior_and_the_codes():
 def test_posterior_ellipse_has_the_posteriors_standard_deviations_as_half_axes():
     mu = np.array([0.5, -1.0, 2.0])
     logvar = np.array([np.log(0.04), 0.0, np.log(0.25)])  # sigma 0.2, 1, 0.5
-    x, y = inspect.posterior_ellipse(mu, logvar, dims=(0, 2), n_sigma=1, n_points=65)
+    x, y = inspect_latent.posterior_ellipse(mu, logvar, dims=(0, 2), n_sigma=1, n_points=65)
     assert x.shape == y.shape == (65,)
     assert (x[0], y[0]) == pytest.approx((x[-1], y[-1]))  # closed
     assert x.max() - mu[0] == pytest.approx(np.exp(0.5 * logvar[0]))
     assert mu[0] - x.min() == pytest.approx(0.2)
     assert y[16] - mu[2] == pytest.approx(0.5)  # t = pi / 2
-    x2, y2 = inspect.posterior_ellipse(mu, logvar, dims=(0, 2), n_sigma=2)
+    x2, y2 = inspect_latent.posterior_ellipse(mu, logvar, dims=(0, 2), n_sigma=2)
     assert x2.max() - mu[0] == pytest.approx(0.4)
 
 
@@ -132,25 +132,26 @@ def replay_run(tmp_path_factory):
     state = job.snapshot()
     assert state.status == "finished", state.message
     assert [epoch for epoch, _ in state.replay] == [0, 1, 2, 3]
-    return runs / "replayed"
+    return job
 
 
 def test_a_training_job_writes_a_replay_beside_the_run(replay_run):
+    replay_run = replay_run.out
     _, card = load_model(replay_run)
-    replay = inspect.load_replay(replay_run, card["content_hash"])
+    replay = inspect_latent.load_replay(replay_run, card["content_hash"])
     assert replay is not None
     assert replay.epochs.tolist() == [0, 1, 2, 3]  # the untrained model, then every epoch
     assert replay.codes.shape == (4, 360, 2)  # digits has 360 test images (< 500)
     np.testing.assert_array_equal(replay.labels, load_dataset("digits").y_test.numpy())
     final = latent.encode_dataset(load_model(replay_run)[0], load_dataset("digits").x_test)
     np.testing.assert_allclose(replay.codes[-1], final, atol=1e-4)  # last frame = saved model
-    assert inspect.load_replay(replay_run, "another-model") is None  # stale replays are ignored
-    assert inspect.replay_coords(replay).shape == (4, 360, 2)
+    assert inspect_latent.load_replay(replay_run, "another-model") is None  # stale: ignored
+    assert inspect_latent.replay_coords(replay).shape == (4, 360, 2)
     assert not list(replay_run.glob(".*.tmp")), "no temp file left behind"
 
 
 def test_replay_frames_are_thinned_and_share_one_projection(tmp_path, vae8, digits):
-    recorder = inspect.ReplayRecorder(n_images=40, max_frames=5)
+    recorder = inspect_latent.ReplayRecorder(n_images=40, max_frames=5)
     recorder.start(vae8, digits.x_test, digits.y_test)
     for epoch in range(1, 10):
         recorder.capture(vae8, epoch)
@@ -160,11 +161,11 @@ def test_replay_frames_are_thinned_and_share_one_projection(tmp_path, vae8, digi
     assert len(set(recorder.indices)) == 40 and recorder.indices[-1] > 40
     np.testing.assert_array_equal(recorder.labels, digits.y_test.numpy()[recorder.indices])
     recorder.save(tmp_path, "hash")
-    replay = inspect.load_replay(tmp_path)
+    replay = inspect_latent.load_replay(tmp_path)
     np.testing.assert_array_equal(replay.indices, recorder.indices)
-    coords = inspect.replay_coords(replay, "pca")  # 4-D codes: PCA fitted on the last frame
+    coords = inspect_latent.replay_coords(replay, "pca")  # 4-D codes: PCA fitted on the last frame
     assert coords.shape == (len(epochs), 40, 2)
-    fig = inspect.replay_figure(coords, replay.epochs, replay.labels, digits.class_names)
+    fig = inspect_latent.replay_figure(coords, replay.epochs, replay.labels, digits.class_names)
     assert len(fig.frames) == len(epochs) and fig.layout.sliders
 
 
@@ -225,8 +226,21 @@ def test_holes_side_by_side_and_bad_choices_get_a_sentence(runs):
 
 
 def test_replay_tab_animates_a_model_trained_in_the_app(replay_run, monkeypatch):
-    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(replay_run.parent))
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(replay_run.out.parent))
     at = open_inside("runs/replayed", "Training replay")
     assert not at.error, [e.value for e in at.error]
     assert charts(at), "the animation"
     assert any("4 frames" in c.value for c in at.caption)
+
+
+def test_the_train_page_links_a_finished_run_to_its_replay(replay_run, monkeypatch):
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(replay_run.out.parent))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["train_job"] = replay_run  # as if this tab had trained it
+    at.run()
+    at.switch_page("explorer/ui/train.py").run()
+    at.button(key="train_watch_replay").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Inside the latent space"
+    assert at.session_state["model"] == "runs/replayed"
+    assert any("4 frames" in c.value for c in at.caption), "the replay tab is open"

@@ -25,8 +25,9 @@ PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back
 PRESENTER_CSS = """<style>
 html { font-size: 22px; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; max-width: 100%; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
+[data-testid="stMarkdown"] p, [data-testid="stMarkdown"] li { font-size: 1.1rem; }
 [data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { font-size: 0.95rem; }
+[data-testid="stButtonGroup"] [role="radiogroup"] { flex-wrap: wrap; }
 h1 { font-size: 2.6rem !important; }
 </style>"""
 
@@ -214,7 +215,8 @@ def explain(text: str, elbo: Autoencoder | None = None) -> None:
 
 def show_elbo(beta: float) -> None:
     st.markdown("A VAE is trained to maximise the evidence lower bound (ELBO) on each image's "
-                "log-likelihood (Kingma & Welling 2014, eq. 3):")
+                "log-likelihood (Kingma & Welling 2014, eq. 3; the weight β is from Higgins et "
+                "al. 2017):")
     st.latex(r"\log p_\theta(x) \;\ge\; \mathbb{E}_{q_\phi(z \mid x)}\big[\log p_\theta(x \mid z)"
              r"\big] \;-\; \beta\, D_{\mathrm{KL}}\big(q_\phi(z \mid x)\,\|\,\mathcal{N}(0, I)\big)")
     st.markdown(f"The first term rewards good reconstructions; the second pulls every code's "

@@ -15,6 +15,7 @@ from explorer.errors import ExplorerError
 from explorer.ui import common
 
 CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
+PEN_PX = 22  # about 2 MNIST pixels once a digit's box is scaled to 20x20
 NEIGHBOURS = 8
 
 st.title("Draw a digit")
@@ -52,14 +53,17 @@ def canvas_picture() -> np.ndarray | None:
         st.warning("The drawing canvas is not installed (`pip install streamlit-drawable-canvas`); "
                    "upload a picture instead.")
         return None
-    stroke = st.slider("Pen width", 8, 40, 22, key="draw_pen",
-                       help="MNIST strokes are 2 to 3 pixels wide after scaling; about 22 "
-                            "canvas pixels gives the same.")
-    result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-                       width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw",
-                       return_image_data=True, key="draw_canvas")
-    st.caption("Draw one digit, large, in the middle or anywhere. The bin icon under the canvas "
-               "clears it.")
+    st.write("")  # room for the canvas's toolbar, which floats above its top edge
+    # The pen slider sits below the canvas but is read first: its value from the last run.
+    result = st_canvas(stroke_width=st.session_state.get("draw_pen", PEN_PX),
+                       stroke_color="#FFFFFF", background_color="#000000", width=CANVAS_PX,
+                       height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
+                       key="draw_canvas")
+    st.caption("Draw one digit, large, anywhere on the canvas. The toolbar above it undoes a "
+               "stroke or (bin) clears it all.")
+    st.slider("Pen width", 8, 40, PEN_PX, key="draw_pen",
+              help="MNIST strokes are 2 to 3 pixels wide after scaling; about 22 canvas pixels "
+                   "gives the same.")
     return result.image_data
 
 
@@ -118,10 +122,13 @@ with right:
     # -- 2. what the model makes of it ----------------------------------------------------------
     z = latent.encode_dataset(cur.model, torch.from_numpy(x[None]))[0]  # (D,) posterior mean
     x_hat = latent.decode(cur.model, z)[0]  # (H, W)
-    how = ("scaled to fill 32×32, cut into 4×4 blocks and counted, like scikit-learn's digits"
-           if digits8 else "its box scaled to 20×20 and centred by its centre of mass, like MNIST")
-    common.show_images([x[0], x_hat], [f"What the model sees ({h}×{w}): {how}",
+    how = ("Prepared as scikit-learn's digits were: scaled to fill 32×32, cut into 4×4 blocks "
+           "whose 'on' pixels are counted (0–16)." if digits8 else
+           "Prepared as MNIST was: the strokes' box scaled to fit 20×20 (grey levels from the "
+           "anti-aliasing), placed in a 28×28 frame with its centre of mass at the centre.")
+    common.show_images([x[0], x_hat], [f"What the model sees ({h}×{w})",
                                        "The model's reconstruction"], size=168)
+    st.caption(how)
 
     neighbours = latent.nearest_neighbours(codes, z, k=NEIGHBOURS)  # (k,) nearest first
     votes = np.bincount(labels[neighbours], minlength=len(names))
@@ -151,6 +158,7 @@ except ExplorerError as e:
     st.error(f"The map could not be drawn: {e}")
     st.stop()
 fig = mapview.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
+fig.update_traces(selector=dict(name="chosen"), name="nearest test codes")
 fig.add_trace(go.Scatter(
     x=[spot[0]], y=[spot[1]], mode="markers", name="your drawing",
     marker=dict(symbol="star", size=22, color="black", line=dict(width=2, color="white")),

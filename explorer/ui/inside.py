@@ -8,8 +8,7 @@ in the URL (``?inside_tab=...``) so the Train page can link straight to the repl
 import numpy as np
 import streamlit as st
 
-from explorer import inspect_latent as inspect
-from explorer import projection, store
+from explorer import inspect_latent, projection, store
 from explorer.ui import common
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
@@ -32,25 +31,25 @@ path = str(cur.entry.path)
 
 # -- cached computations ----------------------------------------------------------------------
 @st.cache_data(max_entries=32, show_spinner="Measuring each dimension on the test set…")
-def usage_of(model_path: str, content_hash: str, dataset: str) -> inspect.LatentUsage:
+def usage_of(model_path: str, content_hash: str, dataset: str) -> inspect_latent.LatentUsage:
     model = common.get_model(model_path, content_hash)
-    return inspect.latent_usage(model, common.get_dataset(dataset).x_test)
+    return inspect_latent.latent_usage(model, common.get_dataset(dataset).x_test)
 
 
 @st.cache_data(max_entries=16, show_spinner="Encoding the test set…")
 def posteriors_of(model_path: str, content_hash: str, dataset: str):
     model = common.get_model(model_path, content_hash)
-    return inspect.posteriors(model, common.get_dataset(dataset).x_test)
+    return inspect_latent.posteriors(model, common.get_dataset(dataset).x_test)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def replay_of(model_path: str, content_hash: str) -> inspect.Replay | None:
-    return inspect.load_replay(model_path, content_hash)
+def replay_of(model_path: str, content_hash: str) -> inspect_latent.Replay | None:
+    return inspect_latent.load_replay(model_path, content_hash)
 
 
 @st.cache_data(max_entries=16, show_spinner="Putting every epoch on one map…")
 def replay_coords_of(model_path: str, content_hash: str, method: str) -> np.ndarray:
-    return inspect.replay_coords(replay_of(model_path, content_hash), method)
+    return inspect_latent.replay_coords(replay_of(model_path, content_hash), method)
 
 
 def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
@@ -88,7 +87,7 @@ def kl_tab() -> None:
             st.warning("**Posterior collapse: the decoder ignores z.** The codes carry almost no "
                        "information about the images, so every image decodes to nearly the same "
                        "average picture. Lower β or train longer.", icon=":material/warning:")
-        st.plotly_chart(inspect.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(inspect_latent.usage_figure(usage), config={"displayModeBar": False})
         st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
                    "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
                    "there the posterior sits on the prior whatever the image, and moving that "
@@ -100,7 +99,7 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        st.plotly_chart(inspect.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(inspect_latent.usage_figure(usage), config={"displayModeBar": False})
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")
@@ -120,9 +119,9 @@ def pair_entries() -> tuple[store.ModelEntry, store.ModelEntry] | None:
 def holes_picture(model, model_codes: np.ndarray, dims: tuple[int, int], center: np.ndarray,
                   n: int, show: dict, height: int = 560):
     codes2d = model_codes[:, list(dims)]
-    extent = inspect.map_extent(codes2d)
-    image, extent = inspect.decoded_grid(model, extent, n, dims, center)
-    return inspect.holes_figure(
+    extent = inspect_latent.map_extent(codes2d)
+    image, extent = inspect_latent.decoded_grid(model, extent, n, dims, center)
+    return inspect_latent.holes_figure(
         image, extent, codes2d if show["codes"] else None, labels, names,
         show_prior=show["prior"], show_data=show["data"], image_opacity=show["opacity"],
         axis_names=(f"z[{dims[0]}]", f"z[{dims[1]}]"), height=height)
@@ -158,13 +157,15 @@ def holes_tab() -> None:
                                                entry.dataset)
                 st.markdown(f"**{model.cfg.kind.upper()}** · {entry.name}")
                 fig = holes_picture(model, pair_codes, (0, 1), np.zeros(2, np.float32), n, show,
-                                    height=480)
+                                    height=620)
+                fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
                 st.plotly_chart(fig, key=f"holes_{entry.name}")
-        st.caption("Left, the autoencoder: its codes gather in islands, far from N(0, I), and the "
-                   "space between them decodes to smudges and chimeras. Right, the VAE: the KL "
-                   "term pulls its codes over the prior, so the whole disc decodes to digits "
-                   "that morph smoothly into one another. Note the axes: the AE's codes "
-                   "spread much further.")
+        st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they spread "
+                   "wherever reconstruction likes (note its axes) and leave gaps no code visits; "
+                   "what the decoder draws there was never trained, and a code sampled from the "
+                   "prior may land in one. Right, the VAE: the KL term pulls its codes over the "
+                   "prior, so the prior's disc is covered and decodes to digits that morph "
+                   "smoothly into one another.")
         return
     dims = dims_picker("holes", usage.order)
     if dims[0] == dims[1]:
@@ -178,7 +179,7 @@ def holes_tab() -> None:
                                     "mean": "the codes' mean"}.get,
                        help="The grid is a 2-D slice through the latent space; the other "
                             "dimensions stay fixed here.")
-        center = inspect.center_code(codes, how)
+        center = inspect_latent.center_code(codes, how)
     fig = holes_picture(cur.model, codes, dims, center, n, show)
     st.plotly_chart(fig, key="holes_chart")
     kind = ("The KL term pulls a VAE's codes towards N(0, I), so the region inside the prior's "
@@ -256,7 +257,7 @@ def uncertainty_tab() -> None:
     if not chosen:
         st.info("Choose at least one test image.")
         return
-    fig = inspect.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
+    fig = inspect_latent.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
     st.plotly_chart(fig, key="unc_chart")
     sigma = np.exp(0.5 * logvar[:, list(dims)])  # (N, 2)
     st.caption(f"Typical posterior σ here: {np.median(sigma[:, 0]):.3f} along z[{dims[0]}], "
@@ -293,7 +294,7 @@ def replay_tab() -> None:
         st.error(f"The replay could not be drawn: {e}")
         return
     axis = {"latent": ("z[0]", "z[1]"), "pca": ("PC 1", "PC 2"), "umap": ("UMAP 1", "UMAP 2")}
-    fig = inspect.replay_figure(coords, replay.epochs, replay.labels, names, axis[method])
+    fig = inspect_latent.replay_figure(coords, replay.epochs, replay.labels, names, axis[method])
     st.plotly_chart(fig, key="replay_chart")
     first, last = int(replay.epochs[0]), int(replay.epochs[-1])
     st.caption(f"{replay.codes.shape[1]} test images, from epoch {first} "

@@ -329,7 +329,9 @@ with st.expander("What am I training?"):
     )
 
 if (run_id := st.session_state.pop("train_open", None)) is not None:
-    st.switch_page(MAP_PAGE, query_params={"model": run_id})
+    # open_run already picked the model; "model" is bound to the sidebar's picker, so
+    # switch_page may not write it (Streamlit raises), and it carries over by itself.
+    st.switch_page(MAP_PAGE, query_params={})
 
 settings_col, view_col = st.columns([2, 3], gap="large")
 
@@ -501,9 +503,10 @@ def watch_replay(run_id: str) -> None:
     st.session_state["train_watch"] = run_id
 
 
-if (watch_id := st.session_state.pop("train_watch", None)) is not None:
-    st.switch_page("explorer/ui/inside.py",
-                   query_params={"model": watch_id, "inside_tab": "Training replay"})
+if st.session_state.pop("train_watch", None) is not None:
+    # The model is chosen in the callback above: its query parameter belongs to the sidebar's
+    # picker and cannot be set here.
+    st.switch_page("explorer/ui/inside.py", query_params={"inside_tab": "Training replay"})
 with view_col:
     job = st.session_state.get("train_job")
     if job is not None and is_done(job, state := job.snapshot()) and state.saved_path \

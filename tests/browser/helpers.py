@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -217,11 +218,21 @@ def select_model_options(page: Page) -> list[str]:
     return texts
 
 
+def nav_titles(page: Page) -> list[str]:
+    """The titles of the pages listed in the sidebar's navigation, in order."""
+    labels = page.locator('[data-testid="stSidebarNavLink"] span[label]')
+    expect(labels.first).to_be_visible()
+    return [labels.nth(i).get_attribute("label") or "" for i in range(labels.count())]
+
+
 def go_to(page: Page, title: str) -> None:
     """Open a page the way a student does: its link in the sidebar's navigation."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title,
-                                                               exact=True).click()
-    expect(page.locator("h1").first).to_be_visible()
+    link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title,
+                                                                      exact=True)
+    href = (link.get_attribute("href") or "").split("?")[0]
+    link.click()
+    if href:
+        expect(page).to_have_url(re.compile("^" + re.escape(href) + r"(\?.*)?$"))
     wait_idle(page, expect_run=True)
 
 

@@ -1,0 +1,113 @@
+"""Screenshots of every page of the app, for the docs: ``docs/screenshots/<page>.png``.
+
+Starts the app the way the browser tests do (runs and caches in a temporary folder, so nothing
+touches ``runs/``), opens it in Debian's headless Chromium at 1400×900 on the default model and
+saves one picture per page in the sidebar: the latent map with a box selection, and the Train
+page after a tiny run (skip that with ``--no-train``).
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--no-train]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from tests.browser import helpers  # noqa: E402
+
+MAX_BYTES = 400_000
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def save_png(png: bytes, path: Path) -> int:
+    """Write `png` small: optimised, and palette-quantised if still over MAX_BYTES."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    if buffer.tell() > MAX_BYTES:
+        buffer = io.BytesIO()
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG",
+                                                                        optimize=True)
+    path.write_bytes(buffer.getvalue())
+    return len(buffer.getvalue())
+
+
+def page_name(page: Page, server: helpers.Server) -> str:
+    path = page.url.removeprefix(server.url).strip("/").split("?")[0]
+    return path or "map"  # the default page (the latent map) lives at the root URL
+
+
+def shoot(page: Page, out: Path, name: str) -> None:
+    page.mouse.move(0, 0)  # no hover effects or tooltips in the picture
+    size = save_png(page.screenshot(), out / f"{name}.png")
+    print(f"  {out / f'{name}.png'}  {size / 1000:.0f} KB", flush=True)
+
+
+def map_with_selection(page: Page) -> None:
+    expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+    helpers.box_select(page, (0.45, 0.35, 0.55, 0.5))
+    try:
+        expect(page.get_by_text("Originals", exact=True)).to_be_visible(timeout=30_000)
+    except AssertionError:
+        print("  warning: the box selection showed no images on the latent map", flush=True)
+    helpers.wait_idle(page, expect_run=True)
+    # The chart at the top of the picture, the selected images below it.
+    page.locator('[data-testid="stPlotlyChart"]').first.evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+
+
+def train_tiny(page: Page) -> None:
+    form = helpers.fill_train_form(page, "Digits 8×8", {"Epochs": 5, "Latent size": 2,
+                                                        "Run name": "digits-vae-tiny"})
+    form.get_by_role("button", name="Train").click()
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_be_visible(
+        timeout=TRAIN_TIMEOUT_MS)
+    helpers.wait_idle(page)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--no-train", action="store_true", help="skip the tiny training run")
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="explorer-shots-") as tmp, \
+            helpers.running_app(Path(tmp)) as server, sync_playwright() as playwright:
+        browser = helpers.launch_chromium(playwright)
+        page = browser.new_page(viewport=helpers.VIEWPORT)
+        page.set_default_timeout(helpers.RUN_TIMEOUT_MS)
+        helpers.open_page(page, server)
+        problems = []
+        for title in helpers.nav_titles(page):
+            helpers.go_to(page, title)
+            name = page_name(page, server)
+            if name == "map":
+                map_with_selection(page)
+            elif name == "train" and not args.no_train:
+                train_tiny(page)
+            if page.locator(helpers.ERRORS).count():
+                problems.append(f"{title}: {page.locator(helpers.ERRORS).all_inner_texts()}")
+            if name != "map":  # e.g. the Train button scrolled the page: show its top
+                page.locator("h1").first.scroll_into_view_if_needed()
+            shoot(page, out, name)
+        browser.close()
+    print(f"done in {time.monotonic() - started:.0f} s")
+    for p in problems:
+        print(f"error box on {p}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
