@@ -5,7 +5,7 @@ touches ``runs/``), opens it in Debian's headless Chromium at 1400×900 on the d
 saves one picture per page in the sidebar: the latent map with a box selection, and the Train
 page after a tiny run (skip that with ``--no-train``).
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--no-train]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--no-train] [--pages map ...]
 """
 
 from __future__ import annotations
@@ -48,22 +48,35 @@ def page_name(page: Page, server: helpers.Server) -> str:
 
 
 def shoot(page: Page, out: Path, name: str) -> None:
-    page.mouse.move(0, 0)  # no hover effects or tooltips in the picture
+    page.mouse.move(5, helpers.VIEWPORT["height"] - 5)  # no hover effects in the picture
     size = save_png(page.screenshot(), out / f"{name}.png")
     print(f"  {out / f'{name}.png'}  {size / 1000:.0f} KB", flush=True)
 
 
-def map_with_selection(page: Page) -> None:
+def map_with_selection(page: Page) -> bool:
+    """Box-select some points; True if their images appeared (the page is then scrolled)."""
     expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
     helpers.box_select(page, (0.45, 0.35, 0.55, 0.5))
+    # Leave no hover label behind: pass over an empty corner of the plot, then off it.
+    area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+    if area:
+        page.mouse.move(area["x"] + 5, area["y"] + area["height"] - 5, steps=3)
+    page.mouse.move(5, helpers.VIEWPORT["height"] - 5, steps=3)
     try:
         expect(page.get_by_text("Originals", exact=True)).to_be_visible(timeout=30_000)
     except AssertionError:
         print("  warning: the box selection showed no images on the latent map", flush=True)
-    helpers.wait_idle(page, expect_run=True)
-    # The chart at the top of the picture, the selected images below it.
-    page.locator('[data-testid="stPlotlyChart"]').first.evaluate(
-        "e => e.scrollIntoView({block: 'start'})")
+        helpers.wait_idle(page)
+        return False
+    helpers.wait_idle(page)
+    # The chart at the top of the picture (clear of the app's header), the images below it.
+    page.locator('[data-testid="stPlotlyChart"]').first.evaluate("""e => {
+        e.scrollIntoView({block: 'start'});
+        let box = e.parentElement;
+        while (box && box.scrollHeight <= box.clientHeight) box = box.parentElement;
+        if (box) box.scrollBy(0, -70);
+    }""")
+    return True
 
 
 def train_tiny(page: Page) -> None:
@@ -79,6 +92,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--no-train", action="store_true", help="skip the tiny training run")
+    parser.add_argument("--pages", nargs="*", metavar="NAME",
+                        help="only these pages, by file name: map, compare, train, ...")
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -93,13 +108,16 @@ def main() -> int:
         for title in helpers.nav_titles(page):
             helpers.go_to(page, title)
             name = page_name(page, server)
+            if args.pages and name not in args.pages:
+                continue
+            scrolled = False
             if name == "map":
-                map_with_selection(page)
+                scrolled = map_with_selection(page)
             elif name == "train" and not args.no_train:
                 train_tiny(page)
             if page.locator(helpers.ERRORS).count():
                 problems.append(f"{title}: {page.locator(helpers.ERRORS).all_inner_texts()}")
-            if name != "map":  # e.g. the Train button scrolled the page: show its top
+            if not scrolled:  # e.g. the Train button scrolled the page: show its top
                 page.locator("h1").first.scroll_into_view_if_needed()
             shoot(page, out, name)
         browser.close()

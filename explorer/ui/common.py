@@ -1,4 +1,5 @@
-"""Shared page parts: cached loaders, the sidebar model picker, and image helpers.
+"""Shared page parts: cached loaders, the sidebar (model picker, sharing, presenter mode), the
+teaching helpers ("What am I looking at?", downloads) and image helpers.
 
 Caching follows one rule: models and datasets are resources (``st.cache_resource``, shared by all
 sessions, capped); arrays derived from them are data (``st.cache_data``, capped), keyed by the

@@ -121,10 +121,9 @@ if pending is not None:
 
     wait_for_projection()
 
-chosen = [i for i in mapview.selected_indices(st.session_state.get("map_chart", {}).get("selection"))
-          if i < len(codes)]
-fig = mapview.map_figure(coords, labels, names, method if pending is None else "pca",
-                         highlight=chosen[:50])
+# No extra "chosen" trace: changing the figure would make Streamlit drop the selection, and
+# plotly already dims the points that are not selected.
+fig = mapview.map_figure(coords, labels, names, method if pending is None else "pca")
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
                         selection_mode=("points", "box", "lasso"))
 # A selection made on another model's map may point past this test set: drop those.

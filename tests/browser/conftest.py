@@ -51,10 +51,21 @@ def app(page, server):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On a failure, attach the end of the server's log: a Python error shows up there."""
+    """On a failure, attach the end of the server's log (a Python error shows up there) and
+    save a screenshot of the page under test-results/browser/."""
     report = yield
-    if report.failed and "server" in getattr(item, "fixturenames", ()):
-        server = item.funcargs.get("server")
+    funcargs = getattr(item, "funcargs", {})
+    if report.failed and report.when == "call":
+        server = funcargs.get("server")
         if server is not None:
             report.sections.append(("streamlit log (tail)", server.log_tail()))
+        page = funcargs.get("page")
+        if page is not None:
+            shot = ROOT / "test-results" / "browser" / f"{item.name}.png"
+            try:
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shot), full_page=True, timeout=10_000)
+                report.sections.append(("screenshot", str(shot)))
+            except Exception as e:  # noqa: BLE001 - a failed screenshot must not hide the failure
+                report.sections.append(("screenshot", f"not taken: {e}"))
     return report

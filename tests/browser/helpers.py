@@ -173,6 +173,10 @@ def wait_idle(page: Page, timeout: float = RUN_TIMEOUT_MS, expect_run: bool = Fa
 
     `expect_run`: an action was just taken; first give its rerun a moment (at most 2 s) to
     start, so that a still-idle page is not mistaken for a finished run.
+
+    A page with a timed fragment (the Train page's live view, the map while a projection is
+    computed) reruns every second or so and is never idle for long: there, wait for the
+    expected element instead.
     """
     app = page.locator(APP)
     expect(app).to_be_attached(timeout=timeout)
