@@ -36,9 +36,9 @@ import _common as C  # noqa: E402
 
 MAIN = '[data-testid="stMain"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-# (url path or sidebar link title, heading the page shows); the first is opened by URL.
-PAGES = [("map", "Latent map"), ("Reconstructions", "Reconstructions"),
-         ("Interpolate", "Interpolate"), ("Sample", "Sample new images")]
+# (url path, heading the page shows); the first is opened by URL, the others by sidebar link.
+PAGES = [("map", "Latent map"), ("compare", "Reconstructions"), ("interpolate", "Interpolate"),
+         ("sample", "Sample new images")]
 SLIDER = "t: from start (0) to end (1)"
 CAPTION = "decoded at t"
 IMAGE_SRC_JS = """caption => {
@@ -157,8 +157,8 @@ async def student(browser, url: str, s: Session, timeout_ms: float) -> Session:
                 await page.goto(f"{url}/{where}", wait_until="domcontentloaded",
                                 timeout=timeout_ms)
             else:  # the sidebar's link, as a student clicks it: the same Streamlit session
-                await page.locator('[data-testid="stSidebarNav"]').get_by_role(
-                    "link", name=where, exact=True).click(timeout=timeout_ms)
+                await page.locator(f'[data-testid="stSidebarNav"] a[href$="/{where}"]').click(
+                    timeout=timeout_ms)
             await rendered(page, heading, timeout_ms)
             s.pages[heading] = time.perf_counter() - t0
             if errors := await page.locator(ERRORS).all_inner_texts():

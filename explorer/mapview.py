@@ -53,8 +53,8 @@ def map_figure(
     x_name, y_name = AXIS_NAMES.get(method, ("1", "2"))
     fig.update_layout(
         height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(title="class", itemsizing="constant"),
+        margin=dict(l=10, r=10, t=40, b=10),  # room above the plot for plotly's toolbar
+        legend=dict(title="class", itemsizing="constant", y=1, yanchor="top"),
         dragmode="lasso",
         xaxis_title=x_name,
         yaxis_title=y_name,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -134,14 +135,14 @@ class MLPBody(nn.Module):
         super().__init__()
         widths = [cfg.n_pixels, *cfg.hidden]
         layers: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in pairwise(widths):
             layers += [nn.Linear(a, b), nn.ReLU()]
         layers.append(nn.Linear(widths[-1], code_features))
         self.encoder = nn.Sequential(*layers)
 
         back = [cfg.latent_dim, *reversed(cfg.hidden)]
         layers = []
-        for a, b in zip(back[:-1], back[1:]):
+        for a, b in pairwise(back):
             layers += [nn.Linear(a, b), nn.ReLU()]
         layers += [nn.Linear(back[-1], cfg.n_pixels), nn.Unflatten(1, cfg.image_shape)]
         self.decoder = nn.Sequential(*layers)
@@ -162,7 +163,7 @@ class ConvBody(nn.Module):
         flat = channels[-1] * hs[-1] * ws[-1]
 
         layers: list[nn.Module] = []
-        for a, b in zip(channels[:-1], channels[1:]):
+        for a, b in pairwise(channels):
             layers += [nn.Conv2d(a, b, kernel_size=3, stride=2, padding=1), nn.ReLU()]
         layers += [nn.Flatten(), nn.Linear(flat, code_features)]
         self.encoder = nn.Sequential(*layers)

@@ -27,7 +27,7 @@ def open_page(page: str, model: str | None = None) -> AppTest:
 
 def image_with_caption(at: AppTest, prefix: str) -> str:
     for image in at.image:
-        for url, caption in zip(image.value, image.captions):
+        for url, caption in zip(image.value, image.captions, strict=True):
             if caption.startswith(prefix):
                 return url
     raise AssertionError(f"no image captioned {prefix!r}: {[i.captions for i in at.image]}")

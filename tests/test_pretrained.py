@@ -8,7 +8,7 @@ import pytest
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.metrics import evaluate
-from explorer.pretrain import SPECS, projection_file, pretrain
+from explorer.pretrain import SPECS, pretrain, projection_file
 from explorer.projection import load_coords
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR, list_models
 

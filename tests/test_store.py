@@ -2,9 +2,9 @@
 
 import pytest
 
+from explorer.checkpoints import save_model
 from explorer.errors import ConfigError
 from explorer.models import ModelConfig, build_model
-from explorer.checkpoints import save_model
 from explorer.store import list_models, new_run_path, sanitize_run_name, unique_run_name
 
 

@@ -69,8 +69,8 @@ def test_a_link_opens_the_view_it_describes(runs):
     assert at.session_state["interp_tab"] == "Along one dimension"
     assert at.selectbox(key="trav_dim").value == 3
     assert at.slider(key="trav_value").value == pytest.approx(1.0)
-    # The address bar now holds the picker's own form of the model, so it reloads the same view.
-    assert at.query_params["model"].startswith("mnist-vae-mlp-z16")
+    # The address bar keeps the model's id, so the link reloads the same view.
+    assert at.query_params["model"] == "pretrained/mnist-vae-mlp-z16"
 
 
 def test_every_lesson_opens_its_view(runs):

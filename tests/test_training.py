@@ -35,7 +35,7 @@ def test_same_seed_same_weights():
     a, b = fresh(), fresh()
     train(a, data, TrainConfig(epochs=2, seed=3))
     train(b, data, TrainConfig(epochs=2, seed=3))
-    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
 
 

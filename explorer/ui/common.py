@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from explorer import checkpoints, datasets, exports, latent, store
 from explorer.errors import ExplorerError
@@ -91,21 +90,18 @@ def sidebar() -> store.ModelEntry | None:
             presenter_switch()
             return None
         by_id = {e.id: e for e in entries}
-
-        def label(i: str) -> str:
-            return by_id[i].name + (" · shipped" if by_id[i].read_only else " · yours")
-
-        follow_model_link(by_id, label)
         default = store.default_entry(entries)
         if st.session_state.get("model") not in by_id:
             st.session_state["model"] = default.id
+        # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
+        # its displayed text in the URL, so ids keep links short, readable and stable.
         chosen = st.selectbox(
             "Model",
             options=list(by_id),
-            format_func=label,
             key="model",
             bind="query-params",
-            help="'shipped' models come with the app (read-only); 'yours' are runs you trained.",
+            help="pretrained/… models ship with the app (read-only); runs/… are models trained "
+                 "here or added from a shared file.",
         )
         entry = by_id[chosen]
         st.caption(entry.summary)
@@ -122,22 +118,6 @@ def sidebar() -> store.ModelEntry | None:
             st.caption(f"⚠️ Skipped a model folder: {p}")
         presenter_switch()
     return entry
-
-
-def follow_model_link(by_id: dict, label) -> None:
-    """Links name a model by its id (``?model=pretrained/mnist-vae-mlp-z16``), but a bound
-    selectbox keeps its displayed label in the URL. On a fresh page load, rewrite the id to the
-    label and rerun, so the picker takes it from the URL and the address bar stays a link that
-    reopens this view. Later in a session the picker is bound and takes it through session state."""
-    raw = st.query_params.get("model")
-    if raw not in by_id:
-        return
-    try:
-        st.query_params["model"] = label(raw)
-    except StreamlitAPIException:  # bound already: the URL is Streamlit's to write
-        st.session_state["model"] = raw
-    else:
-        st.rerun()
 
 
 def _import_upload() -> None:

@@ -103,7 +103,8 @@ else:
     if common.presenting():
         seed = common.hidden_setting("compare_seed", 0, lo=0, hi=10_000)
     else:
-        seed = st.number_input("Seed", 0, 10_000, 0, key="compare_seed", bind="query-params")
+        seed = st.number_input("Seed", 0, 10_000, 0, key="compare_seed", bind="query-params",
+                               width=200)
     pool = np.random.default_rng(int(seed)).permutation(len(x_test))
 if worst_first:
     pool = pool[np.argsort(-first_errors[pool], kind="stable")]

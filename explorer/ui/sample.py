@@ -48,7 +48,7 @@ c3.button("New samples", on_click=new_samples, type="primary", icon=":material/c
 
 images = latent.sample_prior(cur.model, n, temperature=temperature,
                              seed=int(st.session_state["sample_seed"]))
-common.show_grid(images, ncols=int(n**0.5), size=56,
+common.show_grid(images, ncols=int(n**0.5), size=common.px(84),
                  caption=f"{n} samples · T = {temperature:g} · seed {st.session_state['sample_seed']}")
 common.image_downloads(images, int(n**0.5),
                        f"{cur.entry.name}-samples-T{temperature:g}-seed{st.session_state['sample_seed']}",

@@ -267,7 +267,12 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
         ),
     }
     if is_vae:
-        shown["−ELBO"] = ("neg_elbo", "{:.2f}", "negative evidence lower bound, nats per image")
+        # For a VAE the -ELBO is the honest number (β-weighted loss is not a bound), and showing
+        # both would show the same value twice whenever β = 1.
+        del shown["Test loss"]
+        shown = {"−ELBO": ("neg_elbo", "{:.2f}", "negative evidence lower bound: nats per "
+                                                  "image, lower is better"),
+                 "KL": ("kl", "{:.2f}", "nats the code carries about each image"), **shown}
     present = [
         (label, *v) for label, v in shown.items() if isinstance(metrics.get(v[0]), int | float)
     ]
@@ -379,7 +384,7 @@ with settings_col, st.form("train_form", border=True):
     s["hidden"] = c2.text_input(
         "Hidden sizes",
         value="",
-        placeholder="400 (MLP) · 32,64 (conv)",
+        placeholder="400 / 32,64",
         key="train_hidden",
         help="Comma-separated layer widths (MLP) or channels per layer (conv), e.g. 512,256. "
         "Leave empty for the body's default: 400 for MLP, 32,64 for conv.",

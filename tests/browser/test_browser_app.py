@@ -81,7 +81,7 @@ def test_train_a_tiny_model_and_find_it_in_the_picker(app: Page, server):
     assert_no_errors(app)
 
     options = select_model_options(app)
-    assert "browser-tiny · yours" in options, options
+    assert "runs/browser-tiny" in options, options
 
 
 def test_stop_ends_a_long_training_cleanly(app: Page, server):
