@@ -8,6 +8,7 @@ model's content hash so a retrained model never shows a stale picture.
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from pathlib import Path
 
@@ -49,6 +50,21 @@ def get_dataset(name: str) -> datasets.Dataset:
 def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
     """(N, D) posterior means of the test split; computed once per model, never on a slider."""
     return latent.encode_dataset(get_model(path, content_hash), get_dataset(dataset).x_test)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_training() -> threading.Thread:
+    """Building the first torch optimiser imports torch's compiler stack (seconds on two cores).
+    Do it once per server, in the background, while the learner is still filling in the form."""
+
+    def run() -> None:
+        import torch
+
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+    thread = threading.Thread(target=run, name="warm-up-training", daemon=True)
+    thread.start()
+    return thread
 
 
 def list_entries() -> tuple[list[store.ModelEntry], list[str]]:

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from explorer import datasets, downloads, store
+from explorer import datasets, downloads, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.jobs import JobState, TrainingJob
 from explorer.models import ModelConfig
@@ -124,6 +124,9 @@ def start_job(settings: dict) -> None:
         return
     st.session_state["train_job"] = job
     st.session_state["train_stopping"] = False
+    if model_cfg.latent_dim > 2:
+        # Its map will want UMAP: compile numba's kernels now, on the core training leaves free.
+        projection.warm_up_umap_in_background()
 
 
 # -- drawing a job's state --------------------------------------------------------------------
@@ -318,6 +321,7 @@ def final_view(job: TrainingJob, state: JobState) -> None:
 
 # -- the page ---------------------------------------------------------------------------------
 st.title("Train a model")
+common.warm_up_training()
 st.caption(
     "Pick a dataset and a model, press Train, and watch the loss fall and the "
     "reconstructions sharpen; the finished model is saved as a run you can explore."
