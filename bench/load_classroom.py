@@ -3,11 +3,12 @@
 Starts ``streamlit run app.py`` on a free loopback port (headless, no file watcher, no usage
 stats, runs and caches in a temporary folder), then drives ``--sessions`` students through one
 Debian Chromium with Playwright: one browser context (a separate Streamlit session) per student,
-``--wave`` of them at a time. Each student opens /map, then clicks through Reconstructions,
-Interpolate (and moves the t slider once) and Sample in the sidebar, as a student would. A page
-counts as rendered when its heading and the main area are visible, no script is running and the
-status widget ("Running…") is gone. Every wait has a per-page timeout and the whole run a global
-time bound; the server's resident memory is sampled every 0.5 s.
+``--wave`` of them at a time. Each student opens the latent map (the root URL: it is the default
+page), then clicks through Reconstructions, Interpolate (moving the t slider once) and Sample in
+the sidebar, as a student would. A page counts as rendered when its heading and the main area are
+visible, no script is running and the status widget ("Running…") is gone. Every wait has a
+per-page timeout and the whole run a global time bound; the server's resident memory is sampled
+every 0.5 s.
 
 Prints sessions served, failures, slowest and median page time (and per page), the slider's
 response, peak server memory and the load average: the machines this runs on are small and
@@ -37,7 +38,8 @@ import _common as C  # noqa: E402
 MAIN = '[data-testid="stMain"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # (url path, heading the page shows); the first is opened by URL, the others by sidebar link.
-PAGES = [("map", "Latent map"), ("compare", "Reconstructions"), ("interpolate", "Interpolate"),
+# The latent map is the default page, so it lives at the root: /map answers "Page not found".
+PAGES = [("", "Latent map"), ("compare", "Reconstructions"), ("interpolate", "Interpolate"),
          ("sample", "Sample new images")]
 SLIDER = "t: from start (0) to end (1)"
 CAPTION = "decoded at t"
@@ -86,6 +88,15 @@ def rss_bytes(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Sampler(threading.Thread):
@@ -172,8 +183,8 @@ async def student(browser, url: str, s: Session, timeout_ms: float) -> Session:
     return s
 
 
-async def classroom(url: str, sessions: int, wave: int, budget_s: float, timeout_ms: float,
-                    warm_up: bool) -> tuple[list[Session], Session | None]:
+async def classroom(url: str, pid: int, sessions: int, wave: int, budget_s: float,
+                    timeout_ms: float, warm_up: bool) -> tuple[list[Session], Session | None]:
     from playwright.async_api import async_playwright
 
     deadline = time.perf_counter() + budget_s
@@ -207,7 +218,8 @@ async def classroom(url: str, sessions: int, wave: int, budget_s: float, timeout
                 results += group
                 served = sum(s.served for s in group)
                 C.log(f"wave {w}: {len(group)} sessions, {served} served, "
-                      f"{time.perf_counter() - t0:.1f} s, load {C.load_average():.1f}")
+                      f"{time.perf_counter() - t0:.1f} s, server RSS "
+                      f"{(rss_bytes(pid) or 0) / 2**20:.0f} MB, load {C.load_average():.1f}")
         finally:
             await browser.close()
     return results, warm
@@ -242,13 +254,15 @@ def main() -> int:
         sampler = Sampler(server.process.pid)
         sampler.start()
         rss_idle = rss_bytes(server.process.pid)
+        cpu_start = cpu_seconds(server.process.pid)
         try:
             results, warm = asyncio.run(classroom(
-                server.url, args.sessions, args.wave, args.budget, args.page_timeout * 1000,
-                warm_up=not args.no_warm_up))
+                server.url, server.process.pid, args.sessions, args.wave, args.budget,
+                args.page_timeout * 1000, warm_up=not args.no_warm_up))
         finally:
             sampler.stop()
         rss_end = rss_bytes(server.process.pid)
+        cpu_end = cpu_seconds(server.process.pid)
         server_alive = server.process.poll() is None
         log_tail = server.log_tail(2000)
     elapsed = time.perf_counter() - t_start
@@ -276,6 +290,7 @@ def main() -> int:
         "idle_server_rss_mb": (rss_idle or 0) / mb,
         "end_server_rss_mb": (rss_end or 0) / mb,
         "rss_samples": len(sampler.rss),
+        "server_cpu_s": (cpu_end - cpu_start) if cpu_start is not None and cpu_end else None,
         "load_average_before": load_before,
         "load_average_after": load_after,
         "load_average_max_1min": max(sampler.load, default=float("nan")),
@@ -300,6 +315,9 @@ def main() -> int:
     print(f"server memory: idle {summary['idle_server_rss_mb']:.0f} MB · peak "
           f"{summary['peak_server_rss_mb']:.0f} MB · end {summary['end_server_rss_mb']:.0f} MB "
           f"({summary['rss_samples']} samples)")
+    if summary["server_cpu_s"] is not None:
+        print(f"server CPU time: {summary['server_cpu_s']:.0f} s in all, "
+              f"{summary['server_cpu_s'] / max(1, len(results) + bool(warm)):.1f} s per session")
     print(f"load average (1/5/15 min): before {'/'.join(f'{x:.1f}' for x in load_before)} · "
           f"after {'/'.join(f'{x:.1f}' for x in load_after)} · max 1-min "
           f"{summary['load_average_max_1min']:.1f} on {os.cpu_count()} CPUs")
