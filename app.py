@@ -18,7 +18,7 @@ pages = {
     ],
     "Explore": [
         st.Page(f"{UI}/latent_map.py", title="Latent map", icon=":material/scatter_plot:",
-                url_path="map", default=True),
+                default=True),  # the default page lives at "/"
         st.Page(f"{UI}/compare.py", title="Reconstructions", icon=":material/compare:",
                 url_path="compare"),
         st.Page(f"{UI}/interpolate.py", title="Interpolate", icon=":material/linear_scale:",

@@ -6,7 +6,7 @@ can check that a selection event turns into the right test-image indices.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -23,6 +23,7 @@ def map_figure(
     labels: np.ndarray,
     class_names: Sequence[str],
     method: str = "umap",
+    highlight: Iterable[int] = (),
     height: int = 560,
     marker_size: int = 5,
 ) -> go.Figure:
@@ -48,6 +49,18 @@ def map_figure(
                 customdata=index[members],
                 marker=dict(size=marker_size, color=PALETTE[c % len(PALETTE)], opacity=0.8),
                 hovertemplate=f"#%{{customdata}} · {name}<extra></extra>",
+            )
+        )
+    picked = np.fromiter(highlight, dtype=np.int64)
+    if len(picked):
+        # Rings around chosen points (e.g. a drawing's nearest neighbours). Not for a chart whose
+        # selection is live: a changed figure makes Streamlit drop the selection.
+        fig.add_trace(
+            go.Scattergl(
+                x=coords[picked, 0], y=coords[picked, 1], mode="markers", name="chosen",
+                customdata=picked.astype(np.int32), hoverinfo="skip",
+                marker=dict(size=marker_size + 9, color="rgba(0,0,0,0)",
+                            line=dict(width=2, color="black")),
             )
         )
     x_name, y_name = AXIS_NAMES.get(method, ("1", "2"))

@@ -49,9 +49,18 @@ class ModelConfig:
     denoise: float = 0.0  # std of Gaussian noise added to inputs while training (denoising AE)
 
     def __post_init__(self):
-        # JSON gives lists; the config must stay hashable and comparable.
-        object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
-        object.__setattr__(self, "hidden", tuple(int(v) for v in self.hidden))
+        # JSON gives lists; the config must stay hashable and comparable, and whole numbers must
+        # be whole (a card saying latent_dim 2.5 is wrong, not "2").
+        try:
+            object.__setattr__(self, "image_shape", tuple(_whole(v) for v in self.image_shape))
+            object.__setattr__(self, "hidden", tuple(_whole(v) for v in self.hidden))
+            object.__setattr__(self, "latent_dim", _whole(self.latent_dim))
+            for name in ("beta", "sparsity", "denoise"):
+                object.__setattr__(self, name, float(getattr(self, name)))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                "Model settings must be numbers: whole numbers for sizes, e.g. latent_dim 16."
+            ) from None
         self.validate()
 
     def validate(self) -> None:
@@ -97,7 +106,7 @@ class ModelConfig:
             raise ConfigError(f"Unknown model setting(s): {', '.join(sorted(unknown))}.")
         try:
             return cls(**d)
-        except TypeError as e:  # e.g. a string where a number belongs
+        except (TypeError, ValueError) as e:  # e.g. a list where a number belongs
             raise ConfigError(f"Bad model settings: {e}.") from None
 
     def describe(self) -> str:
@@ -113,6 +122,16 @@ class ModelConfig:
         if self.likelihood != "bernoulli":
             parts.append(self.likelihood)
         return " · ".join(parts)
+
+
+def _whole(value) -> int:
+    """An int from an int-like value (16, 16.0, "16"); refuses 2.5, True and text."""
+    if isinstance(value, bool):
+        raise TypeError("a flag is not a size")
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError(f"{value} is not a whole number")
+    return int(number)
 
 
 class Posterior(NamedTuple):

@@ -17,6 +17,12 @@ def test_one_webgl_trace_per_class_carrying_indices():
     assert np.allclose(np.asarray(b.x), coords[labels == 1, 0])
 
 
+def test_highlight_adds_rings_around_chosen_points():
+    coords = np.zeros((5, 2))
+    fig = map_figure(coords, np.zeros(5, int), ["only"], highlight=[1, 3])
+    assert fig.data[-1].name == "chosen" and list(fig.data[-1].customdata) == [1, 3]
+
+
 def test_selection_points_become_unique_indices_in_order():
     selection = {"points": [{"customdata": 7}, {"customdata": [3]}, {"customdata": 7},
                             {"x": 1.0}, {"customdata": "x"}]}

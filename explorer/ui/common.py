@@ -8,6 +8,7 @@ model's content hash so a retrained model never shows a stale picture.
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import partial
 from pathlib import Path
@@ -120,7 +121,7 @@ def sidebar() -> store.ModelEntry | None:
                  "here or added from a shared file.",
         )
         entry = by_id[chosen]
-        st.caption(entry.summary)
+        st.caption(plain(entry.summary))
         with st.expander("Model card"):
             show_card(entry.card)
             st.download_button(
@@ -237,6 +238,12 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
             st.download_button("GIF", data=partial(exports.strip_gif, images, bounce=True),
                                file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
                                on_click="ignore", icon=":material/animation:", type="tertiary")
+
+
+def plain(text: str) -> str:
+    """Text from a card shown literally: markdown's special characters escaped, so a hand-made
+    card cannot turn into links or images."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", str(text))
 
 
 def show_card(card: dict) -> None:

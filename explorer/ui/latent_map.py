@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import exports, latent, mapview, projection
+from explorer.errors import ExplorerError
 from explorer.pretrain import projection_file
 from explorer.ui import common
 
@@ -58,6 +59,15 @@ def stored_coords(params: projection.ProjectionParams) -> np.ndarray | None:
     return projection_cache().get(cur.hash, "test", params)
 
 
+def fit_or_stop(params: projection.ProjectionParams) -> np.ndarray:
+    """A quick projection (PCA) fitted here; codes it cannot map get a sentence, not a trace."""
+    try:
+        return projection.fit_projection(codes, params).coords
+    except ExplorerError as e:
+        st.error(f"This model's codes cannot be drawn as a map: {e}")
+        st.stop()
+
+
 if dim == 2:
     method = "latent"
     st.caption("This model's code is 2-D, so the map is the latent space itself: no projection, "
@@ -94,7 +104,7 @@ else:
         params = projection.ProjectionParams("tsne", perplexity=float(perplexity))
     coords, pending = stored_coords(params), None
     if coords is None and method == "pca":
-        coords = projection.fit_projection(codes, params).coords
+        coords = fit_or_stop(params)
         projection_cache().put(cur.hash, "test", params, coords)
     elif coords is None:
         job = projection_job(str(cur.entry.path), cur.hash, cur.entry.dataset, params)
@@ -109,7 +119,7 @@ else:
         coords = stored_coords(projection.ProjectionParams("pca")) \
             if pending is not None else None
         if coords is None:
-            coords = projection.fit_projection(codes, projection.ProjectionParams("pca")).coords
+            coords = fit_or_stop(projection.ProjectionParams("pca"))
 
 if pending is not None:
     @st.fragment(run_every=1.0)
