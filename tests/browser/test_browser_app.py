@@ -48,7 +48,7 @@ def test_every_page_renders_on_the_default_model(app: Page, server):
     expect(app.locator("h1", has_text="Latent map")).to_be_visible()
     expect(app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
     expect(app.get_by_role("combobox", name="Model")).to_have_value(
-        re.compile(r"^mnist-vae-mlp-z2\b"))
+        re.compile(r"^pretrained/mnist-vae-mlp-z2$"))
     assert_no_errors(app)
 
     titles = nav_titles(app)
