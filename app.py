@@ -6,8 +6,10 @@ The pages live in ``explorer/ui/``; everything they compute comes from the ``exp
 
 import streamlit as st
 
+from explorer.training import configure_threads
 from explorer.ui import common
 
+configure_threads()  # one torch thread per operation: many sessions share two cores
 st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
 
 UI = "explorer/ui"

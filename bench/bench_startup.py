@@ -60,7 +60,7 @@ RENDERED_JS = """
 """
 
 TARGETS = {
-    "ours": ("app.py", "/map", '[data-testid="stPlotlyChart"] .main-svg'),
+    "ours": ("app.py", "/", '[data-testid="stPlotlyChart"] .main-svg'),
     "bare": ("bench/bare_slider_app.py", "/", '[data-testid="stImageContainer"] img'),
 }
 

@@ -8,6 +8,7 @@ of one never leak into the next) and measures ours against its reference in the 
     python bench/run_all.py                    # the full run
     python bench/run_all.py --only payload slider
     python bench/run_all.py --device cuda      # training on a GPU, where there is one
+    python bench/run_all.py --show             # the table of the last results.json again
 
 Nothing here asserts: a goal not met is reported as "NO" in the table, and the exit status is 0
 unless a benchmark itself crashed.
@@ -52,7 +53,16 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", choices=BENCHMARKS)
     ap.add_argument("--device", default="cpu", help="for the training benchmark (cpu, cuda, auto)")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
+    ap.add_argument("--show", action="store_true",
+                    help="only print the table of the results file (--out) and exit")
     args = ap.parse_args()
+    if args.show:
+        saved = json.loads(args.out.read_text())
+        print(f"{saved['when']}, {'quick' if saved['quick'] else 'full'} run, "
+              f"{saved['seconds']:.0f} s, load average {saved['load_average'][0]:.1f} -> "
+              f"{saved['load_average'][1]:.1f} on {saved['versions']['cpus']} CPUs\n")
+        print(C.table([C.Row(**row) for row in saved["table"]]))
+        return 0
 
     names = [b for b in BENCHMARKS if not args.only or b in args.only]
     started = time.time()

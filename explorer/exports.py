@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from explorer import checkpoints, datasets, latent, store
@@ -45,6 +44,8 @@ def coords_csv(
             f"Expected codes (N, D), coords (N, 2) and labels (N,), got {codes.shape}, "
             f"{coords.shape} and {labels.shape}."
         )
+    import pandas as pd  # here, not at the top: the first page need not pay for pandas
+
     table = pd.DataFrame({
         "index": np.arange(len(codes)),
         "label": labels,

@@ -262,7 +262,13 @@ class Autoencoder(nn.Module):
             x_in = (x + self.cfg.denoise * torch.randn_like(x)).clamp(0.0, 1.0)
         post = self.encode(x_in)
         z = self.sample_z(post, sample=True)  # a one-sample estimate of the ELBO, also at test time
-        recon = self.recon_nll(self.decode_logits(z), x).mean()
+        # Summed over the batch in one reduction, then per image: the same value as
+        # recon_nll(...).mean() without materialising a (B,) intermediate per pixel row.
+        logits = self.decode_logits(z)  # (B, C, H, W)
+        if self.cfg.likelihood == "bernoulli":
+            recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        else:
+            recon = (torch.sigmoid(logits) - x).pow(2).sum() / len(x)
         parts = {"recon": recon}
         total = recon
         kl = self.kl(post)

@@ -33,6 +33,22 @@ def pick_device(name: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def configure_threads(default: int = 1) -> int:
+    """Cap torch's CPU threads for this process ($EXPLORER_TORCH_THREADS, else `default`).
+
+    These models are small: on a 2-core machine one thread trained 5.7x faster than two once
+    anything else ran beside it (bench/bench_training.py), and a classroom server runs many
+    sessions at once. Call it once, at start-up."""
+    import os
+
+    try:
+        threads = max(1, int(os.environ.get("EXPLORER_TORCH_THREADS", default)))
+    except ValueError:
+        threads = default
+    torch.set_num_threads(threads)
+    return threads
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 10
@@ -129,7 +145,10 @@ def train(
     x_test = data.x_test.to(device)
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # The fused Adam kernel updates all parameters in one pass (about 15% faster per step on two
+    # CPU cores for the 784-400-20 VAE); the same update rule as the classic loop.
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                 fused=device.type in ("cpu", "cuda"))
 
     result = TrainResult()
     good_state = copy.deepcopy(model.state_dict())

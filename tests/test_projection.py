@@ -1,7 +1,7 @@
 """explorer.projection: the 2-D maps, their reproducibility, the disk cache and the background job.
 
 umap is imported and compiled once, by the session fixture ``warm_umap``; every UMAP test asks
-for it, so they all share that one warm-up (about 7 s on 2 cores) and fit only tiny data sets.
+for it, so they all share that one warm-up (5-8 s on 2 cores) and fit only tiny data sets.
 """
 
 import os

@@ -126,7 +126,7 @@ if pending is not None:
     def wait_for_projection():
         if pending.done:
             st.rerun()
-        st.info(f"{pending.stage.capitalize()}… {pending.elapsed():.0f} s. The PCA map stands in "
+        st.info(f"{pending.stage[:1].upper() + pending.stage[1:]}… {pending.elapsed():.0f} s. The PCA map stands in "
                 "until it is ready; the page stays usable.", icon=":material/hourglass_top:")
 
     wait_for_projection()
