@@ -180,9 +180,6 @@ COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "eval": cmd_eval, "lis
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from explorer.training import configure_threads
-
-    configure_threads()
     if getattr(args, "hidden", "unset") is None:
         args.hidden = (32, 64) if args.arch == "conv" else (400,)
     try:
