@@ -16,21 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer import downloads
 from explorer.errors import DatasetError
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
-FASHION_NAMES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
+FASHION_NAMES = tuple(downloads.DATASETS["fashion-mnist"]["class_names"])
 SPLIT_SEED = 0  # the seed of every split; part of a dataset's identity, so never per-run
 
 
@@ -197,9 +187,7 @@ def _load_noise(info: DatasetInfo) -> Dataset:
 
 
 def _load_idx(info: DatasetInfo, data_dir: Path | None) -> Dataset:
-    from explorer.downloads import load_idx_dataset
-
-    x_train, y_train, x_test, y_test = load_idx_dataset(info.name, data_dir=data_dir)
+    x_train, y_train, x_test, y_test = downloads.load_idx_dataset(info.name, data_dir=data_dir)
     # The official split is kept as it is: 60,000 train, 10,000 test.
     xt, yt = _to_tensors(x_train, y_train, info.image_shape, 255.0)
     xs, ys = _to_tensors(x_test, y_test, info.image_shape, 255.0)
@@ -265,6 +253,4 @@ def is_available(name: str, data_dir: str | None = None) -> bool:
     info = get_info(name)
     if info.offline:
         return True
-    from explorer.downloads import is_available_offline
-
-    return is_available_offline(name, Path(data_dir) if data_dir else None)
+    return downloads.is_available_offline(name, Path(data_dir) if data_dir else None)

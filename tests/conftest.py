@@ -1,6 +1,5 @@
 """Shared fixtures: a runs folder per test, small trained models, seeded torch."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -9,7 +8,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Tiny models train several times faster on one thread than on two contended ones, and the test
+# suite shares the machine with a browser and a Streamlit server.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

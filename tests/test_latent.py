@@ -17,15 +17,6 @@ DIGITS_SHAPE = (1, 8, 8)
 D = 6
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny models train several times faster on one thread than on two contended ones.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset("digits")
