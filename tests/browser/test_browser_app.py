@@ -67,8 +67,9 @@ def test_every_page_renders_on_the_default_model(app: Page, server):
 def test_train_a_tiny_model_and_find_it_in_the_picker(app: Page, server):
     open_page(app, server, "train")
     record_progress(app)
-    # Batch size 32 gives the run 135 steps: enough to see the bar move, cheap on a busy CPU.
-    form = fill_train_form(app, "Digits 8×8", {"Epochs": 3, "Latent size": 2,
+    # 40 epochs at batch 32: 1,800 steps, a few seconds. Fewer finish between two polls of the
+    # live view (0.5 s apart) on an idle machine, and then no bar is ever seen moving.
+    form = fill_train_form(app, "Digits 8×8", {"Epochs": 40, "Latent size": 2,
                                                "Batch size": 32, "Run name": "browser-tiny"})
     form.get_by_role("button", name="Train").click()
 
