@@ -8,8 +8,8 @@ fixed and seeded, so a model card's ``dataset`` entry names exactly the images i
 from __future__ import annotations
 
 import functools
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from explorer import downloads
+from explorer.atomic import write_atomic
 from explorer.errors import DatasetError
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
@@ -221,12 +222,11 @@ def _read_split_cache(info: DatasetInfo) -> Dataset | None:
 
 def _write_split_cache(data: Dataset) -> None:
     path = _split_cache_path(data.name)
+    buffer = io.BytesIO()
+    np.savez(buffer, x_train=data.x_train.numpy(), y_train=data.y_train.numpy(),
+             x_test=data.x_test.numpy(), y_test=data.y_test.numpy())
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, x_train=data.x_train.numpy(), y_train=data.y_train.numpy(),
-                     x_test=data.x_test.numpy(), y_test=data.y_test.numpy())
-        os.replace(tmp.name, path)  # atomic: a reader sees the old file or the whole new one
+        write_atomic(path, buffer.getvalue())
     except OSError:
         pass  # a cache is an optimisation; a read-only home must not break loading
 

@@ -19,10 +19,7 @@ Figures are plotly, built here (as in :mod:`explorer.mapview`) so pages stay thi
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +30,7 @@ import numpy as np
 import torch
 
 from explorer import latent
+from explorer.atomic import write_atomic
 from explorer.errors import ExplorerError
 from explorer.metrics import ACTIVE_THRESHOLD, code_variance, eval_mode, kl_per_dimension
 from explorer.models import Autoencoder
@@ -538,18 +536,7 @@ def save_replay(folder: str | Path, epochs: Sequence[int], codes: np.ndarray,
         tensors["indices"] = np.ascontiguousarray(np.asarray(indices, dtype=np.int64))
     data = save(tensors, metadata={"format": REPLAY_FORMAT, "model_hash": str(model_hash)})
     path = replay_file(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)
     return path
 
 

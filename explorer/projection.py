@@ -35,7 +35,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 import time
 import warnings
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.atomic import write_atomic
 from explorer.errors import ConfigError, ExplorerError
 
 log = logging.getLogger(__name__)
@@ -495,23 +495,6 @@ def _coords_bytes(coords, model_hash: str, data_key: str, params: ProjectionPara
     return save({"coords": arr}, metadata=metadata)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; shipped maps are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _read_coords(path: Path) -> tuple[np.ndarray, dict]:
     """(coords, metadata) of a projection file; _BadFile if it is not a valid one of ours."""
     from safetensors import SafetensorError, safe_open
@@ -546,7 +529,7 @@ def save_coords(path: str | Path, coords, model_hash: str, data_key: str,
                 params: ProjectionParams) -> None:
     """Write a map to ``path`` (atomically), tagged with the model's content hash, the data it
     shows and its settings: e.g. ``pretrained/<model>/projection-umap.safetensors``."""
-    _write_atomic(Path(path), _coords_bytes(coords, model_hash, data_key, params))
+    write_atomic(Path(path), _coords_bytes(coords, model_hash, data_key, params))
 
 
 def load_coords(path: str | Path, expected_model_hash: str,
@@ -625,7 +608,7 @@ class ProjectionCache:
         path = self.path_for(model_hash, data_key, params)
         data = _coords_bytes(coords, model_hash, data_key, params)
         try:
-            _write_atomic(path, data)
+            write_atomic(path, data)
         except OSError as e:
             log.warning("cannot write projection cache file %s: %s", path, e)
             return False
