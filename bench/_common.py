@@ -12,14 +12,10 @@ import argparse
 import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,15 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-CHROMIUM = os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-quic", "--disable-dev-shm-usage"]
-VIEWPORT = {"width": 1400, "height": 900}
-
-APP = '[data-testid="stApp"]'
-STATUS = '[data-testid="stStatusWidget"]'
-SKELETONS = '[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]'
+# The browser tests' own server and browser plumbing, shared rather than copied: Chromium's path
+# and flags, the health check, stopping a server's process group, waiting for a page to settle.
+from tests.browser.helpers import (  # noqa: E402, F401 (re-exported for the benchmarks)
+    APP,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FIND_IMAGE_JS,
+    SKELETONS,
+    STATUS,
+    VIEWPORT,
+    free_port,
+    healthy,
+    stop_server,
+)
+from tests.browser.helpers import wait_idle as _wait_idle  # noqa: E402
 
 
 # -- statistics ----------------------------------------------------------------------------------
@@ -159,20 +161,6 @@ def log(*a) -> None:
 
 
 # -- a Streamlit server --------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @dataclass
 class Server:
     process: subprocess.Popen
@@ -227,20 +215,6 @@ def start_server(script: str, workdir: Path, python_flags: tuple[str, ...] = (),
     raise RuntimeError(f"streamlit did not answer in {timeout:.0f} s:\n{server.log_tail()}")
 
 
-def stop_server(server: Server) -> None:
-    """Stop the server we started: its own process group only."""
-    p = server.process
-    if p.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def running(script: str, workdir: Path, **kw) -> Iterator[Server]:
     server = start_server(script, workdir, **kw)
@@ -276,14 +250,7 @@ def browser() -> Iterator:
 
 def wait_idle(page, timeout_ms: float = 90_000) -> None:
     """The app is drawn, connected, no script running, no status widget, no skeleton."""
-    from playwright.sync_api import expect
-
-    app = page.locator(APP)
-    expect(app).to_be_attached(timeout=timeout_ms)
-    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=timeout_ms)
-    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
-    expect(page.locator(STATUS)).to_have_count(0, timeout=timeout_ms)
-    expect(page.locator(SKELETONS)).to_have_count(0, timeout=timeout_ms)
+    _wait_idle(page, timeout=timeout_ms)
 
 
 def run_python(code: str, env: dict | None = None, timeout: float = 600) -> dict:

@@ -155,13 +155,7 @@ def apptest_bench(moves: int) -> dict:
 
 
 # -- (iii) the browser -------------------------------------------------------------------------
-FIND_IMAGE_JS = """caption => {
-    for (const box of document.querySelectorAll('[data-testid="stImageContainer"]')) {
-        const cap = box.querySelector('[data-testid="stImageCaption"]');
-        if (cap && cap.innerText.trim().startsWith(caption)) return box.querySelector('img');
-    }
-    return null;
-}"""
+FIND_IMAGE_JS = C.FIND_IMAGE_JS  # the <img> of the st.image captioned with a given text
 
 # In the page: on keydown note the image's src and the time; a MutationObserver records when the
 # src changes, and a capturing 'load' listener when the new picture has loaded.

@@ -81,7 +81,7 @@ class Server:
             return ""
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
             return response.status == 200 and response.read().strip() == b"ok"
@@ -135,7 +135,7 @@ def start_server(runs_dir: Path, cache_dir: Path, log: Path,
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"streamlit exited with {process.returncode}:\n{server.log_tail()}")
-        if _healthy(server.url):
+        if healthy(server.url):
             return server
         time.sleep(0.25)
     stop_server(server)
