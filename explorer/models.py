@@ -209,7 +209,14 @@ BODIES = {"mlp": MLPBody, "conv": ConvBody}
 
 
 class Autoencoder(nn.Module):
-    """A deterministic autoencoder, optionally sparse (L1 on z) and denoising."""
+    """A deterministic autoencoder, optionally sparse (L1 on z) and denoising.
+
+    Every random draw inside the model (denoising noise, the VAE's reparameterisation noise) comes
+    from ``self.generator`` when one is set: a training run sets its own, so a seed means the same
+    weights whatever else the process (or a thread beside it) draws from torch's global state.
+    """
+
+    generator: torch.Generator | None = None
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -239,6 +246,13 @@ class Autoencoder(nn.Module):
     def sample_z(self, post: Posterior, sample: bool) -> torch.Tensor:
         return post.mu
 
+    def noise(self, like: torch.Tensor) -> torch.Tensor:
+        """Standard-normal noise shaped like `like`, from the model's generator (if any)."""
+        g = self.generator
+        device = g.device if g is not None else like.device
+        eps = torch.randn(like.shape, generator=g, device=device, dtype=like.dtype)
+        return eps.to(like.device)
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | None]:
         post = self.encode(x)
         z = self.sample_z(post, sample=self.training)  # eval: show the mean reconstruction
@@ -259,7 +273,7 @@ class Autoencoder(nn.Module):
         x_in = x
         if self.training and self.cfg.denoise > 0:
             # Denoising: corrupt the input, reconstruct the clean image (Vincent et al., 2008).
-            x_in = (x + self.cfg.denoise * torch.randn_like(x)).clamp(0.0, 1.0)
+            x_in = (x + self.cfg.denoise * self.noise(x)).clamp(0.0, 1.0)
         post = self.encode(x_in)
         z = self.sample_z(post, sample=True)  # a one-sample estimate of the ELBO, also at test time
         # Summed over the batch in one reduction, then per image: the same value as
@@ -296,7 +310,7 @@ class VAE(Autoencoder):
         if not sample:
             return post.mu
         # Reparameterisation trick: z = mu + sigma * eps keeps the sample differentiable.
-        return post.mu + torch.exp(0.5 * post.logvar) * torch.randn_like(post.mu)
+        return post.mu + torch.exp(0.5 * post.logvar) * self.noise(post.mu)
 
     def kl_per_dim(self, post: Posterior) -> torch.Tensor:
         """KL(q(z|x) || N(0, I)) per latent dimension, (B, D). Kingma & Welling 2014, appendix B:
@@ -310,9 +324,29 @@ class VAE(Autoencoder):
 MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": Autoencoder, "vae": VAE}
 
 
-def build_model(cfg: ModelConfig) -> Autoencoder:
-    """The registry: a config in, the matching model out."""
-    return MODEL_CLASSES[cfg.kind](cfg)
+def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> Autoencoder:
+    """The registry: a config in, the matching model out.
+
+    With a `generator`, the initial weights are drawn from it alone (torch's default
+    initialisation, in the order the layers were built), never from the global random state.
+    """
+    model = MODEL_CLASSES[cfg.kind](cfg)
+    if generator is not None:
+        init_weights(model, generator)
+    return model
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """Redraw every layer's weights as its own ``reset_parameters`` would (Kaiming-uniform weights,
+    uniform biases of bound 1/sqrt(fan_in)), but from `generator`."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if m.bias is not None:
+                    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,6 +7,7 @@ folder and nothing is overwritten silently.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import unicodedata
@@ -138,11 +139,47 @@ def new_run_path(name: str, runs: Path | None = None, overwrite: bool = False) -
     return path
 
 
-def unique_run_name(base: str, runs: Path | None = None) -> str:
-    """`base`, or `base-2`, `base-3`, ... whichever is free."""
-    root = runs or runs_dir()
+def _candidates(base: str):
     base = sanitize_run_name(base)
-    name, i = base, 2
-    while (root / name).exists():
-        name, i = f"{base[: MAX_NAME - 5]}-{i}", i + 1
-    return name
+    yield base
+    for i in itertools.count(2):
+        yield f"{base[: MAX_NAME - 5]}-{i}"
+
+
+def _reservation(root: Path, name: str) -> Path:
+    return root / f".{name}.reserved"  # hidden: never listed as a model
+
+
+def is_taken(name: str, runs: Path | None = None) -> bool:
+    """A run folder of that name exists, or a queued or running job has reserved it."""
+    root = runs or runs_dir()
+    return (root / name).exists() or _reservation(root, name).exists()
+
+
+def unique_run_name(base: str, runs: Path | None = None) -> str:
+    """`base`, or `base-2`, `base-3`, ... whichever is neither a run nor reserved."""
+    return next(name for name in _candidates(base) if not is_taken(name, runs))
+
+
+def reserve_run_name(base: str, runs: Path | None = None) -> str:
+    """Reserve the first free name of `unique_run_name`'s sequence for a job, atomically: the
+    reservation is a hidden marker file created with O_EXCL, so two jobs accepted at the same
+    moment get two names. The job saves into ``runs/<name>`` and then releases the marker."""
+    root = runs or runs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    for name in _candidates(base):
+        if (root / name).exists():
+            continue
+        try:
+            os.close(os.open(_reservation(root, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        if (root / name).exists():  # saved by someone else between the check and the marker
+            _reservation(root, name).unlink(missing_ok=True)
+            continue
+        return name
+    raise AssertionError("unreachable: the candidate names never run out")
+
+
+def release_run_name(run_folder: Path) -> None:
+    _reservation(run_folder.parent, run_folder.name).unlink(missing_ok=True)

@@ -102,18 +102,23 @@ def _mean_parts(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:
 
 @torch.no_grad()
 def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
-    """Mean loss parts over `x` with the model in eval mode; seeded so it is reproducible."""
-    was_training = model.training
+    """Mean loss parts over `x` with the model in eval mode; seeded so it is reproducible.
+
+    The noise comes from a generator of its own, so evaluating neither reads nor moves the
+    training run's generator (or torch's global one)."""
+    was_training, run_generator = model.training, model.generator
     model.eval()
     device = next(model.parameters()).device
+    model.generator = torch.Generator(device=device).manual_seed(seed)
     sums: dict[str, float] = {}
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    try:
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
             for k, v in model.loss(xb).items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
-    model.train(was_training)
+    finally:
+        model.generator = run_generator
+        model.train(was_training)
     return {k: v / len(x) for k, v in sums.items()}
 
 
@@ -138,9 +143,11 @@ def train(
             f"The model expects {model.cfg.image_shape} images but {data.name} has {data.image_shape}."
         )
     device = pick_device(cfg.device)
-    torch.manual_seed(cfg.seed)
+    # The run owns its random draws: batch order from one generator, the model's noise
+    # (reparameterisation, denoising) from another on the training device.
     generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
     model.to(device).train()
+    model.generator = torch.Generator(device=device).manual_seed(cfg.seed)
     x_train = data.x_train.to(device)  # the whole split lives on the device: no loader overhead
     x_test = data.x_test.to(device)
     n = len(x_train)

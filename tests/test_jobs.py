@@ -1,53 +1,169 @@
-"""Training as a background job: progress, Stop mid-epoch, and two jobs at once."""
+"""Training jobs outside the web server: progress, Stop, a bounded queue, seeds under load,
+reserved run names, and workers that die."""
 
+import os
+import signal
+import threading
 import time
 
-from explorer.checkpoints import load_model
-from explorer.jobs import TrainingJob
+import pytest
+import torch
+
+from explorer import store
+from explorer.checkpoints import load_model, read_card
+from explorer.errors import ConfigError
+from explorer.jobs import Engine, JobSpec, run_training
 from explorer.models import ModelConfig
 from explorer.training import TrainConfig
 
 CFG = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(32,))
 
 
-def wait(job, timeout=120):
+def spec(name="run", epochs=3, batch_size=64, seed=0, cfg=CFG):
+    return JobSpec.build(cfg, TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed),
+                         "digits", name, n_train=1437)
+
+
+def wait(job, timeout=180):
     end = time.time() + timeout
-    while job.running and time.time() < end:
+    while job.snapshot().active and time.time() < end:
         time.sleep(0.05)
-    assert not job.running
+    state = job.snapshot()
+    assert not state.active, f"still {state.status} after {timeout} s"
+    return state
 
 
-def test_job_reports_progress_and_saves(runs):
-    job = TrainingJob(CFG, TrainConfig(epochs=3, batch_size=64), "digits", runs / "a").start()
-    wait(job)
-    s = job.snapshot()
+@pytest.fixture
+def engine(runs):
+    e = Engine(workers=1, runs=runs)
+    yield e
+    e.shutdown()
+
+
+def test_job_reports_progress_and_saves(engine, runs):
+    job = engine.submit(spec("a"))
+    s = wait(job)
     assert s.status == "finished", s.message
     assert len(s.history) == 3 and s.steps and len(s.previews) == 3
     assert s.previews[-1].shape == s.originals.shape == (8, 8, 8)
+    assert s.saved_path == str(runs / "a")
     model, card = load_model(s.saved_path)
     assert card["train"]["epochs_done"] == 3
+    assert s.replay and (runs / "a" / "replay.safetensors").is_file()
 
 
-def test_stop_mid_epoch_leaves_a_consistent_run(runs):
-    job = TrainingJob(CFG, TrainConfig(epochs=500, batch_size=8), "digits", runs / "b").start()
-    while job.snapshot().step < 30:
-        time.sleep(0.01)
-    job.stop()
+def test_training_does_not_run_in_the_server_process(engine):
+    seen = []
+    job = engine.submit(spec("pid"))
     wait(job)
-    s = job.snapshot()
+    seen.append(job._run.process.pid)
+    assert seen[0] != os.getpid()
+
+
+def test_stop_mid_epoch_leaves_a_consistent_run(engine, runs):
+    job = engine.submit(spec("b", epochs=500, batch_size=8))
+    while job.snapshot().step < 30:
+        time.sleep(0.02)
+    job.stop()
+    s = wait(job)
     assert s.status == "stopped"
     model, card = load_model(runs / "b")  # loads: complete weights and card
     assert card["train"]["status"] == "stopped" and card["train"]["epochs_done"] < 500
     assert card["metrics"]["loss"] > 0
 
 
-def test_two_jobs_at_once_keep_their_own_results(runs):
-    a = TrainingJob(CFG, TrainConfig(epochs=2, seed=1), "digits", runs / "one").start()
-    b = TrainingJob(ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=3, hidden=(16,)),
-                    TrainConfig(epochs=4, seed=2), "digits", runs / "two").start()
-    wait(a)
-    wait(b)
-    sa, sb = a.snapshot(), b.snapshot()
-    assert (len(sa.history), len(sb.history)) == (2, 4)
-    assert load_model(runs / "one")[0].cfg.kind == "vae"
-    assert load_model(runs / "two")[0].cfg.latent_dim == 3
+def test_queue_shows_place_and_wait_and_cancel_leaves_nothing(engine, runs):
+    first = engine.submit(spec("first", epochs=40))
+    while first.snapshot().status == "queued":  # the scheduler takes it to the only worker
+        time.sleep(0.01)
+    second = engine.submit(spec("second", epochs=2))
+    third = engine.submit(spec("third", epochs=2))
+    s2, s3 = second.snapshot(), third.snapshot()
+    assert (s2.status, s2.position, s3.position) == ("queued", 1, 2)
+    assert 0 < s2.wait < s3.wait
+    third.stop()
+    assert third.snapshot().status == "cancelled"
+    assert second.snapshot().position == 1
+    assert wait(first).status == "finished" and wait(second).status == "finished"
+    assert not (runs / "third").exists()
+    assert not store.is_taken("third", runs)  # the name is free again
+
+
+def test_same_seed_gives_identical_weights_alone_and_side_by_side(runs):
+    engine = Engine(workers=2, runs=runs)
+    try:
+        jobs = [engine.submit(spec("same", epochs=4)) for _ in range(3)]
+        states = [wait(j) for j in jobs]
+    finally:
+        engine.shutdown()
+    names = {s.saved_path for s in states}
+    assert len(names) == 3  # one name asked for, three folders reserved: same, same-2, same-3
+    hashes = {read_card(p)["content_hash"] for p in names}
+    assert len(hashes) == 1
+
+
+def test_same_seed_in_threads_while_others_draw_random_numbers(runs):
+    """Threads share torch's global generator; a run's draws must not come from it."""
+    stop = threading.Event()
+
+    def noisy():
+        while not stop.is_set():
+            torch.manual_seed(int(time.time() * 1e6) % 1000)
+            torch.randn(100)
+
+    cfg = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(32,), denoise=0.1)
+    out = {}
+
+    def train_one(i):
+        out[i] = run_training(cfg, TrainConfig(epochs=2, batch_size=64, seed=5), "digits",
+                              runs / f"t{i}").card["content_hash"]
+
+    threads = [threading.Thread(target=noisy)] + [
+        threading.Thread(target=train_one, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads[1:]:
+        t.join()
+    stop.set()
+    threads[0].join()
+    alone = run_training(cfg, TrainConfig(epochs=2, batch_size=64, seed=5), "digits",
+                         runs / "alone").card["content_hash"]
+    assert out[0] == out[1] == alone
+
+
+def test_one_active_job_per_session_and_a_closed_tab_cancels(engine, runs):
+    job = engine.submit(spec("mine", epochs=200, batch_size=8), owner="tab-1")
+    with pytest.raises(ConfigError, match="already have a model training"):
+        engine.submit(spec("again"), owner="tab-1")
+    queued = engine.submit(spec("other", epochs=2), owner="tab-2")
+    engine.release_owner("tab-2")  # tab 2 closed while queued: nothing saved
+    assert queued.snapshot().status == "cancelled"
+    while job.snapshot().step < 5:
+        time.sleep(0.02)
+    engine.release_owner("tab-1")  # tab 1 closed while training: stopped, what it learned kept
+    s = wait(job)
+    assert s.status == "stopped" and load_model(runs / "mine")
+    assert not (runs / "other").exists()
+
+
+def test_a_killed_worker_fails_with_a_sentence_and_the_queue_moves_on(engine, runs):
+    doomed = engine.submit(spec("doomed", epochs=500, batch_size=8))
+    after = engine.submit(spec("after", epochs=2))
+    while doomed.snapshot().step < 5:
+        time.sleep(0.02)
+    os.kill(doomed._run.process.pid, signal.SIGKILL)
+    s = wait(doomed)
+    assert s.status == "failed" and "killed" in s.message and "nothing was saved" in s.message
+    assert not (runs / "doomed").exists()
+    assert store.list_models(runs=runs)[1] == []  # no half folder listed as a problem either
+    assert wait(after).status == "finished"
+
+
+def test_a_name_taken_while_queued_is_not_reused(runs):
+    name = store.reserve_run_name("x", runs)
+    assert name == "x" and store.is_taken("x", runs)
+    assert store.reserve_run_name("x", runs) == "x-2"
+    assert store.unique_run_name("x", runs) == "x-3"
+    store.release_run_name(runs / "x")
+    assert store.unique_run_name("x", runs) == "x"
+    assert [e.name for e in store.list_models(runs=runs)[0] if e.source == "run"] == []

@@ -1,0 +1,316 @@
+"""The job engine: a bounded queue in the web server, workers outside it.
+
+The server never trains. :meth:`Engine.submit` reserves the run's folder name and queues a
+:class:`JobSpec`; one scheduler thread starts at most ``workers`` jobs at a time on a backend
+(local worker processes by default, a Ray cluster when configured), folds their events into each
+job's :class:`JobState`, and notices a worker that died. Pages hold a :class:`Job` handle and
+read :meth:`Job.snapshot`; Stop, a cancelled place in the queue and a closed browser tab all go
+through :meth:`Job.stop`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import wait as wait_for
+from pathlib import Path
+
+from explorer import store
+from explorer.errors import ConfigError
+from explorer.jobs.spec import JobSpec, JobState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RATE = 15_000.0  # images/s one worker trains, until a finished job has measured it
+START_OVERHEAD_S = 3.0  # process start, data, evaluation and saving, per job
+POLL_S = 0.25
+
+
+def default_workers() -> int:
+    """$EXPLORER_WORKERS, else one worker per core."""
+    try:
+        return max(1, int(os.environ.get("EXPLORER_WORKERS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
+
+
+class Job:
+    """A page's handle on one job: read its state, stop or cancel it."""
+
+    def __init__(self, engine: Engine, spec: JobSpec, owner: str | None):
+        self.id = next(engine._ids)
+        self.spec, self.owner = spec, owner
+        self._engine = engine
+        self._state = JobState(epochs=int(spec.train["epochs"]))
+        self._run = None  # the backend's running handle, once started
+        self._stop_requested = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dataset_name(self) -> str:
+        return self.spec.dataset
+
+    def model_config(self):
+        return self.spec.model_config()
+
+    def snapshot(self) -> JobState:
+        return self._engine._snapshot(self)
+
+    def stop(self) -> None:
+        """Queued: leave the queue, nothing saved. Training: stop and save what it learned.
+        Saving: let the save finish, so the run is either complete or absent."""
+        self._engine._stop(self)
+
+    @property
+    def running(self) -> bool:
+        return self.snapshot().active
+
+
+class LocalProcesses:
+    """Each job in a fresh child process of a fork server that has torch imported already."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["explorer.jobs.worker"])
+
+    def start(self, spec: JobSpec) -> _LocalRun:
+        from explorer.jobs.worker import process_main
+
+        receive, send = self._ctx.Pipe(duplex=False)
+        stop = self._ctx.Event()
+        process = self._ctx.Process(target=process_main, args=(spec, send, stop),
+                                    name=f"train-{spec.name}", daemon=True)
+        process.start()
+        send.close()  # the child holds the only sending end: EOF means it has gone
+        return _LocalRun(process, receive, stop)
+
+    def wait(self, runs: list, timeout: float) -> None:
+        handles = [h for r in runs for h in (r.conn, r.process.sentinel)]
+        if handles:
+            wait_for(handles, timeout)
+        else:
+            time.sleep(timeout)
+
+
+class _LocalRun:
+    def __init__(self, process, conn, stop_event) -> None:
+        self.process, self.conn, self._stop = process, conn, stop_event
+        self._closed = False
+
+    def poll(self) -> list[tuple[str, dict]]:
+        events = []
+        try:
+            while not self._closed and self.conn.poll():
+                events.append(self.conn.recv())
+        except (EOFError, OSError):
+            self._closed = True
+        return events
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def ended(self) -> bool:
+        """The process has exited and everything it sent has been read."""
+        return not self.process.is_alive() and (self._closed or not self.conn.poll())
+
+    def why_ended(self) -> str:
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            how = f"was killed (signal {-code}; the machine may have run out of memory)"
+        else:
+            how = f"ended unexpectedly (exit code {code})"
+        return f"The training process {how}; nothing was saved. Try again, or a smaller model."
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Engine:
+    def __init__(self, backend=None, workers: int | None = None, runs: Path | None = None,
+                 notice: str = ""):
+        self.backend = backend or LocalProcesses()
+        self.workers = workers or default_workers()
+        self.notice = notice  # one sentence for the Train page, e.g. why Ray is not used
+        self._runs = runs
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._queue: deque[Job] = deque()
+        self._running: list[Job] = []
+        self._rate = DEFAULT_RATE
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="job-engine", daemon=True)
+        self._thread.start()
+
+    # -- the pages' side ------------------------------------------------------------------
+    def submit(self, spec: JobSpec, owner: str | None = None) -> Job:
+        """Queue `spec`, with its run folder's name reserved now: two students who ask for the
+        same name get two folders. One active job per owner (a browser session)."""
+        with self._lock:
+            if owner is not None and any(j.owner == owner for j in self._active()):
+                raise ConfigError("You already have a model training or queued: stop it, or "
+                                  "wait for it to finish, before starting another.")
+            runs = self._runs or store.runs_dir()
+            name = store.reserve_run_name(spec.name, runs)
+            spec = JobSpec(spec.model, spec.train, spec.dataset, str(runs / name), name,
+                           spec.n_train)
+            job = Job(self, spec, owner)
+            self._queue.append(job)
+            self._estimate_waits()
+        self._wake.set()
+        return job
+
+    def release_owner(self, owner: str) -> None:
+        """A browser session ended: cancel or stop what it left queued or running."""
+        with self._lock:
+            jobs = [j for j in self._active() if j.owner == owner]
+        for job in jobs:
+            job.stop()
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return [*self._running, *self._queue]
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._wake.set()
+        with self._lock:
+            for job in self._running:
+                job._run.kill()
+
+    # -- internals ------------------------------------------------------------------------
+    def _active(self) -> list[Job]:
+        return [*self._running, *self._queue]
+
+    def _snapshot(self, job: Job) -> JobState:
+        with self._lock:
+            return job._state.copy()
+
+    def _stop(self, job: Job) -> None:
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                job._state.status = "cancelled"
+                job._state.message = "Cancelled before it started; nothing was saved."
+                store.release_run_name(Path(job.spec.out))
+                self._estimate_waits()
+            elif job in self._running and job._state.status != "saving":
+                job._stop_requested = True
+                job._run.stop()
+        self._wake.set()
+
+    def _estimate(self, job: Job) -> float:
+        state = job._state
+        if state.eta is not None and state.status in ("running", "saving"):
+            return state.eta + 1.0
+        return job.spec.images / self._rate + START_OVERHEAD_S
+
+    def _estimate_waits(self) -> None:
+        """Each queued job's place and the time until a worker is free for it: the running
+        jobs' remaining times, then the queued jobs ahead, each taking the first free worker."""
+        free_at = [self._estimate(j) for j in self._running]
+        free_at += [0.0] * max(0, self.workers - len(free_at))
+        heapq.heapify(free_at)
+        for position, job in enumerate(self._queue, start=1):
+            start = heapq.heappop(free_at)
+            job._state.position, job._state.wait = position, start
+            heapq.heappush(free_at, start + self._estimate(job))
+
+    def _loop(self) -> None:
+        while not self._closed:
+            with self._lock:
+                self._start_waiting()
+                runs = [j._run for j in self._running]
+            self._wake.clear()
+            try:
+                self.backend.wait(runs, POLL_S)
+            except Exception:  # noqa: BLE001 - the scheduler must keep going
+                log.exception("waiting on workers failed")
+                time.sleep(POLL_S)
+            with self._lock:
+                for job in list(self._running):
+                    self._collect(job)
+                self._estimate_waits()
+
+    def _start_waiting(self) -> None:
+        while self._queue and len(self._running) < self.workers:
+            job = self._queue.popleft()
+            job._state.status, job._state.position, job._state.wait = "starting", 0, None
+            try:
+                job._run = self.backend.start(job.spec)
+            except Exception as e:  # noqa: BLE001 - one job's failure must not stop the queue
+                log.exception("could not start job %s", job.name)
+                job._state.status = "failed"
+                job._state.message = f"The training could not start: {e}"
+                store.release_run_name(Path(job.spec.out))
+                continue
+            self._running.append(job)
+
+    def _collect(self, job: Job) -> None:
+        try:
+            events = job._run.poll()
+        except Exception as e:  # noqa: BLE001 - e.g. a Ray node lost: the job fails alone
+            log.exception("reading job %s failed", job.name)
+            events = [("done", {"status": "failed", "message": f"The worker was lost: {e}",
+                                "saved_path": None, "metrics": {}})]
+        for kind, payload in events:
+            job._state.apply(kind, payload)
+        if any(kind == "done" for kind, _ in events):
+            self._finish(job)
+        elif job._run.ended():
+            state = job._state
+            state.status, state.message, state.eta = "failed", job._run.why_ended(), 0.0
+            self._finish(job)
+
+    def _finish(self, job: Job) -> None:
+        self._running.remove(job)
+        job._run.close()
+        store.release_run_name(Path(job.spec.out))
+        rate = job._state.images_per_second
+        if rate > 0:
+            self._rate = 0.7 * self._rate + 0.3 * rate
+
+
+_ENGINE: Engine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process's engine: on a Ray cluster when $EXPLORER_RAY_ADDRESS is set and reachable,
+    else local worker processes (with a notice saying why, when Ray was asked for)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            address = os.environ.get("EXPLORER_RAY_ADDRESS", "").strip()
+            backend, notice, workers = None, "", None
+            if address:
+                try:
+                    from explorer.jobs.ray_backend import connect
+                except ImportError:
+                    notice = ("EXPLORER_RAY_ADDRESS is set but Ray is not installed "
+                              "(pip install -r requirements-ray.txt); training runs on this "
+                              "server's own workers instead.")
+                else:
+                    try:
+                        backend, workers = connect(address)
+                    except Exception as e:  # noqa: BLE001 - RayUnavailable, said in a sentence
+                        notice = str(e)
+                if notice:
+                    log.warning(notice)
+            _ENGINE = Engine(backend, workers=workers, notice=notice)
+        return _ENGINE

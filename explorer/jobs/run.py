@@ -1,0 +1,95 @@
+"""One training run, start to end: build the model, train, evaluate, save the run folder.
+
+Both the CLI (directly) and the job engine's workers (in their own process) call
+:func:`run_training`, so a model trained anywhere has the same card and files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from explorer.checkpoints import save_model
+from explorer.datasets import SPLIT_SEED, load_dataset
+from explorer.errors import ExplorerError
+from explorer.inspect_latent import ReplayRecorder
+from explorer.models import Autoencoder, ModelConfig, build_model
+from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
+
+
+@dataclass
+class RunOutcome:
+    model: Autoencoder
+    result: TrainResult
+    card: dict | None  # None when nothing was saved
+    path: Path | None
+    metrics: dict
+
+
+def build_card(train_cfg, dataset, result, metrics, name, device) -> dict:
+    return {
+        "name": name,
+        "dataset": {"name": dataset.name, "split_seed": SPLIT_SEED,
+                    "n_train": len(dataset.x_train), "n_test": len(dataset.x_test)},
+        "train": {**train_cfg.to_dict(), "device_used": str(device),
+                  "status": result.status, "message": result.message,
+                  "epochs_done": result.epochs_done, "seconds": round(result.seconds, 2),
+                  "images_per_second": round(result.images_per_second, 1)},
+        "seed": train_cfg.seed,
+        "history": result.history,
+        "metrics": metrics,
+    }
+
+
+def run_training(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    dataset_name: str,
+    out: Path | None,
+    callback: Callable[[TrainEvent], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    overwrite: bool = False,
+    name: str | None = None,
+    on_model: Callable[[Autoencoder], None] | None = None,
+    replay: ReplayRecorder | None = None,
+) -> RunOutcome:
+    """Train a new model, evaluate it on the test split and save it to `out` (if given).
+
+    A run that diverged before finishing a single epoch is not saved: there is nothing learned
+    to keep. A stopped run is saved with what it learned so far. With a `replay` recorder, the
+    codes of a sample of test images are kept before training and after every epoch, and saved
+    beside the run (``replay.safetensors``) for the Inside page's training replay.
+    """
+    from explorer.metrics import evaluate
+
+    data = load_dataset(dataset_name)
+    if tuple(model_cfg.image_shape) != tuple(data.image_shape):
+        model_cfg = ModelConfig.from_dict({**model_cfg.to_dict(), "image_shape": list(data.image_shape)})
+    # The initial weights are part of what the seed fixes; they come from a generator of the
+    # run's own, never from torch's global state, which other code in the process may move.
+    model = build_model(model_cfg, torch.Generator().manual_seed(train_cfg.seed))
+    if on_model is not None:
+        on_model(model)  # lets a watcher (the job's per-epoch preview) use the model in training
+    if replay is not None:
+        replay.start(model, data.x_test, data.y_test)  # frame 0: the untrained model's codes
+        callback = replay.watch(model, callback)  # and one frame at the end of every epoch
+    result = train(model, data, train_cfg, callback=callback, stop=stop)
+    model.to("cpu").eval()
+    nothing_learned = result.status == "diverged" and result.epochs_done == 0
+    metrics = {} if nothing_learned else evaluate(model, data, seed=train_cfg.seed)
+    card = path = None
+    if out is not None and not nothing_learned:
+        card = build_card(train_cfg, data, result, metrics, name or Path(out).name,
+                          pick_device(train_cfg.device))
+        card = save_model(model, out, card, overwrite=overwrite)
+        path = Path(out)
+        if replay is not None:
+            try:
+                replay.save(path, card["content_hash"])  # beside the run: replay.safetensors
+            except (OSError, ExplorerError) as e:  # the model is saved; the replay is a bonus
+                logging.getLogger(__name__).warning("training replay not saved: %s", e)
+    return RunOutcome(model, result, card, path, metrics)

@@ -1,0 +1,111 @@
+"""The worker side of a job: run one spec, report events, obey a stop flag.
+
+:func:`run_job` knows nothing of processes or clusters: the local engine calls it in a child
+process (:func:`process_main`), the Ray engine inside an actor. It never raises: every ending,
+including an unexpected error, becomes one final ``("done", ...)`` event.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorer.datasets import load_dataset
+from explorer.errors import ExplorerError
+from explorer.inspect_latent import ReplayRecorder
+from explorer.jobs.run import run_training
+from explorer.jobs.spec import JobSpec
+from explorer.training import TrainEvent
+
+PREVIEW_IMAGES = 8  # test images whose reconstructions are shown each epoch
+
+Emit = Callable[[str, dict], None]
+
+
+def preview_indices(labels: np.ndarray, k: int = PREVIEW_IMAGES) -> np.ndarray:
+    """`k` test images of mixed classes (a split may be sorted by class): the first image of
+    each class in turn, then the second of each, and so on."""
+    labels = np.asarray(labels)
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    picked: list[int] = []
+    for rank in range(max((len(ix) for ix in by_class), default=0)):
+        picked += [int(ix[rank]) for ix in by_class if rank < len(ix)]
+        if len(picked) >= k:
+            break
+    return np.array(picked[:k], dtype=np.int64)
+
+
+def _reconstruct(model, x: torch.Tensor) -> np.ndarray:
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        device = next(model.parameters()).device
+        x_hat = model(x.to(device))["x_hat"]
+    model.train(was_training)
+    return x_hat[:, 0].float().cpu().numpy()
+
+
+def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
+    """Train, evaluate and save `spec`'s run, reporting as it goes."""
+    try:
+        data = load_dataset(spec.dataset)
+        x_preview = data.x_test[preview_indices(data.y_test.numpy())]
+        train_cfg = spec.train_config()
+        holder: dict = {}
+        replay = ReplayRecorder()  # test codes after every epoch, saved beside the run
+
+        def on_event(event: TrainEvent) -> None:
+            payload = {"epoch": event.epoch, "epochs": event.epochs, "step": event.step,
+                       "steps_per_epoch": event.steps_per_epoch, "elapsed": event.elapsed}
+            if event.kind == "step":
+                if "started" not in holder:
+                    holder["started"] = True
+                    emit("started", {"originals": x_preview[:, 0].numpy().copy(),
+                                     "epochs": event.epochs,
+                                     "steps_per_epoch": event.steps_per_epoch})
+                emit("step", {**payload, "parts": event.parts})
+            elif event.kind == "epoch":
+                emit("epoch", {**payload, "train": event.parts, "test": event.test_parts,
+                               "preview": _reconstruct(holder["model"], x_preview),
+                               "replay": bool(replay.frames)})
+            else:
+                emit("end", payload)
+
+        outcome = run_training(
+            spec.model_config(), train_cfg, spec.dataset, Path(spec.out), callback=on_event,
+            stop=should_stop, name=spec.name, on_model=lambda m: holder.__setitem__("model", m),
+            replay=replay,
+        )
+        result = outcome.result
+        emit("done", {
+            "status": result.status,
+            "message": result.message or
+            f"Finished {result.epochs_done} epochs in {result.seconds:.1f} s.",
+            "saved_path": str(outcome.path) if outcome.path else None,
+            "metrics": outcome.metrics,
+            "images_per_second": result.images_per_second,
+        })
+    except ExplorerError as e:
+        emit("done", _failed(str(e)))
+    except Exception as e:  # noqa: BLE001 - a worker must report, not vanish
+        logging.getLogger(__name__).error("training job %s failed:\n%s", spec.name,
+                                          traceback.format_exc())
+        emit("done", _failed(f"Training failed: {type(e).__name__}: {e}"))
+
+
+def _failed(message: str) -> dict:
+    return {"status": "failed", "message": message, "saved_path": None, "metrics": {}}
+
+
+def process_main(spec: JobSpec, conn, stop_event) -> None:
+    """Entry point of a local worker process: one torch thread, events down a pipe."""
+    torch.set_num_threads(1)
+    try:
+        run_job(spec, lambda kind, payload: conn.send((kind, payload)), stop_event.is_set)
+    finally:
+        conn.close()
