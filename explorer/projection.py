@@ -170,8 +170,8 @@ def umap_ready() -> bool:
 def warm_up_umap() -> None:
     """Import umap and fit and transform 60 points, so numba compiles every kernel we use.
 
-    Takes a few seconds once per process, then returns at once. Safe from any
-    thread: a second caller waits for the first warm-up instead of compiling again. Raises
+    Takes a few seconds once per process, then returns at once. Safe from any thread: a second
+    caller waits for the first warm-up instead of compiling again. Raises
     :class:`ProjectionError` if umap cannot be imported.
     """
     global _UMAP_READY, _SERIALISE_UMAP

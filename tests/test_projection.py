@@ -101,7 +101,7 @@ def test_params_reject_bad_values(kw):
 
 
 def test_umap_is_not_imported_with_the_module():
-    code = ("import sys, explorer.projection; "
+    code = ("import sys, explorer.projection, explorer.projection_files, explorer.projection_jobs; "
             "sys.exit(any(m in sys.modules for m in ('umap', 'numba', 'sklearn', 'streamlit')))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
