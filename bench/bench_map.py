@@ -1,8 +1,8 @@
 """The latent map: time to a picture, and our UMAP recipe against umap-learn's defaults.
 
 (a) A shipped model (``pretrained/mnist-vae-mlp-z16``): the server-side time to get the map from
-    its precomputed ``projection-umap.safetensors``: ``projection.load_coords`` +
-    ``mapview.map_figure`` + ``fig.to_json()``. Goal < 0.5 s. Reference: what the page would
+    its precomputed ``projection-umap.safetensors``: ``projection_files.load_coords`` +
+    ``figures.map_figure`` + ``fig.to_json()``. Goal < 0.5 s. Reference: what the page would
     do without the shipped file, a (warm) UMAP fit of the same codes + the same figure. When the
     shipped file is missing (``pretrained/`` being rebuilt), a stand-in of the same format and
     size is written to a temporary folder and timed instead (noted in the output).
@@ -64,7 +64,7 @@ print(json.dumps(dict(import_s=t_import, first_fit_s=t_fit, total_s=t_import + t
 
 
 def figure_json(coords, labels, names, method: str) -> int:
-    from explorer.mapview import map_figure
+    from explorer.figures import map_figure
 
     return len(map_figure(coords, labels, names, method).to_json())
 
@@ -94,7 +94,7 @@ def main() -> None:
 
     from explorer import checkpoints, latent, projection
     from explorer.datasets import load_dataset
-    from explorer.pretrain import projection_file
+    from explorer.projection_files import load_coords, projection_file, save_coords
 
     quick = args.quick
     reps_fast = 5 if quick else 15
@@ -196,17 +196,16 @@ def main() -> None:
         smodel, card = checkpoints.load_model(folder)
         content_hash = card.get("content_hash", "")
         path = projection_file(folder, "umap")
-        if not path.exists() or projection.load_coords(path, content_hash) is None:
+        if not path.exists() or load_coords(path, content_hash) is None:
             scodes = latent.encode_dataset(smodel, data.x_test)
             stand_in = projection.fit_projection(scodes, projection.ProjectionParams("pca")).coords
             path = work / "projection-umap.safetensors"
-            projection.save_coords(path, stand_in, content_hash, "test",
-                                   projection.ProjectionParams("umap"))
+            save_coords(path, stand_in, content_hash, "test", projection.ProjectionParams("umap"))
             shipped_note = "shipped file missing: a stand-in of the same format and size timed"
             C.log(f"(a) {SHIPPED}: no valid projection-umap.safetensors; {shipped_note}")
 
         def load_and_draw():
-            coords = projection.load_coords(path, content_hash)
+            coords = load_coords(path, content_hash)
             figure_json(coords, labels, names, "umap")
 
         load_and_draw()

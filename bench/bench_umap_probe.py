@@ -187,10 +187,10 @@ JIT_DEFAULT = """
 
 RESPONSIVENESS = """
     import json, threading, time
-    from explorer import projection
+    from explorer import projection, projection_jobs
     from bench.bench_umap_probe import blobs
     x, _ = blobs({n}, 4.0)
-    job = projection.ProjectionJob(x, projection.ProjectionParams("umap"))
+    job = projection_jobs.ProjectionJob(x, projection.ProjectionParams("umap"))
     gaps = []
     t0 = time.perf_counter(); job.start()
     last = time.perf_counter()

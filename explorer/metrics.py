@@ -215,7 +215,7 @@ def iw_bound(
 # latent usage
 
 
-def _posteriors(model: Autoencoder, x: torch.Tensor, batch_size: int) -> Posterior:
+def posteriors(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> Posterior:
     """The posterior of every image, on the CPU: mu (N, D) and logvar (N, D) or None."""
     x = _as_tensor(x)
     device = model_device(model)
@@ -236,13 +236,13 @@ def kl_per_dimension(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000
     posterior collapsed onto the prior there.
     """
     _require_vae(model, "KL per dimension")
-    post = _posteriors(model, x, batch_size)
+    post = posteriors(model, x, batch_size)
     return model.kl_per_dim(post).mean(0).double().numpy()  # (D,)
 
 
 def code_variance(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
     """Var over x of each code dimension's posterior mean, Var_x(E_q[z_d]), (D,)."""
-    mu = _posteriors(model, x, batch_size).mu.double()  # (N, D)
+    mu = posteriors(model, x, batch_size).mu.double()  # (N, D)
     return mu.var(0, unbiased=False).numpy()
 
 
@@ -285,7 +285,7 @@ def _knn_train_subset(n: int, max_train: int | None, seed: int) -> np.ndarray:
 
 
 def _codes(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
-    return _posteriors(model, x, batch_size).mu.numpy()  # (N, D)
+    return posteriors(model, x, batch_size).mu.numpy()  # (N, D)
 
 
 def feature_knn_report(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from explorer.jobs import run_training
 from explorer.models import ModelConfig
+from explorer.projection_files import write_projections
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR
 from explorer.training import TrainConfig
 
@@ -65,25 +66,6 @@ SPECS: list[Spec] = [
          TrainConfig(epochs=150, batch_size=64, lr=1e-3, seed=0, device="cpu"),
          "The 8×8 digits in a 2-D autoencoder."),
 ]
-PROJECTION_METHODS = ("umap", "pca")
-
-
-def projection_file(folder: Path, method: str) -> Path:
-    return folder / f"projection-{method}.safetensors"
-
-
-def write_projections(folder: Path, card: dict, codes, log=print) -> None:
-    """Precompute the test set's 2-D maps beside a model (skipped for 2-D latents: no projection)."""
-    from explorer.projection import ProjectionParams, fit_projection, save_coords
-
-    if codes.shape[1] == 2:
-        return
-    for method in PROJECTION_METHODS:
-        params = ProjectionParams(method=method)
-        t = time.perf_counter()
-        coords = fit_projection(codes, params).coords
-        save_coords(projection_file(folder, method), coords, card["content_hash"], "test", params)
-        log(f"    {method} projection of {len(codes)} codes in {time.perf_counter() - t:.1f} s")
 
 
 def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int | None = None,

@@ -1,70 +1,52 @@
-"""2-D maps of latent codes: PCA, t-SNE and UMAP, a disk cache for them, and a background job.
+"""2-D maps of latent codes: PCA, t-SNE and UMAP, fitted and seeded (:func:`fit_projection`).
 
 A model whose code is 2-D needs no projection: its latent space *is* the map, so
 :func:`fit_projection` hands such codes back unchanged (1-D codes are drawn as ``(z, 0)``). Every
 other size is squeezed onto the screen by one of :data:`METHODS`, seeded, so the same codes and the
 same :class:`ProjectionParams` always give the same picture.
 
-UMAP is the slow one, for reasons this module works around (numbers from
-``bench/bench_umap_probe.py`` on 2 cores, 16-D codes):
+UMAP needs care to be quick (bench/README.md has the measurements):
 
-* numba compiles umap's kernels the first time they run in a process, and the ones umap uses
-  from 4,096 points up (pynndescent's approximate neighbour search) are the slowest: a first
-  seeded fit of 10,000 points with umap's defaults took 36 s against 11 s for the next one, and
-  the first transform took 38 s more on a machine whose numba disk cache was still empty. Our
-  recipe never calls pynndescent: neighbours are computed exactly with scikit-learn (0.2 s for
-  10,000 codes) and handed to umap as ``precomputed_knn`` with a small exact index, so new points
-  can still be placed. What is left to compile (5-8 s) is done by :func:`warm_up_umap`, ideally
-  in a background thread at start-up (:func:`warm_up_umap_in_background`).
+* numba compiles umap's kernels the first time they run in a process, and pynndescent's
+  approximate neighbour search (used by umap from 4,096 points up) is the slowest to compile. We
+  never call it: neighbours are computed exactly with scikit-learn and handed to umap as
+  ``precomputed_knn`` with a small exact index, so new points can still be placed. What is left
+  to compile is done once by :func:`warm_up_umap`, ideally in a background thread at start-up
+  (:func:`warm_up_umap_in_background`).
 * A seeded UMAP runs on one thread (umap turns parallelism off so that results repeat), and its
-  time goes into the layout's epochs: umap's default is 500 up to 10,000 points and 200 above.
-  We use 200 (:data:`UMAP_EPOCHS`) and a PCA start instead of the spectral one. Against
-  ``umap.UMAP(random_state=0)`` that is 2.4-3.9 times less CPU at 1,000 and 10,000 points, the
-  same coordinates on every call, and trustworthiness within 0.004 of the defaults'.
+  time goes into the layout's epochs; we use :data:`UMAP_EPOCHS` and a PCA start instead of the
+  spectral one, which costs far less CPU for the same faithfulness.
 
-Nothing here blocks a page: :class:`ProjectionJob` fits in a daemon thread while the page shows
-the PCA map, and :class:`ProjectionCache` keeps finished maps on disk keyed by the model's content
-hash, so a map is computed once per model, data split and settings.
+Maps on disk are :mod:`explorer.projection_files`; the background job that fits one while a page
+shows PCA is :mod:`explorer.projection_jobs`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
-import os
-import re
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from explorer.atomic import write_atomic
 from explorer.errors import ConfigError, ExplorerError
 
 log = logging.getLogger(__name__)
 
 METHODS = ("umap", "pca", "tsne")
-UMAP_EPOCHS = 200  # umap's own default above 10,000 points; see the module docstring
+UMAP_EPOCHS = 200  # umap's own default above 10,000 points (500 below); see the docstring
 NEIGHBOURS_FOR_PLACING = 5  # k for placing new points on a t-SNE map
 MIN_POINTS = 4  # the fewest codes all three methods handle (UMAP's spectral start needs N > 3)
 
 TITLES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 
-STAGE_NOT_STARTED = "not started"
-STAGE_WARMING = "warming up UMAP (first time only)"
+STAGE_WARMING = "warming up UMAP (first time only)"  # stages :func:`fit_projection` reports
 STAGE_FITTING = "fitting"
-STAGE_DONE = "done"
-
-FILE_FORMAT = "latent-explorer-projection/1"
-MAX_FILE_BYTES = 64 * 1024 * 1024  # 4 million points' worth; anything larger is not ours
-_NAME_OK = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,79}")
 
 
 class ProjectionError(ExplorerError):
@@ -188,9 +170,8 @@ def umap_ready() -> bool:
 def warm_up_umap() -> None:
     """Import umap and fit and transform 60 points, so numba compiles every kernel we use.
 
-    Takes a few seconds once per process (5-8 s on 2 cores; the first import on a fresh
-    machine adds the time to fill numba's on-disk cache), then returns at once. Safe from any
-    thread: a second caller waits for the first warm-up instead of compiling again. Raises
+    Takes a few seconds once per process, then returns at once. Safe from any thread: a second
+    caller waits for the first warm-up instead of compiling again. Raises
     :class:`ProjectionError` if umap cannot be imported.
     """
     global _UMAP_READY, _SERIALISE_UMAP
@@ -299,14 +280,8 @@ class Projection:
         if self.method == "pca":
             return self._model.transform(new).astype(np.float32)
         if self.method == "umap":
-            try:
-                with _umap_turn():
-                    out = self._model.transform(new)
-                return np.asarray(out, dtype=np.float32)
-            except (NotImplementedError, AttributeError):
-                # A umap version whose transform no longer accepts our exact index: place the
-                # points the t-SNE way rather than fail.
-                log.warning("UMAP transform unavailable; placing new points by neighbours")
+            with _umap_turn():
+                return np.asarray(self._model.transform(new), dtype=np.float32)
         return self._place_by_neighbours(new)
 
     def _place_by_neighbours(self, new: np.ndarray) -> np.ndarray:
@@ -375,10 +350,9 @@ def _fit_umap(codes: np.ndarray, params: ProjectionParams) -> Projection:
         transform_seed=params.seed,
         n_jobs=1,  # what random_state forces anyway; saying so avoids umap's warning
         n_epochs=UMAP_EPOCHS,
-        # PCA start instead of the spectral one: as faithful on our data (trustworthiness within
-        # 0.005 either way), 0.3-1.5 s less CPU at 10,000 points, no eigen-solver to fail on
-        # disconnected graphs, and the layout keeps the orientation of the PCA map the page
-        # shows meanwhile, so the swap reads as a refinement rather than a rotation.
+        # PCA start instead of the spectral one: as faithful on our data, cheaper, no
+        # eigen-solver to fail on disconnected graphs, and the layout keeps the orientation of
+        # the PCA map the page shows meanwhile, so the swap reads as a refinement, not a rotation.
         init="pca",
         precomputed_knn=(idx.astype(np.int32), dists.astype(np.float32), _ExactIndex(index)),
     )
@@ -417,8 +391,8 @@ def _fit_tsne(codes: np.ndarray, params: ProjectionParams) -> Projection:
     tsne = TSNE(n_components=2, perplexity=perplexity, init=init, random_state=params.seed)
     # One OpenMP thread. sklearn's Barnes-Hut runs several parallel regions per iteration, and
     # when the cores are busy (a model training beside it, the page itself) its spinning threads
-    # wait on each other: 200 points took 5-27 s with 2 threads against 2 s with one, measured on
-    # 2 cores. The limit applies to this thread only (OpenMP settings are per thread).
+    # wait on each other and a fit takes several times longer. The limit applies to this thread
+    # only (OpenMP settings are per thread).
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):
@@ -469,269 +443,3 @@ def project(codes, params: ProjectionParams | None = None,
             progress: Callable[[str], None] | None = None) -> np.ndarray:
     """The (N, 2) float32 map of ``codes``; see :func:`fit_projection`."""
     return fit_projection(codes, params, progress).coords
-
-
-# --------------------------------------------------------------------------------------------
-# Files: one safetensors file per map, with what it belongs to in its metadata
-
-
-class _BadFile(Exception):
-    """A projection file that is corrupt or not ours: callers treat it as absent."""
-
-
-def _coords_bytes(coords, model_hash: str, data_key: str, params: ProjectionParams) -> bytes:
-    from safetensors.numpy import save
-
-    arr = np.ascontiguousarray(np.asarray(coords, dtype=np.float32))
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ProjectionError(f"A map must have shape (N, 2); got {arr.shape}.")
-    metadata = {
-        "format": FILE_FORMAT,
-        "model_hash": str(model_hash),
-        "data_key": str(data_key),
-        "params": json.dumps(params.to_dict(), sort_keys=True),
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    return save({"coords": arr}, metadata=metadata)
-
-
-def _read_coords(path: Path) -> tuple[np.ndarray, dict]:
-    """(coords, metadata) of a projection file; _BadFile if it is not a valid one of ours."""
-    from safetensors import SafetensorError, safe_open
-
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise _BadFile("too large")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata() or {}
-            if "coords" not in f.keys():
-                raise _BadFile("no coords tensor")
-            coords = f.get_tensor("coords")
-    except (SafetensorError, ValueError, TypeError) as e:  # header or data unreadable
-        raise _BadFile(str(e)) from None
-    if meta.get("format") != FILE_FORMAT:
-        raise _BadFile(f"format {meta.get('format')!r}")
-    if coords.dtype != np.float32 or coords.ndim != 2 or coords.shape[1] != 2:
-        raise _BadFile(f"coords of shape {coords.shape} and type {coords.dtype}")
-    if not np.isfinite(coords).all():
-        raise _BadFile("non-finite coords")
-    return coords, meta
-
-
-def _params_key(meta: dict) -> str | None:
-    try:
-        return ProjectionParams.from_dict(json.loads(meta.get("params", ""))).key()
-    except (ValueError, TypeError, ConfigError):
-        return None
-
-
-def save_coords(path: str | Path, coords, model_hash: str, data_key: str,
-                params: ProjectionParams) -> None:
-    """Write a map to ``path`` (atomically), tagged with the model's content hash, the data it
-    shows and its settings: e.g. ``pretrained/<model>/projection-umap.safetensors``."""
-    write_atomic(Path(path), _coords_bytes(coords, model_hash, data_key, params))
-
-
-def load_coords(path: str | Path, expected_model_hash: str,
-                expected_rows: int | None = None) -> np.ndarray | None:
-    """The map saved at ``path``, or None when it is missing, unreadable, or stale (made for
-    other weights than ``expected_model_hash``, or for another number of points). Never raises;
-    the file is left alone, since shipped maps are not ours to delete."""
-    path = Path(path)
-    try:
-        coords, meta = _read_coords(path)
-    except FileNotFoundError:
-        return None
-    except (_BadFile, OSError) as e:
-        log.warning("ignoring projection file %s: %s", path, e)
-        return None
-    if meta.get("model_hash") != expected_model_hash:
-        return None
-    if expected_rows is not None and len(coords) != expected_rows:
-        return None
-    return coords
-
-
-def default_cache_root() -> Path:
-    """``$EXPLORER_CACHE_DIR`` if set, else ``~/.cache/latent-explorer/projections``."""
-    configured = os.environ.get("EXPLORER_CACHE_DIR", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "latent-explorer" / "projections"
-
-
-class ProjectionCache:
-    """Finished maps on disk, one file per (model hash, data, settings), at most ``max_files``.
-
-    Reads and writes never raise for disk trouble: a cache that cannot be read is a miss, one
-    that cannot be written is skipped. A file that is corrupt or belongs to something else is
-    removed when met. Hits refresh the file's time, so pruning drops the least recently used.
-    """
-
-    def __init__(self, root: str | Path, max_files: int = 200) -> None:
-        if max_files < 1:
-            raise ConfigError(f"max_files must be at least 1; got {max_files}.")
-        self.root = Path(root).expanduser()
-        self.max_files = max_files
-
-    def path_for(self, model_hash: str, data_key: str, params: ProjectionParams) -> Path:
-        for name, value in (("model_hash", model_hash), ("data_key", data_key)):
-            # These become part of a file name: no separators, no leading dot, nothing odd.
-            if not isinstance(value, str) or not _NAME_OK.fullmatch(value):
-                raise ConfigError(f"{name} {value!r} cannot be part of a cache file name.")
-        return self.root / f"{model_hash}-{data_key}-{params.key()}.safetensors"
-
-    def get(self, model_hash: str, data_key: str, params: ProjectionParams) -> np.ndarray | None:
-        path = self.path_for(model_hash, data_key, params)
-        try:
-            coords, meta = _read_coords(path)
-        except FileNotFoundError:
-            return None
-        except _BadFile as e:
-            log.warning("removing corrupt projection cache file %s: %s", path, e)
-            self._remove(path)
-            return None
-        except OSError as e:  # unreadable (permissions, I/O): a miss, but not ours to delete
-            log.warning("cannot read projection cache file %s: %s", path, e)
-            return None
-        if (meta.get("model_hash") != model_hash or meta.get("data_key") != data_key
-                or _params_key(meta) != params.key()):
-            log.warning("removing mismatched projection cache file %s", path)
-            self._remove(path)
-            return None
-        with contextlib.suppress(OSError):
-            os.utime(path)
-        return coords
-
-    def put(self, model_hash: str, data_key: str, params: ProjectionParams, coords) -> bool:
-        """Store a map; True when written. Prunes the oldest files beyond ``max_files``."""
-        path = self.path_for(model_hash, data_key, params)
-        data = _coords_bytes(coords, model_hash, data_key, params)
-        try:
-            write_atomic(path, data)
-        except OSError as e:
-            log.warning("cannot write projection cache file %s: %s", path, e)
-            return False
-        self._prune(keep=path)
-        return True
-
-    def _remove(self, path: Path) -> None:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-    def _prune(self, keep: Path) -> None:
-        try:
-            entries = []
-            now = time.time()
-            for p in self.root.iterdir():
-                if p.name.endswith(".safetensors") and not p.name.startswith("."):
-                    entries.append((p.stat().st_mtime, p.name, p))
-                elif p.name.startswith(".") and p.name.endswith(".tmp"):
-                    # Left behind by a writer that died; an hour is far beyond any write.
-                    if now - p.stat().st_mtime > 3600:
-                        self._remove(p)
-        except OSError:
-            return
-        excess = len(entries) - self.max_files
-        for _, _, p in sorted(entries)[: max(0, excess)]:
-            if p != keep:
-                self._remove(p)
-
-
-# --------------------------------------------------------------------------------------------
-# Background job
-
-
-class ProjectionJob:
-    """Fit a map in a daemon thread, so a page can show PCA at once and swap this in when done.
-
-    Poll ``done``; then ``result`` (a :class:`Projection`) or ``error`` (a sentence to show).
-    ``stage`` says what it is doing (:data:`STAGE_WARMING`, :data:`STAGE_FITTING`,
-    :data:`STAGE_DONE`). With a cache, a model hash and a data key, the finished map is also
-    written to the cache. Exceptions never escape the thread.
-    """
-
-    def __init__(self, codes, params: ProjectionParams | None = None,
-                 cache: ProjectionCache | None = None, model_hash: str | None = None,
-                 data_key: str | None = None) -> None:
-        self.codes = codes
-        self.params = params or ProjectionParams()
-        self.cache = cache
-        self.model_hash = model_hash
-        self.data_key = data_key
-        self.result: Projection | None = None
-        self.error: str | None = None
-        self.started_at: float | None = None  # time.time() of start()
-        self.finished_at: float | None = None
-        self.stage = STAGE_NOT_STARTED
-        self._t0: float | None = None
-        self._t1: float | None = None
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def start(self) -> ProjectionJob:
-        """Start the thread (once; later calls do nothing) and return the job."""
-        with self._start_lock:
-            if self._thread is not None:
-                return self
-            self.started_at = time.time()
-            self._t0 = time.monotonic()
-            warming = self.params.method == "umap" and not umap_ready()
-            self.stage = STAGE_WARMING if warming else STAGE_FITTING
-            self._thread = threading.Thread(
-                target=self._run, name=f"projection-{self.params.key()}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until done (or ``timeout`` seconds); returns ``done``. For scripts and tests."""
-        return self._done.wait(timeout)
-
-    def elapsed(self) -> float:
-        """Seconds since start(), frozen once done; 0 before start()."""
-        if self._t0 is None:
-            return 0.0
-        end = self._t1 if self._t1 is not None else time.monotonic()
-        return end - self._t0
-
-    def _set_stage(self, stage: str) -> None:
-        self.stage = stage
-
-    def _run(self) -> None:
-        try:
-            proj = fit_projection(self.codes, self.params, progress=self._set_stage)
-            if self.cache is not None and self.model_hash and self.data_key and \
-                    proj.method != "latent":
-                try:
-                    self.cache.put(self.model_hash, self.data_key, self.params, proj.coords)
-                except Exception as e:  # noqa: BLE001 - a map that cannot be cached is still a map
-                    log.warning("projection not cached: %s", e)
-            self.result = proj
-        except Exception as e:  # noqa: BLE001 - reported through .error, never raised
-            self.error = _error_sentence(e, self.params.method)
-            log.warning("projection job failed: %s", self.error, exc_info=True)
-        finally:
-            self._t1 = time.monotonic()
-            self.finished_at = time.time()
-            self.stage = STAGE_DONE
-            self._done.set()  # last, so whoever sees done also sees result or error
-
-
-def _error_sentence(e: BaseException, method: str) -> str:
-    if isinstance(e, ExplorerError):
-        msg = str(e)
-    elif isinstance(e, MemoryError):
-        msg = (f"There was not enough memory to compute the {TITLES.get(method, method)} map; "
-               "try PCA or close other programs")
-    else:
-        detail = str(e).strip() or "no details"
-        title = TITLES.get(method, method)
-        msg = f"{title} stopped with an unexpected {type(e).__name__} ({detail})"
-    msg = msg.strip()
-    return msg if msg.endswith((".", "!", "?")) else msg + "."

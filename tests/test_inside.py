@@ -1,6 +1,8 @@
 """Inside the latent space: KL per dimension, the decoded grid and the densities behind the holes
 picture, posterior ellipses, the training replay, and the Inside page's tabs under AppTest."""
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import inspect_latent, latent, metrics
+from explorer import figures, inspect_latent, latent, metrics, replay
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.jobs import TrainingJob
@@ -43,7 +45,7 @@ def test_kl_per_dimension_sums_to_the_models_total_kl(digits):
     assert usage.values.sum() == pytest.approx(total, rel=1e-4)
     assert usage.total_kl == pytest.approx(total, rel=1e-4)
     assert usage.active == metrics.active_units(model, x)
-    np.testing.assert_array_equal(usage.order, latent.kl_order(model, x))  # Interpolate's order
+    assert (np.diff(usage.values[usage.order]) <= 0).all()  # bars run most used first
     assert not usage.collapsed
 
 
@@ -138,20 +140,20 @@ def replay_run(tmp_path_factory):
 def test_a_training_job_writes_a_replay_beside_the_run(replay_run):
     replay_run = replay_run.out
     _, card = load_model(replay_run)
-    replay = inspect_latent.load_replay(replay_run, card["content_hash"])
-    assert replay is not None
-    assert replay.epochs.tolist() == [0, 1, 2, 3]  # the untrained model, then every epoch
-    assert replay.codes.shape == (4, 360, 2)  # digits has 360 test images (< 500)
-    np.testing.assert_array_equal(replay.labels, load_dataset("digits").y_test.numpy())
+    recorded = replay.load_replay(replay_run, card["content_hash"])
+    assert recorded is not None
+    assert recorded.epochs.tolist() == [0, 1, 2, 3]  # the untrained model, then every epoch
+    assert recorded.codes.shape == (4, 360, 2)  # digits has 360 test images (< 500)
+    np.testing.assert_array_equal(recorded.labels, load_dataset("digits").y_test.numpy())
     final = latent.encode_dataset(load_model(replay_run)[0], load_dataset("digits").x_test)
-    np.testing.assert_allclose(replay.codes[-1], final, atol=1e-4)  # last frame = saved model
-    assert inspect_latent.load_replay(replay_run, "another-model") is None  # stale: ignored
-    assert inspect_latent.replay_coords(replay).shape == (4, 360, 2)
+    np.testing.assert_allclose(recorded.codes[-1], final, atol=1e-4)  # last frame = saved model
+    assert replay.load_replay(replay_run, "another-model") is None  # stale: ignored
+    assert replay.replay_coords(recorded).shape == (4, 360, 2)
     assert not list(replay_run.glob(".*.tmp")), "no temp file left behind"
 
 
 def test_replay_frames_are_thinned_and_share_one_projection(tmp_path, vae8, digits):
-    recorder = inspect_latent.ReplayRecorder(n_images=40, max_frames=5)
+    recorder = replay.ReplayRecorder(n_images=40, max_frames=5)
     recorder.start(vae8, digits.x_test, digits.y_test)
     for epoch in range(1, 10):
         recorder.capture(vae8, epoch)
@@ -161,12 +163,19 @@ def test_replay_frames_are_thinned_and_share_one_projection(tmp_path, vae8, digi
     assert len(set(recorder.indices)) == 40 and recorder.indices[-1] > 40
     np.testing.assert_array_equal(recorder.labels, digits.y_test.numpy()[recorder.indices])
     recorder.save(tmp_path, "hash")
-    replay = inspect_latent.load_replay(tmp_path)
-    np.testing.assert_array_equal(replay.indices, recorder.indices)
-    coords = inspect_latent.replay_coords(replay, "pca")  # 4-D codes: PCA fitted on the last frame
+    recorded = replay.load_replay(tmp_path)
+    np.testing.assert_array_equal(recorded.indices, recorder.indices)
+    coords = replay.replay_coords(recorded, "pca")  # 4-D codes: PCA fitted on the last frame
     assert coords.shape == (len(epochs), 40, 2)
-    fig = inspect_latent.replay_figure(coords, replay.epochs, replay.labels, digits.class_names)
+    fig = figures.replay_figure(coords, recorded.epochs, recorded.labels, digits.class_names)
     assert len(fig.frames) == len(epochs) and fig.layout.sliders
+
+
+def test_training_and_its_replay_load_no_plotting_library():
+    """The replay sits below the jobs: training a model never imports plotly."""
+    code = ("import sys, explorer.jobs, explorer.replay; "
+            "sys.exit('plotly' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
 # -- the page -------------------------------------------------------------------------------------

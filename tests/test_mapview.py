@@ -1,8 +1,9 @@
-"""The plain logic behind the latent map: figure contents and selection -> image indices."""
+"""The latent map: its figure's contents, and selection -> image indices."""
 
 import numpy as np
 
-from explorer.mapview import map_figure, pair_for_interpolation, selected_indices
+from explorer.figures import map_figure
+from explorer.mapview import pair_for_interpolation, selected_indices
 
 
 def test_one_webgl_trace_per_class_carrying_indices():

@@ -8,8 +8,8 @@ import pytest
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.metrics import evaluate
-from explorer.pretrain import SPECS, pretrain, projection_file
-from explorer.projection import load_coords
+from explorer.pretrain import SPECS, pretrain
+from explorer.projection_files import load_coords, projection_file
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR, list_models
 
 SHIPPED = [s.name for s in SPECS]

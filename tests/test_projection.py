@@ -1,4 +1,5 @@
-"""explorer.projection: the 2-D maps, their reproducibility, the disk cache and the background job.
+"""explorer.projection, projection_files and projection_jobs: the 2-D maps, their
+reproducibility, the files and disk cache, and the background job.
 
 umap is imported and compiled once, by the session fixture ``warm_umap``; every UMAP test asks
 for it, so they all share that one warm-up (5-8 s on 2 cores) and fit only tiny data sets.
@@ -13,19 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import projection
+from explorer import projection, projection_files, projection_jobs
 from explorer.errors import ConfigError, ExplorerError
 from explorer.projection import (
     Projection,
-    ProjectionCache,
     ProjectionError,
-    ProjectionJob,
     ProjectionParams,
     fit_projection,
-    load_coords,
     project,
-    save_coords,
 )
+from explorer.projection_files import ProjectionCache, load_coords, save_coords
+from explorer.projection_jobs import ProjectionJob
 
 ROOT = Path(__file__).resolve().parent.parent
 HASH = "0123456789abcdef"
@@ -102,7 +101,7 @@ def test_params_reject_bad_values(kw):
 
 
 def test_umap_is_not_imported_with_the_module():
-    code = ("import sys, explorer.projection; "
+    code = ("import sys, explorer.projection, explorer.projection_files, explorer.projection_jobs; "
             "sys.exit(any(m in sys.modules for m in ('umap', 'numba', 'sklearn', 'streamlit')))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
@@ -271,7 +270,7 @@ def test_corrupted_cache_file_is_a_miss_and_removed(cache, damage):
         from safetensors.numpy import save_file
 
         save_file({"coords": np.ones((50, 3), dtype=np.float32)}, str(path),
-                  metadata={"format": projection.FILE_FORMAT, "model_hash": HASH})
+                  metadata={"format": projection_files.FILE_FORMAT, "model_hash": HASH})
     assert cache.get(HASH, "test", params) is None
     assert not path.exists()
 
@@ -305,9 +304,9 @@ def test_cache_rejects_unsafe_names(cache):
 
 def test_default_cache_root(monkeypatch, tmp_path):
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "here"))
-    assert projection.default_cache_root() == tmp_path / "here"
+    assert projection_files.default_cache_root() == tmp_path / "here"
     monkeypatch.delenv("EXPLORER_CACHE_DIR")
-    assert projection.default_cache_root() == (
+    assert projection_files.default_cache_root() == (
         Path.home() / ".cache" / "latent-explorer" / "projections")
 
 
@@ -333,12 +332,12 @@ def test_job_computes_the_map_and_fills_the_cache(cache):
     codes, _, _ = blobs()
     params = ProjectionParams("pca")
     job = ProjectionJob(codes, params, cache=cache, model_hash=HASH, data_key="test")
-    assert not job.done and job.elapsed() == 0.0 and job.stage == projection.STAGE_NOT_STARTED
+    assert not job.done and job.elapsed() == 0.0 and job.stage == projection_jobs.STAGE_NOT_STARTED
     assert job.start() is job
     job.start()  # a second start does nothing
     assert job.wait(30)
-    assert job.error is None and job.stage == projection.STAGE_DONE
-    assert job.started_at is not None and job.elapsed() >= 0.0
+    assert job.error is None and job.stage == projection_jobs.STAGE_DONE
+    assert job.elapsed() > 0.0
     assert job.elapsed() == job.elapsed()  # frozen once done
     assert np.array_equal(job.result.coords, project(codes, params))
     assert np.array_equal(cache.get(HASH, "test", params), job.result.coords)
@@ -362,10 +361,10 @@ def test_job_reports_bad_codes_as_a_sentence(method, monkeypatch):
     assert job.wait(30)
     assert job.result is None and not escaped
     assert "NaN" in job.error and job.error.endswith(".")
-    assert job.stage == projection.STAGE_DONE
+    assert job.stage == projection_jobs.STAGE_DONE
 
 
 def test_job_error_sentence_for_unexpected_failures():
-    assert projection._error_sentence(RuntimeError("boom"), "umap") == (
+    assert projection_jobs._error_sentence(RuntimeError("boom"), "umap") == (
         "UMAP stopped with an unexpected RuntimeError (boom).")
-    assert projection._error_sentence(ExplorerError("Nope."), "pca") == "Nope."
+    assert projection_jobs._error_sentence(ExplorerError("Nope."), "pca") == "Nope."

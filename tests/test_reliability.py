@@ -50,8 +50,9 @@ from explorer import (
     downloads,
     drawing,
     exports,
-    inspect_latent,
     projection,
+    projection_files,
+    replay,
     store,
 )
 from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
@@ -154,9 +155,9 @@ def test_the_model_list_reports_pickles_and_goes_on(tmp_path, marker):
 def test_projection_files_never_unpickle(tmp_path, marker):
     path = tmp_path / "projection-umap.safetensors"
     path.write_bytes(evil_pickle(marker))
-    assert projection.load_coords(path, "0123456789abcdef") is None
+    assert projection_files.load_coords(path, "0123456789abcdef") is None
     assert path.exists()  # a shipped map is not ours to delete
-    cache = projection.ProjectionCache(tmp_path / "cache")
+    cache = projection_files.ProjectionCache(tmp_path / "cache")
     params = projection.ProjectionParams("pca")
     cached = cache.path_for("0123456789abcdef", "digits-test", params)
     cached.parent.mkdir(parents=True)
@@ -168,8 +169,8 @@ def test_projection_files_never_unpickle(tmp_path, marker):
 def test_training_replays_never_unpickle(tmp_path, marker):
     folder = tmp_path / "run"
     folder.mkdir()
-    inspect_latent.replay_file(folder).write_bytes(evil_pickle(marker))
-    assert inspect_latent.load_replay(folder) is None
+    replay.replay_file(folder).write_bytes(evil_pickle(marker))
+    assert replay.load_replay(folder) is None
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

@@ -16,8 +16,8 @@ import torch
 from explorer.checkpoints import save_model
 from explorer.datasets import SPLIT_SEED, load_dataset
 from explorer.errors import ExplorerError
-from explorer.inspect_latent import ReplayRecorder
 from explorer.models import Autoencoder, ModelConfig, build_model
+from explorer.replay import ReplayRecorder
 from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.models import ModelConfig
+from explorer.replay import thin
 from explorer.training import TrainConfig
 
 MAX_STEP_POINTS = 2000  # live loss-curve points kept; older ones are thinned
@@ -104,8 +105,7 @@ class JobState:
             self.eta = self.elapsed / self.step * (total - self.step)
         if kind == "step":
             self.steps.append({"step": self.step, "epoch": self.epoch, **payload["parts"]})
-            if len(self.steps) > MAX_STEP_POINTS:
-                self.steps = self.steps[::2]  # keep the curve's shape, bound the memory
+            self.steps = thin(self.steps, MAX_STEP_POINTS)  # the curve's shape, bounded memory
         elif kind == "epoch":
             self.history.append({"epoch": self.epoch, "train": payload["train"],
                                  "test": payload["test"]})

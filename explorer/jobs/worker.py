@@ -17,9 +17,9 @@ import torch
 
 from explorer.datasets import load_dataset
 from explorer.errors import ExplorerError
-from explorer.inspect_latent import ReplayRecorder
 from explorer.jobs.run import run_training
 from explorer.jobs.spec import JobSpec
+from explorer.replay import ReplayRecorder
 from explorer.training import TrainEvent
 
 PREVIEW_IMAGES = 8  # test images whose reconstructions are shown each epoch

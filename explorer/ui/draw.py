@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explorer import drawing, latent, mapview, projection
+from explorer import drawing, figures, latent, projection
 from explorer.errors import ExplorerError
 from explorer.ui import common
 
@@ -157,7 +157,7 @@ try:
 except ExplorerError as e:
     st.error(f"The map could not be drawn: {e}")
     st.stop()
-fig = mapview.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
+fig = figures.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
 fig.update_traces(selector=dict(name="chosen"), name="nearest test codes")
 fig.add_trace(go.Scatter(
     x=[spot[0]], y=[spot[1]], mode="markers", name="your drawing",

@@ -8,7 +8,7 @@ in the URL (``?inside_tab=...``) so the Train page can link straight to the repl
 import numpy as np
 import streamlit as st
 
-from explorer import inspect_latent, projection, store
+from explorer import figures, inspect_latent, metrics, projection, replay, store
 from explorer.ui import common
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
@@ -38,18 +38,20 @@ def usage_of(model_path: str, content_hash: str, dataset: str) -> inspect_latent
 
 @st.cache_data(max_entries=16, show_spinner="Encoding the test set…")
 def posteriors_of(model_path: str, content_hash: str, dataset: str):
+    """mu (N, D) and logvar (N, D) of q(z|x) for every test image, as numpy arrays."""
     model = common.get_model(model_path, content_hash)
-    return inspect_latent.posteriors(model, common.get_dataset(dataset).x_test)
+    post = metrics.posteriors(model, common.get_dataset(dataset).x_test)
+    return post.mu.numpy(), None if post.logvar is None else post.logvar.numpy()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def replay_of(model_path: str, content_hash: str) -> inspect_latent.Replay | None:
-    return inspect_latent.load_replay(model_path, content_hash)
+def replay_of(model_path: str, content_hash: str) -> replay.Replay | None:
+    return replay.load_replay(model_path, content_hash)
 
 
 @st.cache_data(max_entries=16, show_spinner="Putting every epoch on one map…")
 def replay_coords_of(model_path: str, content_hash: str, method: str) -> np.ndarray:
-    return inspect_latent.replay_coords(replay_of(model_path, content_hash), method)
+    return replay.replay_coords(replay_of(model_path, content_hash), method)
 
 
 def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
@@ -87,7 +89,7 @@ def kl_tab() -> None:
             st.warning("**Posterior collapse: the decoder ignores z.** The codes carry almost no "
                        "information about the images, so every image decodes to nearly the same "
                        "average picture. Lower β or train longer.", icon=":material/warning:")
-        st.plotly_chart(inspect_latent.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(figures.usage_figure(usage), config={"displayModeBar": False})
         st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
                    "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
                    "there the posterior sits on the prior whatever the image, and moving that "
@@ -99,7 +101,7 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        st.plotly_chart(inspect_latent.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(figures.usage_figure(usage), config={"displayModeBar": False})
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")
@@ -121,7 +123,7 @@ def holes_picture(model, model_codes: np.ndarray, dims: tuple[int, int], center:
     codes2d = model_codes[:, list(dims)]
     extent = inspect_latent.map_extent(codes2d)
     image, extent = inspect_latent.decoded_grid(model, extent, n, dims, center)
-    return inspect_latent.holes_figure(
+    return figures.holes_figure(
         image, extent, codes2d if show["codes"] else None, labels, names,
         show_prior=show["prior"], show_data=show["data"], image_opacity=show["opacity"],
         axis_names=(f"z[{dims[0]}]", f"z[{dims[1]}]"), height=height)
@@ -257,7 +259,7 @@ def uncertainty_tab() -> None:
     if not chosen:
         st.info("Choose at least one test image.")
         return
-    fig = inspect_latent.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
+    fig = figures.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
     st.plotly_chart(fig, key="unc_chart")
     sigma = np.exp(0.5 * logvar[:, list(dims)])  # (N, 2)
     st.caption(f"Typical posterior σ here: {np.median(sigma[:, 0]):.3f} along z[{dims[0]}], "
@@ -273,8 +275,8 @@ def uncertainty_tab() -> None:
 # -- training replay --------------------------------------------------------------------------
 @st.fragment
 def replay_tab() -> None:
-    replay = replay_of(path, cur.hash)
-    if replay is None:
+    recorded = replay_of(path, cur.hash)
+    if recorded is None:
         st.info("This model has no training replay. Models trained on the **Train** page keep "
                 "the codes of 500 test images after every epoch, so you can watch the latent "
                 "space organise itself.", icon=":material/movie:")
@@ -282,7 +284,7 @@ def replay_tab() -> None:
                      icon=":material/model_training:")
         return
     method = "latent"
-    if replay.codes.shape[2] > 2:
+    if recorded.codes.shape[2] > 2:
         method = st.segmented_control(
             "Map", ["pca", "umap"], default="pca", key="replay_method", required=True,
             format_func={"pca": "PCA", "umap": "UMAP"}.get,
@@ -293,13 +295,13 @@ def replay_tab() -> None:
     except projection.ProjectionError as e:
         st.error(f"The replay could not be drawn: {e}")
         return
-    axis = {"latent": ("z[0]", "z[1]"), "pca": ("PC 1", "PC 2"), "umap": ("UMAP 1", "UMAP 2")}
-    fig = inspect_latent.replay_figure(coords, replay.epochs, replay.labels, names, axis[method])
+    fig = figures.replay_figure(coords, recorded.epochs, recorded.labels, names,
+                                figures.AXIS_NAMES[method])
     st.plotly_chart(fig, key="replay_chart")
-    first, last = int(replay.epochs[0]), int(replay.epochs[-1])
-    st.caption(f"{replay.codes.shape[1]} test images, from epoch {first} "
+    first, last = int(recorded.epochs[0]), int(recorded.epochs[-1])
+    st.caption(f"{recorded.codes.shape[1]} test images, from epoch {first} "
                f"{'(the untrained network) ' if first == 0 else ''}to epoch {last}, "
-               f"{len(replay.epochs)} frames. Press ▶ Play or drag the slider." +
+               f"{len(recorded.epochs)} frames. Press ▶ Play or drag the slider." +
                ("" if method == "latent" else
                 f" The {method.upper()} map is fitted on the last epoch; earlier epochs are "
                 "placed on it, so early frames show where the final map would put those codes."))

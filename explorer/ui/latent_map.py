@@ -10,9 +10,15 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from explorer import exports, latent, mapview, projection
+from explorer import exports, figures, latent, mapview, projection
 from explorer.errors import ExplorerError
-from explorer.pretrain import projection_file
+from explorer.projection_files import (
+    ProjectionCache,
+    default_cache_root,
+    load_coords,
+    projection_file,
+)
+from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common
 
 st.title("Latent map")
@@ -36,16 +42,16 @@ dim = codes.shape[1]
 
 
 @st.cache_resource(max_entries=1)
-def projection_cache() -> projection.ProjectionCache:
-    return projection.ProjectionCache(projection.default_cache_root())
+def projection_cache() -> ProjectionCache:
+    return ProjectionCache(default_cache_root())
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def projection_job(path: str, content_hash: str, dataset: str, params: projection.ProjectionParams):
     """One background job per model and settings, shared by every session that asks."""
     codes = common.test_codes(path, content_hash, dataset)
-    return projection.ProjectionJob(codes, params, cache=projection_cache(),
-                                    model_hash=content_hash, data_key="test").start()
+    return ProjectionJob(codes, params, cache=projection_cache(), model_hash=content_hash,
+                         data_key="test").start()
 
 
 def stored_coords(params: projection.ProjectionParams) -> np.ndarray | None:
@@ -53,7 +59,7 @@ def stored_coords(params: projection.ProjectionParams) -> np.ndarray | None:
     if params == projection.ProjectionParams(method=params.method):
         shipped = projection_file(cur.entry.path, params.method)
         if shipped.exists():
-            coords = projection.load_coords(shipped, cur.hash)
+            coords = load_coords(shipped, cur.hash)
             if coords is not None:
                 return coords
     return projection_cache().get(cur.hash, "test", params)
@@ -133,7 +139,7 @@ if pending is not None:
 
 # No extra "chosen" trace: changing the figure would make Streamlit drop the selection, and
 # plotly already dims the points that are not selected.
-fig = mapview.map_figure(coords, labels, names, method if pending is None else "pca")
+fig = figures.map_figure(coords, labels, names, method if pending is None else "pca")
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
                         selection_mode=("points", "box", "lasso"))
 # A selection made on another model's map may point past this test set: drop those.

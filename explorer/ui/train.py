@@ -8,12 +8,11 @@ One job per browser session lives in ``st.session_state["train_job"]``.
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from explorer import datasets, downloads, projection, store
 from explorer.errors import ConfigError, ExplorerError
+from explorer.figures import loss_figure
 from explorer.jobs import JobState, TrainingJob
 from explorer.models import ModelConfig
 from explorer.training import TrainConfig
@@ -22,9 +21,6 @@ from explorer.ui import common
 MAP_PAGE = "explorer/ui/latent_map.py"
 DEFAULT_HIDDEN = {"mlp": "400", "conv": "32,64"}
 DONE = ("finished", "stopped", "diverged", "failed")
-PART_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "sparsity": "Sparsity (L1)"}
-TRAIN_COLOR, TEST_COLOR = "#83c9ff", "#0068c9"
-MAX_CURVE_POINTS = 1000  # per trace: keeps each redraw light at two polls a second
 PREVIEW_PX = 56  # on-screen size of one preview image
 
 
@@ -130,59 +126,6 @@ def start_job(settings: dict) -> None:
 
 
 # -- drawing a job's state --------------------------------------------------------------------
-def thin(rows: list, limit: int = MAX_CURVE_POINTS) -> list:
-    return rows[:: max(1, -(-len(rows) // limit))]
-
-
-def loss_figure(state: JobState) -> go.Figure | None:
-    """Training loss per step (thin line) and test loss per epoch (markers), one panel per part."""
-    if not state.steps:
-        return None
-    known = [p for p in PART_TITLES if p in state.steps[-1]]
-    parts = known if len(known) > 2 else ["loss"]  # an AE's only part is its loss: one panel
-    fig = make_subplots(rows=1, cols=len(parts), subplot_titles=[PART_TITLES[p] for p in parts])
-    per_epoch = max(state.steps_per_epoch, 1)
-    steps = thin(state.steps)
-    x_steps = [s["step"] / per_epoch for s in steps]
-    for col, part in enumerate(parts, start=1):
-        fig.add_trace(
-            go.Scatter(
-                x=x_steps,
-                y=[s.get(part) for s in steps],
-                mode="lines",
-                line={"width": 1, "color": TRAIN_COLOR},
-                name="train (per step)",
-                legendgroup="train",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
-        tested = [h for h in state.history if h.get("test") and part in h["test"]]
-        fig.add_trace(
-            go.Scatter(
-                x=[h["epoch"] for h in tested],
-                y=[h["test"][part] for h in tested],
-                mode="lines+markers",
-                line={"width": 2, "color": TEST_COLOR},
-                marker={"size": 7},
-                name="test (per epoch)",
-                legendgroup="test",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
-    fig.update_xaxes(title_text="epoch", title_standoff=4)
-    fig.update_yaxes(title_text="nats per image", row=1, col=1)
-    fig.update_layout(
-        height=300,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "x": 0, "y": 1.12, "yanchor": "bottom"},
-    )
-    return fig
-
-
 def show_curves(state: JobState) -> None:
     fig = loss_figure(state)
     if fig is not None:
