@@ -9,20 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from explorer.errors import ExplorerError
-
-
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be numbers like 400 or 512,256, not {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one hidden size, e.g. 400")
-    return values
 
 
 class ProgressBar:
@@ -65,14 +54,14 @@ def cmd_datasets(args) -> int:
 def cmd_train(args) -> int:
     from explorer.datasets import get_info
     from explorer.jobs import run_training
-    from explorer.models import ModelConfig
-    from explorer.store import new_run_path, runs_dir
+    from explorer.models import ModelConfig, parse_hidden
+    from explorer.store import new_run_path, suggested_run_name, unique_run_name
     from explorer.training import TrainConfig
 
     info = get_info(args.dataset)
     model_cfg = ModelConfig(
         kind=args.model, arch=args.arch, image_shape=info.image_shape, latent_dim=args.latent_dim,
-        hidden=args.hidden, likelihood=args.likelihood, beta=args.beta, sparsity=args.sparsity,
+        hidden=parse_hidden(args.hidden, args.arch), likelihood=args.likelihood, beta=args.beta, sparsity=args.sparsity,
         denoise=args.denoise,
     )
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -82,7 +71,7 @@ def cmd_train(args) -> int:
         if out.exists() and not args.overwrite:
             raise ExplorerError(f"{out} already exists; pass --overwrite or choose another --out.")
     else:
-        out = new_run_path(f"{args.dataset}-{args.model}-{args.arch}-z{args.latent_dim}-{int(time.time())}", runs_dir())
+        out = new_run_path(unique_run_name(suggested_run_name(info.name, model_cfg)))
     print(f"Training {model_cfg.describe()} on {args.dataset} for {args.epochs} epochs", file=sys.stderr)
     outcome = run_training(model_cfg, train_cfg, args.dataset, out, callback=ProgressBar(),
                            overwrite=args.overwrite)
@@ -144,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", choices=["ae", "vae"], default="vae")
     t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     t.add_argument("--latent-dim", type=int, default=16)
-    t.add_argument("--hidden", type=_hidden, default=None,
+    t.add_argument("--hidden", default="",
                    help="MLP widths or conv channels, e.g. 400 or 512,256 (default 400 / 32,64)")
     t.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli")
     t.add_argument("--beta", type=float, default=1.0)
@@ -180,8 +169,6 @@ COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "eval": cmd_eval, "lis
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "hidden", "unset") is None:
-        args.hidden = (32, 64) if args.arch == "conv" else (400,)
     try:
         return COMMANDS[args.command](args)
     except ExplorerError as e:

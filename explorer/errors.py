@@ -13,9 +13,5 @@ class ModelFileError(ExplorerError):
     """A model file or its card is missing, malformed or does not match."""
 
 
-class TrainingError(ExplorerError):
-    """Training could not start or could not go on (bad settings, divergence)."""
-
-
 class ConfigError(ExplorerError):
     """A setting is out of range or of the wrong kind."""

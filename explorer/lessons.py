@@ -3,20 +3,16 @@
 Plain data, no UI. A lesson is a title, its text and the views it opens; a view is a page and the
 URL query parameters that set it up, the very ones a shared link carries, so a lesson is a curated
 link. Values are written the way the app's URL writes them: a model by its id
-(``pretrained/<name>``), a tab or an option by its label.
+(``pretrained/<name>``), a tab or an option by its label. A page is named by its key in the app's
+page table (``explorer/ui/pages.py``), which alone knows the page files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-UI = "explorer/ui"
-MAP = f"{UI}/latent_map.py"
-COMPARE = f"{UI}/compare.py"
-INTERPOLATE = f"{UI}/interpolate.py"
-SAMPLE = f"{UI}/sample.py"
-TRAIN = f"{UI}/train.py"
-INSIDE = f"{UI}/inside.py"  # "Inside the latent space"; a lesson's view of it shows once it exists
+MAP, COMPARE, INTERPOLATE, SAMPLE, TRAIN, INSIDE = (
+    "map", "compare", "interpolate", "sample", "train", "inside")
 
 AE_Z2, VAE_Z2 = "pretrained/mnist-ae-mlp-z2", "pretrained/mnist-vae-mlp-z2"
 AE_Z16, VAE_Z16 = "pretrained/mnist-ae-mlp-z16", "pretrained/mnist-vae-mlp-z16"
@@ -31,7 +27,7 @@ class View:
     """One place in the app: a page and the query parameters that set it up."""
 
     label: str  # what its button says when it is not the lesson's first view
-    page: str  # the page's file, relative to the app's root
+    page: str  # the page's name in the page table, e.g. "interpolate"
     params: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -76,11 +72,6 @@ def keys_to_reset(view: View) -> tuple[str, ...]:
     """The target page's view settings, cleared before it opens; the view's own query then sets
     the ones it names (a value equal to the default is dropped from a URL, so it must be reset)."""
     return VIEW_KEYS.get(view.page, ())
-
-
-def available_views(lesson: Lesson, pages: set[str]) -> list[View]:
-    """The lesson's views whose page the app has (the Inside page may not exist yet)."""
-    return [v for v in lesson.views if v.page in pages]
 
 
 LESSONS: tuple[Lesson, ...] = (

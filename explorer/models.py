@@ -28,6 +28,7 @@ from explorer.errors import ConfigError
 KINDS = ("ae", "vae")
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
+DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # a body's layer widths / channels when unset
 
 # The Gaussian likelihood uses a fixed variance of 1/2, so its negative log-likelihood per pixel is
 # (x - x_hat)^2 + log(pi)/2: the squared error plus a constant we add back when reporting nats.
@@ -122,6 +123,21 @@ class ModelConfig:
         if self.likelihood != "bernoulli":
             parts.append(self.likelihood)
         return " · ".join(parts)
+
+
+def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
+    """'512, 256' (or '512 256') -> (512, 256); empty means the body's default. Ranges are checked
+    by ModelConfig, so the form and the command line give the same sentence."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_HIDDEN.get(arch, DEFAULT_HIDDEN["mlp"])  # ModelConfig names a bad arch
+    try:
+        return tuple(int(part) for part in text.replace(" ", ",").split(",") if part)
+    except ValueError:
+        raise ConfigError(
+            f"Hidden sizes must be whole numbers separated by commas, e.g. 400 or 512,256 — "
+            f"not '{text}'."
+        ) from None
 
 
 def _whole(value) -> int:
@@ -347,7 +363,3 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
                     fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
                     bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
                     nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -139,6 +139,12 @@ def new_run_path(name: str, runs: Path | None = None, overwrite: bool = False) -
     return path
 
 
+def suggested_run_name(dataset: str, cfg: ModelConfig) -> str:
+    """The name a run gets when nobody typed one, e.g. 'mnist-5k-vae-mlp-z2'; pass it through
+    :func:`unique_run_name` to get a free folder."""
+    return f"{dataset}-{cfg.kind}-{cfg.arch}-z{cfg.latent_dim}"
+
+
 def _candidates(base: str):
     base = sanitize_run_name(base)
     yield base

@@ -1,6 +1,7 @@
 """The command line end to end on digits, and its one-line errors."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,9 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args, cwd=ROOT):
+def run(*args, cwd=ROOT, env=None):
     return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+                          text=True, cwd=cwd, timeout=300, env={**os.environ, **(env or {})})
 
 
 def test_train_then_eval_on_digits(tmp_path):
@@ -29,6 +30,16 @@ def test_train_then_eval_on_digits(tmp_path):
     assert abs(metrics["neg_elbo"] - card["metrics"]["neg_elbo"]) < 1e-6 * abs(metrics["neg_elbo"]) + 1e-6
 
 
+def test_an_unnamed_run_gets_the_same_name_as_in_the_app(runs):
+    args = ("train", "--dataset", "digits", "--latent-dim", "2", "--hidden", "32 16",
+            "--epochs", "1")
+    for expected in ("digits-vae-mlp-z2", "digits-vae-mlp-z2-2"):  # never overwrites
+        p = run(*args, env={"EXPLORER_RUNS_DIR": str(runs)})
+        assert p.returncode == 0, p.stderr
+        card = json.loads((runs / expected / "card.json").read_text())
+        assert card["config"]["hidden"] == [32, 16]
+
+
 def test_datasets_lists_offline_sets():
     p = run("datasets")
     assert p.returncode == 0
@@ -37,7 +48,7 @@ def test_datasets_lists_offline_sets():
 
 def test_bad_arguments_get_one_line_and_non_zero_exit(tmp_path):
     for args in (["train", "--dataset", "nope"], ["train", "--latent-dim", "0"],
-                 ["eval", str(tmp_path)]):
+                 ["train", "--hidden", "abc"], ["eval", str(tmp_path)]):
         p = run(*args)
         assert p.returncode != 0
         lines = [line for line in p.stderr.splitlines() if line.strip()]

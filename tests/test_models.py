@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explorer.errors import ConfigError
-from explorer.models import ARCHS, KINDS, ModelConfig, build_model
+from explorer.models import ARCHS, KINDS, ModelConfig, build_model, parse_hidden
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (1, 10, 10), (3, 16, 12)]
 
@@ -85,3 +85,19 @@ def test_config_round_trips_through_json_dict():
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError):
         ModelConfig.from_dict({**cfg.to_dict(), "layers": 3})
+
+
+@pytest.mark.parametrize("text, arch, expected", [
+    ("512, 256", "mlp", (512, 256)), ("512 256", "mlp", (512, 256)), ("64,", "conv", (64,)),
+    ("", "mlp", (400,)), ("  ", "conv", (32, 64)),
+])
+def test_hidden_sizes_are_read_as_typed(text, arch, expected):
+    assert parse_hidden(text, arch) == expected
+    ModelConfig(arch=arch, hidden=parse_hidden(text, arch))  # an empty box gives a valid body
+
+
+def test_hidden_sizes_that_are_not_numbers_get_a_sentence():
+    with pytest.raises(ConfigError, match="whole numbers separated by commas.*'abc'"):
+        parse_hidden("abc", "mlp")
+    with pytest.raises(ConfigError, match="whole numbers"):
+        parse_hidden("2.5", "mlp")

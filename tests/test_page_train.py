@@ -2,7 +2,6 @@
 learner sees when a setting is wrong. Every run writes into a private runs folder."""
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -14,23 +13,13 @@ PAGE = "explorer/ui/train.py"
 DONE = ("finished", "stopped", "diverged", "failed")
 
 
-def app_pages_exist() -> bool:
-    """True when every page app.py routes to is on disk, so the whole app can be started."""
-    text = (ROOT / "app.py").read_text()
-    pages = re.findall(r"\{UI\}/(\w+\.py)", text)
-    return bool(pages) and all((ROOT / "explorer" / "ui" / p).is_file() for p in pages)
-
-
 @pytest.fixture
 def page(runs, tmp_path, monkeypatch):
-    """The Train page as a user reaches it: inside the full app when it can start, else alone."""
+    """The Train page as a user reaches it, inside the full app."""
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))  # full MNIST not cached
-    if app_pages_exist():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.run()  # the default page (other people's code) registers the pages; not judged here
-        at.switch_page(PAGE).run()
-    else:
-        at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()  # the default page registers the pages; not judged here
+    at.switch_page(PAGE).run()
     assert not at.exception
     assert at.title[0].value == "Train a model"
     return at
@@ -98,11 +87,12 @@ def test_training_digits_saves_a_run_and_lists_it(page, runs):
     assert "Saved run 'digits-vae-mlp-z2'" in at.success[0].value
     assert {m.label for m in at.metric} >= {"−ELBO", "KL", "MSE"}
     assert len(at.image) >= 1  # the reconstruction strip
-    if app_pages_exist():  # the sidebar's picker lists the new run after the app rerun
-        picker = at.sidebar.selectbox(key="model")
-        assert any("digits-vae-mlp-z2" in o for o in picker.options)
-        at.button(key="open_trained").click().run()
-        assert at.session_state["model"] == "runs/digits-vae-mlp-z2"
+    picker = at.sidebar.selectbox(key="model")  # it lists the new run after the app rerun
+    assert any("digits-vae-mlp-z2" in o for o in picker.options)
+    at.button(key="open_trained").click().run()
+    assert not at.exception
+    assert at.session_state["model"] == "runs/digits-vae-mlp-z2"
+    assert at.title[0].value == "Latent map"  # "Open it" shows the new model on the map
 
 
 def test_huge_learning_rate_reports_divergence(page, runs):
@@ -147,3 +137,17 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
 
     at = submit(at, name="long run", epochs=1)  # the name is taken now
     assert "already exists" in at.error[0].value and "'long-run-2'" in at.error[0].value
+
+
+def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
+    before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
+    at = submit(page, dataset="digits", epochs=1, name="../../outside/evil")
+    assert not at.exception and not at.error
+    state = run_until_done(at)
+    assert state.status == "finished", state.message
+    assert [p.name for p in runs.iterdir()] == ["outside-evil"]
+    assert (runs / "outside-evil" / "model.safetensors").is_file()
+    after = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
+    assert after == before  # nothing written beside the runs folder
+    assert not (tmp_path.parent / "outside").exists()  # where "../../" would have led
+    assert "Saved run 'outside-evil'" in at.success[0].value  # the learner is told the folder

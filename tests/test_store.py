@@ -5,7 +5,13 @@ import pytest
 from explorer.checkpoints import save_model
 from explorer.errors import ConfigError
 from explorer.models import ModelConfig, build_model
-from explorer.store import list_models, new_run_path, sanitize_run_name, unique_run_name
+from explorer.store import (
+    list_models,
+    new_run_path,
+    sanitize_run_name,
+    suggested_run_name,
+    unique_run_name,
+)
 
 
 @pytest.mark.parametrize("name", ["../evil", "/etc/passwd", "a/../../b", "~root", "C:\\x"])
@@ -31,6 +37,15 @@ def test_existing_runs_are_not_reused(runs):
     with pytest.raises(ConfigError, match="already exists"):
         new_run_path("mine", runs)
     assert unique_run_name("mine", runs) == "mine-2"
+
+
+def test_an_unnamed_run_is_named_after_its_data_and_model(runs):
+    cfg = ModelConfig(kind="ae", arch="conv", latent_dim=8, hidden=(32, 64))
+    name = suggested_run_name("digits", cfg)
+    assert name == "digits-ae-conv-z8"
+    assert sanitize_run_name(name) == name  # usable as a folder as it is
+    (runs / name).mkdir()
+    assert unique_run_name(name, runs) == "digits-ae-conv-z8-2"
 
 
 def test_list_models_reports_broken_folders_and_keeps_going(runs, tmp_path):

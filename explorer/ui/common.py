@@ -1,5 +1,6 @@
-"""Shared page parts: cached loaders, the sidebar (model picker, sharing, presenter mode), the
-teaching helpers ("What am I looking at?", downloads) and image helpers.
+"""Shared page parts: cached loaders, how a page starts, the sidebar (model picker, sharing,
+presenter mode), presenter-aware settings, the teaching helpers ("What am I looking at?",
+downloads) and image helpers.
 
 Caching follows one rule: models and datasets are resources (``st.cache_resource``, shared by all
 sessions, capped); arrays derived from them are data (``st.cache_data``, capped), keyed by the
@@ -88,12 +89,17 @@ class Current:
     def is_vae(self) -> bool:
         return self.cfg.kind == "vae"
 
+    @property
+    def labels(self) -> np.ndarray:
+        """(N,) class index of each test image."""
+        return self.data.y_test.numpy()
+
+    @property
+    def names(self) -> list[str]:
+        return self.data.class_names
+
     def codes(self) -> np.ndarray:
         return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
-
-    def label_names(self) -> list[str]:
-        names = self.data.class_names
-        return [names[int(y)] for y in self.data.y_test]
 
 
 def sidebar() -> store.ModelEntry | None:
@@ -182,6 +188,20 @@ def px(size: int) -> int:
     return round(size * PRESENTER_SCALE) if presenting() else int(size)
 
 
+def setting(kind: str, label: str, key: str, default, *, lo=None, hi=None, step=None,
+            options=None, where=st, **kwargs):
+    """An advanced setting, bound to the URL: drawn as ``where.<kind>`` ("slider",
+    "number_input" or "radio") on `where` (a column, or the page), or, in presenter mode, not
+    drawn at all and its value taken from :func:`hidden_setting`."""
+    if presenting():
+        return hidden_setting(key, default, options=options, lo=lo, hi=hi)
+    widget = getattr(where, kind)
+    if options is not None:
+        return widget(label, options, index=list(options).index(default), key=key,
+                      bind="query-params", **kwargs)
+    return widget(label, lo, hi, default, step, key=key, bind="query-params", **kwargs)
+
+
 def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     """The value of a setting that presenter mode does not draw: its last value in this session,
     else the link's (?key=...), checked against `options` or clamped to [lo, hi], else the
@@ -203,12 +223,12 @@ def hidden_setting(key: str, default, options=None, lo=None, hi=None):
 
 
 # -- teaching helpers -------------------------------------------------------------------------
-def explain(text: str, elbo: Autoencoder | None = None) -> None:
+def explain(text: str, model: Autoencoder | None = None) -> None:
     """The page's short theory, folded away until wanted; with a VAE, its loss written out."""
     with st.expander("What am I looking at?"):
         st.markdown(text)
-        if elbo is not None and elbo.cfg.kind == "vae":
-            show_elbo(elbo.cfg.beta)
+        if model is not None and model.cfg.kind == "vae":
+            show_elbo(model.cfg.beta)
 
 
 def show_elbo(beta: float) -> None:
@@ -259,6 +279,18 @@ def show_card(card: dict) -> None:
     }
     st.table({k: [str(v)] for k, v in rows.items() if v is not None})
     st.json(card.get("config", {}), expanded=False)
+
+
+def start_page(title: str, needs_model: bool = True) -> Current | None:
+    """How every page begins: its title, then (unless `needs_model` is False) the sidebar's
+    model, loaded; a page whose model cannot be loaded says why and stops there."""
+    st.title(title)
+    if not needs_model:
+        return None
+    cur = current()
+    if cur is None:
+        st.stop()
+    return cur
 
 
 def current() -> Current | None:

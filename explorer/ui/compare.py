@@ -8,13 +8,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from explorer import metrics
+from explorer import latent, metrics
 from explorer.ui import common
 
-st.title("Reconstructions")
-cur = common.current()
-if cur is None:
-    st.stop()
+cur = common.start_page("Reconstructions")
 common.explain(
     "The top row is test images the models never trained on. Each row below is what a model "
     "makes of them: the image squeezed into its code and decoded again, x̂ = decoder(encoder(x)). "
@@ -23,31 +20,28 @@ common.explain(
     "at the bottom shows where in the image the error is."
 )
 
-data = cur.data
-x_test, y_test = data.x_test, data.y_test.numpy()
-names = data.class_names
+x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 
 
-@st.cache_resource(max_entries=8, show_spinner="Fitting the PCA baseline…")
-def pca_for(dataset: str, k: int):
-    return metrics.pca_baseline(common.get_dataset(dataset).x_train, k, seed=0)
-
-
-@st.cache_data(max_entries=32, show_spinner="Reconstructing the test set…")
-def test_reconstructions(kind: str, path: str, content_hash: str, dataset: str):
-    """(N, H, W) reconstructions of the whole test split and their per-image errors.
-    For the PCA baseline (`kind` "pca"), `content_hash` holds the number of components."""
-    x = common.get_dataset(dataset).x_test
-    if kind == "pca":
-        x_hat = metrics.pca_reconstruct(pca_for(dataset, int(content_hash)), x)
-    else:
-        from explorer import latent
-
-        model = common.get_model(path, content_hash)
-        x_hat = latent.decode(model, latent.encode_dataset(model, x))
+def with_errors(x, x_hat):
+    """(N, H, W) reconstructions of the test split and their per-image errors."""
     x_hat = np.asarray(x_hat, dtype=np.float32).reshape(x.shape)
     errors = metrics.image_errors(x, x_hat)
     return x_hat[:, 0], {k: np.asarray(v) for k, v in errors.items()}
+
+
+@st.cache_data(max_entries=32, show_spinner="Reconstructing the test set…")
+def model_reconstructions(path: str, content_hash: str, dataset: str):
+    x = common.get_dataset(dataset).x_test
+    model = common.get_model(path, content_hash)
+    return with_errors(x, latent.decode(model, latent.encode_dataset(model, x)))
+
+
+@st.cache_data(max_entries=8, show_spinner="Fitting the PCA baseline…")
+def pca_reconstructions(dataset: str, n_components: int):
+    data = common.get_dataset(dataset)
+    pca = metrics.pca_baseline(data.x_train, n_components, seed=0)
+    return with_errors(data.x_test, metrics.pca_reconstruct(pca, data.x_test))
 
 
 entries, _ = common.list_entries()
@@ -66,13 +60,6 @@ others = st.multiselect(
 show_pca = st.toggle(f"PCA baseline with {k} components", value=True, key="compare_pca",
                      bind="query-params")
 
-rows = [("model", cur.entry.name, str(cur.entry.path), cur.hash)]
-for e in same_data:
-    if e.id in others:
-        rows.append(("model", e.name, str(e.path), e.card.get("content_hash", "")))
-if show_pca:
-    rows.append(("pca", f"PCA ({k})", "", str(k)))
-
 c1, c2, c3 = st.columns([2, 2, 1])
 how = c1.segmented_control("Images", ["random", "by class", "by index"], default="random",
                            key="compare_how", bind="query-params")
@@ -80,9 +67,12 @@ n = c2.slider("How many", 4, 16, 8, key="compare_n", bind="query-params")
 worst_first = c3.toggle("Worst first", key="compare_worst", bind="query-params",
                         help="Sort by the first model's error, worst at the left.")
 
-recon = {name: test_reconstructions(kind, path, h, cur.entry.dataset)
-         for kind, name, path, h in rows}
-first_errors = recon[rows[0][1]][1]["mse"]
+# Each row's name -> (reconstructions, errors); the current model's row first.
+recon = {e.name: model_reconstructions(str(e.path), e.card.get("content_hash", ""), e.dataset)
+         for e in [cur.entry, *(e for e in same_data if e.id in others)]}
+if show_pca:
+    recon[f"PCA ({k})"] = pca_reconstructions(cur.entry.dataset, k)
+first_errors = recon[cur.entry.name][1]["mse"]
 
 if how == "by class" and len(names) > 1:
     cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
@@ -100,11 +90,7 @@ elif how == "by index":
         st.error(f"Give whole numbers from 0 to {len(x_test) - 1}, separated by commas.")
         st.stop()
 else:
-    if common.presenting():
-        seed = common.hidden_setting("compare_seed", 0, lo=0, hi=10_000)
-    else:
-        seed = st.number_input("Seed", 0, 10_000, 0, key="compare_seed", bind="query-params",
-                               width=200)
+    seed = common.setting("number_input", "Seed", "compare_seed", 0, lo=0, hi=10_000, width=200)
     pool = np.random.default_rng(int(seed)).permutation(len(x_test))
 if worst_first:
     pool = pool[np.argsort(-first_errors[pool], kind="stable")]
@@ -112,30 +98,30 @@ chosen = pool[:n]
 
 st.markdown("**Originals**")
 common.show_images([x_test[i] for i in chosen], [f"#{i} · {names[y_test[i]]}" for i in chosen])
-for _, name, _, _ in rows:
+for name in recon:
     x_hat, errors = recon[name]
     st.markdown(f"**{name}**")
     common.show_images([x_hat[i] for i in chosen],
                        [f"MSE {errors['mse'][i]:.4f}" for i in chosen])
 # One picture to take away: originals on top, then each row of reconstructions.
 common.image_downloads([x_test[i, 0].numpy() for i in chosen]
-                       + [recon[name][0][i] for _, name, _, _ in rows for i in chosen],
+                       + [recon[name][0][i] for name in recon for i in chosen],
                        len(chosen), f"{cur.entry.name}-reconstructions", "compare_rows")
 
 st.subheader("Average over the test set")
 table = pd.DataFrame(
     [{"model": name, "MSE": recon[name][1]["mse"].mean(), "PSNR (dB)": recon[name][1]["psnr"].mean(),
-      "worst MSE": recon[name][1]["mse"].max()} for _, name, _, _ in rows]
+      "worst MSE": recon[name][1]["mse"].max()} for name in recon]
 ).set_index("model")
 st.dataframe(table.style.format("{:.4f}"), width="content")
 
 st.subheader("Where the error is")
 pick = st.selectbox("Image", chosen.tolist(), format_func=lambda i: f"#{i} · {names[y_test[i]]}",
                     key="compare_heat", bind="query-params")
-maps = np.stack([np.abs(recon[name][0][pick] - x_test[pick, 0].numpy()) for _, name, _, _ in rows])
+maps = np.stack([np.abs(recon[name][0][pick] - x_test[pick, 0].numpy()) for name in recon])
 fig = px.imshow(maps, facet_col=0, color_continuous_scale="magma", zmin=0, zmax=1,
                 labels={"color": "|x − x̂|"})
-for a, (_, name, _, _) in zip(fig.layout.annotations, rows, strict=False):
+for a, name in zip(fig.layout.annotations, recon, strict=False):
     a.text = name
 fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
 fig.update_layout(height=common.px(260), margin=dict(l=0, r=0, t=30, b=0))

@@ -18,14 +18,9 @@ CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
 PEN_PX = 22  # about 2 MNIST pixels once a digit's box is scaled to 20x20
 NEIGHBOURS = 8
 
-st.title("Draw a digit")
-cur = common.current()
-if cur is None:
-    st.stop()
-
+cur = common.start_page("Draw a digit")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
-labels = cur.data.y_test.numpy()
-names = cur.data.class_names
+labels, names = cur.labels, cur.names
 dim = codes.shape[1]
 c, h, w = cur.cfg.image_shape
 if c != 1 or h != w:

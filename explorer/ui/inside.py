@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import figures, inspect_latent, metrics, projection, replay, store
-from explorer.ui import common
+from explorer.ui import common, pages
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
 # The shipped AE and VAE that differ only by the KL term, per dataset.
@@ -17,14 +17,9 @@ PAIRS = {"mnist-5k": ("mnist-ae-mlp-z2", "mnist-vae-mlp-z2"),
          "digits": ("digits-ae-mlp-z2", "digits-vae-mlp-z2")}
 MAX_POINTS = 40  # posterior ellipses drawn at once
 
-st.title("Inside the latent space")
-cur = common.current()
-if cur is None:
-    st.stop()
-
+cur = common.start_page("Inside the latent space")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
-labels = cur.data.y_test.numpy()
-names = cur.data.class_names
+labels, names = cur.labels, cur.names
 dim = codes.shape[1]
 path = str(cur.entry.path)
 
@@ -280,7 +275,7 @@ def replay_tab() -> None:
         st.info("This model has no training replay. Models trained on the **Train** page keep "
                 "the codes of 500 test images after every epoch, so you can watch the latent "
                 "space organise itself.", icon=":material/movie:")
-        st.page_link("explorer/ui/train.py", label="Train a model",
+        st.page_link(pages.path("train"), label="Train a model",
                      icon=":material/model_training:")
         return
     method = "latent"

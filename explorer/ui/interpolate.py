@@ -12,14 +12,9 @@ from explorer.ui import common
 
 BIG = 196  # px for the image a slider drives
 
-st.title("Interpolate")
-cur = common.current()
-if cur is None:
-    st.stop()
-
+cur = common.start_page("Interpolate")
 codes = cur.codes()  # (N, D), cached per model
-x_test, y_test = cur.data.x_test, cur.data.y_test.numpy()
-names = cur.data.class_names
+x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim
 
 
@@ -93,11 +88,7 @@ with tab_pair:
             common.show_images([image], [f"decoded at t = {t:.2f}"], size=BIG)
 
         pair_slider()
-    if common.presenting():
-        steps = common.hidden_setting("interp_steps", 10, lo=3, hi=16)
-    else:
-        steps = st.slider("Steps in the strip", 3, 16, 10, key="interp_steps",
-                          bind="query-params")
+    steps = common.setting("slider", "Steps in the strip", "interp_steps", 10, lo=3, hi=16)
     strip = latent.decode(cur.model, latent.interpolate(z_a, z_b, steps, method))
     common.show_grid(strip, ncols=steps, size=72, caption=f"{method} interpolation, {steps} steps")
     common.image_downloads(strip, steps, f"{cur.entry.name}-{method}-{a}-to-{b}", "interp_strip",
@@ -115,11 +106,8 @@ with tab_dim:
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
                          key="trav_dim", bind="query-params")
         z0 = codes[base]
-        if common.presenting():
-            span = common.hidden_setting("trav_span", 3.0, lo=0.5, hi=6.0)
-        else:
-            span = st.slider("Range around the image's value", 0.5, 6.0, 3.0, 0.5,
-                             key="trav_span", bind="query-params")
+        span = common.setting("slider", "Range around the image's value", "trav_span", 3.0,
+                              lo=0.5, hi=6.0, step=0.5)
 
         @st.fragment
         def dim_slider():
@@ -156,15 +144,11 @@ with tab_grid:
         dims = (int(i), int(j))
         center = np.zeros(dim, dtype=np.float32)
     n = c3.slider("Grid size", 5, 25, 15, key="grid_n", bind="query-params")
-    if common.presenting():
-        extent = common.hidden_setting("grid_extent", 3.0, lo=1.0, hi=5.0)
-        spacing = common.hidden_setting("grid_spacing", "linear", options=("linear", "gaussian"))
-    else:
-        extent = c4.slider("Extent (±)", 1.0, 5.0, 3.0, 0.5, key="grid_extent",
-                           bind="query-params")
-        spacing = c4.radio("Spacing", ["linear", "gaussian"], horizontal=True,
-                           key="grid_spacing", bind="query-params",
-                           help="Gaussian spacing puts more rows where the prior has more mass.")
+    extent = common.setting("slider", "Extent (±)", "grid_extent", 3.0, lo=1.0, hi=5.0, step=0.5,
+                            where=c4)
+    spacing = common.setting("radio", "Spacing", "grid_spacing", "linear",
+                             options=("linear", "gaussian"), where=c4, horizontal=True,
+                             help="Gaussian spacing puts more rows where the prior has more mass.")
     if dims[0] == dims[1]:
         st.info("Pick two different dimensions.")
     else:

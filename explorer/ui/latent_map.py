@@ -19,12 +19,9 @@ from explorer.projection_files import (
     projection_file,
 )
 from explorer.projection_jobs import ProjectionJob
-from explorer.ui import common
+from explorer.ui import common, pages
 
-st.title("Latent map")
-cur = common.current()
-if cur is None:
-    st.stop()
+cur = common.start_page("Latent map")
 common.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "
@@ -32,12 +29,11 @@ common.explain(
     "digit. A 2-D code is drawn as it is; a longer one is squeezed onto the screen by a "
     "projection — PCA keeps the broad layout, UMAP and t-SNE keep neighbours together but "
     "distort distances between clusters.",
-    elbo=cur.model,
+    model=cur.model,
 )
 
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
-labels = cur.data.y_test.numpy()
-names = cur.data.class_names
+labels, names = cur.labels, cur.names
 dim = codes.shape[1]
 
 
@@ -88,25 +84,18 @@ else:
         bind="query-params",
     ) or "umap"
     params = projection.ProjectionParams(method=method)
-    presenting = common.presenting()  # the projection's knobs are not for the back of the room
+    # The projection's knobs are advanced settings: not for the back of the room.
     if method == "umap":
-        if presenting:
-            n_neighbors = common.hidden_setting("map_neighbors", 15, lo=5, hi=100)
-            min_dist = common.hidden_setting("map_min_dist", 0.1, lo=0.0, hi=0.99)
-        else:
-            n_neighbors = c2.slider("Neighbours", 5, 100, 15, key="map_neighbors",
-                                    help="Small: local detail. Large: the global layout.",
-                                    bind="query-params")
-            min_dist = c3.slider("Min distance", 0.0, 0.99, 0.1, 0.01, key="map_min_dist",
-                                 help="How tightly points may pack together.",
-                                 bind="query-params")
+        n_neighbors = common.setting("slider", "Neighbours", "map_neighbors", 15, lo=5, hi=100,
+                                     where=c2,
+                                     help="Small: local detail. Large: the global layout.")
+        min_dist = common.setting("slider", "Min distance", "map_min_dist", 0.1, lo=0.0,
+                                  hi=0.99, step=0.01, where=c3,
+                                  help="How tightly points may pack together.")
         params = projection.ProjectionParams("umap", n_neighbors=n_neighbors, min_dist=min_dist)
     elif method == "tsne":
-        if presenting:
-            perplexity = common.hidden_setting("map_perplexity", 30, lo=5, hi=100)
-        else:
-            perplexity = c2.slider("Perplexity", 5, 100, 30, key="map_perplexity",
-                                   bind="query-params")
+        perplexity = common.setting("slider", "Perplexity", "map_perplexity", 30, lo=5, hi=100,
+                                    where=c2)
         params = projection.ProjectionParams("tsne", perplexity=float(perplexity))
     coords, pending = stored_coords(params), None
     if coords is None and method == "pca":
@@ -171,6 +160,4 @@ pair = mapview.pair_for_interpolation(chosen)
 if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
                                   icon=":material/linear_scale:"):
     st.session_state["interp_pair"] = pair
-    # An explicit (empty) query: with none, switch_page clears the URL, which Streamlit refuses
-    # while the sidebar's model and presenter switch are bound to it. Those two carry over.
-    st.switch_page("explorer/ui/interpolate.py", query_params={})
+    pages.switch("interpolate")

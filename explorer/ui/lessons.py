@@ -1,52 +1,30 @@
 """Lessons page: guided presets, each a few sentences and buttons that open the right page, model
 and settings. The lessons themselves are plain data in :mod:`explorer.lessons`.
 
-"Open" goes through a callback, because the sidebar's model picker is bound to the URL: its value
-can only be set before it is drawn (a callback runs first), and ``st.switch_page`` may not write a
-bound parameter. The callback also clears the target page's remembered settings, so a lesson opens
-exactly the view it describes.
+"Open" clears the target page's remembered settings first, so a lesson opens exactly the view it
+describes; the switch itself goes through :func:`explorer.ui.pages.open_page`.
 """
 
-from pathlib import Path
-
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from explorer import lessons
-from explorer.ui import common
-
-ROOT = Path(__file__).resolve().parents[2]
-SIDEBAR_KEYS = ("model", "present")  # bound on every page; set through session state instead
+from explorer.ui import common, pages
 
 
 def choose(view: lessons.View) -> None:
-    """on_click of a lesson's button: set the model, forget the page's old settings, and leave
-    the switch to the page body (a callback cannot switch pages)."""
+    """on_click of a lesson's button: forget the page's old settings, then open the view."""
     for key in lessons.keys_to_reset(view):
         st.session_state.pop(key, None)
-    params = lessons.query_params(view)
-    if view.model:
-        st.session_state["model"] = view.model
-    st.session_state["lesson_target"] = (
-        view.page, {k: v for k, v in params.items() if k not in SIDEBAR_KEYS})
+    pages.open_page(view.page, lessons.query_params(view), model=view.model)
 
 
-st.title("Lessons")
-if (target := st.session_state.pop("lesson_target", None)) is not None:
-    page, params = target
-    try:
-        st.switch_page(page, query_params=params)
-    except StreamlitAPIException as e:  # e.g. a page this version of the app does not have
-        st.error(f"That view could not be opened: {e}")
-
+common.start_page("Lessons", needs_model=False)
 st.caption("Each lesson opens a page with the right model and settings. Read the few sentences "
            "aloud, press **Open**, and talk about what you see. The address bar then holds a "
            "link to that exact view: send it to your students.")
 
 entries, _ = common.list_entries()
 by_id = {e.id: e for e in entries}
-pages = {page for page in {v.page for item in lessons.LESSONS for v in item.views}
-         if (ROOT / page).is_file()}
 
 
 def kl_line(ids: tuple[str, ...]) -> str:
@@ -60,7 +38,6 @@ def kl_line(ids: tuple[str, ...]) -> str:
 
 columns = st.columns(2, gap="medium")
 for n, item in enumerate(lessons.LESSONS):
-    views = lessons.available_views(item, pages)
     with columns[n % 2].container(border=True):
         st.subheader(item.title)
         st.markdown(item.text)
@@ -68,9 +45,9 @@ for n, item in enumerate(lessons.LESSONS):
             st.markdown(line)
         if item.try_this:
             st.caption(f"Try this: {item.try_this}")
-        missing = sorted({v.model for v in views if v.model and v.model not in by_id})
+        missing = sorted({v.model for v in item.views if v.model and v.model not in by_id})
         with st.container(horizontal=True, gap="small"):
-            for i, view in enumerate(views):
+            for i, view in enumerate(item.views):
                 st.button(
                     "Open" if i == 0 else view.label,
                     key=f"lesson_{item.slug}_{i}",

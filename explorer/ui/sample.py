@@ -8,10 +8,7 @@ import streamlit as st
 from explorer import latent
 from explorer.ui import common
 
-st.title("Sample new images")
-cur = common.current()
-if cur is None:
-    st.stop()
+cur = common.start_page("Sample new images")
 
 if cur.is_vae:
     st.caption("A VAE is trained so that codes drawn from a standard normal decode to plausible "
@@ -24,7 +21,7 @@ common.explain(
     "This only works where the decoder has learned something, which is what a VAE's KL term "
     "buys: it pulls the codes of the training images towards N(0, I), so the prior's draws land "
     "where the decoder has been. The temperature T shrinks (T < 1) or widens (T > 1) the draws.",
-    elbo=cur.model,
+    model=cur.model,
 )
 
 presenting = common.presenting()  # the seed is not drawn when presenting; "New samples" stays
@@ -48,7 +45,7 @@ c3.button("New samples", on_click=new_samples, type="primary", icon=":material/c
 
 images = latent.sample_prior(cur.model, n, temperature=temperature,
                              seed=int(st.session_state["sample_seed"]))
-common.show_grid(images, ncols=int(n**0.5), size=common.px(84),
+common.show_grid(images, ncols=int(n**0.5), size=common.IMAGE_PX,
                  caption=f"{n} samples · T = {temperature:g} · seed {st.session_state['sample_seed']}")
 common.image_downloads(images, int(n**0.5),
                        f"{cur.entry.name}-samples-T{temperature:g}-seed{st.session_state['sample_seed']}",

@@ -7,6 +7,8 @@ One job per browser session lives in ``st.session_state["train_job"]``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
@@ -14,14 +16,88 @@ from explorer import datasets, downloads, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
 from explorer.jobs import JobState, TrainingJob
-from explorer.models import ModelConfig
+from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
-from explorer.ui import common
+from explorer.ui import common, pages
 
-MAP_PAGE = "explorer/ui/latent_map.py"
-DEFAULT_HIDDEN = {"mlp": "400", "conv": "32,64"}
 DONE = ("finished", "stopped", "diverged", "failed")
 PREVIEW_PX = 56  # on-screen size of one preview image
+
+
+# -- the form's settings ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    """One setting of the form: a number box when it has bounds, a select box when it has
+    options, else a text box."""
+
+    setting: str  # its name in the settings start_job reads
+    key: str  # the widget's key
+    label: str
+    help: str
+    default: float | str = ""
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    fmt: str | None = None  # "%g" shows 0.001 as typed instead of rounding it to 0.00
+    options: tuple[str, ...] = ()
+    placeholder: str = ""
+    max_chars: int | None = None
+
+
+FIELDS = (  # drawn two to a row, in this order
+    Field("latent", "train_latent", "Latent size",
+          "Length of the code. 2 is a map you can see directly; 16 or more reconstructs better.",
+          2, lo=2, hi=256, step=1),
+    Field("hidden", "train_hidden", "Hidden sizes",
+          "Comma-separated layer widths (MLP) or channels per layer (conv), e.g. 512,256. "
+          "Leave empty for the body's default: 400 for MLP, 32,64 for conv.",
+          placeholder="400 / 32,64"),
+    Field("beta", "train_beta", "β (VAE)",
+          "Weight of the KL term; 1 is a plain VAE, 4 a β-VAE. Ignored for AE.",
+          1.0, lo=0.0, hi=1000.0, step=0.5, fmt="%g"),
+    Field("likelihood", "train_likelihood", "Likelihood",
+          "How reconstruction error is scored: Bernoulli (cross-entropy, sharp) or Gaussian "
+          "(squared error).",
+          options=("bernoulli", "gaussian")),
+    Field("sparsity", "train_sparsity", "Sparsity (L1 weight)",
+          "Penalises large codes, so few dimensions are used at once (a sparse autoencoder).",
+          0.0, lo=0.0, hi=100.0, step=0.01, fmt="%g"),
+    Field("denoise", "train_denoise", "Denoising noise",
+          "Std of the noise added to inputs while training; the model must rebuild the clean "
+          "image (a denoising autoencoder).",
+          0.0, lo=0.0, hi=1.0, step=0.05, fmt="%g"),
+    Field("epochs", "train_epochs", "Epochs", "Passes over the training images.",
+          10, lo=1, hi=500, step=1),
+    Field("batch_size", "train_batch", "Batch size", "Images per update step.",
+          128, lo=1, hi=4096, step=32),
+    Field("lr", "train_lr", "Learning rate",
+          "Step size of the Adam optimiser; 1e-3 is a safe start. Too large and the loss "
+          "explodes.",
+          1e-3, lo=1e-6, hi=100.0, step=1e-4, fmt="%g"),
+    Field("seed", "train_seed", "Seed", "Same seed and settings give the same model.",
+          0, lo=0, hi=2**31 - 1, step=1),
+)
+RUN_NAME = Field(
+    "name", "train_name", "Run name",
+    "The folder the model is saved in. Left empty, a name is made from the dataset, model and "
+    "latent size.",
+    placeholder="automatic, e.g. " + store.suggested_run_name(
+        datasets.DEFAULT_DATASET, ModelConfig(kind="vae", arch="mlp", latent_dim=2)),
+    max_chars=store.MAX_NAME,
+)
+
+
+def draw_field(where, field: Field):
+    """The field's widget on `where` (a column, or the form itself); returns its value."""
+    if field.options:
+        return where.selectbox(field.label, field.options, key=field.key,
+                               format_func=str.capitalize, help=field.help)
+    if field.lo is None:
+        return where.text_input(field.label, value=field.default, placeholder=field.placeholder,
+                                max_chars=field.max_chars, key=field.key, help=field.help)
+    return where.number_input(field.label, min_value=field.lo, max_value=field.hi,
+                              value=field.default, step=field.step, format=field.fmt,
+                              key=field.key, help=field.help)
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -31,18 +107,6 @@ def dataset_label(name: str) -> str:
         return info.title
     megabytes = sum(s.size or 0 for s in downloads.DATASETS[name]["files"].values()) / 2**20
     return f"{info.title} (downloads ~{megabytes:.0f} MB on first use)"
-
-
-def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
-    """'512, 256' -> (512, 256); empty means the body's default. Ranges are ModelConfig's job."""
-    text = text.strip() or DEFAULT_HIDDEN[arch]
-    try:
-        return tuple(int(part) for part in text.replace(" ", ",").split(",") if part)
-    except ValueError:
-        raise ConfigError(
-            f"Hidden sizes must be whole numbers separated by commas, e.g. 400 or 512,256 — "
-            f"not '{text}'."
-        ) from None
 
 
 def duration(seconds: float) -> str:
@@ -60,12 +124,6 @@ def request_stop() -> None:
     if job is not None:
         job.stop()
         st.session_state["train_stopping"] = True
-
-
-def open_run(run_id: str) -> None:
-    # A callback runs before the sidebar's picker is drawn, so its key may still be set here.
-    st.session_state["model"] = run_id
-    st.session_state["train_open"] = run_id
 
 
 # -- starting a job ---------------------------------------------------------------------------
@@ -104,8 +162,7 @@ def start_job(settings: dict) -> None:
                     f"A run named '{folder}' already exists; choose another name, e.g. '{free}'."
                 )
         else:
-            suggested = f"{info.name}-{model_cfg.kind}-{model_cfg.arch}-z{model_cfg.latent_dim}"
-            folder = store.unique_run_name(suggested)
+            folder = store.unique_run_name(store.suggested_run_name(info.name, model_cfg))
         out = store.new_run_path(folder)
         job = TrainingJob(model_cfg, train_cfg, info.name, out, name=out.name)
         spinner = (
@@ -254,8 +311,8 @@ def final_view(job: TrainingJob, state: JobState) -> None:
             key="open_trained",
             type="primary",
             icon=":material/scatter_plot:",
-            on_click=open_run,
-            args=(f"runs/{name}",),
+            on_click=pages.open_page,
+            args=("map", {}, f"runs/{name}"),
             help="Shows this model on the latent map.",
         )
     show_curves(state)
@@ -263,7 +320,7 @@ def final_view(job: TrainingJob, state: JobState) -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------
-st.title("Train a model")
+common.start_page("Train a model", needs_model=False)
 common.warm_up_training()
 st.caption(
     "Pick a dataset and a model, press Train, and watch the loss fall and the "
@@ -279,11 +336,6 @@ with st.expander("What am I training?"):
         "2 can be drawn as a map as it is, larger sizes reconstruct better but need a projection "
         "to be seen."
     )
-
-if (run_id := st.session_state.pop("train_open", None)) is not None:
-    # open_run already picked the model; "model" is bound to the sidebar's picker, so
-    # switch_page may not write it (Streamlit raises), and it carries over by itself.
-    st.switch_page(MAP_PAGE, query_params={})
 
 settings_col, view_col = st.columns([2, 3], gap="large")
 
@@ -318,114 +370,10 @@ with settings_col, st.form("train_form", border=True):
         key="train_arch",
         help="MLP: fully connected layers. Conv: stride-2 convolutions, better on larger images.",
     )
-    c1, c2 = st.columns(2)
-    s["latent"] = c1.number_input(
-        "Latent size",
-        min_value=2,
-        max_value=256,
-        value=2,
-        step=1,
-        key="train_latent",
-        help="Length of the code. 2 is a map you can see directly; 16 or more reconstructs better.",
-    )
-    s["hidden"] = c2.text_input(
-        "Hidden sizes",
-        value="",
-        placeholder="400 / 32,64",
-        key="train_hidden",
-        help="Comma-separated layer widths (MLP) or channels per layer (conv), e.g. 512,256. "
-        "Leave empty for the body's default: 400 for MLP, 32,64 for conv.",
-    )
-    c1, c2 = st.columns(2)
-    s["beta"] = c1.number_input(
-        "β (VAE)",
-        min_value=0.0,
-        max_value=1000.0,
-        value=1.0,
-        step=0.5,
-        format="%g",
-        key="train_beta",
-        help="Weight of the KL term; 1 is a plain VAE, 4 a β-VAE. Ignored for AE.",
-    )
-    s["likelihood"] = c2.selectbox(
-        "Likelihood",
-        ["bernoulli", "gaussian"],
-        key="train_likelihood",
-        format_func=str.capitalize,
-        help="How reconstruction error is scored: Bernoulli (cross-entropy, sharp) or Gaussian "
-        "(squared error).",
-    )
-    c1, c2 = st.columns(2)
-    s["sparsity"] = c1.number_input(
-        "Sparsity (L1 weight)",
-        min_value=0.0,
-        max_value=100.0,
-        value=0.0,
-        step=0.01,
-        format="%g",
-        key="train_sparsity",
-        help="Penalises large codes, so few dimensions are used at once (a sparse autoencoder).",
-    )
-    s["denoise"] = c2.number_input(
-        "Denoising noise",
-        min_value=0.0,
-        max_value=1.0,
-        value=0.0,
-        step=0.05,
-        format="%g",
-        key="train_denoise",
-        help="Std of the noise added to inputs while training; the model must rebuild the clean "
-        "image (a denoising autoencoder).",
-    )
-    c1, c2 = st.columns(2)
-    s["epochs"] = c1.number_input(
-        "Epochs",
-        min_value=1,
-        max_value=500,
-        value=10,
-        step=1,
-        key="train_epochs",
-        help="Passes over the training images.",
-    )
-    s["batch_size"] = c2.number_input(
-        "Batch size",
-        min_value=1,
-        max_value=4096,
-        value=128,
-        step=32,
-        key="train_batch",
-        help="Images per update step.",
-    )
-    c1, c2 = st.columns(2)
-    s["lr"] = c1.number_input(
-        "Learning rate",
-        min_value=1e-6,
-        max_value=100.0,
-        value=1e-3,
-        step=1e-4,
-        format="%g",
-        key="train_lr",
-        help="Step size of the Adam optimiser; 1e-3 is a safe start. Too large "
-        "and the loss explodes.",
-    )
-    s["seed"] = c2.number_input(
-        "Seed",
-        min_value=0,
-        max_value=2**31 - 1,
-        value=0,
-        step=1,
-        key="train_seed",
-        help="Same seed and settings give the same model.",
-    )
-    s["name"] = st.text_input(
-        "Run name",
-        value="",
-        placeholder="automatic, e.g. mnist-5k-vae-mlp-z2",
-        max_chars=64,
-        key="train_name",
-        help="The folder the model is saved in. Left empty, a name is made "
-        "from the dataset, model and latent size.",
-    )
+    for row in zip(FIELDS[::2], FIELDS[1::2], strict=True):
+        for column, field in zip(st.columns(2), row, strict=True):
+            s[field.setting] = draw_field(column, field)
+    s["name"] = draw_field(st, RUN_NAME)
     submitted = st.form_submit_button(
         "Train", type="primary", icon=":material/play_arrow:", width="stretch"
     )
@@ -449,21 +397,12 @@ with view_col:
 
 
 # -- the training replay (Inside page): watch a finished run's latent space organise itself ----
-def watch_replay(run_id: str) -> None:
-    # A callback runs before the sidebar's picker is drawn, so its key may still be set here.
-    st.session_state["model"] = run_id
-    st.session_state["train_watch"] = run_id
-
-
-if st.session_state.pop("train_watch", None) is not None:
-    # The model is chosen in the callback above: its query parameter belongs to the sidebar's
-    # picker and cannot be set here.
-    st.switch_page("explorer/ui/inside.py", query_params={"inside_tab": "Training replay"})
 with view_col:
     job = st.session_state.get("train_job")
     if job is not None and is_done(job, state := job.snapshot()) and state.saved_path \
             and state.replay:
         st.button("Watch the latent space organise itself", key="train_watch_replay",
-                  icon=":material/movie:", on_click=watch_replay,
-                  args=(f"runs/{job.name or job.out.name}",),
+                  icon=":material/movie:", on_click=pages.open_page,
+                  args=("inside", {"inside_tab": "Training replay"},
+                        f"runs/{job.name or job.out.name}"),
                   help="Replays the test codes epoch by epoch on one map (Inside page).")
