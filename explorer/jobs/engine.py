@@ -10,6 +10,7 @@ through :meth:`Job.stop`.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -18,6 +19,7 @@ import os
 import threading
 import time
 from collections import deque
+from multiprocessing import forkserver
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 
@@ -83,6 +85,8 @@ class LocalProcesses:
     def __init__(self) -> None:
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(["explorer.jobs.worker"])
+        # Start the fork server (it imports torch once) now, not when the first student waits.
+        threading.Thread(target=forkserver.ensure_running, name="fork-server", daemon=True).start()
 
     def start(self, spec: JobSpec) -> _LocalRun:
         from explorer.jobs.worker import process_main
@@ -167,8 +171,7 @@ class Engine:
                                   "wait for it to finish, before starting another.")
             runs = self._runs or store.runs_dir()
             name = store.reserve_run_name(spec.name, runs)
-            spec = JobSpec(spec.model, spec.train, spec.dataset, str(runs / name), name,
-                           spec.n_train)
+            spec = dataclasses.replace(spec, out=str(runs / name), name=name)
             job = Job(self, spec, owner)
             self._queue.append(job)
             self._estimate_waits()

@@ -12,7 +12,9 @@ cluster. A worker reports through events ``(kind, payload)``:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -33,14 +35,17 @@ class JobSpec:
     out: str  # the run folder, reserved when the job was accepted
     name: str
     n_train: int = 0  # training images per epoch: for the queue's time estimate
+    # The submitter's EXPLORER_* settings (data and cache folders): a worker forked long ago,
+    # or on another machine, applies them before it loads anything.
+    env: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: str, out,
               n_train: int = 0) -> JobSpec:
-        from pathlib import Path
-
         out = Path(out)
-        return cls(model_cfg.to_dict(), train_cfg.to_dict(), dataset, str(out), out.name, n_train)
+        env = {k: v for k, v in os.environ.items() if k.startswith("EXPLORER_")}
+        return cls(model_cfg.to_dict(), train_cfg.to_dict(), dataset, str(out), out.name,
+                   n_train, env)
 
     def model_config(self) -> ModelConfig:
         return ModelConfig.from_dict(self.model)

@@ -8,6 +8,7 @@ including an unexpected error, becomes one final ``("done", ...)`` event.
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,7 @@ def _reconstruct(model, x: torch.Tensor) -> np.ndarray:
 
 def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
     """Train, evaluate and save `spec`'s run, reporting as it goes."""
+    os.environ.update(spec.env)
     try:
         data = load_dataset(spec.dataset)
         x_preview = data.x_test[preview_indices(data.y_test.numpy())]

@@ -10,7 +10,7 @@ model's content hash so a retrained model never shows a stale picture.
 from __future__ import annotations
 
 import re
-import threading
+import uuid
 from functools import partial
 from pathlib import Path
 
@@ -55,18 +55,17 @@ def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False)
-def warm_up_training() -> threading.Thread:
-    """Building the first torch optimiser imports torch's compiler stack (seconds on two cores).
-    Do it once per server, in the background, while the learner is still filling in the form."""
+def _release_session(owner: str) -> None:
+    from explorer.jobs import get_engine
 
-    def run() -> None:
-        import torch
+    get_engine().release_owner(owner)
 
-        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
-    thread = threading.Thread(target=run, name="warm-up-training", daemon=True)
-    thread.start()
-    return thread
+@st.cache_resource(scope="session", on_release=_release_session, show_spinner=False)
+def session_owner() -> str:
+    """This browser session's id for the job engine: one active job per session, and a session
+    that ends (the tab closed) cancels its queued or running job."""
+    return uuid.uuid4().hex
 
 
 def list_entries() -> tuple[list[store.ModelEntry], list[str]]:

@@ -1,8 +1,8 @@
-"""Train page: a form of settings, a training job in a worker thread, and a live view of it.
+"""Train page: a form of settings, a job handed to the job engine, and a live view of it.
 
 The page only collects settings and draws what the job reports: the loop, the evaluation and the
-saving all happen in :class:`explorer.jobs.TrainingJob`, which this page polls from a fragment.
-One job per browser session lives in ``st.session_state["train_job"]``.
+saving all happen in a worker outside the web server (:mod:`explorer.jobs`), which this page polls
+from a fragment. One job per browser session; its handle lives in ``st.session_state["train_job"]``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import streamlit as st
 from explorer import datasets, downloads, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
-from explorer.jobs import JobState, TrainingJob
+from explorer.jobs import Job, JobSpec, JobState, get_engine
 from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
 from explorer.ui import common, pages
 
-DONE = ("finished", "stopped", "diverged", "failed")
 PREVIEW_PX = 56  # on-screen size of one preview image
 
 
@@ -114,9 +113,9 @@ def duration(seconds: float) -> str:
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
-def is_done(job: TrainingJob, state: JobState) -> bool:
-    # A worker that vanished without a final status counts as done too, so the page never hangs.
-    return state.status in DONE or not job.running
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def request_stop() -> None:
@@ -130,7 +129,7 @@ def request_stop() -> None:
 def start_job(settings: dict) -> None:
     """Validate the form's settings and start a job; every problem becomes one st.error line."""
     job = st.session_state.get("train_job")
-    if job is not None and not is_done(job, job.snapshot()):
+    if job is not None and job.snapshot().active:
         st.warning(
             "A model is already training in this tab. Stop it or wait for it to finish "
             "before starting another."
@@ -157,21 +156,22 @@ def start_job(settings: dict) -> None:
         )
         if typed := settings["name"].strip():
             folder = store.sanitize_run_name(typed)
-            if (free := store.unique_run_name(folder)) != folder:
-                raise ConfigError(
-                    f"A run named '{folder}' already exists; choose another name, e.g. '{free}'."
-                )
+            if store.is_taken(folder):
+                raise ConfigError(f"A run named '{folder}' already exists; choose another name, "
+                                  f"e.g. '{store.unique_run_name(folder)}'.")
         else:
-            folder = store.unique_run_name(store.suggested_run_name(info.name, model_cfg))
-        out = store.new_run_path(folder)
-        job = TrainingJob(model_cfg, train_cfg, info.name, out, name=out.name)
+            folder = store.suggested_run_name(info.name, model_cfg)
         spinner = (
             "Preparing the data…"
             if datasets.is_available(info.name)
             else (f"Downloading {info.title} (once; it is cached for next time)…")
         )
         with st.spinner(spinner):
-            job.start()  # loads the dataset here, so a download problem is reported right away
+            data = common.get_dataset(info.name)  # a download problem is reported right away
+        spec = JobSpec.build(model_cfg, train_cfg, info.name, store.new_run_path(folder),
+                             n_train=len(data.x_train))
+        # The engine reserves the folder's name now: the name shown is the one it will have.
+        job = get_engine().submit(spec, owner=common.session_owner())
     except ExplorerError as e:
         st.error(str(e))
         return
@@ -216,7 +216,10 @@ def show_reconstructions(state: JobState, final: bool = False) -> None:
 
 
 def progress_text(state: JobState, stopping: bool) -> tuple[float, str]:
-    if state.status == "queued" or not state.steps_per_epoch:
+    if state.status == "queued":
+        wait = f", about {duration(state.wait)}" if state.wait is not None else ""
+        return 0.0, f"Queued: {ordinal(state.position)} in line{wait}"
+    if not state.steps_per_epoch:
         return 0.0, "Preparing the data and the model…"
     total = state.epochs * state.steps_per_epoch
     fraction = min(1.0, state.step / total)
@@ -228,17 +231,17 @@ def progress_text(state: JobState, stopping: bool) -> tuple[float, str]:
     return fraction, f"Epoch {state.epoch}/{state.epochs} · step {state.step}/{total}{eta}"
 
 
-def headline(job: TrainingJob) -> None:
+def headline(job: Job) -> None:
     title = datasets.INFOS[job.dataset_name].title
-    st.markdown(f"**{job.name}** · {job.model_cfg.describe()} · {title}")
+    st.markdown(f"**runs/{job.name}** · {job.model_config().describe()} · {title}")
 
 
 @st.fragment(run_every=0.5)
 def live_view() -> None:
     """Redrawn twice a second while the job runs; hands over to a full rerun when it ends."""
-    job: TrainingJob = st.session_state["train_job"]
+    job: Job = st.session_state["train_job"]
     state = job.snapshot()
-    if is_done(job, state):
+    if not state.active:
         # A full rerun, not a fragment one: it draws the final state without run_every and lets
         # the sidebar's picker list the new run.
         st.rerun(scope="app")
@@ -246,13 +249,15 @@ def live_view() -> None:
     headline(job)
     fraction, text = progress_text(state, stopping)
     st.progress(fraction, text=text)
+    queued = state.status == "queued"
     st.button(
-        "Stop",
+        "Cancel" if queued else "Stop",
         key="stop_training",
         on_click=request_stop,
-        disabled=stopping,
-        icon=":material/stop_circle:",
-        help="Ends training now; what it learned is saved.",
+        disabled=stopping or state.status == "saving",
+        icon=":material/cancel:" if queued else ":material/stop_circle:",
+        help="Leaves the queue; nothing is saved." if queued
+        else "Ends training now; what it learned is saved.",
     )
     show_curves(state)
     show_reconstructions(state)
@@ -285,8 +290,8 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
         col.metric(label, fmt.format(metrics[key]), help=about)
 
 
-def final_view(job: TrainingJob, state: JobState) -> None:
-    name = job.name or job.out.name
+def final_view(job: Job, state: JobState) -> None:
+    name = job.name
     saved = state.saved_path is not None
     headline(job)
     if state.status == "finished":
@@ -300,12 +305,14 @@ def final_view(job: TrainingJob, state: JobState) -> None:
         )
         where = f"saved as '{name}'" if saved else "not saved"
         st.info(f"Stopped {when}; what it learned is {where}.", icon=":material/stop_circle:")
+    elif state.status == "cancelled":
+        st.info(state.message, icon=":material/cancel:")
     else:  # diverged or failed: the message already says what to try
         st.error(state.message or "Training failed.")
         if saved:
             st.caption(f"The weights from its last good epoch were saved as '{name}'.")
     if saved:
-        metric_row(state.metrics, job.model_cfg.kind == "vae")
+        metric_row(state.metrics, job.model_config().kind == "vae")
         st.button(
             "Open it",
             key="open_trained",
@@ -321,7 +328,7 @@ def final_view(job: TrainingJob, state: JobState) -> None:
 
 # -- the page ---------------------------------------------------------------------------------
 common.start_page("Train a model", needs_model=False)
-common.warm_up_training()
+engine = get_engine()  # created once per server; it starts the workers' fork server early
 st.caption(
     "Pick a dataset and a model, press Train, and watch the loss fall and the "
     "reconstructions sharpen; the finished model is saved as a run you can explore."
@@ -379,6 +386,8 @@ with settings_col, st.form("train_form", border=True):
     )
 
 with view_col:
+    if engine.notice:
+        st.warning(engine.notice, icon=":material/cloud_off:")
     if submitted:
         start_job(s)  # its messages land here, in view, not below the fold under the form
     job = st.session_state.get("train_job")
@@ -390,19 +399,19 @@ with view_col:
         )
     else:
         state = job.snapshot()
-        if is_done(job, state):
-            final_view(job, state)
-        else:
+        if state.active:
             live_view()
+        else:
+            final_view(job, state)
 
 
 # -- the training replay (Inside page): watch a finished run's latent space organise itself ----
 with view_col:
     job = st.session_state.get("train_job")
-    if job is not None and is_done(job, state := job.snapshot()) and state.saved_path \
+    if job is not None and not (state := job.snapshot()).active and state.saved_path \
             and state.replay:
         st.button("Watch the latent space organise itself", key="train_watch_replay",
                   icon=":material/movie:", on_click=pages.open_page,
                   args=("inside", {"inside_tab": "Training replay"},
-                        f"runs/{job.name or job.out.name}"),
+                        f"runs/{job.name}"),
                   help="Replays the test codes epoch by epoch on one map (Inside page).")
