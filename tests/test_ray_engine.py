@@ -17,6 +17,10 @@ from explorer.jobs import Engine, JobSpec, get_engine
 from explorer.models import ModelConfig
 from explorer.training import TrainConfig
 
+# Ray swaps a loopback address for this machine's network address; keep every connection of
+# this test on 127.0.0.1 (Ray's single-machine mode, also used on macOS).
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 if os.environ.get("CI"):
     import ray  # noqa: F401 - in CI a missing Ray is a failure, not a skip
 else:
@@ -41,14 +45,16 @@ def ray_head(tmp_path_factory):
     subprocess.run([RAY, "start", "--head", "--port", str(port), "--num-cpus", "2",
                     "--include-dashboard", "false", "--node-ip-address", "127.0.0.1",
                     "--temp-dir", str(temp), "--disable-usage-stats"],
-                   check=True, env=env, capture_output=True, timeout=120)
+                   check=True, env=env, capture_output=True, timeout=120,
+                   start_new_session=True)  # `ray stop` must not reach this test's own group
     try:
         yield f"127.0.0.1:{port}"
     finally:
         import ray
 
         ray.shutdown()
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=60)
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=60,
+                       start_new_session=True)
         shutil.rmtree(temp, ignore_errors=True)
 
 

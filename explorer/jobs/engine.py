@@ -190,8 +190,11 @@ class Engine:
             return [*self._running, *self._queue]
 
     def shutdown(self) -> None:
+        """Stop scheduling and kill what still runs (the server is going away)."""
         self._closed = True
         self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
         with self._lock:
             for job in self._running:
                 job._run.kill()
