@@ -81,7 +81,9 @@ class Row:
 def fmt(x: float | None, unit: str = "") -> str:
     if x is None or x != x:
         return "n/a"
-    s = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}"
+    ax = abs(x)
+    s = f"{x:,.0f}" if ax >= 1000 else f"{x:.1f}" if ax >= 10 else f"{x:.3g}" if ax >= 1 else (
+        f"{x:.4g}")
     return f"{s} {unit}".strip()
 
 
