@@ -47,6 +47,7 @@ import numpy as np
 
 from explorer.atomic import write_atomic
 from explorer.errors import ConfigError, ExplorerError
+from explorer.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -553,11 +554,8 @@ def load_coords(path: str | Path, expected_model_hash: str,
 
 
 def default_cache_root() -> Path:
-    """``$EXPLORER_CACHE_DIR`` if set, else ``~/.cache/latent-explorer/projections``."""
-    configured = os.environ.get("EXPLORER_CACHE_DIR", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "latent-explorer" / "projections"
+    """The projection cache: ``projections/`` in the app's cache folder (see explorer.paths)."""
+    return cache_dir("projections")
 
 
 class ProjectionCache:

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from explorer import datasets, downloads, projection, store
+from explorer import datasets, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.jobs import JobState, TrainingJob
 from explorer.models import ModelConfig
@@ -33,7 +33,7 @@ def dataset_label(name: str) -> str:
     info = datasets.INFOS[name]
     if datasets.is_available(name):
         return info.title
-    megabytes = sum(s.size or 0 for s in downloads.DATASETS[name]["files"].values()) / 2**20
+    megabytes = info.source.download_bytes / 2**20
     return f"{info.title} (downloads ~{megabytes:.0f} MB on first use)"
 
 
