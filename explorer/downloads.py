@@ -10,9 +10,8 @@ pooch does the downloading: streaming into a temporary file, the SHA-256 check, 
 into place only once the check passed. This module adds the mirrors, the IDX reader, and one
 :class:`~explorer.errors.DatasetError` sentence for every problem a user can hit (no network, a
 mirror that is down, cut off or serves the wrong bytes, a damaged or hand-made file, a full disk).
-Users without a network can drop the files in by hand, compressed or not. The dataset registry
-itself (titles, shapes, class names) is :data:`explorer.datasets.INFOS`; its downloadable entries
-carry an :class:`IdxSource`.
+Users without a network can drop the files in by hand, compressed or not. The registry that names
+each dataset's files and checksums is :data:`explorer.datasets.INFOS`.
 """
 
 from __future__ import annotations
@@ -81,34 +80,6 @@ class IdxInfo(Protocol):
     image_shape: tuple[int, int, int]
     class_names: tuple[str, ...]
     source: IdxSource | None
-
-
-# The published values for the files as distributed; the same checksums appear in
-# tensorflow/datasets (url_checksums) and torchvision. The original yann.lecun.com host is left
-# out on purpose: it often refuses plain downloads, which would only add a slow failure.
-MNIST = IdxSource(
-    ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-     "https://storage.googleapis.com/cvdf-datasets/mnist/"),
-    (IdxSpec("train-images-idx3-ubyte.gz",
-             "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
-     IdxSpec("train-labels-idx1-ubyte.gz",
-             "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
-     IdxSpec("t10k-images-idx3-ubyte.gz",
-             "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
-     IdxSpec("t10k-labels-idx1-ubyte.gz",
-             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542)),
-)
-FASHION_MNIST = IdxSource(
-    ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-    (IdxSpec("train-images-idx3-ubyte.gz",
-             "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26_421_880),
-     IdxSpec("train-labels-idx1-ubyte.gz",
-             "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29_515),
-     IdxSpec("t10k-images-idx3-ubyte.gz",
-             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4_422_102),
-     IdxSpec("t10k-labels-idx1-ubyte.gz",
-             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5_148)),
-)
 
 
 def dataset_dir(info: IdxInfo, data_dir: Path | str | None = None) -> Path:
@@ -189,45 +160,39 @@ class _WrongFile(Exception):
 class _Progress:
     """The tqdm-like object pooch's HTTPDownloader reports to, as ``progress(done, total)`` calls.
 
-    pooch counts every chunk as ``_CHUNK`` bytes (the last one is usually shorter), so ``done`` is
-    capped at the total, and a file is only called too large once it is more than a chunk over.
+    pooch sets ``total`` from Content-Length (0 if none) and counts every chunk as ``_CHUNK``
+    bytes, the last one too, so ``done`` is capped at the total and a file is only called too
+    large once it is more than a chunk over its known size.
     """
 
     def __init__(self, callback: ProgressCallback | None, size: int | None) -> None:
         self.callback, self.size, self.done, self._total = callback, size, 0, size
 
-    def __bool__(self) -> bool:
-        return True  # pooch only reports to a progress bar that is truthy
-
-    @property
-    def total(self) -> int | None:
-        return self._total
+    total = property(lambda self: self._total)
 
     @total.setter
-    def total(self, announced: int) -> None:  # pooch sets it from Content-Length, 0 if none
+    def total(self, announced: int) -> None:
         if announced and self.size is not None and announced > self.size:
             raise _WrongFile()
         self._total = announced or self.size
         self._report()
 
     def update(self, n: int) -> None:
-        if not n:
-            return
-        self.done += n
-        if self.size is not None and self.done - _CHUNK >= self.size:
-            raise _WrongFile()
-        self._report()
+        if n:  # pooch ends with reset() and update(total), which is 0 when the total is unknown
+            self.done += n
+            if self.size is not None and self.done - _CHUNK >= self.size:
+                raise _WrongFile()
+            self._report()
 
     def reset(self) -> None:
         self.done = 0
 
-    def close(self) -> None:
-        pass
-
     def _report(self) -> None:
         if self.callback is not None:
-            total = self._total
-            self.callback(min(self.done, total) if total else self.done, total)
+            self.callback(min(self.done, self._total or self.done), self._total)
+
+    def close(self) -> None:
+        pass
 
 
 def _causes(exc: BaseException):

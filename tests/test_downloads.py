@@ -9,6 +9,7 @@ swapped for one whose specs match those files.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import gzip
 import hashlib
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import datasets, downloads, paths
+from explorer import datasets, paths
 from explorer.downloads import (
     ROLES,
     IdxSource,
@@ -39,7 +40,7 @@ N_TRAIN = 20
 N_TEST = 8
 MNIST = datasets.get_info("mnist")
 FASHION = datasets.get_info("fashion-mnist")
-MNIST_FILES = dict(zip(ROLES, downloads.MNIST.files, strict=True))
+MNIST_FILES = dict(zip(ROLES, MNIST.source.files, strict=True))
 
 # The longest a stalled handler may block; the client gives up long before, and the
 # fixture releases it at teardown, so this only bounds a worst case.
@@ -593,3 +594,17 @@ def test_a_data_folder_that_cannot_be_made_is_named(tmp_path, toy, server):
     with pytest.raises(DatasetError, match="Could not use the data folder") as info:
         fetch(specs["test_labels"], [server.mirror("good")], blocker / "data", timeout=5)
     assert "EXPLORER_DATA_DIR" in str(info.value)
+
+
+def test_a_full_disk_is_named_as_such_and_leaves_nothing(server, toy, cache, monkeypatch):
+    _, specs = toy
+
+    def disk_full(self, url, output_file, pooch):
+        Path(output_file).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pooch.HTTPDownloader.__call__", disk_full)
+    with pytest.raises(DatasetError, match="Could not save train-images") as info:
+        fetch(specs["train_images"], [server.mirror("good")], cache, timeout=5)
+    assert "No space left on device" in str(info.value) and "free some disk space" in str(info.value)
+    assert list(cache.iterdir()) == []

@@ -222,7 +222,7 @@ def test_dataset_files_and_pictures_never_unpickle(tmp_path, marker):
         downloads.read_idx(path)
     folder = downloads.dataset_dir(datasets.get_info("mnist"), tmp_path / "data")
     folder.mkdir(parents=True)
-    for spec in downloads.MNIST.files:  # all four, unpacked: no download
+    for spec in datasets.get_info("mnist").source.files:  # all four, unpacked: no download
         (folder / spec.filename.removesuffix(".gz")).write_bytes(evil_pickle(marker))
     with pytest.raises(DatasetError, match="not an IDX file"):
         datasets.load_dataset("mnist", data_dir=str(tmp_path / "data"))
