@@ -195,17 +195,12 @@ class _Progress:
         pass
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException | None):
     """``exc`` and what it wraps (requests wraps urllib3, which wraps the socket error)."""
-    todo, seen = [exc], set()
-    while todo:
-        e = todo.pop(0)
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        todo += [e.__cause__, e.__context__, getattr(e, "reason", None),
-                 *(a for a in e.args if isinstance(a, BaseException))]
+    while exc is not None:
+        yield exc
+        reason = getattr(exc, "reason", None)
+        exc = reason if isinstance(reason, BaseException) else exc.__cause__ or exc.__context__
 
 
 def _describe_network_error(exc: requests.RequestException) -> str:
