@@ -17,6 +17,7 @@ each dataset's files and checksums is :data:`explorer.datasets.INFOS`.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import math
 import socket
@@ -27,9 +28,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import pooch
-import requests
-from urllib3.exceptions import IncompleteRead
 
 from explorer import paths
 from explorer.errors import DatasetError
@@ -44,8 +42,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Far above any file here (the largest unpacks to 47 MB); a damaged or hostile gzip file must not
 # unpack into all of memory.
 _MAX_FILE_BYTES = 1 << 28
-# pooch reports every download on stderr through its own logger; our callers show progress.
-pooch.get_logger().setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -203,8 +199,11 @@ def _causes(exc: BaseException | None):
         exc = reason if isinstance(reason, BaseException) else exc.__cause__ or exc.__context__
 
 
-def _describe_network_error(exc: requests.RequestException) -> str:
-    """A few words for the user about why one mirror failed."""
+def _describe_network_error(exc: Exception) -> str:
+    """A few words for the user about why one mirror failed (``exc``: a requests exception)."""
+    import requests
+    from urllib3.exceptions import IncompleteRead
+
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return f"HTTP {exc.response.status_code}"
     for cause in _causes(exc):
@@ -239,6 +238,13 @@ def fetch(spec: IdxSpec, mirrors: Sequence[str], cache_dir: Path | str, timeout:
     ``dataset`` (a registry entry) only makes messages more specific. Every failure raises
     :class:`DatasetError`; no partial or unverified file is ever left under the final name.
     """
+    # Imported here, not at the top: requests and pooch take a noticeable part of a second to
+    # import, and most app starts never download anything.
+    import pooch
+    import requests
+
+    # pooch reports every download on stderr through its own logger; our callers show progress.
+    pooch.get_logger().setLevel(logging.WARNING)
     folder = Path(cache_dir).expanduser()
     target = folder / spec.filename
     what = spec.filename if dataset is None else f"{spec.filename} for {_short_title(dataset)}"
@@ -299,7 +305,8 @@ def _resolve_file(info: IdxInfo, spec: IdxSpec, folder: Path, mirrors: Sequence[
     packed, unpacked = folder / spec.filename, folder / spec.filename.removesuffix(".gz")
     if packed.is_file():
         try:
-            matches = pooch.file_hash(str(packed)) == spec.sha256
+            with open(packed, "rb") as f:
+                matches = hashlib.file_digest(f, "sha256").hexdigest() == spec.sha256
         except OSError as exc:
             raise DatasetError(f"Could not read {packed} ({exc.strerror or exc}).") from None
         if matches:
