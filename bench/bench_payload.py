@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -70,32 +69,29 @@ def reference_lists(coords, labels):
     return fig
 
 
-def measure(build, coords, labels, repeats: int) -> dict:
-    times, size, zipped = [], 0, 0
-    for _ in range(repeats):
-        t = time.perf_counter()
-        text = build(coords, labels).to_json()
-        times.append(time.perf_counter() - t)
-        size = len(text)
-    zipped = len(gzip.compress(text.encode(), compresslevel=6))
-    return {"bytes": size, "gzip_bytes": zipped, "build_json_s": C.median(times)}
+def sizes(build, coords, labels) -> dict:
+    text = build(coords, labels).to_json()
+    return {"bytes": len(text), "gzip_bytes": len(gzip.compress(text.encode()))}
 
 
 def main() -> None:
     args = C.main_args(__doc__.splitlines()[0])
-    repeats = 3 if args.quick else 7
+    repeats = 4 if args.quick else 10
     coords, labels = points()
     ours(coords, labels).to_json()  # import plotly and warm its validators up
     reference_px(coords, labels).to_json()
     builders = {"ours (map_figure)": ours, "px.scatter (DataFrame)": reference_px,
                 "go.Scattergl with lists": reference_lists}
-    res = {}
-    for _ in range(2):  # interleave: two rounds of each
-        for name, build in builders.items():
-            m = measure(build, coords, labels, max(1, repeats // 2))
-            res.setdefault(name, []).append(m)
-    res = {k: {"bytes": v[-1]["bytes"], "gzip_bytes": v[-1]["gzip_bytes"],
-               "build_json_s": C.median([m["build_json_s"] for m in v])} for k, v in res.items()}
+
+    def build_and_serialise(build):
+        def run():
+            build(coords, labels).to_json()  # timed by interleaved()
+        return run
+
+    runs = C.interleaved({name: build_and_serialise(build) for name, build in builders.items()},
+                         repeats)
+    res = {name: sizes(build, coords, labels) | {"build_json_s": C.median(runs[name])}
+           for name, build in builders.items()}
     for k, v in res.items():
         C.log(f"{k:28s} {v['bytes'] / 1e6:7.3f} MB JSON  {v['gzip_bytes'] / 1e6:7.3f} MB gzip  "
               f"build+to_json {1e3 * v['build_json_s']:7.1f} ms")

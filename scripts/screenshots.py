@@ -23,7 +23,18 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from tests.browser import helpers  # noqa: E402
+from harness.app_server import Server, running_app  # noqa: E402
+from harness.chromium import VIEWPORT, launch_chromium  # noqa: E402
+from harness.page import (  # noqa: E402
+    ERRORS,
+    RUN_TIMEOUT_MS,
+    box_select,
+    fill_train_form,
+    go_to,
+    nav_titles,
+    open_page,
+    wait_idle,
+)
 
 MAX_BYTES = 400_000
 TRAIN_TIMEOUT_MS = 180_000
@@ -42,13 +53,13 @@ def save_png(png: bytes, path: Path) -> int:
     return len(buffer.getvalue())
 
 
-def page_name(page: Page, server: helpers.Server) -> str:
+def page_name(page: Page, server: Server) -> str:
     path = page.url.removeprefix(server.url).strip("/").split("?")[0]
     return path or "map"  # the default page (the latent map) lives at the root URL
 
 
 def shoot(page: Page, out: Path, name: str) -> None:
-    page.mouse.move(5, helpers.VIEWPORT["height"] - 5)  # no hover effects in the picture
+    page.mouse.move(5, VIEWPORT["height"] - 5)  # no hover effects in the picture
     size = save_png(page.screenshot(), out / f"{name}.png")
     print(f"  {out / f'{name}.png'}  {size / 1000:.0f} KB", flush=True)
 
@@ -56,19 +67,19 @@ def shoot(page: Page, out: Path, name: str) -> None:
 def map_with_selection(page: Page) -> bool:
     """Box-select some points; True if their images appeared (the page is then scrolled)."""
     expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
-    helpers.box_select(page, (0.45, 0.35, 0.55, 0.5))
+    box_select(page, (0.45, 0.35, 0.55, 0.5))
     # Leave no hover label behind: pass over an empty corner of the plot, then off it.
     area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
     if area:
         page.mouse.move(area["x"] + 5, area["y"] + area["height"] - 5, steps=3)
-    page.mouse.move(5, helpers.VIEWPORT["height"] - 5, steps=3)
+    page.mouse.move(5, VIEWPORT["height"] - 5, steps=3)
     try:
         expect(page.get_by_text("Originals", exact=True)).to_be_visible(timeout=30_000)
     except AssertionError:
         print("  warning: the box selection showed no images on the latent map", flush=True)
-        helpers.wait_idle(page)
+        wait_idle(page)
         return False
-    helpers.wait_idle(page)
+    wait_idle(page)
     # The chart at the top of the picture (clear of the app's header), the images below it.
     page.locator('[data-testid="stPlotlyChart"]').first.evaluate("""e => {
         e.scrollIntoView({block: 'start'});
@@ -80,12 +91,12 @@ def map_with_selection(page: Page) -> bool:
 
 
 def train_tiny(page: Page) -> None:
-    form = helpers.fill_train_form(page, "Digits 8×8", {"Epochs": 5, "Latent size": 2,
-                                                        "Run name": "digits-vae-tiny"})
+    form = fill_train_form(page, "Digits 8×8", {"Epochs": 5, "Latent size": 2,
+                                                "Run name": "digits-vae-tiny"})
     form.get_by_role("button", name="Train").click()
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_be_visible(
         timeout=TRAIN_TIMEOUT_MS)
-    helpers.wait_idle(page)
+    wait_idle(page)
 
 
 def main() -> int:
@@ -99,14 +110,14 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="explorer-shots-") as tmp, \
-            helpers.running_app(Path(tmp)) as server, sync_playwright() as playwright:
-        browser = helpers.launch_chromium(playwright)
-        page = browser.new_page(viewport=helpers.VIEWPORT)
-        page.set_default_timeout(helpers.RUN_TIMEOUT_MS)
-        helpers.open_page(page, server)
+            running_app(Path(tmp)) as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(RUN_TIMEOUT_MS)
+        open_page(page, server)
         problems = []
-        for title in helpers.nav_titles(page):
-            helpers.go_to(page, title)
+        for title in nav_titles(page):
+            go_to(page, title)
             name = page_name(page, server)
             if args.pages and name not in args.pages:
                 continue
@@ -115,8 +126,8 @@ def main() -> int:
                 scrolled = map_with_selection(page)
             elif name == "train" and not args.no_train:
                 train_tiny(page)
-            if page.locator(helpers.ERRORS).count():
-                problems.append(f"{title}: {page.locator(helpers.ERRORS).all_inner_texts()}")
+            if page.locator(ERRORS).count():
+                problems.append(f"{title}: {page.locator(ERRORS).all_inner_texts()}")
             if not scrolled:  # e.g. the Train button scrolled the page: show its top
                 page.locator("h1").first.scroll_into_view_if_needed()
             shoot(page, out, name)

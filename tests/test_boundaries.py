@@ -21,3 +21,11 @@ def test_nothing_unpickles_model_files():
     files = [*(ROOT / "explorer").rglob("*.py"), ROOT / "app.py"]
     offenders = [str(p) for p in files if p.exists() and pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_only_tests_import_from_tests():
+    """Code shared by the tests and anything else (benchmarks, scripts) lives in harness/."""
+    files = [p for p in ROOT.rglob("*.py")
+             if not {".venv", "tests", ".git"} & set(p.relative_to(ROOT).parts)]
+    pattern = re.compile(r"^\s*(from\s+tests(\.|\s+import)|import\s+tests\b)", re.M)
+    assert [str(p) for p in files if pattern.search(p.read_text())] == []

@@ -26,16 +26,61 @@ def test_mnist_5k_split_is_stratified_and_disjoint():
     assert not any(t.numpy().tobytes() in train for t in data.x_test)
 
 
-def test_split_cache_round_trips_and_survives_corruption(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "projections"))
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    datasets.load_dataset.cache_clear()  # the per-process cache would hide the disk
+    yield tmp_path / "cache"
+    datasets.load_dataset.cache_clear()
+
+
+def test_split_cache_stays_inside_the_cache_folder_and_round_trips(cache_dir):
     info = datasets.get_info("digits")
-    fresh = datasets._load_digits(info)
+    path = datasets._split_cache_path("digits")
+    assert path.parent == cache_dir / "datasets"
     assert datasets._read_split_cache(info) is None  # nothing cached yet
-    datasets._write_split_cache(fresh)
+    fresh = datasets.load_dataset("digits")
+    assert path.is_file()
     cached = datasets._read_split_cache(info)
     assert torch.equal(cached.x_train, fresh.x_train) and torch.equal(cached.y_test, fresh.y_test)
-    datasets._split_cache_path("digits").write_bytes(b"not an npz")
-    assert datasets._read_split_cache(info) is None  # a broken cache is a miss, not a crash
+    assert [p.name for p in cache_dir.parent.iterdir()] == ["cache"]  # nothing beside it
+
+
+def _rewrite(path, **changes):
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    for key, change in changes.items():
+        arrays[key] = change(arrays[key])
+    np.savez(path, **arrays)
+
+
+CORRUPTIONS = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "empty": lambda p: p.write_bytes(b""),
+    "not an npz": lambda p: p.write_bytes(b"not an npz"),
+    "a part missing": lambda p: np.savez(p, x_train=np.zeros(3, np.float32)),
+    "labels shifted": lambda p: _rewrite(p, y_train=lambda y: y + 1),
+    "negative labels": lambda p: _rewrite(p, y_test=lambda y: y - 1),
+    "wrong image shape": lambda p: _rewrite(p, x_train=lambda x: x.reshape(len(x), 1, 4, 16)),
+    "rows missing": lambda p: _rewrite(p, x_test=lambda x: x[:-1], y_test=lambda y: y[:-1]),
+    "labels as floats": lambda p: _rewrite(p, y_train=lambda y: y.astype(np.float64)),
+    "NaN pixels": lambda p: _rewrite(p, x_train=lambda x: np.where(x > 0.5, np.nan, x)),
+    "pixels outside [0, 1]": lambda p: _rewrite(p, x_test=lambda x: x * 255),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPTIONS))
+def test_a_damaged_split_cache_is_deleted_and_rebuilt(cache_dir, case, caplog):
+    fresh = datasets.load_dataset("digits")
+    path = datasets._split_cache_path("digits")
+    CORRUPTIONS[case](path)
+    datasets.load_dataset.cache_clear()  # a new process: only the disk remembers
+    with caplog.at_level("WARNING", logger="explorer.datasets"):
+        again = datasets.load_dataset("digits")  # no exception: the page that loads it stays up
+    assert "rebuilding the damaged dataset cache" in caplog.text  # noticed, not loaded as is
+    assert torch.equal(again.x_train, fresh.x_train) and torch.equal(again.y_train, fresh.y_train)
+    assert torch.equal(again.x_test, fresh.x_test) and torch.equal(again.y_test, fresh.y_test)
+    assert datasets._read_split_cache(datasets.get_info("digits")) is not None  # rewritten whole
 
 
 def test_unknown_dataset_is_a_clear_error():

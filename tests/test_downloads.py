@@ -1,18 +1,21 @@
 """Tests for explorer.downloads: IDX parsing and verified, offline-safe downloads.
 
 Nothing here reaches the internet.  Downloads come from a throwaway HTTP server on
-127.0.0.1 that serves small generated IDX files and misbehaves on request (404s,
-cut-off bodies, a stalled reply), and the real dataset table is swapped for specs that
-match those files.
+127.0.0.1 that serves small generated IDX files and misbehaves on request (404s, 500s,
+cut-off bodies, a stalled reply, garbage of the right length), and the registry entry is
+swapped for one whose specs match those files.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import functools
 import gzip
 import hashlib
 import http.server
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import downloads
+from explorer import datasets, paths
 from explorer.downloads import (
-    DATASETS,
+    ROLES,
+    IdxSource,
     IdxSpec,
     dataset_dir,
-    default_data_dir,
     fetch,
     is_available_offline,
     load_idx_dataset,
@@ -35,12 +38,15 @@ from explorer.errors import DatasetError
 
 N_TRAIN = 20
 N_TEST = 8
-ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+MNIST = datasets.get_info("mnist")
+FASHION = datasets.get_info("fashion-mnist")
+MNIST_FILES = dict(zip(ROLES, MNIST.source.files, strict=True))
 
 # The longest a stalled handler may block; the client gives up long before, and the
 # fixture releases it at teardown, so this only bounds a worst case.
 HANG_LIMIT_S = 5.0
 
+# IDX type codes (third magic byte); MNIST-style files are all 0x08, unsigned bytes.
 _IDX_CODES = {
     np.dtype(np.uint8): 0x08,
     np.dtype(np.int8): 0x09,
@@ -85,7 +91,7 @@ def write_toy_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     specs = {}
     for role in ROLES:
-        gz_name = DATASETS["mnist"]["files"][role].filename
+        gz_name = MNIST_FILES[role].filename
         data = gz(idx_bytes(arrays[role]))
         if compressed:
             (folder / gz_name).write_bytes(data)
@@ -95,19 +101,17 @@ def write_toy_dataset(
     return specs
 
 
-def use_toy_mnist(
-    monkeypatch: pytest.MonkeyPatch, specs: dict[str, IdxSpec], mirrors: list[str]
-) -> None:
-    """Point DATASETS["mnist"] at the toy files (restored by monkeypatch)."""
-    entry = dict(DATASETS["mnist"], files=specs, mirrors=mirrors)
-    monkeypatch.setitem(DATASETS, "mnist", entry)
+def toy_mnist(specs: dict[str, IdxSpec], mirrors: list[str]) -> datasets.DatasetInfo:
+    """The MNIST registry entry with its files swapped for the toy files."""
+    source = IdxSource(tuple(mirrors), tuple(specs[role] for role in ROLES))
+    return dataclasses.replace(MNIST, source=source)
 
 
 def forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(url, timeout):
+    def refuse(url, *args, **kwargs):
         raise AssertionError(f"unexpected network access to {url}")
 
-    monkeypatch.setattr(downloads, "_open_url", refuse)
+    monkeypatch.setattr("requests.get", refuse)
 
 
 def closed_port() -> int:
@@ -120,12 +124,20 @@ def closed_port() -> int:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves <root>/good/ normally; /truncate/, /cut/ and /hang/ misbehave."""
+    """Serves <root>/good/ normally; /truncate/, /cut/ and /hang/ misbehave, and paths in
+    ``server.files`` (path -> (status, body)) answer with exactly that."""
 
     def log_message(self, format, *args):
         pass  # keep pytest output clean
 
     def do_GET(self):
+        if self.path in self.server.files:
+            status, body = self.server.files[self.path]
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         mode, _, name = self.path.strip("/").partition("/")
         if mode == "hang":
             # Never answer; wait until the test is over (bounded, so the thread ends).
@@ -154,6 +166,8 @@ class LocalServer:
         handler = functools.partial(_Handler, directory=str(root))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.release = threading.Event()
+        self.httpd.files = {}
+        self.files = self.httpd.files
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -227,13 +241,12 @@ def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.float32, np.float64])
-def test_read_idx_other_types_come_back_native(tmp_path, dtype):
-    array = (np.arange(24).reshape(2, 3, 4) - 7).astype(dtype)
+def test_read_idx_refuses_types_no_image_file_uses(tmp_path, dtype):
     path = tmp_path / "values.idx"
-    path.write_bytes(idx_bytes(array))
-    out = read_idx(path)
-    assert out.dtype == np.dtype(dtype)  # native byte order, ready for torch
-    np.testing.assert_array_equal(out, array)
+    path.write_bytes(idx_bytes((np.arange(24).reshape(2, 3, 4) - 7).astype(dtype)))
+    with pytest.raises(DatasetError, match="not the unsigned bytes") as info:
+        read_idx(path)
+    assert path.name in str(info.value)
 
 
 def _corrupt_gzip(good: bytes) -> bytes:
@@ -259,7 +272,7 @@ BAD_FILES = {
     "trailing bytes in gzip": gz(_LABELS + b"\x00"),
     "corrupt gzip": _corrupt_gzip(gz(_LABELS)),
     "gzip stream cut off": gz(_LABELS)[:-12],
-    "absurd header": b"\x00\x00\x0e\x02" + (0xFFFFFFFF).to_bytes(4, "big") * 2,
+    "absurd header": b"\x00\x00\x08\x02" + (0xFFFFFFFF).to_bytes(4, "big") * 2,
 }
 
 
@@ -365,7 +378,7 @@ def test_fetch_unreachable_mirror_says_where_to_put_files(toy, cache):
     _, specs = toy
     mirror = f"http://127.0.0.1:{closed_port()}/"
     with pytest.raises(DatasetError) as info:
-        fetch(specs["train_images"], [mirror], cache, timeout=2, dataset="mnist")
+        fetch(specs["train_images"], [mirror], cache, timeout=2, dataset=MNIST)
     message = str(info.value)
     assert message.startswith("Could not download train-images-idx3-ubyte.gz for MNIST")
     assert "no network?" in message
@@ -391,39 +404,39 @@ def test_fetch_cleans_up_when_the_progress_callback_fails(server, toy, cache):
 
 def test_load_downloads_then_works_offline(server, toy, tmp_path, monkeypatch):
     arrays, specs = toy
-    use_toy_mnist(monkeypatch, specs, [server.mirror("missing"), server.mirror("good")])
+    info = toy_mnist(specs, [server.mirror("missing"), server.mirror("good")])
     data_dir = tmp_path / "data"
-    assert not is_available_offline("mnist", data_dir)
+    assert not is_available_offline(info, data_dir)
 
-    x_train, y_train, x_test, y_test = load_idx_dataset("mnist", data_dir, timeout=5)
+    x_train, y_train, x_test, y_test = load_idx_dataset(info, data_dir, timeout=5)
     assert x_train.shape == (N_TRAIN, 28, 28) and x_train.dtype == np.uint8
     assert y_train.shape == (N_TRAIN,) and y_train.dtype == np.int64
     assert x_test.shape == (N_TEST, 28, 28) and y_test.dtype == np.int64
     np.testing.assert_array_equal(x_train, arrays["train_images"])
     np.testing.assert_array_equal(y_test, arrays["test_labels"])
-    assert is_available_offline("mnist", data_dir)
+    assert is_available_offline(info, data_dir)
     assert (data_dir / "mnist" / specs["train_images"].filename).is_file()
 
     server.stop()
     forbid_network(monkeypatch)
-    again = load_idx_dataset("mnist", data_dir, download=False)
+    again = load_idx_dataset(info, data_dir, download=False)
     np.testing.assert_array_equal(again[0], x_train)
 
 
-def test_load_uses_default_data_dir_and_explicit_mirrors(server, toy, monkeypatch):
+def test_load_uses_default_data_dir_and_explicit_mirrors(server, toy):
     _, specs = toy
-    use_toy_mnist(monkeypatch, specs, ["http://127.0.0.1:1/never-used/"])
-    x_train, *_ = load_idx_dataset("MNIST", mirrors=[server.mirror("good")], timeout=5)
+    info = toy_mnist(specs, ["http://127.0.0.1:1/never-used/"])
+    x_train, *_ = load_idx_dataset(info, mirrors=[server.mirror("good")], timeout=5)
     assert x_train.shape == (N_TRAIN, 28, 28)
-    assert is_available_offline("mnist")
-    assert (default_data_dir() / "mnist").is_dir()
+    assert is_available_offline(info)
+    assert (paths.data_dir() / "mnist").is_dir()
 
 
 def test_load_without_download_names_folder_and_files(tmp_path, monkeypatch):
     forbid_network(monkeypatch)
     data_dir = tmp_path / "empty"
     with pytest.raises(DatasetError) as info:
-        load_idx_dataset("fashion-mnist", data_dir, download=False)
+        load_idx_dataset(FASHION, data_dir, download=False)
     message = str(info.value)
     assert str(data_dir / "fashion-mnist") in message
     assert "t10k-labels-idx1-ubyte.gz" in message
@@ -435,8 +448,8 @@ def test_load_user_folder_with_unpacked_files(tmp_path, monkeypatch):
     arrays = toy_arrays(seed=3)
     data_dir = tmp_path / "mine"
     write_toy_dataset(data_dir / "mnist", arrays, compressed=False)
-    assert is_available_offline("mnist", data_dir)
-    x_train, y_train, x_test, y_test = load_idx_dataset("mnist", data_dir, download=False)
+    assert is_available_offline(MNIST, data_dir)
+    x_train, y_train, x_test, y_test = load_idx_dataset(MNIST, data_dir, download=False)
     np.testing.assert_array_equal(x_train, arrays["train_images"])
     np.testing.assert_array_equal(y_train, arrays["train_labels"])
     np.testing.assert_array_equal(x_test, arrays["test_images"])
@@ -448,7 +461,7 @@ def test_load_rejects_gz_that_fails_checksum_without_deleting_it(tmp_path, monke
     folder = tmp_path / "data" / "mnist"
     write_toy_dataset(folder, toy_arrays())  # real MNIST specs will not match these
     with pytest.raises(DatasetError, match="SHA-256"):
-        load_idx_dataset("mnist", tmp_path / "data", download=False)
+        load_idx_dataset(MNIST, tmp_path / "data", download=False)
     assert len(list(folder.iterdir())) == 4
 
 
@@ -458,7 +471,7 @@ def test_load_rejects_images_and_labels_that_do_not_pair_up(tmp_path, monkeypatc
     arrays["test_labels"] = arrays["test_labels"][:-1]
     write_toy_dataset(tmp_path / "mnist", arrays, compressed=False)
     with pytest.raises(DatasetError, match="do not belong together"):
-        load_idx_dataset("mnist", tmp_path, download=False)
+        load_idx_dataset(MNIST, tmp_path, download=False)
 
 
 def test_load_rejects_swapped_files(tmp_path, monkeypatch):
@@ -470,7 +483,7 @@ def test_load_rejects_swapped_files(tmp_path, monkeypatch):
     )
     write_toy_dataset(tmp_path / "mnist", arrays, compressed=False)
     with pytest.raises(DatasetError, match="train-images-idx3-ubyte"):
-        load_idx_dataset("mnist", tmp_path, download=False)
+        load_idx_dataset(MNIST, tmp_path, download=False)
 
 
 def test_load_rejects_out_of_range_labels(tmp_path, monkeypatch):
@@ -479,22 +492,30 @@ def test_load_rejects_out_of_range_labels(tmp_path, monkeypatch):
     arrays["train_labels"][3] = 42
     write_toy_dataset(tmp_path / "mnist", arrays, compressed=False)
     with pytest.raises(DatasetError, match="label 42"):
-        load_idx_dataset("mnist", tmp_path, download=False)
+        load_idx_dataset(MNIST, tmp_path, download=False)
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(DatasetError, match="fashion-mnist, mnist"):
-        load_idx_dataset("cifar", download=False)
+    with pytest.raises(DatasetError, match="fashion-mnist") as info:
+        datasets.load_dataset("cifar")
+    assert "'cifar'" in str(info.value) and "mnist," in str(info.value)
     with pytest.raises(DatasetError):
-        is_available_offline("cifar")
+        datasets.is_available("cifar")
 
 
-def test_default_data_dir(monkeypatch, tmp_path):
+def test_default_data_and_cache_dirs(monkeypatch, tmp_path):
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "x"))
-    assert default_data_dir() == tmp_path / "x"
-    assert dataset_dir("Fashion_MNIST") == tmp_path / "x" / "fashion-mnist"
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "c"))
+    assert paths.data_dir() == tmp_path / "x"
+    assert dataset_dir(FASHION) == tmp_path / "x" / "fashion-mnist"
+    assert paths.cache_dir("datasets") == tmp_path / "c" / "datasets"
     monkeypatch.delenv("EXPLORER_DATA_DIR")
-    assert default_data_dir() == Path.home() / ".cache" / "latent-explorer" / "data"
+    monkeypatch.delenv("EXPLORER_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    if sys.platform.startswith("linux"):
+        assert paths.data_dir() == Path.home() / ".cache" / "latent-explorer" / "data"
+        assert paths.cache_dir("projections") == (
+            Path.home() / ".cache" / "latent-explorer" / "projections")
 
 
 # The published SHA-256 values (tensorflow/datasets url_checksums, torchvision); pinned
@@ -513,10 +534,77 @@ PUBLISHED = {
 
 def test_dataset_table_matches_published_checksums():
     seen = {}
-    for name, info in DATASETS.items():
-        assert set(info["files"]) == set(ROLES)
-        assert info["mirrors"] and all(m.endswith("/") for m in info["mirrors"])
-        assert len(info["class_names"]) == 10
-        for spec in info["files"].values():
+    for name, info in datasets.INFOS.items():
+        if info.source is None:
+            continue
+        assert [spec.filename for spec in info.source.files] == [
+            "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+        assert info.source.mirrors and all(m.endswith("/") for m in info.source.mirrors)
+        assert len(info.class_names) == 10
+        for spec in info.source.files:
             seen[(name, spec.filename)] = spec.sha256
     assert seen == PUBLISHED
+
+
+# --------------------------------------------------------------------------- downloads that lie
+
+
+def _idx_gz(n: int = 30) -> bytes:
+    return gz(idx_bytes((np.arange(n) % 10).astype(np.uint8)))
+
+
+def _garbage_like(good: bytes, seed: int = 0) -> bytes:
+    """Bytes of the same length that even start like a gzip file, but are not the file."""
+    noise = np.random.default_rng(seed).integers(0, 256, len(good), dtype=np.uint8).tobytes()
+    return good[:10] + noise[10:]
+
+
+def test_a_right_length_wrong_hash_download_leaves_nothing(server, cache):
+    good = _idx_gz()
+    spec = IdxSpec("t10k-labels-idx1-ubyte.gz", hashlib.sha256(good).hexdigest(), size=len(good))
+    server.files["/bad/" + spec.filename] = (200, _garbage_like(good))
+    server.files["/error/" + spec.filename] = (500, b"Internal Server Error")
+    with pytest.raises(DatasetError, match="SHA-256") as info:
+        fetch(spec, [server.mirror("error"), server.mirror("bad")], cache, timeout=5)
+    assert server.mirror("bad") in str(info.value)
+    assert list(cache.iterdir()) == []  # neither the file nor a temporary file is left
+
+    server.files["/good/" + spec.filename] = (200, good)  # a later mirror with the real bytes
+    path = fetch(spec, [server.mirror("bad"), server.mirror("good")], cache, timeout=5)
+    assert path.read_bytes() == good and sorted(p.name for p in cache.iterdir()) == [spec.filename]
+    assert list(read_idx(path)) == list(np.arange(30) % 10)
+
+
+def test_a_dataset_download_of_garbage_fails_cleanly_and_keeps_no_files(server, tmp_path):
+    specs = {}
+    for role, spec in MNIST_FILES.items():
+        good = _idx_gz(50)
+        specs[role] = IdxSpec(spec.filename, hashlib.sha256(good).hexdigest(), len(good))
+        server.files[f"/m/{spec.filename}"] = (200, _garbage_like(good, seed=len(specs)))
+    with pytest.raises(DatasetError, match="SHA-256"):
+        load_idx_dataset(toy_mnist(specs, [server.mirror("m")]), tmp_path / "data", timeout=5)
+    assert list((tmp_path / "data" / "mnist").iterdir()) == []
+
+
+def test_a_data_folder_that_cannot_be_made_is_named(tmp_path, toy, server):
+    _, specs = toy
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    with pytest.raises(DatasetError, match="Could not use the data folder") as info:
+        fetch(specs["test_labels"], [server.mirror("good")], blocker / "data", timeout=5)
+    assert "EXPLORER_DATA_DIR" in str(info.value)
+
+
+def test_a_full_disk_is_named_as_such_and_leaves_nothing(server, toy, cache, monkeypatch):
+    _, specs = toy
+
+    def disk_full(self, url, output_file, pooch):
+        Path(output_file).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pooch.HTTPDownloader.__call__", disk_full)
+    with pytest.raises(DatasetError, match="Could not save train-images") as info:
+        fetch(specs["train_images"], [server.mirror("good")], cache, timeout=5)
+    assert "No space left on device" in str(info.value) and "free some disk space" in str(info.value)
+    assert list(cache.iterdir()) == []

@@ -304,8 +304,9 @@ def test_cache_rejects_unsafe_names(cache):
 
 def test_default_cache_root(monkeypatch, tmp_path):
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "here"))
-    assert projection_files.default_cache_root() == tmp_path / "here"
+    assert projection_files.default_cache_root() == tmp_path / "here" / "projections"
     monkeypatch.delenv("EXPLORER_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert projection_files.default_cache_root() == (
         Path.home() / ".cache" / "latent-explorer" / "projections")
 

@@ -9,7 +9,6 @@ What this adds to the unit tests beside it:
 * run names cannot leave the runs folder or reach a shipped model;
 * a saver killed with SIGKILL at random moments, or before any one of its filesystem steps,
   always leaves a loadable run;
-* downloads that arrive with the right length but the wrong bytes leave nothing behind;
 * two browser sessions training at once keep their own jobs and runs;
 * nothing user-supplied is rendered as HTML, every Streamlit cache is capped, and the upload size
   limit is small.
@@ -21,9 +20,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import gzip
-import hashlib
-import http.server
 import io
 import json
 import os
@@ -33,13 +29,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import tomllib
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import save as st_save_bytes
@@ -227,9 +221,9 @@ def test_dataset_files_and_pictures_never_unpickle(tmp_path, marker):
     path.write_bytes(evil_pickle(marker))
     with pytest.raises(DatasetError, match="not an IDX file"):
         downloads.read_idx(path)
-    folder = downloads.dataset_dir("mnist", tmp_path / "data")
+    folder = downloads.dataset_dir(datasets.get_info("mnist"), tmp_path / "data")
     folder.mkdir(parents=True)
-    for spec in downloads.DATASETS["mnist"]["files"].values():  # all four, unpacked: no download
+    for spec in datasets.get_info("mnist").source.files:  # all four, unpacked: no download
         (folder / spec.filename.removesuffix(".gz")).write_bytes(evil_pickle(marker))
     with pytest.raises(DatasetError, match="not an IDX file"):
         datasets.load_dataset("mnist", data_dir=str(tmp_path / "data"))
@@ -613,79 +607,6 @@ def test_a_saver_killed_at_any_moment_leaves_one_whole_version(tmp_path):
         folder = tmp_path / f"trial{t}" / "run"
         assert int((tmp_path / f"trial{t}" / "run.count").read_text() or 0) >= 1, "never saved"
         _check_run(folder, hashes)
-
-
-# -- downloads that lie -------------------------------------------------------------------------
-class _Mirror(http.server.BaseHTTPRequestHandler):
-    """Serves self.server.files[path] = (status, body)."""
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        status, body = self.server.files.get(self.path, (404, b"not here"))
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@pytest.fixture
-def mirror():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
-    server.files = {}
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield server, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=2)
-
-
-def _idx_gz(n: int = 30) -> bytes:
-    labels = (np.arange(n) % 10).astype(np.uint8)
-    return gzip.compress(bytes([0, 0, 8, 1]) + n.to_bytes(4, "big") + labels.tobytes(), mtime=0)
-
-
-def _garbage_like(good: bytes, seed: int = 0) -> bytes:
-    """Bytes of the same length that even start like a gzip file, but are not the file."""
-    noise = np.random.default_rng(seed).integers(0, 256, len(good), dtype=np.uint8).tobytes()
-    return good[:10] + noise[10:]
-
-
-def test_a_right_length_wrong_hash_download_leaves_nothing(tmp_path, mirror):
-    server, url = mirror
-    good = _idx_gz()
-    spec = downloads.IdxSpec("t10k-labels-idx1-ubyte.gz", hashlib.sha256(good).hexdigest(),
-                             size=len(good))
-    server.files["/bad/" + spec.filename] = (200, _garbage_like(good))
-    server.files["/error/" + spec.filename] = (500, b"Internal Server Error")
-    cache = tmp_path / "cache"
-    with pytest.raises(DatasetError, match="SHA-256") as info:
-        downloads.fetch(spec, [f"{url}/error/", f"{url}/bad/"], cache, timeout=5)
-    assert f"{url}/bad/" in str(info.value)
-    assert list(cache.iterdir()) == []  # neither the file nor a .part is left
-
-    server.files["/good/" + spec.filename] = (200, good)  # a later mirror with the real bytes
-    path = downloads.fetch(spec, [f"{url}/bad/", f"{url}/good/"], cache, timeout=5)
-    assert path.read_bytes() == good and sorted(p.name for p in cache.iterdir()) == [spec.filename]
-    assert list(downloads.read_idx(path)) == list(np.arange(30) % 10)
-
-
-def test_a_dataset_download_of_garbage_fails_cleanly_and_keeps_no_files(tmp_path, mirror,
-                                                                         monkeypatch):
-    server, url = mirror
-    files = {}
-    for role, spec in downloads.DATASETS["mnist"]["files"].items():
-        good = _idx_gz(50)
-        files[role] = downloads.IdxSpec(spec.filename, hashlib.sha256(good).hexdigest(), len(good))
-        server.files[f"/m/{spec.filename}"] = (200, _garbage_like(good, seed=len(files)))
-    monkeypatch.setitem(downloads.DATASETS, "mnist",
-                        {**downloads.DATASETS["mnist"], "files": files, "mirrors": [f"{url}/m/"]})
-    with pytest.raises(DatasetError, match="SHA-256"):
-        downloads.load_idx_dataset("mnist", tmp_path / "data", timeout=5)
-    assert list((tmp_path / "data" / "mnist").iterdir()) == []
 
 
 # -- two classroom sessions training at once ----------------------------------------------------

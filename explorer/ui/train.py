@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, downloads, projection, store
+from explorer import datasets, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
 from explorer.jobs import Job, JobSpec, JobState, get_engine
@@ -104,7 +104,7 @@ def dataset_label(name: str) -> str:
     info = datasets.INFOS[name]
     if datasets.is_available(name):
         return info.title
-    megabytes = sum(s.size or 0 for s in downloads.DATASETS[name]["files"].values()) / 2**20
+    megabytes = info.source.download_bytes / 2**20
     return f"{info.title} (downloads ~{megabytes:.0f} MB on first use)"
 
 

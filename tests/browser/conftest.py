@@ -15,37 +15,38 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser import helpers  # noqa: E402
+from harness.app_server import running_app  # noqa: E402
+from harness.chromium import LAUNCH_ARGS, VIEWPORT, chromium_missing  # noqa: E402
+from harness.page import RUN_TIMEOUT_MS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, headless, quiet; overrides pytest-playwright's defaults."""
-    if not Path(helpers.CHROMIUM).exists():
-        pytest.fail(f"{helpers.CHROMIUM} not found: install Debian's chromium "
-                    "(bash scripts/setup.sh --test); Playwright's browser download is not used.")
-    args = {**browser_type_launch_args, **helpers.LAUNCH_ARGS}
+    if why := chromium_missing():
+        pytest.fail(why)
+    args = {**browser_type_launch_args, **LAUNCH_ARGS}
     args.pop("channel", None)  # a channel would make Playwright look for its own build
     return args
 
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": helpers.VIEWPORT}
+    return {**browser_context_args, "viewport": VIEWPORT}
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """`streamlit run app.py` on a free port, with runs and caches in a temporary folder."""
-    with helpers.running_app(tmp_path_factory.mktemp("app")) as running:
+    with running_app(tmp_path_factory.mktemp("app")) as running:
         yield running
 
 
 @pytest.fixture
 def app(page, server):
     """A fresh browser session (new context, so a new Streamlit session) with long timeouts."""
-    page.set_default_timeout(helpers.RUN_TIMEOUT_MS)
-    page.set_default_navigation_timeout(helpers.RUN_TIMEOUT_MS)
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
     return page
 
 

@@ -13,24 +13,26 @@ import statistics
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import (
+from harness.page import (
     APP,
     ERRORS,
     KEY_TO_IMAGE_TIMER_JS,
-    PROGRESS_MOVED_JS,
-    assert_no_errors,
     box_select,
     fill_train_form,
     go_to,
-    image_captioned,
     nav_titles,
     open_page,
+    wait_idle,
+    wait_image_loaded,
+)
+from tests.browser.helpers import (
+    PROGRESS_MOVED_JS,
+    assert_no_errors,
+    image_captioned,
     progress_moved,
     progress_seen,
     record_progress,
     select_model_options,
-    wait_idle,
-    wait_image_loaded,
 )
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,30 @@
+"""Where the app keeps files it can rebuild: one folder per kind, an environment variable to move it.
+
+``$EXPLORER_CACHE_DIR`` moves every cache (projections, dataset splits) and ``$EXPLORER_DATA_DIR``
+the downloaded datasets; without them both live in the user's cache folder (``~/.cache`` on Linux,
+as platformdirs decides on other systems).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "latent-explorer"
+
+
+def _from_env(variable: str) -> Path | None:
+    configured = os.environ.get(variable, "").strip()
+    return Path(configured).expanduser() if configured else None
+
+
+def cache_dir(sub: str) -> Path:
+    """``<cache root>/<sub>``: the cache root is ``$EXPLORER_CACHE_DIR`` when set."""
+    return (_from_env("EXPLORER_CACHE_DIR") or platformdirs.user_cache_path(APP)) / sub
+
+
+def data_dir() -> Path:
+    """The downloaded datasets: ``$EXPLORER_DATA_DIR`` when set, else ``<user cache>/data``."""
+    return _from_env("EXPLORER_DATA_DIR") or platformdirs.user_cache_path(APP) / "data"
