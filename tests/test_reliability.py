@@ -371,8 +371,10 @@ def test_existing_runs_and_linked_shipped_models_are_never_overwritten(runs, tmp
     mine = _saved(runs / "mine")
     with pytest.raises(ConfigError, match="already exists"):
         store.new_run_path("mine", runs)
-    with pytest.raises(ModelFileError, match="already exists"):
-        save_model(build_model(TINY), mine, _card())
+    mine_before = (mine / WEIGHTS).read_bytes()
+    assert save_model(build_model(TINY), mine, _card())["name"] == "mine-2"  # a save never replaces
+    assert save_model(build_model(TINY), runs / "link", _card())["name"] == "link-2"
+    assert (mine / WEIGHTS).read_bytes() == mine_before
     assert (shipped / WEIGHTS).read_bytes() == before
 
 
