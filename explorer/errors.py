@@ -32,6 +32,8 @@ def plain(text: object, limit: int = 200) -> str:
     text = "".join(c for c in text if c.isprintable())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    text = re.sub(r"([\\`*_\[\]()!|<>~$&:])", r"\\\1", text)  # links, tags, emphasis, math
+    text = re.sub(r"([\\`*\[\]()!|<>~$&:])", r"\\\1", text)  # links, tags, emphasis, math
+    # '_' emphasises only at a word's edge: snake_case and F8_E5M2 stay as they are.
+    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
     text = re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # would start a numbered list
     return re.sub(r"^([#>+=-])", r"\\\1", text)  # would start a heading, quote or list
