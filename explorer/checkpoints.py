@@ -124,7 +124,8 @@ def free_names(name: str):
 
 
 def label(folder: str | Path) -> str:
-    """How users see a model folder: ``runs/<name>`` or ``pretrained/<name>``, never a server path."""
+    """How users see a model folder: ``runs/<name>`` or ``pretrained/<name>``, never a path on
+    the server."""
     folder = Path(folder)
     return plain(f"{folder.parent.name}/{folder.name}" if folder.parent.name else folder.name)
 
@@ -231,7 +232,8 @@ def parse_card(data: bytes, source: str) -> dict:
 
 
 def _number(v):
-    return v if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+    number = isinstance(v, int | float) and not isinstance(v, bool)
+    return v if number and math.isfinite(v) else None
 
 
 def _text(v):
@@ -281,7 +283,9 @@ def read_card(folder: str | Path, source: str | None = None) -> dict:
     source = source or label(folder)
     path = folder / CARD
     if not folder.is_dir():
-        raise ModelFileError(f"{source} is not a model folder (expected {CARD} and {WEIGHTS} in it).")
+        raise ModelFileError(
+            f"{source} is not a model folder (expected {CARD} and {WEIGHTS} in it)."
+        )
     if not path.is_file():
         raise ModelFileError(f"{source} has no {CARD}; a model folder needs {CARD} and {WEIGHTS}.")
     if path.stat().st_size > MAX_CARD_BYTES:
@@ -353,11 +357,8 @@ def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoenco
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
-        detail = []
-        if missing:
-            detail.append(f"missing {plain(', '.join(missing[:4]))}{' …' if len(missing) > 4 else ''}")
-        if extra:
-            detail.append(f"unexpected {plain(', '.join(extra[:4]))}{' …' if len(extra) > 4 else ''}")
+        detail = [f"{what} {plain(', '.join(names[:4]))}{' …' if len(names) > 4 else ''}"
+                  for what, names in (("missing", missing), ("unexpected", extra)) if names]
         raise ModelFileError(
             f"{source}: the weights do not match the card's model ({'; '.join(detail)})."
         )

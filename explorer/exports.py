@@ -165,8 +165,8 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     problem = None
     for name in names:
         if name.lower().endswith(PICKLE_SUFFIXES):
-            problem = (f"The zip holds '{plain(name, 80)}', a pickled Python file; only "
-                       "safetensors weights are accepted, because loading a pickle can run any code.")
+            problem = (f"The zip holds '{plain(name, 80)}', a pickled Python file; only safetensors "
+                       "weights are accepted, because loading a pickle can run any code.")
         elif "/" in name or "\\" in name or name.startswith(".") or ":" in name:
             problem = (f"The zip holds a path or folder ('{plain(name, 80)}'); a shared model is "
                        f"exactly two files at the top level: {CARD} and {WEIGHTS}.")
@@ -193,7 +193,8 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     if info.file_size > limit:
         raise ModelFileError(
             f"{name} in the zip is {info.file_size / 2**20:.1f} MB unpacked; at most "
-            f"{limit / 2**20:.1f} MB is accepted{' for the model its card describes' if name == WEIGHTS else ''}."
+            f"{limit / 2**20:.1f} MB is accepted"
+            f"{' for the model its card describes' if name == WEIGHTS else ''}."
         )
     try:
         with zf.open(info) as f:

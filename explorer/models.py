@@ -160,7 +160,8 @@ def check_size(cfg: ModelConfig) -> ModelSize:
     if cfg.arch == "mlp":
         widths = list(cfg.hidden)
     else:
-        hs, ws = _conv_sizes(cfg.image_shape[1], len(cfg.hidden)), _conv_sizes(cfg.image_shape[2], len(cfg.hidden))
+        _, h, w = cfg.image_shape
+        hs, ws = _conv_sizes(h, len(cfg.hidden)), _conv_sizes(w, len(cfg.hidden))
         widths = [c * h * w for c, h, w in zip(cfg.hidden, hs[1:], ws[1:], strict=True)]
     # Encoder and mirrored decoder: each hidden layer's output and its ReLU, plus input and output.
     activations = 2 * (cfg.n_pixels + 2 * sum(widths) + cfg.latent_dim)

@@ -1,6 +1,6 @@
 """Where models live: shipped ones in ``pretrained/`` (read-only) and the user's in a runs folder.
 
-A model is a folder holding ``card.json`` and ``model.safetensors`` (see :mod:`explorer.checkpoints`).
+A model is a folder holding ``card.json`` and ``model.safetensors`` (:mod:`explorer.checkpoints`).
 Run names typed by users become safe folder names here, so nothing can be written outside the runs
 folder and nothing is overwritten silently. Before anything is written, :func:`check_writable`
 says in one sentence when the runs folder is read-only, its disk full or its quota used up; at
@@ -233,7 +233,8 @@ def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) 
     done: list[str] = []
     cutoff = time.time() - older_than_s
     try:
-        places = [folder, *(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))]
+        runs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        places = [folder, *runs]
         contents = [(place, list(place.iterdir())) for place in places]
     except OSError:  # no runs folder yet, or one this process may not read: nothing to clean
         return done

@@ -58,7 +58,8 @@ def test_import_adds_a_shared_model_and_says_the_name_it_got(tmp_path):
     state = {k: v.contiguous() for k, v in build_model(cfg).state_dict().items()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("card.json", json.dumps({"config": cfg.to_dict(), "dataset": {"name": "digits"}}))
+        card = {"config": cfg.to_dict(), "dataset": {"name": "digits"}}
+        zf.writestr("card.json", json.dumps(card))
         zf.writestr("model.safetensors", st_save_bytes(state))
     shared = tmp_path / "from a friend.zip"
     shared.write_bytes(buffer.getvalue())

@@ -91,9 +91,7 @@ def test_a_model_too_large_for_the_server_is_refused_with_its_limit():
                     hidden=(4096, 4096, 4096, 4096))
     with pytest.raises(ConfigError, match="values per image"):
         ModelConfig(arch="conv", image_shape=(3, 256, 256), latent_dim=2, hidden=(64,))
-
-
-def test_every_shipped_model_is_within_the_limits():
+    # ... while every shipped model stays well within them
     entries, problems = store.list_models(runs=store.PRETRAINED_DIR / "no-runs")
     assert len(entries) >= 8 and problems == []
     for e in entries:

@@ -314,7 +314,7 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
     _nan_weights(_saved(runs / "nan"))
     monkeypatch.setenv("EXPLORER_RUNS_DIR", str(runs))
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
-    for run in ("evil", "bomb", "nan"):
+    for run in ("evil", "nan"):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.session_state["model"] = f"runs/{run}"
         at.run()
@@ -325,8 +325,12 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
             assert at.session_state["model"] == f"runs/{run}"
             errors = [e.value for e in at.error]
             assert any("could not be loaded" in e for e in errors), (run, page, errors)
+            assert not any(str(tmp_path) in e for e in errors), errors  # no server paths
         skipped = [c.value for c in at.sidebar.caption if "Skipped" in c.value]
         assert any("model.pt" in c for c in skipped), skipped
+        # A card describing a model beyond the server's limits is never offered at all.
+        assert any("runs/bomb" in c and "too large" in c for c in skipped), skipped
+        assert not any(str(tmp_path) in c for c in skipped), skipped
 
 
 # -- names and paths ---------------------------------------------------------------------------

@@ -102,7 +102,8 @@ def test_stale_temp_folders_are_cleaned_and_fresh_ones_kept(runs):
                  runs / "good" / ".replay.safetensors.abc.tmp"):
         os.utime(path, (old, old))
     done = clean_stale_temps(runs, older_than_s=3600)
-    assert sorted(done) == [".homework.x1.tmp", ".mine.old-12-34", "good/.replay.safetensors.abc.tmp"]
+    assert sorted(done) == [".homework.x1.tmp", ".mine.old-12-34",
+                            "good/.replay.safetensors.abc.tmp"]
     left = sorted(p.name for p in runs.iterdir())
     assert left == [".homework.x2.tmp", "good", "mine"]  # the fresh one may be a save in progress
     assert (runs / "mine" / "card.json").exists()  # a model left only in .old- is put back
