@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import hashlib
+import itertools
 import json
+import logging
+import math
 import os
 import platform
 import shutil
@@ -25,13 +29,21 @@ from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
 from explorer import __version__
-from explorer.errors import ConfigError, ModelFileError
-from explorer.models import Autoencoder, ModelConfig, build_model
+from explorer.errors import ConfigError, ModelFileError, plain
+from explorer.models import Autoencoder, ModelConfig, build_model, check_size
 
 WEIGHTS = "model.safetensors"
 CARD = "card.json"
 FORMAT = "latent-explorer/1"
 MAX_WEIGHTS_BYTES = 200 * 1024 * 1024  # far above any model this app trains
+MAX_CARD_BYTES = 5 * 1024 * 1024
+MAX_HEADER_BYTES = 1024 * 1024  # a safetensors header names each tensor once: a few KB
+MAX_NAME = 64  # characters in a model folder's name
+MAX_TEXT = 200  # characters kept of any text field of a card
+MAX_EPOCHS = 100_000  # rows kept of a card's training history
+# Weights this app reads; float8 and integer files could hide a model far larger than its file.
+DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+logger = logging.getLogger(__name__)
 
 
 def versions() -> dict[str, str]:
@@ -58,18 +70,28 @@ def _fsync_write(path: Path, data: bytes) -> None:
 
 
 _AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two existing paths in one system call (Linux renameat2 RENAME_EXCHANGE); False where
-    that is not available, and the caller falls back to two renames."""
+@functools.cache
+def _renameat2_call():
     try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+        call = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl)
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return call
+
+
+def _renameat2(a: Path, b: Path, flags: int) -> bool:
+    """Linux renameat2: with RENAME_EXCHANGE swap two paths in one system call, with
+    RENAME_NOREPLACE rename unless `b` exists (then OSError EEXIST). False where that is not
+    available, and the caller falls back to plain renames."""
+    renameat2 = _renameat2_call()
+    if renameat2 is None:
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), flags) == 0:
         return True
     code = ctypes.get_errno()
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this filesystem cannot swap
@@ -77,14 +99,10 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bool = False) -> dict:
-    """Write `model` and `card` to `folder` atomically; returns the card as written.
-
-    The card gets `format`, `config`, `content_hash`, `versions` and `saved_at` filled in.
-    """
-    folder = Path(folder)
-    if folder.exists() and not overwrite:
-        raise ModelFileError(f"{folder} already exists; choose another name.")
+def model_bytes(model: Autoencoder, card: dict) -> tuple[bytes, dict]:
+    """What a save writes, without writing it: the safetensors bytes and the card completed with
+    `format`, `config`, `content_hash`, `versions` and `saved_at`. Lets a model that could not be
+    saved still be downloaded."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     data = st_save_bytes(state, metadata={"format": FORMAT})
     card = dict(card)
@@ -95,87 +113,252 @@ def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bo
         versions=versions(),
         saved_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a saved model is meant to be shared
+    return data, card
+
+
+def free_names(name: str):
+    """`name`, then `name-2`, `name-3`, ...: the names a new model may take, in order."""
+    yield name
+    for i in itertools.count(2):
+        yield f"{name[: MAX_NAME - 1 - len(str(i))]}-{i}"
+
+
+def label(folder: str | Path) -> str:
+    """How users see a model folder: ``runs/<name>`` or ``pretrained/<name>``, never a path on
+    the server."""
+    folder = Path(folder)
+    return plain(f"{folder.parent.name}/{folder.name}" if folder.parent.name else folder.name)
+
+
+def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bool = False) -> dict:
+    """Write `model` and `card` to `folder` atomically; returns the card as written.
+
+    Without `overwrite` nothing is ever replaced: when `folder` is taken, even by a save that
+    finished a moment ago, the model goes to the next free name (`name-2`, ...), and the card's
+    `name` is always the name of the folder it got. A failed write (disk full, read-only folder)
+    raises ModelFileError and leaves no folder behind.
+    """
+    folder = Path(folder)
+    data, card = model_bytes(model, card)
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    except OSError as e:
+        raise _save_error(folder, e) from None
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a saved model is meant to be shared
         _fsync_write(tmp / WEIGHTS, data)
-        _fsync_write(tmp / CARD, json.dumps(card, indent=1).encode())
-        if folder.exists() and _exchange(tmp, folder):
-            shutil.rmtree(tmp, ignore_errors=True)  # tmp holds the old model now
-        elif folder.exists():
-            # Two renames: a crash between them leaves the old model only in the dot-named folder.
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.rename(folder, old)
-            os.rename(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
+        if overwrite:
+            _fsync_write(tmp / CARD, json.dumps(card, indent=1).encode())
+            _replace(tmp, folder)
         else:
-            os.rename(tmp, folder)
+            for name in free_names(folder.name):
+                card["name"] = name
+                _fsync_write(tmp / CARD, json.dumps(card, indent=1).encode())
+                if _rename_new(tmp, folder.with_name(name)):
+                    break
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _save_error(folder, e) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return card
 
 
-def read_card(folder: str | Path) -> dict:
-    """Parse and sanity-check `card.json`; raises ModelFileError with a readable reason."""
-    folder = Path(folder)
-    path = folder / CARD
-    if not folder.is_dir():
-        raise ModelFileError(f"{folder} is not a model folder (expected {CARD} and {WEIGHTS} in it).")
-    if not path.is_file():
-        raise ModelFileError(f"{folder} has no {CARD}; a model folder needs {CARD} and {WEIGHTS}.")
-    if path.stat().st_size > 5 * 1024 * 1024:
-        raise ModelFileError(f"{path} is too large to be a model card.")
+def _replace(tmp: Path, folder: Path) -> None:
+    if folder.exists() and _renameat2(tmp, folder, _RENAME_EXCHANGE):
+        shutil.rmtree(tmp, ignore_errors=True)  # tmp holds the old model now
+    elif folder.exists():
+        # Two renames: a crash between them leaves the old model only in the dot-named folder.
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.rename(folder, old)
+        os.rename(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, folder)
+
+
+def _rename_new(tmp: Path, target: Path) -> bool:
+    """Rename `tmp` to `target` unless something is there; False when it is taken. Checking first
+    and renaming after would let two saves finishing together replace one another."""
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
+        if _renameat2(tmp, target, _RENAME_NOREPLACE):
+            return True
+        # No renameat2: a rename onto a non-empty folder fails (ENOTEMPTY), and every model
+        # folder holds files, so only an empty folder appearing after this check could be replaced.
+        if os.path.lexists(target):
+            return False
+        os.rename(tmp, target)
+        return True
+    except OSError as e:
+        if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
+        raise
+
+
+def _save_error(folder: Path, e: OSError) -> ModelFileError:
+    logger.warning("could not save a model to %s: %s", folder, e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = "the server's disk is full"
+    elif e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        reason = "the folder is read-only"
+    else:
+        reason = e.strerror or type(e).__name__
+    return ModelFileError(f"The model could not be saved to {label(folder)}: {reason}.")
+
+
+def parse_card(data: bytes, source: str) -> dict:
+    """A card's JSON bytes as a card: only the fields this app knows, each of the type it expects
+    (a field of the wrong shape is dropped), and a config that builds a model within the size
+    limits. Raises ModelFileError with one sentence naming `source`."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"{path} is not valid JSON ({e}).") from None
-    if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
-        raise ModelFileError(f"{path} has no model 'config' section.")
+        raise ModelFileError(f"{source} is not valid JSON ({plain(e)}).") from None
+    except RecursionError:
+        raise ModelFileError(f"{source} is nested too deeply to be a model card.") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
+        raise ModelFileError(f"{source} has no model 'config' section.")
     try:
-        ModelConfig.from_dict(card["config"])
+        config = ModelConfig.from_dict(raw["config"])
     except (ConfigError, TypeError, ValueError) as e:  # ValueError: e.g. int("x") in a shape
-        raise ModelFileError(f"{path}: bad model config ({e}).") from None
+        raise ModelFileError(f"{source}: bad model config ({plain(e)})") from None
+    card = {"config": config.to_dict()}
+    for key, check in CARD_FIELDS.items():
+        if key in raw and (value := check(raw[key])) is not None:
+            card[key] = value
     return card
 
 
-def load_weights_bytes(folder: str | Path) -> bytes:
+def _number(v):
+    number = isinstance(v, int | float) and not isinstance(v, bool)
+    return v if number and math.isfinite(v) else None
+
+
+def _text(v):
+    return v[:MAX_TEXT] if isinstance(v, str) else None
+
+
+def _scalar(v):
+    return v if isinstance(v, bool) else _number(v) if _number(v) is not None else _text(v)
+
+
+def _table(check):
+    """A flat {name: value} dict (at most 64 entries), keeping only the values `check` accepts."""
+
+    def clean(v):
+        if not isinstance(v, dict):
+            return None
+        items = ((k[:MAX_TEXT], check(x)) for k, x in list(v.items())[:64])
+        return {k: x for k, x in items if x is not None}
+
+    return clean
+
+
+def _history(v):
+    if not isinstance(v, list):
+        return None
+    rows = []
+    for row in v[:MAX_EPOCHS]:
+        if isinstance(row, dict) and _number(row.get("epoch")) is not None:
+            rows.append({"epoch": row["epoch"], "train": _table(_number)(row.get("train")) or {},
+                         "test": _table(_number)(row.get("test")) or {},
+                         "seconds": _number(row.get("seconds")) or 0.0})
+    return rows
+
+
+CARD_FIELDS = {
+    "name": _text, "format": _text, "content_hash": _text, "saved_at": _text,
+    "seed": lambda v: v if isinstance(_number(v), int) else None,
+    "dataset": _table(_scalar), "train": _table(_scalar), "metrics": _table(_number),
+    "versions": _table(_text), "history": _history,
+}
+
+
+def read_card(folder: str | Path, source: str | None = None) -> dict:
+    """Read and check a folder's `card.json` (see :func:`parse_card`); raises ModelFileError with
+    a readable reason that names the folder as `source` (default ``runs/<name>``-style)."""
+    folder = Path(folder)
+    source = source or label(folder)
+    path = folder / CARD
+    if not folder.is_dir():
+        raise ModelFileError(
+            f"{source} is not a model folder (expected {CARD} and {WEIGHTS} in it)."
+        )
+    if not path.is_file():
+        raise ModelFileError(f"{source} has no {CARD}; a model folder needs {CARD} and {WEIGHTS}.")
+    if path.stat().st_size > MAX_CARD_BYTES:
+        raise ModelFileError(f"The {CARD} in {source} is too large to be a model card.")
+    return parse_card(path.read_bytes(), f"The {CARD} in {source}")
+
+
+def weights_limit(cfg: ModelConfig) -> int:
+    """The most bytes a weights file of this config can need: float32 tensors and a header. Known
+    from the config alone, so an oversized file is refused before it is read."""
+    return 8 + MAX_HEADER_BYTES + 4 * check_size(cfg).parameters
+
+
+def load_weights_bytes(folder: str | Path, limit: int = MAX_WEIGHTS_BYTES,
+                       source: str | None = None) -> bytes:
+    source = source or label(folder)
     path = Path(folder) / WEIGHTS
     if not path.is_file():
-        raise ModelFileError(f"{Path(folder)} has no {WEIGHTS}.")
-    if path.stat().st_size > MAX_WEIGHTS_BYTES:
-        raise ModelFileError(f"{path} is larger than {MAX_WEIGHTS_BYTES // 2**20} MB; refusing to load it.")
+        raise ModelFileError(f"{source} has no {WEIGHTS}.")
+    size = path.stat().st_size
+    if size > min(limit, MAX_WEIGHTS_BYTES):
+        logger.warning("refused to read %s: %d bytes, at most %d expected", path, size, limit)
+        raise ModelFileError(
+            f"The weights in {source} are {size / 2**20:.1f} MB, larger than its card's model can "
+            f"need ({min(limit, MAX_WEIGHTS_BYTES) / 2**20:.1f} MB); refusing to load them."
+        )
     return path.read_bytes()
 
 
-def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoencoder:
-    """Build the model the card describes and fill it with the safetensors `data`, checking names
-    and shapes first so a mismatch is reported clearly rather than half-loaded."""
+def _check_header(data: bytes, source: str) -> None:
+    """Read the safetensors header (8 bytes of little-endian length, then JSON) and refuse any
+    tensor stored in a dtype outside DTYPES, before safetensors converts anything."""
+    size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
     try:
-        cfg = ModelConfig.from_dict(card["config"])
+        if not 0 < size <= min(MAX_HEADER_BYTES, len(data) - 8):
+            raise ValueError("bad header length")
+        header = json.loads(data[8 : 8 + size])
+        if not isinstance(header, dict):
+            raise ValueError("header is not an object")
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ModelFileError(f"{source}: the weights are not a valid safetensors file.") from None
+    for name, entry in header.items():
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        if name != "__metadata__" and dtype not in DTYPES:
+            raise ModelFileError(
+                f"{source}: tensor {plain(name, 80)} is stored as {plain(dtype, 20)}; only "
+                f"{', '.join(DTYPES.values())} weights are accepted."
+            )
+
+
+def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoencoder:
+    """Build the model the card describes and fill it with the safetensors `data`, checking size,
+    dtypes, names and shapes first so a mismatch is reported clearly rather than half-loaded."""
+    try:
+        cfg = ModelConfig.from_dict(card["config"])  # also refuses a model over the size limits
     except (ConfigError, KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{source}: bad model config ({e}).") from None
+        raise ModelFileError(f"{source}: bad model config ({plain(e)})") from None
+    if len(data) > weights_limit(cfg):
+        raise ModelFileError(f"{source}: the weights file is larger than the card's model needs.")
+    _check_header(data, source)
     try:
         tensors = st_load_bytes(data)
     except (SafetensorError, ValueError, OSError) as e:
-        raise ModelFileError(f"{source}: the weights are not a valid safetensors file ({e}).") from None
-    try:
-        # Shapes only, on the meta device: a card may describe a model far too large to allocate,
-        # and the tensors (at most MAX_WEIGHTS_BYTES) must match it before anything is built.
-        with torch.device("meta"):
-            expected = build_model(cfg).state_dict()
-    except (RuntimeError, TypeError, ValueError, OverflowError) as e:
-        raise ModelFileError(f"{source}: the card describes a model that cannot be built ({e}).") \
-            from None
+        raise ModelFileError(
+            f"{source}: the weights are not a valid safetensors file ({plain(e)})."
+        ) from None
+    with torch.device("meta"):  # shapes only: nothing allocated until the tensors match
+        expected = build_model(cfg).state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
-        detail = []
-        if missing:
-            detail.append(f"missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}")
-        if extra:
-            detail.append(f"unexpected {', '.join(extra[:4])}{' …' if len(extra) > 4 else ''}")
+        detail = [f"{what} {plain(', '.join(names[:4]))}{' …' if len(names) > 4 else ''}"
+                  for what, names in (("missing", missing), ("unexpected", extra)) if names]
         raise ModelFileError(
             f"{source}: the weights do not match the card's model ({'; '.join(detail)})."
         )
@@ -185,8 +368,6 @@ def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoenco
                 f"{source}: tensor {name} has shape {tuple(tensors[name].shape)}, "
                 f"but the card's model needs {tuple(t.shape)}."
             )
-        if not tensors[name].dtype.is_floating_point:
-            raise ModelFileError(f"{source}: tensor {name} is not a floating-point tensor.")
         if not torch.isfinite(tensors[name]).all():
             raise ModelFileError(
                 f"{source}: tensor {name} holds NaN or infinite values; the file is damaged."
@@ -200,11 +381,14 @@ def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoenco
     return model
 
 
-def load_model(folder: str | Path) -> tuple[Autoencoder, dict]:
-    """Load a model folder: (model in eval mode on the CPU, card)."""
+def load_model(folder: str | Path, source: str | None = None) -> tuple[Autoencoder, dict]:
+    """Load a model folder: (model in eval mode on the CPU, card). Messages name the folder as
+    `source` (default ``runs/<name>``-style); the full path only goes to the log."""
     folder = Path(folder)
-    card = read_card(folder)
-    data = load_weights_bytes(folder)
-    model = model_from_bytes(card, data, source=str(folder))
+    source = source or label(folder)
+    card = read_card(folder, source)
+    limit = weights_limit(ModelConfig.from_dict(card["config"]))
+    data = load_weights_bytes(folder, limit, source)
+    model = model_from_bytes(card, data, source=source)
     card.setdefault("content_hash", weights_hash(data))
     return model, card

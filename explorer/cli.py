@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer datasets | train | eval | list | pretrain``.
+"""Command line: ``python -m explorer datasets | train | eval | list | import | pretrain``.
 
 Errors a user can fix (unknown dataset, latent size 0, a folder that is not a model) print one line
 and exit with status 2; nothing prints a traceback for them.
@@ -114,6 +114,24 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from explorer.exports import MAX_ZIP_BYTES, import_model_zip
+    from explorer.store import runs_dir
+
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+        if size > MAX_ZIP_BYTES:  # refused before reading, as the app's uploader does
+            raise ExplorerError(f"{path.name} is {size / 2**20:.0f} MB; a shared model is at most "
+                                f"{MAX_ZIP_BYTES // 2**20} MB.")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ExplorerError(f"{args.file} could not be read ({e.strerror}).") from None
+    folder = import_model_zip(data, runs_dir(), args.name or path.stem)
+    print(f"Added runs/{folder.name}")
+    return 0
+
+
 def cmd_pretrain(args) -> int:
     from explorer.pretrain import pretrain
 
@@ -155,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list shipped models and your runs")
 
+    i = sub.add_parser("import", help="add a shared model's .zip to your runs")
+    i.add_argument("file", help="the .zip made by 'Download model (.zip)'")
+    i.add_argument("--name", help="run name (default: the file's name); -2, -3, ... if taken")
+
     r = sub.add_parser("pretrain", help="rebuild the shipped models in pretrained/")
     r.add_argument("--out", help="folder to write (default: pretrained/)")
     r.add_argument("--only", nargs="*", help="names of the models to rebuild")
@@ -164,12 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "eval": cmd_eval, "list": cmd_list,
-            "pretrain": cmd_pretrain}
+            "import": cmd_import, "pretrain": cmd_pretrain}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command in ("train", "import"):
+            from explorer.store import clean_stale_temps
+
+            clean_stale_temps()  # what a killed save left behind must not outlive a restart
         return COMMANDS[args.command](args)
     except ExplorerError as e:
         print(f"error: {e}", file=sys.stderr)

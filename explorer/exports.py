@@ -4,6 +4,7 @@ through the latent space as animated GIFs, and a trained model as one .zip to sh
 Everything here turns arrays into bytes (or bytes into a model folder) and knows nothing about
 the UI. A shared model travels as a zip holding exactly ``card.json`` and ``model.safetensors``;
 importing one checks every member before anything is written, so a refused file leaves no trace.
+Messages quote names from a file only through :func:`explorer.errors.plain`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import numpy as np
 from PIL import Image
 
 from explorer import checkpoints, datasets, latent, store
-from explorer.checkpoints import CARD, WEIGHTS
-from explorer.errors import ConfigError, ModelFileError
+from explorer.checkpoints import CARD, MAX_CARD_BYTES, WEIGHTS
+from explorer.errors import ConfigError, ModelFileError, plain
+from explorer.models import ModelConfig
 
 TILE_PX = 112  # exported tiles are upscaled to about this size: crisp when pasted into slides
-MAX_CARD_BYTES = 5 * 1024 * 1024  # as checkpoints.read_card allows
 MAX_ZIP_BYTES = checkpoints.MAX_WEIGHTS_BYTES + MAX_CARD_BYTES
 # Files that hold pickles (torch.save, joblib, numpy object arrays): refused by name and by content,
 # because unpickling runs whatever code the file asks for.
@@ -119,10 +120,20 @@ def model_zip(folder: str | Path) -> bytes:
     else (no replays, no projections), checked to load before it is packed."""
     folder = Path(folder)
     checkpoints.load_model(folder)  # refuse to pass on a model that would not load
+    return _pack({name: (folder / name).read_bytes() for name in (CARD, WEIGHTS)})
+
+
+def unsaved_model_zip(model, card: dict) -> bytes:
+    """The same .zip for a model still in memory, e.g. one the server's disk had no room for."""
+    data, card = checkpoints.model_bytes(model, card)
+    return _pack({CARD: json.dumps(card, indent=1).encode(), WEIGHTS: data})
+
+
+def _pack(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name in (CARD, WEIGHTS):
-            zf.writestr(*_member(name, (folder / name).read_bytes()))
+            zf.writestr(*_member(name, files[name]))
     return buffer.getvalue()
 
 
@@ -136,8 +147,8 @@ def _looks_pickled(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04" or (len(data) > 1 and data[0] == 0x80 and data[1] <= 5)
 
 
-def _read_zip(data: bytes) -> dict[str, bytes]:
-    """The two members of a shared model, every name and size checked before anything is read."""
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    """A shared model's zip, every member's name checked before anything is read."""
     if len(data) > MAX_ZIP_BYTES:
         raise ModelFileError(
             f"The file is {len(data) / 2**20:.0f} MB; a shared model is at most "
@@ -150,71 +161,65 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
             "This is not a .zip file. Share a model with the sidebar's 'Download model (.zip)' "
             "button and upload that file as it is."
         ) from None
-    with zf:
-        infos = zf.infolist()
-        names = [info.filename for info in infos]
-        for name in names:
-            if name.lower().endswith(PICKLE_SUFFIXES):
-                raise ModelFileError(
-                    f"The zip holds '{name}', a pickled Python file; only safetensors weights are "
-                    "accepted, because loading a pickle can run any code."
-                )
-            if "/" in name or "\\" in name or name.startswith(".") or ":" in name:
-                raise ModelFileError(
-                    f"The zip holds a path or folder ('{name}'); a shared model is exactly two "
-                    f"files at the top level: {CARD} and {WEIGHTS}."
-                )
-        if len(set(names)) != len(names):
-            raise ModelFileError("The zip holds the same file twice; it was not made by this app.")
-        if extra := sorted(set(names) - {CARD, WEIGHTS}):
-            raise ModelFileError(
-                f"The zip holds unexpected files ({', '.join(extra[:4])}); a shared model is "
-                f"exactly {CARD} and {WEIGHTS}."
-            )
-        if missing := [n for n in (CARD, WEIGHTS) if n not in names]:
-            raise ModelFileError(f"The zip has no {' and no '.join(missing)}; it is not a model.")
-        limits = {CARD: MAX_CARD_BYTES, WEIGHTS: checkpoints.MAX_WEIGHTS_BYTES}
-        members = {}
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise ModelFileError("The zip is password-protected; share it without a password.")
-            limit = limits[info.filename]
-            if info.file_size > limit:
-                raise ModelFileError(
-                    f"{info.filename} in the zip is {info.file_size / 2**20:.0f} MB unpacked; "
-                    f"at most {limit // 2**20} MB is accepted."
-                )
-            try:
-                with zf.open(info) as f:
-                    content = f.read(limit + 1)  # the header's size may lie; never read past it
-            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError):
-                raise ModelFileError(
-                    f"{info.filename} in the zip is damaged or packed in a way this app cannot "
-                    "read; download the model again."
-                ) from None
-            if len(content) > limit:
-                raise ModelFileError(f"{info.filename} in the zip is larger than its header says.")
-            members[info.filename] = content
-    return members
+    names = [info.filename for info in zf.infolist()]
+    problem = None
+    for name in names:
+        if name.lower().endswith(PICKLE_SUFFIXES):
+            problem = (f"The zip holds '{plain(name, 80)}', a pickled Python file; only safetensors "
+                       "weights are accepted, because loading a pickle can run any code.")
+        elif "/" in name or "\\" in name or name.startswith(".") or ":" in name:
+            problem = (f"The zip holds a path or folder ('{plain(name, 80)}'); a shared model is "
+                       f"exactly two files at the top level: {CARD} and {WEIGHTS}.")
+        if problem:
+            break
+    if problem is None and len(set(names)) != len(names):
+        problem = "The zip holds the same file twice; it was not made by this app."
+    if problem is None and (extra := sorted(set(names) - {CARD, WEIGHTS})):
+        problem = (f"The zip holds unexpected files ({plain(', '.join(extra[:4]), 120)}); a shared "
+                   f"model is exactly {CARD} and {WEIGHTS}.")
+    if problem is None and (missing := [n for n in (CARD, WEIGHTS) if n not in names]):
+        problem = f"The zip has no {' and no '.join(missing)}; it is not a model."
+    if problem is None and any(info.flag_bits & 0x1 for info in zf.infolist()):
+        problem = "The zip is password-protected; share it without a password."
+    if problem:
+        zf.close()
+        raise ModelFileError(problem)
+    return zf
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """One member's bytes, refused unread when its header says it is larger than `limit`."""
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise ModelFileError(
+            f"{name} in the zip is {info.file_size / 2**20:.1f} MB unpacked; at most "
+            f"{limit / 2**20:.1f} MB is accepted"
+            f"{' for the model its card describes' if name == WEIGHTS else ''}."
+        )
+    try:
+        with zf.open(info) as f:
+            content = f.read(limit + 1)  # the header's size may lie; never read past it
+    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError):
+        raise ModelFileError(
+            f"{name} in the zip is damaged or packed in a way this app cannot read; download the "
+            "model again."
+        ) from None
+    if len(content) > limit:
+        raise ModelFileError(f"{name} in the zip is larger than its header says.")
+    return content
 
 
 def _card_from_bytes(data: bytes) -> dict:
     """card.json parsed and checked as far as it can be without the weights."""
-    try:
-        card = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{CARD} in the zip is not valid JSON ({e}).") from None
-    if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
-        raise ModelFileError(f"{CARD} in the zip has no model 'config' section.")
-    dataset = card.get("dataset")
-    name = dataset.get("name") if isinstance(dataset, dict) else None
+    card = checkpoints.parse_card(data, f"{CARD} in the zip")
+    name = card.get("dataset", {}).get("name")
     if name not in datasets.INFOS:
         raise ModelFileError(
-            f"{CARD} in the zip names the dataset {name!r}, which this app does not know; "
-            f"it knows {', '.join(datasets.INFOS)}."
+            f"{CARD} in the zip names the dataset {plain(repr(name), 80)}, which this app does not "
+            f"know; it knows {', '.join(datasets.INFOS)}."
         )
-    shape = card["config"].get("image_shape")
-    if not isinstance(shape, list | tuple) or tuple(shape) != datasets.INFOS[name].image_shape:
+    shape = tuple(card["config"]["image_shape"])
+    if shape != datasets.INFOS[name].image_shape:
         raise ModelFileError(
             f"{CARD} in the zip describes images of shape {shape}, but {name} images are "
             f"{datasets.INFOS[name].image_shape}."
@@ -223,23 +228,28 @@ def _card_from_bytes(data: bytes) -> dict:
 
 
 def import_model_zip(data: bytes, runs_dir: str | Path, name: str) -> Path:
-    """Check a shared model's zip and save it as a new run named after `name` (made safe and
-    unique); returns the new folder. Every check runs before anything is written, and the weights
-    are rebuilt through safetensors, so a refused file leaves nothing behind."""
-    members = _read_zip(bytes(data))
-    if _looks_pickled(members[WEIGHTS]):
+    """Check a shared model's zip and save it as a new run named after `name` (made safe, and
+    `name-2`, ... when taken, even by an upload finishing at the same moment); returns the new
+    folder, whose name is the one it got. Every check runs before anything is written: names,
+    the card, the model's size from its config before the weights are unpacked, their dtypes,
+    and room in the runs folder. The weights are rebuilt through safetensors, so a refused file
+    leaves nothing behind."""
+    with _open_zip(bytes(data)) as zf:
+        card = _card_from_bytes(_read_member(zf, CARD, MAX_CARD_BYTES))
+        limit = checkpoints.weights_limit(ModelConfig.from_dict(card["config"]))
+        weights = _read_member(zf, WEIGHTS, limit)
+    if _looks_pickled(weights):
         raise ModelFileError(
             f"{WEIGHTS} in the zip is a pickled PyTorch file (torch.save), not safetensors; it is "
             "refused because loading a pickle can run any code."
         )
-    card = _card_from_bytes(members[CARD])
-    model = checkpoints.model_from_bytes(card, members[WEIGHTS], source="The shared model")
+    model = checkpoints.model_from_bytes(card, weights, source="The shared model")
     runs_dir = Path(runs_dir)
+    store.check_writable(runs_dir, limit + MAX_CARD_BYTES)
     try:
         base = store.sanitize_run_name(name)
     except ConfigError:
         base = "shared-model"
-    folder = store.new_run_path(store.unique_run_name(base, runs_dir), runs_dir)
-    card["name"] = folder.name
-    checkpoints.save_model(model, folder, card)
-    return folder
+    folder = store.new_run_path(store.unique_run_name(base, runs_dir), runs_dir, overwrite=True)
+    card = checkpoints.save_model(model, folder, card)  # takes the next free name if need be
+    return folder.with_name(card["name"])

@@ -14,6 +14,7 @@ Models are built from a frozen :class:`ModelConfig`; every layer shape derives f
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, fields
 from itertools import pairwise
@@ -33,6 +34,11 @@ DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # a body's layer widths / ch
 # The Gaussian likelihood uses a fixed variance of 1/2, so its negative log-likelihood per pixel is
 # (x - x_hat)^2 + log(pi)/2: the squared error plus a constant we add back when reporting nats.
 GAUSSIAN_LOG_NORMALISER = 0.5 * math.log(math.pi)
+
+# A shared classroom server trains many models at once: each must fit beside thirty others.
+MAX_PARAMETERS = 20_000_000
+MAX_ACTIVATIONS = 2_000_000  # values per image kept for the backward pass
+MAX_PIXELS = 3 * 256 * 256
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class ModelConfig:
             raise ConfigError(f"Sparsity weight must be between 0 and 100, got {self.sparsity}.")
         if not (0.0 <= self.denoise <= 1.0 and math.isfinite(self.denoise)):
             raise ConfigError(f"Denoising noise must be between 0 and 1, got {self.denoise}.")
+        check_size(self)
 
     @property
     def n_pixels(self) -> int:
@@ -148,6 +155,43 @@ def _whole(value) -> int:
     if not number.is_integer():
         raise ValueError(f"{value} is not a whole number")
     return int(number)
+
+
+class ModelSize(NamedTuple):
+    parameters: int
+    activations: int  # per image, forward values kept for the backward pass
+
+
+@functools.lru_cache(maxsize=256)
+def check_size(cfg: ModelConfig) -> ModelSize:
+    """The model's size, refused with a sentence above the server's limits. Parameters are
+    counted on the meta device (nothing allocated); activations follow from the layer shapes."""
+    if cfg.n_pixels > MAX_PIXELS:
+        raise ConfigError(
+            f"Images of shape {cfg.image_shape} are too large; this app works with at most "
+            f"{MAX_PIXELS:,} values per image."
+        )
+    with torch.device("meta"):
+        parameters = sum(p.numel() for p in build_model(cfg).parameters())
+    if cfg.arch == "mlp":
+        widths = list(cfg.hidden)
+    else:
+        _, h, w = cfg.image_shape
+        hs, ws = _conv_sizes(h, len(cfg.hidden)), _conv_sizes(w, len(cfg.hidden))
+        widths = [c * h * w for c, h, w in zip(cfg.hidden, hs[1:], ws[1:], strict=True)]
+    # Encoder and mirrored decoder: each hidden layer's output and its ReLU, plus input and output.
+    activations = 2 * (cfg.n_pixels + 2 * sum(widths) + cfg.latent_dim)
+    if parameters > MAX_PARAMETERS:
+        raise ConfigError(
+            f"This model would have {parameters:,} parameters; the limit on this server is "
+            f"{MAX_PARAMETERS:,}. Use fewer or narrower hidden layers."
+        )
+    if activations > MAX_ACTIVATIONS:
+        raise ConfigError(
+            f"This model would keep {activations:,} values per image while training; the limit on "
+            f"this server is {MAX_ACTIVATIONS:,}. Use fewer channels in the first layers."
+        )
+    return ModelSize(parameters, activations)
 
 
 class Posterior(NamedTuple):

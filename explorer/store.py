@@ -1,27 +1,35 @@
 """Where models live: shipped ones in ``pretrained/`` (read-only) and the user's in a runs folder.
 
-A model is a folder holding ``card.json`` and ``model.safetensors`` (see :mod:`explorer.checkpoints`).
+A model is a folder holding ``card.json`` and ``model.safetensors`` (:mod:`explorer.checkpoints`).
 Run names typed by users become safe folder names here, so nothing can be written outside the runs
-folder and nothing is overwritten silently.
+folder and nothing is overwritten silently. Before anything is written, :func:`check_writable`
+says in one sentence when the runs folder is read-only, its disk full or its quota used up; at
+start-up :func:`clean_stale_temps` removes what writers killed mid-save left behind.
 """
 
 from __future__ import annotations
 
-import itertools
+import errno
+import logging
 import os
 import re
+import shutil
+import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.checkpoints import CARD, WEIGHTS, read_card
-from explorer.errors import ConfigError, ModelFileError
+from explorer.checkpoints import CARD, MAX_NAME, WEIGHTS, free_names, read_card
+from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.models import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED_DIR = ROOT / "pretrained"
 DEFAULT_MODEL = "mnist-vae-mlp-z2"  # the one a teacher opens first: a 2-D map with no projection
-MAX_NAME = 64
+DEFAULT_QUOTA_MB = 2048  # the runs folder's size limit unless $EXPLORER_RUNS_QUOTA_MB says
+MIN_FREE_BYTES = 64 * 2**20  # left free on the disk for everything else the server writes
+logger = logging.getLogger(__name__)
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt")  # never loaded; named in problems
 
 
@@ -67,27 +75,43 @@ class ModelEntry:
 
 def _scan(folder: Path, source: str) -> tuple[list[ModelEntry], list[str]]:
     entries, problems = [], []
-    if not folder.is_dir():
-        return entries, problems
-    for sub in sorted(folder.iterdir()):
-        if sub.name.startswith(".") or not sub.is_dir():
+    prefix = "pretrained" if source == "pretrained" else "runs"
+    try:
+        subs = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError as e:
+        logger.warning("could not list %s: %s", folder, e)
+        return entries, [f"The {prefix} folder could not be read."]
+    for sub in subs:
+        if sub.name.startswith("."):
             continue  # temp folders from an interrupted save start with a dot
-        if not (sub / CARD).exists() and not (sub / WEIGHTS).exists():
-            pickled = sorted(f.name for f in sub.iterdir() if f.suffix.lower() in PICKLE_SUFFIXES)
-            if pickled:  # say why a model someone put here does not show up
-                problems.append(
-                    f"{sub} holds {pickled[0]}, a pickled PyTorch file; only {WEIGHTS} with "
-                    f"{CARD} is loaded, because unpickling a file can run any code."
-                )
-            continue
         try:
-            card = read_card(sub)
+            entry = _entry(sub, source, f"{prefix}/{sub.name}")
         except ModelFileError as e:
             problems.append(str(e))
-            continue
-        prefix = "pretrained" if source == "pretrained" else "runs"
-        entries.append(ModelEntry(f"{prefix}/{sub.name}", sub.name, sub, source, card))
+        except Exception:  # one odd folder must never take the model list down with it
+            logger.exception("could not read the model folder %s", sub)
+            problems.append(f"{prefix}/{plain(sub.name)} could not be read as a model folder.")
+        else:
+            if entry is not None:
+                entries.append(entry)
     return entries, problems
+
+
+def _entry(sub: Path, source: str, entry_id: str) -> ModelEntry | None:
+    if not sub.is_dir():
+        return None
+    if not (sub / CARD).exists() and not (sub / WEIGHTS).exists():
+        pickled = sorted(f.name for f in sub.iterdir() if f.suffix.lower() in PICKLE_SUFFIXES)
+        if pickled:  # say why a model someone put here does not show up
+            raise ModelFileError(
+                f"{plain(entry_id)} holds {plain(pickled[0])}, a pickled PyTorch file; only "
+                f"{WEIGHTS} with {CARD} is loaded, because unpickling a file can run any code."
+            )
+        return None
+    card = read_card(sub, plain(entry_id))
+    entry = ModelEntry(entry_id, sub.name, sub, source, card)
+    _ = entry.summary  # a card that cannot be summarised is reported here, not in the sidebar
+    return entry
 
 
 def list_models(
@@ -145,13 +169,6 @@ def suggested_run_name(dataset: str, cfg: ModelConfig) -> str:
     return f"{dataset}-{cfg.kind}-{cfg.arch}-z{cfg.latent_dim}"
 
 
-def _candidates(base: str):
-    base = sanitize_run_name(base)
-    yield base
-    for i in itertools.count(2):
-        yield f"{base[: MAX_NAME - 5]}-{i}"
-
-
 def _reservation(root: Path, name: str) -> Path:
     return root / f".{name}.reserved"  # hidden: never listed as a model
 
@@ -164,7 +181,7 @@ def is_taken(name: str, runs: Path | None = None) -> bool:
 
 def unique_run_name(base: str, runs: Path | None = None) -> str:
     """`base`, or `base-2`, `base-3`, ... whichever is neither a run nor reserved."""
-    return next(name for name in _candidates(base) if not is_taken(name, runs))
+    return next(name for name in free_names(sanitize_run_name(base)) if not is_taken(name, runs))
 
 
 def reserve_run_name(base: str, runs: Path | None = None) -> str:
@@ -173,7 +190,7 @@ def reserve_run_name(base: str, runs: Path | None = None) -> str:
     moment get two names. The job saves into ``runs/<name>`` and then releases the marker."""
     root = runs or runs_dir()
     root.mkdir(parents=True, exist_ok=True)
-    for name in _candidates(base):
+    for name in free_names(sanitize_run_name(base)):
         if (root / name).exists():
             continue
         try:
@@ -189,3 +206,95 @@ def reserve_run_name(base: str, runs: Path | None = None) -> str:
 
 def release_run_name(run_folder: Path) -> None:
     _reservation(run_folder.parent, run_folder.name).unlink(missing_ok=True)
+
+
+def quota_bytes() -> int:
+    """The runs folder's size limit: $EXPLORER_RUNS_QUOTA_MB megabytes, default 2048."""
+    try:
+        return int(float(os.environ.get("EXPLORER_RUNS_QUOTA_MB") or DEFAULT_QUOTA_MB) * 2**20)
+    except ValueError:
+        return DEFAULT_QUOTA_MB * 2**20
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes in the files under `folder` (links not followed)."""
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass  # removed meanwhile
+    return total
+
+
+def check_writable(folder: Path | None = None, need_bytes: int = 0) -> None:
+    """Raise ModelFileError with one sentence unless `need_bytes` more can be written into the
+    runs `folder`: it can be created and written to, the disk has room, and the folder's quota
+    ($EXPLORER_RUNS_QUOTA_MB) is not used up. Call it before training or saving, so a student
+    hears before the work is done rather than after."""
+    folder = Path(folder or runs_dir())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # os.access says yes to root even when it fails
+            pass
+        free = shutil.disk_usage(folder).free
+    except OSError as e:
+        logger.warning("the runs folder %s is not writable: %s", folder, e)
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise ModelFileError(
+            "The server's disk is full, so nothing can be saved; ask your teacher to free space."
+            if full else
+            "The runs folder cannot be written to on this server, so nothing can be saved; ask "
+            "your teacher to check it."
+        ) from None
+    if free < need_bytes + MIN_FREE_BYTES:
+        logger.warning("%s: %d bytes free, %d needed", folder, free, need_bytes)
+        raise ModelFileError(
+            f"The server's disk has only {free / 2**20:.0f} MB free, too little to save "
+            f"{need_bytes / 2**20:.1f} MB; ask your teacher to free space."
+        )
+    used, quota = folder_bytes(folder), quota_bytes()
+    if used + need_bytes > quota:
+        raise ModelFileError(
+            f"The runs folder is full ({used / 2**20:.0f} MB of its {quota / 2**20:.0f} MB); "
+            "delete old runs or ask your teacher to raise EXPLORER_RUNS_QUOTA_MB."
+        )
+
+
+def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) -> list[str]:
+    """Remove what savers killed mid-write left in the runs `folder`: dot-named ``*.tmp`` folders
+    and files, at its top and inside each run, untouched for `older_than_s` seconds (a younger
+    one may belong to a save in progress). A model kept only in a ``.<name>.old-*`` folder, where
+    a crash fell between two renames, is put back. Returns the names removed or restored."""
+    folder = Path(folder or runs_dir())
+    done: list[str] = []
+    cutoff = time.time() - older_than_s
+    try:
+        runs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        places = [folder, *runs]
+        contents = [(place, list(place.iterdir())) for place in places]
+    except OSError:  # no runs folder yet, or one this process may not read: nothing to clean
+        return done
+    for place, paths in contents:
+        for p in paths:
+            try:
+                if not p.name.startswith(".") or p.lstat().st_mtime > cutoff:
+                    continue
+                if place == folder and (m := re.fullmatch(r"\.(.+)\.old-\d+-\d+", p.name)):
+                    if not os.path.lexists(folder / m[1]):
+                        os.rename(p, folder / m[1])
+                    else:
+                        shutil.rmtree(p)
+                elif p.name.endswith(".tmp") and p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                elif p.name.endswith(".tmp"):
+                    p.unlink()
+                else:
+                    continue
+                done.append(str(p.relative_to(folder)))
+            except OSError as e:
+                logger.warning("could not clean up %s: %s", p, e)
+    if done:
+        logger.info("removed temporary files left by interrupted saves: %s", ", ".join(done))
+    return done

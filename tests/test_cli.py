@@ -54,3 +54,39 @@ def test_bad_arguments_get_one_line_and_non_zero_exit(tmp_path):
         lines = [line for line in p.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:"), p.stderr
         assert "Traceback" not in p.stderr
+
+
+def test_import_adds_a_shared_model_and_says_the_name_it_got(tmp_path):
+    import io
+    import zipfile
+
+    from safetensors.torch import save as st_save_bytes
+
+    from explorer.models import ModelConfig, build_model
+
+    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(8,))
+    state = {k: v.contiguous() for k, v in build_model(cfg).state_dict().items()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        card = {"config": cfg.to_dict(), "dataset": {"name": "digits"}}
+        zf.writestr("card.json", json.dumps(card))
+        zf.writestr("model.safetensors", st_save_bytes(state))
+    shared = tmp_path / "from a friend.zip"
+    shared.write_bytes(buffer.getvalue())
+    runs = tmp_path / "runs"
+    stale = runs / ".homework.abc.tmp"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_bytes(b"half")
+    os.utime(stale, (0, 0))  # left by a save killed long ago
+    env = {**os.environ, "EXPLORER_RUNS_DIR": str(runs)}
+    first = run("import", str(shared), "--name", "homework", env=env)
+    second = run("import", str(shared), "--name", "homework", env=env)
+    assert first.returncode == 0 and first.stdout.strip() == "Added runs/homework", first.stderr
+    assert second.returncode == 0 and second.stdout.strip() == "Added runs/homework-2"
+    assert sorted(p.name for p in runs.iterdir()) == ["homework", "homework-2"]
+    shared.write_bytes(b"not a zip")
+    bad = run("import", str(shared), env=env)
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert bad.returncode == 2 and len(lines) == 1 and "not a .zip file" in lines[0], bad.stderr
+    missing = run("import", str(tmp_path / "nope.zip"), env=env)
+    assert missing.returncode == 2 and "could not be read" in missing.stderr

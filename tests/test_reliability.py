@@ -309,7 +309,7 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
     _nan_weights(_saved(runs / "nan"))
     monkeypatch.setenv("EXPLORER_RUNS_DIR", str(runs))
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
-    for run in ("evil", "bomb", "nan"):
+    for run in ("evil", "nan"):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.session_state["model"] = f"runs/{run}"
         at.run()
@@ -320,8 +320,12 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
             assert at.session_state["model"] == f"runs/{run}"
             errors = [e.value for e in at.error]
             assert any("could not be loaded" in e for e in errors), (run, page, errors)
+            assert not any(str(tmp_path) in e for e in errors), errors  # no server paths
         skipped = [c.value for c in at.sidebar.caption if "Skipped" in c.value]
         assert any("model.pt" in c for c in skipped), skipped
+        # A card describing a model beyond the server's limits is never offered at all.
+        assert any("runs/bomb" in c and "too large" in c for c in skipped), skipped
+        assert not any(str(tmp_path) in c for c in skipped), skipped
 
 
 # -- names and paths ---------------------------------------------------------------------------
@@ -366,8 +370,10 @@ def test_existing_runs_and_linked_shipped_models_are_never_overwritten(runs, tmp
     mine = _saved(runs / "mine")
     with pytest.raises(ConfigError, match="already exists"):
         store.new_run_path("mine", runs)
-    with pytest.raises(ModelFileError, match="already exists"):
-        save_model(build_model(TINY), mine, _card())
+    mine_before = (mine / WEIGHTS).read_bytes()
+    assert save_model(build_model(TINY), mine, _card())["name"] == "mine-2"  # a save never replaces
+    assert save_model(build_model(TINY), runs / "link", _card())["name"] == "link-2"
+    assert (mine / WEIGHTS).read_bytes() == mine_before
     assert (shipped / WEIGHTS).read_bytes() == before
 
 

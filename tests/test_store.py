@@ -1,11 +1,16 @@
 """Run names and the model list: nothing escapes the runs folder, nothing is overwritten silently."""
 
+import json
+import os
+import time
+
 import pytest
 
 from explorer.checkpoints import save_model
 from explorer.errors import ConfigError
 from explorer.models import ModelConfig, build_model
 from explorer.store import (
+    clean_stale_temps,
     list_models,
     new_run_path,
     sanitize_run_name,
@@ -58,3 +63,58 @@ def test_list_models_reports_broken_folders_and_keeps_going(runs, tmp_path):
     assert "VAE" in entries[0].summary and "digits" in entries[0].summary
     assert "12.5" in entries[0].summary
     assert len(problems) == 1 and "not valid JSON" in problems[0]
+
+
+def _card_with(runs, folder, **fields):
+    model = build_model(ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(8,)))
+    save_model(model, runs / folder, {"dataset": {"name": "digits"}})
+    card = json.loads((runs / folder / "card.json").read_text())
+    card.update(fields)
+    (runs / folder / "card.json").write_text(json.dumps(card))
+
+
+def test_cards_of_the_wrong_shape_list_without_their_bad_fields(runs, tmp_path):
+    _card_with(runs, "list-metrics", metrics=[1, 2], train=["x"], dataset="digits", seed="0")
+    _card_with(runs, "odd-values", metrics={"loss": "12", "kl": 3.5, "x": [1]},
+               history=[{"epoch": 1, "train": [1]}, "row", {"epoch": "2"}], name={"a": 1})
+    entries, problems = list_models(tmp_path / "no-pretrained", runs)
+    assert problems == [] and len(entries) == 2
+    odd = {e.name: e for e in entries}
+    assert odd["list-metrics"].summary and "metrics" not in odd["list-metrics"].card
+    assert "train" not in odd["list-metrics"].card and "seed" not in odd["list-metrics"].card
+    assert odd["odd-values"].card["metrics"] == {"kl": 3.5} and "name" not in odd["odd-values"].card
+    assert odd["odd-values"].card["history"] == [{"epoch": 1, "train": {}, "test": {},
+                                                  "seconds": 0.0}]
+
+
+def test_a_deeply_nested_card_is_skipped_with_a_sentence(runs, tmp_path):
+    _card_with(runs, "good")
+    (runs / "deep").mkdir()
+    (runs / "deep" / "card.json").write_text('{"config": ' + "[" * 980 + "]" * 980 + "}")
+    (runs / "deep" / "model.safetensors").write_bytes(b"")
+    (runs / "pt-only").mkdir()
+    (runs / "pt-only" / "model.pt").write_bytes(b"\x80\x04")
+    entries, problems = list_models(tmp_path / "no-pretrained", runs)
+    assert [e.name for e in entries] == ["good"]
+    assert len(problems) == 2 and any("runs/deep" in p and "nested" in p for p in problems)
+    assert all(str(tmp_path) not in p and "\n" not in p for p in problems), problems
+    assert any(p.startswith("runs/pt-only holds model.pt") for p in problems), problems
+
+
+def test_stale_temp_folders_are_cleaned_and_fresh_ones_kept(runs):
+    _card_with(runs, "good")
+    old = time.time() - 7200
+    for name in (".homework.x1.tmp", ".homework.x2.tmp", ".mine.old-12-34"):
+        (runs / name).mkdir()
+        (runs / name / "card.json").write_text("{}")
+    (runs / "good" / ".replay.safetensors.abc.tmp").write_bytes(b"half")
+    for path in (runs / ".homework.x1.tmp", runs / ".mine.old-12-34",
+                 runs / "good" / ".replay.safetensors.abc.tmp"):
+        os.utime(path, (old, old))
+    done = clean_stale_temps(runs, older_than_s=3600)
+    assert sorted(done) == [".homework.x1.tmp", ".mine.old-12-34",
+                            "good/.replay.safetensors.abc.tmp"]
+    left = sorted(p.name for p in runs.iterdir())
+    assert left == [".homework.x2.tmp", "good", "mine"]  # the fresh one may be a save in progress
+    assert (runs / "mine" / "card.json").exists()  # a model left only in .old- is put back
+    assert sorted(p.name for p in (runs / "good").iterdir()) == ["card.json", "model.safetensors"]

@@ -86,7 +86,7 @@ def run_training(
         card = build_card(train_cfg, data, result, metrics, name or Path(out).name,
                           pick_device(train_cfg.device))
         card = save_model(model, out, card, overwrite=overwrite)
-        path = Path(out)
+        path = Path(out) if overwrite else Path(out).with_name(card["name"])  # the name it got
         if replay is not None:
             try:
                 replay.save(path, card["content_hash"])  # beside the run: replay.safetensors

@@ -9,7 +9,6 @@ model's content hash so a retrained model never shows a stale picture.
 
 from __future__ import annotations
 
-import re
 import uuid
 from functools import partial
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import checkpoints, datasets, exports, latent, store
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, plain
 from explorer.models import Autoencoder
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
@@ -257,12 +256,6 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
             st.download_button("GIF", data=partial(exports.strip_gif, images, bounce=True),
                                file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
                                on_click="ignore", icon=":material/animation:", type="tertiary")
-
-
-def plain(text: str) -> str:
-    """Text from a card shown literally: markdown's special characters escaped, so a hand-made
-    card cannot turn into links or images."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", str(text))
 
 
 def show_card(card: dict) -> None:
