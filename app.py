@@ -7,10 +7,19 @@ compute comes from the ``explorer`` backend.
 
 import streamlit as st
 
+from explorer import store
 from explorer.training import configure_threads
 from explorer.ui import common, pages
 
+
+@st.cache_resource(show_spinner=False)
+def once_per_server() -> None:
+    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks."""
+    store.clean_stale_temps()
+
+
 configure_threads()  # one torch thread per operation: many sessions share two cores
+once_per_server()
 st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
 
 page = st.navigation(pages.navigation())

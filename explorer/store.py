@@ -264,7 +264,7 @@ def check_writable(folder: Path | None = None, need_bytes: int = 0) -> None:
 
 def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) -> list[str]:
     """Remove what savers killed mid-write left in the runs `folder`: dot-named ``*.tmp`` folders
-    and files, at its top and inside each run, untouched for `older_than_s` seconds (a younger
+    and files, and run-name reservations (``.<name>.reserved``) of jobs that never finished, at its top and inside each run, untouched for `older_than_s` seconds (a younger
     one may belong to a save in progress). A model kept only in a ``.<name>.old-*`` folder, where
     a crash fell between two renames, is put back. Returns the names removed or restored."""
     folder = Path(folder or runs_dir())
@@ -288,7 +288,7 @@ def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) 
                         shutil.rmtree(p)
                 elif p.name.endswith(".tmp") and p.is_dir() and not p.is_symlink():
                     shutil.rmtree(p)
-                elif p.name.endswith(".tmp"):
+                elif p.name.endswith((".tmp", ".reserved")):  # a job's name, kept too long
                     p.unlink()
                 else:
                     continue

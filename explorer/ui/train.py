@@ -8,11 +8,12 @@ from a fragment. One job per browser session; its handle lives in ``st.session_s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, projection, store
+from explorer import checkpoints, datasets, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
 from explorer.jobs import Job, JobSpec, JobState, get_engine
@@ -168,6 +169,8 @@ def start_job(settings: dict) -> None:
         )
         with st.spinner(spinner):
             data = common.get_dataset(info.name)  # a download problem is reported right away
+        # Room for the saved model is checked now, before the work, not after it.
+        store.check_writable(store.runs_dir(), checkpoints.weights_limit(model_cfg))
         spec = JobSpec.build(model_cfg, train_cfg, info.name, store.new_run_path(folder),
                              n_train=len(data.x_train))
         # The engine reserves the folder's name now: the name shown is the one it will have.
@@ -291,7 +294,8 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
 
 
 def final_view(job: Job, state: JobState) -> None:
-    name = job.name
+    # A save that found its name taken at the last moment took the next free one.
+    name = Path(state.saved_path).name if state.saved_path else job.name
     saved = state.saved_path is not None
     headline(job)
     if state.status == "finished":
