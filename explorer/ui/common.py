@@ -53,7 +53,6 @@ def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
     return latent.encode_dataset(get_model(path, content_hash), get_dataset(dataset).x_test)
 
 
-@st.cache_resource(show_spinner=False)
 def _release_session(owner: str) -> None:
     from explorer.jobs import get_engine
 
