@@ -59,11 +59,18 @@ def _release_session(owner: str) -> None:
     get_engine().release_owner(owner)
 
 
-@st.cache_resource(scope="session", on_release=_release_session, show_spinner=False)
+@st.cache_resource(scope="session", on_release=_release_session, max_entries=64,
+                   show_spinner=False)
+def _released_with_session(owner: str) -> str:
+    return owner  # the entry lives as long as the session; Streamlit releases it when it ends
+
+
 def session_owner() -> str:
     """This browser session's id for the job engine: one active job per session, and a session
     that ends (the tab closed) cancels its queued or running job."""
-    return uuid.uuid4().hex
+    if "_owner" not in st.session_state:
+        st.session_state["_owner"] = uuid.uuid4().hex
+    return _released_with_session(st.session_state["_owner"])
 
 
 def list_entries() -> tuple[list[store.ModelEntry], list[str]]:
