@@ -86,13 +86,13 @@ async def drawn(page, heading: str, timeout: float) -> None:
     await expect(page.locator(SKELETONS)).to_have_count(0, timeout=timeout)
 
 
-async def move_slider(page, timeout: float) -> float:
-    """Press → on the t slider once; seconds until the decoded image shows the new picture."""
+async def move_slider(page, timeout: float, key: str = "ArrowRight") -> float:
+    """Press `key` on the t slider once; seconds until the decoded image shows the new picture."""
     before = await (await page.wait_for_function(LOADED_SRC_JS, arg=CAPTION)).json_value()
     slider = page.get_by_role("slider", name=SLIDER)
     await slider.focus()
     t0 = time.perf_counter()
-    await slider.press("ArrowRight")
+    await slider.press(key)
     await page.wait_for_function(f"([c, before]) => {{ const s = ({LOADED_SRC_JS})(c); "
                                  "return s !== null && s !== before; }", arg=[CAPTION, before],
                                  timeout=timeout)

@@ -74,9 +74,10 @@ def stop_server(server: Server) -> None:
 
 
 def start_server(workdir: Path, script: str = "app.py",
-                 timeout: float = START_TIMEOUT_S) -> Server:
-    """`streamlit run <script>` (relative to the repository root), headless, on a free port;
-    runs, caches and the log under `workdir`. Returns once the server answers its health check."""
+                 timeout: float = START_TIMEOUT_S, root: Path = ROOT) -> Server:
+    """`streamlit run <script>` (relative to `root`, this checkout unless another is given, e.g.
+    an older commit to compare with), headless, on a free port; runs, caches and the log under
+    `workdir`. Returns once the server answers its health check."""
     runs, cache = workdir / "runs", workdir / "cache"
     runs.mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,7 @@ def start_server(workdir: Path, script: str = "app.py",
            "--server.fileWatcherType", "none"]
     log = workdir / "streamlit.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     server = Server(process, port, log)
     deadline = time.monotonic() + timeout
@@ -117,9 +118,9 @@ def start_server(workdir: Path, script: str = "app.py",
 
 @contextlib.contextmanager
 def running_app(workdir: Path, script: str = "app.py",
-                timeout: float = START_TIMEOUT_S) -> Iterator[Server]:
+                timeout: float = START_TIMEOUT_S, root: Path = ROOT) -> Iterator[Server]:
     """A server (see :func:`start_server`), stopped on exit."""
-    server = start_server(workdir, script, timeout)
+    server = start_server(workdir, script, timeout, root)
     try:
         yield server
     finally:

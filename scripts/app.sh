@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/streamlit run app.py "$@"
+# `python -m streamlit`: the training workers then need not re-import a launcher script.
+exec .venv/bin/python -m streamlit run app.py "$@"

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 15_000.0  # images/s one worker trains, until a finished job has measured it
 START_OVERHEAD_S = 3.0  # process start, data, evaluation and saving, per job
-POLL_S = 0.25
+POLL_S = 0.1  # how often the scheduler looks at the queue when no worker reports
 
 
 def default_workers() -> int:
@@ -84,7 +84,7 @@ class LocalProcesses:
 
     def __init__(self) -> None:
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["explorer.jobs.worker"])
+        self._ctx.set_forkserver_preload(["explorer.jobs.preload"])
         # Start the fork server (it imports torch once) now, not when the first student waits.
         threading.Thread(target=forkserver.ensure_running, name="fork-server", daemon=True).start()
 

@@ -7,6 +7,7 @@ including an unexpected error, becomes one final ``("done", ...)`` event.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import traceback
@@ -105,7 +106,11 @@ def _failed(message: str) -> dict:
 
 
 def process_main(spec: JobSpec, conn, stop_event) -> None:
-    """Entry point of a local worker process: one torch thread, events down a pipe."""
+    """Entry point of a local worker process: one torch thread, events down a pipe, and a lower
+    CPU priority than the web server, so that pages and sliders stay quick while a class trains
+    (a busy core still trains at full speed when nobody is clicking)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.nice(int(os.environ.get("EXPLORER_WORKER_NICE", "10")))
     torch.set_num_threads(1)
     try:
         run_job(spec, lambda kind, payload: conn.send((kind, payload)), stop_event.is_set)
