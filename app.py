@@ -23,6 +23,7 @@ once_per_server()
 st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
 
 page = st.navigation(pages.navigation())
+common.reclaim_session()
 st.session_state["_entry"] = common.sidebar()
 pages.follow()  # a button's callback may have asked for another page
 page.run()

@@ -35,7 +35,7 @@ def wait(job, timeout=180):
 
 @pytest.fixture
 def engine(runs):
-    e = Engine(workers=1, runs=runs)
+    e = Engine(workers=1, runs=runs, release_grace=0.0)
     yield e
     e.shutdown()
 
@@ -137,7 +137,7 @@ def test_one_active_job_per_session_and_a_closed_tab_cancels(engine, runs):
         engine.submit(spec("again"), owner="tab-1")
     queued = engine.submit(spec("other", epochs=2), owner="tab-2")
     engine.release_owner("tab-2")  # tab 2 closed while queued: nothing saved
-    assert queued.snapshot().status == "cancelled"
+    assert wait(queued).status == "cancelled"
     while job.snapshot().step < 5:
         time.sleep(0.02)
     engine.release_owner("tab-1")  # tab 1 closed while training: stopped, what it learned kept
@@ -167,3 +167,18 @@ def test_a_name_taken_while_queued_is_not_reused(runs):
     store.release_run_name(runs / "x")
     assert store.unique_run_name("x", runs) == "x"
     assert [e.name for e in store.list_models(runs=runs)[0] if e.source == "run"] == []
+
+
+def test_a_dropped_connection_that_comes_back_keeps_its_job(runs):
+    engine = Engine(workers=1, runs=runs, release_grace=1.0)
+    try:
+        job = engine.submit(spec("kept", epochs=3), owner="tab")
+        engine.release_owner("tab")  # the WebSocket dropped...
+        engine.reclaim("tab")  # ...and came back within the grace period
+        time.sleep(1.5)
+        assert wait(job).status == "finished"
+        gone = engine.submit(spec("gone", epochs=500, batch_size=8), owner="closed")
+        engine.release_owner("closed")  # closed for good: stopped once the grace is over
+        assert wait(gone).status in ("cancelled", "stopped")
+    finally:
+        engine.shutdown()

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 15_000.0  # images/s one worker trains, until a finished job has measured it
 START_OVERHEAD_S = 3.0  # process start, data, evaluation and saving, per job
+RELEASE_GRACE_S = 30.0  # a closed tab's job stops after this; a reconnecting tab keeps it
 POLL_S = 0.1  # how often the scheduler looks at the queue when no worker reports
 
 
@@ -146,7 +147,7 @@ class _LocalRun:
 
 class Engine:
     def __init__(self, backend=None, workers: int | None = None, runs: Path | None = None,
-                 notice: str = ""):
+                 notice: str = "", release_grace: float = RELEASE_GRACE_S):
         self.backend = backend or LocalProcesses()
         self.workers = workers or default_workers()
         self.notice = notice  # one sentence for the Train page, e.g. why Ray is not used
@@ -156,6 +157,8 @@ class Engine:
         self._queue: deque[Job] = deque()
         self._running: list[Job] = []
         self._rate = DEFAULT_RATE
+        self._grace = release_grace
+        self._released: dict[str, float] = {}  # owner -> when its jobs are stopped
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="job-engine", daemon=True)
@@ -179,9 +182,24 @@ class Engine:
         return job
 
     def release_owner(self, owner: str) -> None:
-        """A browser session ended: cancel or stop what it left queued or running."""
+        """A browser session ended: after a grace period (a dropped connection that comes back
+        keeps its job, see :meth:`reclaim`), cancel or stop what it left queued or running."""
         with self._lock:
-            jobs = [j for j in self._active() if j.owner == owner]
+            self._released[owner] = time.monotonic() + self._grace
+        self._wake.set()
+
+    def reclaim(self, owner: str) -> None:
+        """The session is back (it reconnected): its jobs go on."""
+        with self._lock:
+            self._released.pop(owner, None)
+
+    def _stop_released(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            gone = {o for o, when in self._released.items() if when <= now}
+            for owner in gone:
+                del self._released[owner]
+            jobs = [j for j in self._active() if j.owner in gone]
         for job in jobs:
             job.stop()
 
@@ -239,6 +257,7 @@ class Engine:
 
     def _loop(self) -> None:
         while not self._closed:
+            self._stop_released()
             with self._lock:
                 self._start_waiting()
                 runs = [j._run for j in self._running]
@@ -294,6 +313,11 @@ class Engine:
 
 _ENGINE: Engine | None = None
 _ENGINE_LOCK = threading.Lock()
+
+
+def running_engine() -> Engine | None:
+    """The process's engine if one was started, without starting one."""
+    return _ENGINE
 
 
 def get_engine() -> Engine:

@@ -73,6 +73,16 @@ def session_owner() -> str:
     return _released_with_session(st.session_state["_owner"])
 
 
+def reclaim_session() -> None:
+    """Every run: a session that reconnected after a dropped connection keeps its job (its
+    session cache was released on the disconnect; this registers it again)."""
+    if "_owner" in st.session_state:
+        from explorer.jobs import running_engine
+
+        if (engine := running_engine()) is not None:
+            engine.reclaim(session_owner())
+
+
 def list_entries() -> tuple[list[store.ModelEntry], list[str]]:
     return store.list_models()
 
