@@ -74,7 +74,8 @@ def stop_server(server: Server) -> None:
 
 
 def start_server(workdir: Path, script: str = "app.py",
-                 timeout: float = START_TIMEOUT_S, root: Path = ROOT) -> Server:
+                 timeout: float = START_TIMEOUT_S, root: Path = ROOT,
+                 env: dict[str, str] | None = None) -> Server:
     """`streamlit run <script>` (relative to `root`, this checkout unless another is given, e.g.
     an older commit to compare with), headless, on a free port; runs, caches and the log under
     `workdir`. Returns once the server answers its health check."""
@@ -90,6 +91,7 @@ def start_server(workdir: Path, script: str = "app.py",
         # torch's spinning OpenMP threads make every step of a training worker several times
         # slower on a small busy machine; set OMP_NUM_THREADS to override.
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        **(env or {}),
     }
     # .streamlit/config.toml turns the file watcher off too; the flag keeps it off if that
     # file is edited (the watcher would walk .venv).
@@ -118,9 +120,10 @@ def start_server(workdir: Path, script: str = "app.py",
 
 @contextlib.contextmanager
 def running_app(workdir: Path, script: str = "app.py",
-                timeout: float = START_TIMEOUT_S, root: Path = ROOT) -> Iterator[Server]:
+                timeout: float = START_TIMEOUT_S, root: Path = ROOT,
+                env: dict[str, str] | None = None) -> Iterator[Server]:
     """A server (see :func:`start_server`), stopped on exit."""
-    server = start_server(workdir, script, timeout, root)
+    server = start_server(workdir, script, timeout, root, env)
     try:
         yield server
     finally:

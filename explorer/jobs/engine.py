@@ -342,5 +342,9 @@ def get_engine() -> Engine:
                         notice = str(e)
                 if notice:
                     log.warning(notice)
-            _ENGINE = Engine(backend, workers=workers, notice=notice)
+            try:
+                grace = float(os.environ.get("EXPLORER_RELEASE_GRACE_S", RELEASE_GRACE_S))
+            except ValueError:
+                grace = RELEASE_GRACE_S
+            _ENGINE = Engine(backend, workers=workers, notice=notice, release_grace=grace)
         return _ENGINE

@@ -38,7 +38,10 @@ def browser_context_args(browser_context_args):
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """`streamlit run app.py` on a free port, with runs and caches in a temporary folder."""
-    with running_app(tmp_path_factory.mktemp("app")) as running:
+    # A closed tab's job stops 2 s after the disconnect here (30 s by default), so a test can
+    # watch it happen.
+    with running_app(tmp_path_factory.mktemp("app"),
+                     env={"EXPLORER_RELEASE_GRACE_S": "2"}) as running:
         yield running
 
 

@@ -7,16 +7,20 @@ slider-to-image time.
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from harness.chromium import VIEWPORT
 from harness.page import (
     APP,
     ERRORS,
     KEY_TO_IMAGE_TIMER_JS,
+    RUN_TIMEOUT_MS,
     box_select,
     fill_train_form,
     go_to,
@@ -108,6 +112,29 @@ def test_stop_ends_a_long_training_cleanly(app: Page, server):
     seen = progress_seen(app)
     assert max(p["value"] for p in seen) < 100, f"it ran to the end instead of stopping: {seen}"
     expect(app.locator('[data-testid="stAlertContentSuccess"]')).to_have_count(0)
+
+
+def test_closing_the_tab_stops_its_training(browser, server):
+    """A student who closes the tab mid-training frees the worker: the job stops, and what it
+    learned is saved as a complete run."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    open_page(page, server, "train")
+    record_progress(page)
+    form = fill_train_form(page, "Digits 8×8", {"Epochs": 500, "Batch size": 8,
+                                                "Run name": "browser-closed"})
+    form.get_by_role("button", name="Train").click()
+    page.wait_for_function(PROGRESS_MOVED_JS, timeout=TRAIN_TIMEOUT_MS)
+    context.close()
+
+    card = server.log.parent / "runs" / "browser-closed" / "card.json"
+    deadline = time.monotonic() + 90
+    while not card.is_file():
+        assert time.monotonic() < deadline, "the job went on after its tab was closed"
+        time.sleep(0.5)
+    saved = json.loads(card.read_text())
+    assert saved["train"]["status"] == "stopped" and saved["train"]["epochs_done"] < 500
 
 
 def test_interpolation_slider_changes_the_decoded_image(app: Page, server):
