@@ -138,8 +138,15 @@ def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bo
     `name` is always the name of the folder it got. A failed write (disk full, read-only folder)
     raises ModelFileError and leaves no folder behind.
     """
-    folder = Path(folder)
     data, card = model_bytes(model, card)
+    return save_bytes(data, card, folder, overwrite)
+
+
+def save_bytes(data: bytes, card: dict, folder: str | Path, overwrite: bool = False) -> dict:
+    """:func:`save_model` for weights already serialised by :func:`model_bytes` (a model kept in
+    memory when its first save failed); same rules, same errors."""
+    folder = Path(folder)
+    card = dict(card)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))

@@ -123,9 +123,9 @@ def model_zip(folder: str | Path) -> bytes:
     return _pack({name: (folder / name).read_bytes() for name in (CARD, WEIGHTS)})
 
 
-def unsaved_model_zip(model, card: dict) -> bytes:
-    """The same .zip for a model still in memory, e.g. one the server's disk had no room for."""
-    data, card = checkpoints.model_bytes(model, card)
+def unsaved_model_zip(data: bytes, card: dict) -> bytes:
+    """The same .zip for a model kept in memory (``checkpoints.model_bytes``' weights and card),
+    e.g. one the server's disk had no room for."""
     return _pack({CARD: json.dumps(card, indent=1).encode(), WEIGHTS: data})
 
 

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.checkpoints import CARD, MAX_NAME, WEIGHTS, free_names, read_card
+from explorer.checkpoints import CARD, MAX_NAME, WEIGHTS, free_names, read_card, save_bytes
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.models import ModelConfig
 
@@ -260,6 +260,15 @@ def check_writable(folder: Path | None = None, need_bytes: int = 0) -> None:
             f"The runs folder is full ({used / 2**20:.0f} MB of its {quota / 2**20:.0f} MB); "
             "delete old runs or ask your teacher to raise EXPLORER_RUNS_QUOTA_MB."
         )
+
+
+def save_kept(data: bytes, card: dict, runs: Path | None = None) -> str:
+    """Save a model kept in memory after its first save failed (the Train page's Retry): room is
+    checked first, no run is ever replaced; returns the name the run got."""
+    root = runs or runs_dir()
+    check_writable(root, len(data))
+    name = unique_run_name(str(card.get("name") or "run"), root)
+    return save_bytes(data, card, root / name)["name"]
 
 
 def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) -> list[str]:

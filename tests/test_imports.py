@@ -79,7 +79,8 @@ def test_two_uploads_finishing_together_keep_both_models(runs, monkeypatch, tria
 def test_an_unsaved_model_downloads_as_a_zip_that_imports(runs):
     torch.manual_seed(0)
     model = build_model(TINY)
-    data = exports.unsaved_model_zip(model, {"name": "kept", "dataset": {"name": "digits"}})
+    weights, card = checkpoints.model_bytes(model, {"name": "kept", "dataset": {"name": "digits"}})
+    data = exports.unsaved_model_zip(weights, card)
     loaded, _ = load_model(exports.import_model_zip(data, runs, "kept"))
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
 

@@ -184,3 +184,47 @@ def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     assert after == before  # nothing written beside the runs folder
     assert not (tmp_path.parent / "outside").exists()  # where "../../" would have led
     assert "Saved run 'outside-evil'" in at.success[0].value  # the learner is told the folder
+
+
+def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page, runs,
+                                                                             monkeypatch):
+    import errno
+
+    import torch
+
+    from explorer import checkpoints
+    from explorer.jobs import JobState
+    from explorer.models import ModelConfig, build_model
+
+    cfg = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
+    weights, card = checkpoints.model_bytes(build_model(cfg, torch.Generator().manual_seed(0)),
+                                            {"name": "kept", "dataset": {"name": "digits"}})
+    message = "The model could not be saved to runs/kept: the server's disk is full."
+
+    class Finished:  # the handle of a job whose worker could not save (see test_jobs.py)
+        id, name, dataset_name = 7, "kept", "digits"
+
+        def model_config(self):
+            return cfg
+
+        def snapshot(self):
+            return JobState(status="finished", message=message, unsaved=(weights, card))
+
+    def disk_full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    page.session_state["train_job"] = Finished()
+    at = page.run()
+    assert not at.exception
+    assert at.error[0].value.startswith(message) and "kept in this tab" in at.error[0].value
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download the model (.zip)"
+    real_write = checkpoints._fsync_write
+    monkeypatch.setattr(checkpoints, "_fsync_write", disk_full)
+    at = at.button(key="train_retry").click().run()
+    assert "disk is full" in at.warning[0].value and not (runs / "kept").exists()
+    monkeypatch.setattr(checkpoints, "_fsync_write", real_write)
+    at = at.button(key="train_retry").click().run()
+    assert not at.exception and not at.error
+    assert "Saved run 'kept'" in at.success[0].value
+    assert checkpoints.load_model(runs / "kept")[1]["content_hash"] == card["content_hash"]
