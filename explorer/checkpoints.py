@@ -238,7 +238,8 @@ def parse_card(data: bytes, source: str) -> dict:
     return card
 
 
-def _number(v):
+def finite_number(v):
+    """`v` if it is a finite int or float (not a bool), else None."""
     number = isinstance(v, int | float) and not isinstance(v, bool)
     return v if number and math.isfinite(v) else None
 
@@ -248,7 +249,7 @@ def _text(v):
 
 
 def _scalar(v):
-    return v if isinstance(v, bool) else _number(v) if _number(v) is not None else _text(v)
+    return v if isinstance(v, bool) else finite_number(v) if finite_number(v) is not None else _text(v)
 
 
 def _table(check):
@@ -268,17 +269,17 @@ def _history(v):
         return None
     rows = []
     for row in v[:MAX_EPOCHS]:
-        if isinstance(row, dict) and _number(row.get("epoch")) is not None:
-            rows.append({"epoch": row["epoch"], "train": _table(_number)(row.get("train")) or {},
-                         "test": _table(_number)(row.get("test")) or {},
-                         "seconds": _number(row.get("seconds")) or 0.0})
+        if isinstance(row, dict) and finite_number(row.get("epoch")) is not None:
+            rows.append({"epoch": row["epoch"], "train": _table(finite_number)(row.get("train")) or {},
+                         "test": _table(finite_number)(row.get("test")) or {},
+                         "seconds": finite_number(row.get("seconds")) or 0.0})
     return rows
 
 
 CARD_FIELDS = {
     "name": _text, "format": _text, "content_hash": _text, "saved_at": _text,
-    "seed": lambda v: v if isinstance(_number(v), int) else None,
-    "dataset": _table(_scalar), "train": _table(_scalar), "metrics": _table(_number),
+    "seed": lambda v: v if isinstance(finite_number(v), int) else None,
+    "dataset": _table(_scalar), "train": _table(_scalar), "metrics": _table(finite_number),
     "versions": _table(_text), "history": _history,
 }
 

@@ -110,3 +110,26 @@ def test_map_of_a_projected_model_uses_the_shipped_projection(runs):
     at = open_page("explorer/ui/latent_map.py", "pretrained/mnist-vae-mlp-z16")
     assert at.segmented_control(key="map_method").value == "umap"
     assert not at.info, "a shipped UMAP map appears at once, with no waiting message"
+
+
+def test_a_hostile_card_shows_as_typed_without_links_or_images(runs, digits_vae):
+    import json
+    import shutil
+
+    folder = runs / "hostile"
+    shutil.copytree(digits_vae[2], folder)
+    card = json.loads((folder / "card.json").read_text())
+    phishing, image = "[Log in again](http://evil.example/login)", "![x](http://evil.example/t.png)"
+    card["dataset"]["name"] = phishing
+    card["train"].update(batch_size=image, lr="<img src=http://evil.example/a.png>",
+                         epochs_done=f"{phishing} 3")
+    card["metrics"][image] = 0.5
+    (folder / "card.json").write_text(json.dumps(card))
+    at = open_page("explorer/ui/train.py", "runs/hostile")
+    assert not at.error
+    table = at.sidebar.table[0].value  # the card, in the sidebar's expander
+    cells = [str(c) for c in [*table.columns, *table.iloc[0]]]
+    assert r"\[Log in again\]\(http\://evil.example/login\)" in cells  # shown as typed ...
+    assert not any("](" in c or "<img" in c for c in cells), cells  # ... never a link or image
+    # where a number belongs, text is not shown at all
+    assert {"batch size", "learning rate", "epochs"}.isdisjoint(table.columns)

@@ -265,17 +265,20 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
 
 
 def show_card(card: dict) -> None:
-    metrics = card.get("metrics", {})
-    train = card.get("train", {})
+    """A model's card as a table. Cards come from other people's files and st.table renders
+    Markdown: a row that should hold a number shows only a number, every text is escaped."""
+    metrics, train = card.get("metrics") or {}, card.get("train") or {}
+    number = checkpoints.finite_number
     rows = {
-        "dataset": card.get("dataset", {}).get("name"),
-        "epochs": train.get("epochs_done"),
-        "batch size": train.get("batch_size"),
-        "learning rate": train.get("lr"),
-        "seed": card.get("seed"),
+        "dataset": (card.get("dataset") or {}).get("name"),
+        "epochs": number(train.get("epochs_done")),
+        "batch size": number(train.get("batch_size")),
+        "learning rate": number(train.get("lr")),
+        "seed": number(card.get("seed")),
         **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
     }
-    st.table({k: [str(v)] for k, v in rows.items() if v is not None})
+    st.table({plain(k): [str(v) if number(v) is not None else plain(v)]
+              for k, v in rows.items() if v is not None})
     st.json(card.get("config", {}), expanded=False)
 
 
