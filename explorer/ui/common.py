@@ -9,6 +9,7 @@ model's content hash so a retrained model never shows a stale picture.
 
 from __future__ import annotations
 
+import math
 import uuid
 from functools import partial
 from pathlib import Path
@@ -208,8 +209,8 @@ def setting(kind: str, label: str, key: str, default, *, lo=None, hi=None, step=
 
 def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     """The value of a setting that presenter mode does not draw: its last value in this session,
-    else the link's (?key=...), checked against `options` or clamped to [lo, hi], else the
-    default. The widget is not drawn, so nothing else would read the URL for it."""
+    else the link's (?key=...), checked against `options` or clamped to [lo, hi], else (also
+    for nan and inf) the default. The widget is not drawn, so nothing else reads the URL for it."""
     if key in st.session_state:
         return st.session_state[key]
     raw = st.query_params.get(key)
@@ -220,6 +221,8 @@ def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     try:
         value = type(default)(raw)
     except ValueError:
+        return default
+    if not math.isfinite(value):  # ?x=nan would pass any range check and break the widget
         return default
     if lo is not None and hi is not None:
         value = min(max(value, lo), hi)
