@@ -133,3 +133,44 @@ def test_a_hostile_card_shows_as_typed_without_links_or_images(runs, digits_vae)
     assert not any("](" in c or "<img" in c for c in cells), cells  # ... never a link or image
     # where a number belongs, text is not shown at all
     assert {"batch size", "learning rate", "epochs"}.isdisjoint(table.columns)
+
+
+@pytest.fixture
+def broken_models(runs, digits_vae):
+    """Two digits models in the runs folder: one whose weights file is cut short, one whose
+    weights (3e38, near float32's limit) pass the loader's checks but give infinite codes."""
+    import shutil
+
+    import torch
+
+    from explorer import checkpoints
+
+    shutil.copytree(digits_vae[2], runs / "cut-short")
+    weights = runs / "cut-short" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    model, card, _ = digits_vae
+    huge = checkpoints.build_model(model.cfg)
+    huge.load_state_dict({k: torch.full_like(v, 3e38) for k, v in model.state_dict().items()})
+    checkpoints.save_model(huge, runs / "huge", {**card, "name": "huge"})
+    return runs
+
+
+def test_a_model_that_cannot_be_compared_fails_alone_even_from_a_link(broken_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"model": "pretrained/digits-vae-mlp-z2",
+                            "compare_models": ["cut-short", "huge"]})  # as the URL has them
+    at.run()
+    at.switch_page("explorer/ui/compare.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("runs/cut-short cannot be compared: ") for w in warnings), warnings
+    assert any(w.startswith("runs/huge cannot be compared: ") and "overflow" in w
+               for w in warnings), warnings
+    assert not any(str(broken_models) in w for w in warnings)  # no server path
+    assert image_with_caption(at, "MSE")  # the working rows are still there
+    assert list(at.dataframe[0].value.index) == ["digits-vae-mlp-z2", "PCA (2)"]
+
+
+def test_a_model_with_infinite_codes_gets_a_sentence_on_interpolate(broken_models):
+    at = open_page("explorer/ui/interpolate.py", "runs/huge")
+    assert "overflow" in at.error[0].value and not at.image

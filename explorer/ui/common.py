@@ -104,7 +104,13 @@ class Current:
         return self.data.class_names
 
     def codes(self) -> np.ndarray:
-        return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
+        """(N, D) codes of the test split; a model whose codes overflow stops the page with a
+        sentence."""
+        try:
+            return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
+        except ExplorerError as e:
+            st.error(str(e))
+            st.stop()
 
 
 def sidebar() -> store.ModelEntry | None:
