@@ -41,6 +41,9 @@ MAX_HEADER_BYTES = 1024 * 1024  # a safetensors header names each tensor once: a
 MAX_NAME = 64  # characters in a model folder's name
 MAX_TEXT = 200  # characters kept of any text field of a card
 MAX_EPOCHS = 100_000  # rows kept of a card's training history
+# Files that can hold pickles (torch.save, joblib, numpy object arrays): never loaded, and named
+# when refused, because unpickling runs whatever code the file asks for.
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib", ".npy", ".npz")
 # Weights this app reads; float8 and integer files could hide a model far larger than its file.
 DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 logger = logging.getLogger(__name__)

@@ -20,7 +20,15 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.checkpoints import CARD, MAX_NAME, WEIGHTS, free_names, read_card, save_bytes
+from explorer.checkpoints import (
+    CARD,
+    MAX_NAME,
+    PICKLE_SUFFIXES,
+    WEIGHTS,
+    free_names,
+    read_card,
+    save_bytes,
+)
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.models import ModelConfig
 
@@ -30,7 +38,6 @@ DEFAULT_MODEL = "mnist-vae-mlp-z2"  # the one a teacher opens first: a 2-D map w
 DEFAULT_QUOTA_MB = 2048  # the runs folder's size limit unless $EXPLORER_RUNS_QUOTA_MB says
 MIN_FREE_BYTES = 64 * 2**20  # left free on the disk for everything else the server writes
 logger = logging.getLogger(__name__)
-PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt")  # never loaded; named in problems
 
 
 def runs_dir() -> Path:
@@ -104,7 +111,7 @@ def _entry(sub: Path, source: str, entry_id: str) -> ModelEntry | None:
         pickled = sorted(f.name for f in sub.iterdir() if f.suffix.lower() in PICKLE_SUFFIXES)
         if pickled:  # say why a model someone put here does not show up
             raise ModelFileError(
-                f"{plain(entry_id)} holds {plain(pickled[0])}, a pickled PyTorch file; only "
+                f"{plain(entry_id)} holds {plain(pickled[0])}, a file that can hold a pickle; only "
                 f"{WEIGHTS} with {CARD} is loaded, because unpickling a file can run any code."
             )
         return None
