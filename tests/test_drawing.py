@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hostile import evil_pickle
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -183,3 +184,8 @@ def test_draw_page_encodes_an_example_drawing(model, extra, runs):
     assert at.get("plotly_chart"), "the drawing's place on the map"
     at.segmented_control(key="draw_example").set_value("1").run()
     assert not at.exception and not at.error
+
+
+def test_pictures_never_unpickle(marker):
+    with pytest.raises(drawing.DrawingError):
+        drawing.load_upload(evil_pickle(marker))

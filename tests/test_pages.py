@@ -5,10 +5,24 @@ Image elements are compared by their media URLs: Streamlit names each media file
 bytes, so a different URL means different image bytes.
 """
 
+import json
 from pathlib import Path
 
 import pytest
+import torch
+from hostile import (
+    _card,
+    _model_folder,
+    _nan_weights,
+    _saved,
+    _set_config,
+    evil_pickle,
+    evil_torch_save,
+)
 from streamlit.testing.v1 import AppTest
+
+from explorer import checkpoints
+from explorer.models import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
@@ -113,7 +127,6 @@ def test_map_of_a_projected_model_uses_the_shipped_projection(runs):
 
 
 def test_a_hostile_card_shows_as_typed_without_links_or_images(runs, digits_vae):
-    import json
     import shutil
 
     folder = runs / "hostile"
@@ -141,9 +154,7 @@ def broken_models(runs, digits_vae):
     weights (3e38, near float32's limit) pass the loader's checks but give infinite codes."""
     import shutil
 
-    import torch
 
-    from explorer import checkpoints
 
     shutil.copytree(digits_vae[2], runs / "cut-short")
     weights = runs / "cut-short" / "model.safetensors"
@@ -174,3 +185,38 @@ def test_a_model_that_cannot_be_compared_fails_alone_even_from_a_link(broken_mod
 def test_a_model_with_infinite_codes_gets_a_sentence_on_interpolate(broken_models):
     at = open_page("explorer/ui/interpolate.py", "runs/huge")
     assert "overflow" in at.error[0].value and not at.image
+
+
+APP_PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
+             "explorer/ui/sample.py", "explorer/ui/draw.py", "explorer/ui/inside.py"]
+
+
+def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path / "runs"
+    _model_folder(runs / "evil", evil_pickle(marker), _card(
+        ModelConfig(kind="vae", image_shape=(1, 28, 28), latent_dim=2, hidden=(16,)), "mnist-5k"))
+    (runs / "pt-only").mkdir()
+    (runs / "pt-only" / "model.pt").write_bytes(evil_torch_save(marker))
+    _set_config(_saved(runs / "bomb"), image_shape=[1, 100_000, 100_000], hidden=[4096])
+    _nan_weights(_saved(runs / "nan"))
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(runs))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    for run in ("evil", "nan"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state["model"] = f"runs/{run}"
+        at.run()
+        for page in APP_PAGES:
+            if page != APP_PAGES[0]:
+                at.switch_page(page).run()
+            assert not at.exception, (run, page, [e.message for e in at.exception])
+            assert at.session_state["model"] == f"runs/{run}"
+            errors = [e.value for e in at.error]
+            assert any("could not be loaded" in e for e in errors), (run, page, errors)
+            assert not any(str(tmp_path) in e for e in errors), errors  # no server paths
+        skipped = [c.value for c in at.sidebar.caption if "Skipped" in c.value]
+        assert any("model.pt" in c for c in skipped), skipped
+        # A card describing a model beyond the server's limits is never offered at all.
+        assert any("runs/bomb" in c and "too large" in c for c in skipped), skipped
+        assert not any(str(tmp_path) in c for c in skipped), skipped
