@@ -223,7 +223,8 @@ def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page,
     real_write = checkpoints._fsync_write
     monkeypatch.setattr(checkpoints, "_fsync_write", disk_full)
     at = at.button(key="train_retry").click().run()
-    assert "disk is full" in at.warning[0].value and not (runs / "kept").exists()
+    assert "disk is full" in at.error[0].value and "kept in this tab" in at.error[0].value
+    assert not (runs / "kept").exists()
     monkeypatch.setattr(checkpoints, "_fsync_write", real_write)
     at = at.button(key="train_retry").click().run()
     assert not at.exception and not at.error

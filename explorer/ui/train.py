@@ -296,20 +296,17 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
 def save_again(job: Job, state: JobState) -> None:
     """Retry: save the model the worker kept when its first save failed."""
     try:
-        name = store.save_kept(*state.unsaved)
+        st.session_state["train_rescued"] = (job.id, store.save_kept(*state.unsaved))
+        st.session_state.pop("train_retry_error", None)
     except ExplorerError as e:
         st.session_state["train_retry_error"] = str(e)
-    else:
-        st.session_state["train_rescued"] = (job.id, name)
-        st.session_state.pop("train_retry_error", None)
 
 
 def offer_unsaved(job: Job, state: JobState) -> None:
     """The save failed (disk full, read-only folder): the model is still here; save or keep it."""
-    st.error(f"{state.message} The trained model is kept in this tab: save it again once there "
-             "is room, or download it and add it later from the sidebar.")
-    if error := st.session_state.get("train_retry_error"):
-        st.warning(error)
+    failure = st.session_state.get("train_retry_error") or state.message  # the latest try's
+    st.error(f"{failure} The trained model is kept in this tab: save it again once there is "
+             "room, or download it and add it later from the sidebar.")
     left, right = st.columns(2)
     left.button("Retry saving", key="train_retry", icon=":material/refresh:",
                 on_click=save_again, args=(job, state))
