@@ -41,6 +41,9 @@ MAX_HEADER_BYTES = 1024 * 1024  # a safetensors header names each tensor once: a
 MAX_NAME = 64  # characters in a model folder's name
 MAX_TEXT = 200  # characters kept of any text field of a card
 MAX_EPOCHS = 100_000  # rows kept of a card's training history
+# Files that can hold pickles (torch.save, joblib, numpy object arrays): never loaded, and named
+# when refused, because unpickling runs whatever code the file asks for.
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib", ".npy", ".npz")
 # Weights this app reads; float8 and integer files could hide a model far larger than its file.
 DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 logger = logging.getLogger(__name__)
@@ -138,8 +141,15 @@ def save_model(model: Autoencoder, folder: str | Path, card: dict, overwrite: bo
     `name` is always the name of the folder it got. A failed write (disk full, read-only folder)
     raises ModelFileError and leaves no folder behind.
     """
-    folder = Path(folder)
     data, card = model_bytes(model, card)
+    return save_bytes(data, card, folder, overwrite)
+
+
+def save_bytes(data: bytes, card: dict, folder: str | Path, overwrite: bool = False) -> dict:
+    """:func:`save_model` for weights already serialised by :func:`model_bytes` (a model kept in
+    memory when its first save failed); same rules, same errors."""
+    folder = Path(folder)
+    card = dict(card)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
@@ -231,7 +241,8 @@ def parse_card(data: bytes, source: str) -> dict:
     return card
 
 
-def _number(v):
+def finite_number(v):
+    """`v` if it is a finite int or float (not a bool), else None."""
     number = isinstance(v, int | float) and not isinstance(v, bool)
     return v if number and math.isfinite(v) else None
 
@@ -241,7 +252,7 @@ def _text(v):
 
 
 def _scalar(v):
-    return v if isinstance(v, bool) else _number(v) if _number(v) is not None else _text(v)
+    return v if isinstance(v, bool) else finite_number(v) if finite_number(v) is not None else _text(v)
 
 
 def _table(check):
@@ -261,17 +272,17 @@ def _history(v):
         return None
     rows = []
     for row in v[:MAX_EPOCHS]:
-        if isinstance(row, dict) and _number(row.get("epoch")) is not None:
-            rows.append({"epoch": row["epoch"], "train": _table(_number)(row.get("train")) or {},
-                         "test": _table(_number)(row.get("test")) or {},
-                         "seconds": _number(row.get("seconds")) or 0.0})
+        if isinstance(row, dict) and finite_number(row.get("epoch")) is not None:
+            rows.append({"epoch": row["epoch"], "train": _table(finite_number)(row.get("train")) or {},
+                         "test": _table(finite_number)(row.get("test")) or {},
+                         "seconds": finite_number(row.get("seconds")) or 0.0})
     return rows
 
 
 CARD_FIELDS = {
     "name": _text, "format": _text, "content_hash": _text, "saved_at": _text,
-    "seed": lambda v: v if isinstance(_number(v), int) else None,
-    "dataset": _table(_scalar), "train": _table(_scalar), "metrics": _table(_number),
+    "seed": lambda v: v if isinstance(finite_number(v), int) else None,
+    "dataset": _table(_scalar), "train": _table(_scalar), "metrics": _table(finite_number),
     "versions": _table(_text), "history": _history,
 }
 

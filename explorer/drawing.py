@@ -22,7 +22,7 @@ import math
 import warnings
 
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from explorer.errors import ExplorerError
 
@@ -32,7 +32,7 @@ NOISE_FLOOR = 0.1  # ink below this (after normalising) is paper texture or JPEG
 MIN_CONTRAST = 0.1  # less difference than this between ink and paper: nothing was drawn
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_MAX_PX = 2000
-UPLOAD_FORMATS = ("PNG", "JPEG")
+UPLOAD_FORMATS = ("PNG", "JPEG", "MPO")  # MPO: a phone camera's JPEG with extra frames
 
 
 class DrawingError(ExplorerError, ValueError):
@@ -237,7 +237,8 @@ def preprocess_for(rgba_or_grey: np.ndarray, image_shape: tuple[int, int, int]) 
 
 def load_upload(data: bytes, max_bytes: int = UPLOAD_MAX_BYTES,
                 max_px: int = UPLOAD_MAX_PX) -> np.ndarray:
-    """An uploaded PNG or JPEG as (H, W, 4) uint8 RGBA, checked before it is decoded.
+    """An uploaded PNG or JPEG (phone photos too: MPO files, EXIF rotation applied) as (H, W, 4)
+    uint8 RGBA, checked before it is decoded.
 
     Refuses (with a :class:`DrawingError` sentence) files over `max_bytes`, other formats, images
     over `max_px` on a side (checked from the header, before the pixels are decoded, so a
@@ -264,8 +265,10 @@ def load_upload(data: bytes, max_bytes: int = UPLOAD_MAX_BYTES,
                         f"The picture is {width}×{height} pixels; pictures up to {max_px} pixels "
                         "on a side are accepted."
                     )
-                img.load()
-                rgba = np.asarray(img.convert("RGBA"), dtype=np.uint8)
+                img.load()  # an MPO's first frame: the photo itself
+                # A phone stores a photo as the sensor saw it plus an EXIF "turn me" tag.
+                upright = ImageOps.exif_transpose(img)
+                rgba = np.asarray(upright.convert("RGBA"), dtype=np.uint8)
     except DrawingError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Warning,

@@ -25,9 +25,6 @@ from explorer.models import ModelConfig
 
 TILE_PX = 112  # exported tiles are upscaled to about this size: crisp when pasted into slides
 MAX_ZIP_BYTES = checkpoints.MAX_WEIGHTS_BYTES + MAX_CARD_BYTES
-# Files that hold pickles (torch.save, joblib, numpy object arrays): refused by name and by content,
-# because unpickling runs whatever code the file asks for.
-PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib", ".npy", ".npz")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same model always zips to the same bytes
 
 
@@ -123,9 +120,9 @@ def model_zip(folder: str | Path) -> bytes:
     return _pack({name: (folder / name).read_bytes() for name in (CARD, WEIGHTS)})
 
 
-def unsaved_model_zip(model, card: dict) -> bytes:
-    """The same .zip for a model still in memory, e.g. one the server's disk had no room for."""
-    data, card = checkpoints.model_bytes(model, card)
+def unsaved_model_zip(data: bytes, card: dict) -> bytes:
+    """The same .zip for a model kept in memory (``checkpoints.model_bytes``' weights and card),
+    e.g. one the server's disk had no room for."""
     return _pack({CARD: json.dumps(card, indent=1).encode(), WEIGHTS: data})
 
 
@@ -164,7 +161,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     names = [info.filename for info in zf.infolist()]
     problem = None
     for name in names:
-        if name.lower().endswith(PICKLE_SUFFIXES):
+        if name.lower().endswith(checkpoints.PICKLE_SUFFIXES):
             problem = (f"The zip holds '{plain(name, 80)}', a pickled Python file; only safetensors "
                        "weights are accepted, because loading a pickle can run any code.")
         elif "/" in name or "\\" in name or name.startswith(".") or ":" in name:

@@ -18,6 +18,7 @@ from statistics import NormalDist
 import numpy as np
 import torch
 
+from explorer.errors import ModelFileError
 from explorer.metrics import code_variance, eval_mode, kl_per_dimension, model_device
 from explorer.models import Autoencoder
 
@@ -34,7 +35,9 @@ PRIOR_RANGE = (NormalDist().inv_cdf(0.05), NormalDist().inv_cdf(0.95))
 
 
 def encode_dataset(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
-    """The code of every image, (N, D) float32: the posterior mean for a VAE (model.embed)."""
+    """The code of every image, (N, D) float32: the posterior mean for a VAE (model.embed).
+    Raises ModelFileError when a code is not finite: weights near float32's limit (3e38) pass
+    the loader's checks but overflow here, and every picture made from such codes is noise."""
     x = torch.as_tensor(x, dtype=torch.float32)
     device = model_device(model)
     codes = []
@@ -43,7 +46,11 @@ def encode_dataset(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) 
             codes.append(model.embed(x[i : i + batch_size].to(device)).cpu())  # (B, D)
     if not codes:
         return np.zeros((0, model.cfg.latent_dim), dtype=np.float32)
-    return torch.cat(codes).numpy().astype(np.float32, copy=False)
+    codes = torch.cat(codes).numpy().astype(np.float32, copy=False)
+    if not np.isfinite(codes).all():
+        raise ModelFileError("This model's codes overflow (infinite or not a number): its "
+                             "weights are too large to compute with, so it cannot be shown.")
+    return codes
 
 
 def _to_images(x_hat: torch.Tensor) -> np.ndarray:

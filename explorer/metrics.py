@@ -288,36 +288,6 @@ def _codes(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.nd
     return posteriors(model, x, batch_size).mu.numpy()  # (N, D)
 
 
-def feature_knn_report(
-    model: Autoencoder,
-    data: Dataset,
-    k: int = 5,
-    seed: int = 0,
-    max_train: int | None = KNN_MAX_TRAIN,
-) -> dict[str, float]:
-    """k-NN test accuracy on three features of the same images: the model's codes (`model`), raw
-    pixels (`pixels`) and a PCA of the same size as the code (`pca`, capped at the pixel count).
-    `n_components` says which PCA size was used."""
-    idx = _knn_train_subset(len(data.x_train), max_train, seed)
-    x_train, y_train = data.x_train[idx], data.y_train.numpy()[idx]
-    x_test, y_test = data.x_test, data.y_test.numpy()
-
-    model_acc = knn_accuracy(_codes(model, x_train), y_train, _codes(model, x_test), y_test, k)
-    pixel_acc = knn_accuracy(
-        x_train.flatten(1).numpy(), y_train, x_test.flatten(1).numpy(), y_test, k
-    )
-    n_components = min(model.cfg.latent_dim, *x_train.flatten(1).shape)
-    pca = pca_baseline(x_train, n_components, seed=seed)
-    pca_acc = knn_accuracy(
-        pca.transform(x_train.flatten(1).numpy()),
-        y_train,
-        pca.transform(x_test.flatten(1).numpy()),
-        y_test,
-        k,
-    )
-    return {"model": model_acc, "pixels": pixel_acc, "pca": pca_acc, "n_components": n_components}
-
-
 # ----------------------------------------------------------------------------------------------
 # the model card's test metrics
 

@@ -20,7 +20,15 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.checkpoints import CARD, MAX_NAME, WEIGHTS, free_names, read_card
+from explorer.checkpoints import (
+    CARD,
+    MAX_NAME,
+    PICKLE_SUFFIXES,
+    WEIGHTS,
+    free_names,
+    read_card,
+    save_bytes,
+)
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.models import ModelConfig
 
@@ -30,7 +38,6 @@ DEFAULT_MODEL = "mnist-vae-mlp-z2"  # the one a teacher opens first: a 2-D map w
 DEFAULT_QUOTA_MB = 2048  # the runs folder's size limit unless $EXPLORER_RUNS_QUOTA_MB says
 MIN_FREE_BYTES = 64 * 2**20  # left free on the disk for everything else the server writes
 logger = logging.getLogger(__name__)
-PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt")  # never loaded; named in problems
 
 
 def runs_dir() -> Path:
@@ -104,7 +111,7 @@ def _entry(sub: Path, source: str, entry_id: str) -> ModelEntry | None:
         pickled = sorted(f.name for f in sub.iterdir() if f.suffix.lower() in PICKLE_SUFFIXES)
         if pickled:  # say why a model someone put here does not show up
             raise ModelFileError(
-                f"{plain(entry_id)} holds {plain(pickled[0])}, a pickled PyTorch file; only "
+                f"{plain(entry_id)} holds {plain(pickled[0])}, a file that can hold a pickle; only "
                 f"{WEIGHTS} with {CARD} is loaded, because unpickling a file can run any code."
             )
         return None
@@ -260,6 +267,15 @@ def check_writable(folder: Path | None = None, need_bytes: int = 0) -> None:
             f"The runs folder is full ({used / 2**20:.0f} MB of its {quota / 2**20:.0f} MB); "
             "delete old runs or ask your teacher to raise EXPLORER_RUNS_QUOTA_MB."
         )
+
+
+def save_kept(data: bytes, card: dict, runs: Path | None = None) -> str:
+    """Save a model kept in memory after its first save failed (the Train page's Retry): room is
+    checked first, no run is ever replaced; returns the name the run got."""
+    root = runs or runs_dir()
+    check_writable(root, len(data))
+    name = unique_run_name(str(card.get("name") or "run"), root)
+    return save_bytes(data, card, root / name)["name"]
 
 
 def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) -> list[str]:

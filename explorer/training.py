@@ -36,9 +36,8 @@ def pick_device(name: str | None = None) -> torch.device:
 def configure_threads(default: int = 1) -> int:
     """Cap torch's CPU threads for this process ($EXPLORER_TORCH_THREADS, else `default`).
 
-    These models are small: on a 2-core machine one thread trained 5.7x faster than two once
-    anything else ran beside it (bench/bench_training.py), and a classroom server runs many
-    sessions at once. Call it once, at start-up."""
+    These models are small, so more threads mostly contend for the cores a classroom server's
+    many sessions share (bench/README.md has the measurement). Call it once, at start-up."""
     import os
 
     try:

@@ -35,3 +35,10 @@ def digits_vae(tmp_path_factory):
     run_training(cfg, TrainConfig(epochs=8, batch_size=64, seed=0), "digits", path)
     model, card = load_model(path)
     return model, card, path
+
+
+@pytest.fixture
+def marker(tmp_path):
+    path = tmp_path / "PWNED"
+    yield path
+    assert not path.exists(), "a pickle was unpickled"

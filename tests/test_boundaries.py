@@ -1,7 +1,13 @@
-"""Architecture guards: the backend stays free of Streamlit and never unpickles."""
+"""Architecture and safety guards read from the source: the backend stays free of Streamlit and
+never unpickles; the pages cap their caches and uploads and render no HTML built from input."""
 
+import ast
 import re
+import tomllib
 from pathlib import Path
+
+from explorer import store
+from explorer.checkpoints import WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,3 +35,99 @@ def test_only_tests_import_from_tests():
              if not {".venv", "tests", ".git"} & set(p.relative_to(ROOT).parts)]
     pattern = re.compile(r"^\s*(from\s+tests(\.|\s+import)|import\s+tests\b)", re.M)
     assert [str(p) for p in files if pattern.search(p.read_text())] == []
+
+
+UI = ROOT / "explorer" / "ui"
+
+
+def _calls(tree: ast.AST, dotted: str) -> list[ast.Call]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == dotted:
+            out.append(node)
+    return out
+
+
+def test_the_streamlit_config_has_small_limits_and_safe_defaults():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    server = config["server"]
+    assert 1 <= server["maxUploadSize"] <= 50  # megabytes
+    assert server["maxMessageSize"] <= 200
+    assert server["address"] == "127.0.0.1"  # a room is served only on purpose (README)
+    assert server["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "none"  # no tracebacks for students
+    readme = (ROOT / "README.md").read_text()
+    assert "## Serving a class" in readme and "server.maxUploadSize" in readme
+    # Every shipped model can still be shared through the upload.
+    largest = max(p.stat().st_size for p in store.PRETRAINED_DIR.glob(f"*/{WEIGHTS}"))
+    assert largest < server["maxUploadSize"] * 2**20
+
+
+def test_every_uploader_is_typed_and_no_larger_than_the_app_limit():
+    limit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    for path in [ROOT / "app.py", *sorted(UI.glob("*.py"))]:
+        for call in _calls(ast.parse(path.read_text()), "st.file_uploader"):
+            keywords = {k.arg: k.value for k in call.keywords}
+            assert "type" in keywords, f"{path.name}: an uploader without a file type"
+            if "max_upload_size" in keywords:
+                assert ast.literal_eval(keywords["max_upload_size"]) <= limit["maxUploadSize"]
+
+
+def _module_constants(tree: ast.Module) -> dict[str, str]:
+    """Names bound exactly once in the whole file, at module level, to a string literal (never a
+    parameter, loop variable or anything reassigned)."""
+    stores: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, ast.arg):
+            stores[node.arg] = stores.get(node.arg, 0) + 2  # a parameter is never a constant
+    return {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name) and stores.get(t.id) == 1
+            and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+
+
+def _is_constant_text(arg: ast.expr, constants: dict[str, str], modules: dict[str, dict]) -> bool:
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return True
+    if isinstance(arg, ast.Name):
+        return arg.id in constants
+    if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+        return arg.attr in modules.get(arg.value.id, {})
+    return False  # f-strings, .format(), concatenation with variables, calls
+
+
+def test_nothing_is_rendered_as_raw_html_unless_it_is_a_constant():
+    files = [ROOT / "app.py", *sorted(UI.glob("*.py"))]
+    trees = {p: ast.parse(p.read_text()) for p in files}
+    modules = {p.stem: _module_constants(t) for p, t in trees.items()}
+    for path, tree in trees.items():
+        constants = _module_constants(tree)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = ast.unparse(node.func)
+            raw = any(k.arg == "unsafe_allow_html" and not (
+                isinstance(k.value, ast.Constant) and k.value.value is False) for k in node.keywords)
+            if raw or func in ("st.html", "html", "components.html", "st.components.v1.html",
+                               "st.iframe", "components.iframe"):
+                assert node.args and _is_constant_text(node.args[0], constants, modules), (
+                    f"{path.name}:{node.lineno} renders non-constant HTML: {ast.unparse(node)}")
+
+
+def test_every_streamlit_cache_is_capped():
+    uncapped = []
+    for path in [ROOT / "app.py", *sorted(UI.glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for deco in node.decorator_list:
+                name = ast.unparse(deco.func if isinstance(deco, ast.Call) else deco)
+                if name not in ("st.cache_resource", "st.cache_data"):
+                    continue
+                keywords = {k.arg for k in deco.keywords} if isinstance(deco, ast.Call) else set()
+                arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                if arguments and not keywords & {"max_entries", "ttl"}:  # no arguments: one entry
+                    uncapped.append(f"{path.name}:{node.lineno} {node.name}")
+    assert not uncapped, f"caches without max_entries grow with every model and setting: {uncapped}"

@@ -1,25 +1,43 @@
 """Model files: safetensors + JSON round trips, atomic writes, and clear errors for bad files."""
 
+import contextlib
 import errno
+import io
 import json
 import os
 import pickle
+import random
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import torch
+from hostile import (
+    TINY,
+    _card,
+    _model_folder,
+    _nan_weights,
+    _saved,
+    _set_config,
+    evil_pickle,
+    evil_torch_save,
+)
 from safetensors.torch import save as st_save_bytes
 from safetensors.torch import save_file
 
-from explorer import checkpoints
-from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model
+from explorer import checkpoints, store
+from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
 from explorer.errors import ModelFileError
 from explorer.models import ModelConfig, build_model
 
 CFG = ModelConfig(kind="vae", arch="conv", image_shape=(1, 8, 8), latent_dim=3, hidden=(4, 8))
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def saved(tmp_path, cfg=CFG):
@@ -222,3 +240,215 @@ def test_a_killed_save_leaves_no_half_written_model(tmp_path):
     assert clean_stale_temps(tmp_path, older_than_s=3600) == []  # may be a save in progress
     assert sorted(clean_stale_temps(tmp_path, older_than_s=0)) == sorted(left)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_the_planted_payloads_are_live(tmp_path):
+    """Guards the guard: each payload does create its marker when it *is* unpickled."""
+    canary = tmp_path / "canary"
+    pickle.loads(evil_pickle(canary))
+    assert canary.exists()
+    canary.unlink()
+    torch.load(io.BytesIO(evil_torch_save(canary)), weights_only=False)
+    assert canary.exists()
+
+
+@pytest.mark.parametrize("payload", [evil_pickle, evil_torch_save])
+def test_model_folders_never_unpickle(tmp_path, marker, payload):
+    data = payload(marker)
+    as_weights = _model_folder(tmp_path / "as-weights", data)
+    with pytest.raises(ModelFileError, match="not a valid safetensors"):
+        load_model(as_weights)
+    as_pt = _model_folder(tmp_path / "as-pt", data, weights_name="model.pt")
+    with pytest.raises(ModelFileError, match=f"no {WEIGHTS}"):
+        load_model(as_pt)
+    with pytest.raises(ModelFileError):
+        load_model(as_pt / "model.pt")  # pointed at the file itself
+    as_card = tmp_path / "as-card"
+    as_card.mkdir()
+    (as_card / CARD).write_bytes(data)
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load_model(as_card)
+    with pytest.raises(ModelFileError):
+        checkpoints.model_from_bytes(_card(), data, source="upload")
+
+
+LYING_CARDS = {
+    "letters in image_shape": lambda p: _set_config(p, image_shape=[1, 8, "x"]),
+    "letters in hidden": lambda p: _set_config(p, hidden=["x"]),
+    "fractional latent size": lambda p: _set_config(p, latent_dim=2.5),
+    "a model too large to build": lambda p: _set_config(p, image_shape=[1, 100_000, 100_000],
+                                                        hidden=[4096]),
+    "an absurd image size": lambda p: _set_config(p, image_shape=[1, 10**30, 8]),
+    "config is a list": lambda p: (p / CARD).write_text(json.dumps({"config": [1, 2]})),
+    "card is a list": lambda p: (p / CARD).write_text("[]"),
+    "card not UTF-8": lambda p: (p / CARD).write_bytes(b"\xff\xfe{}"),
+    "NaN weights": _nan_weights,
+    "integer weights": lambda p: (p / WEIGHTS).write_bytes(st_save_bytes(
+        {k: torch.zeros(v.shape, dtype=torch.int32) for k, v in build_model(TINY).state_dict().items()})),
+    "header claims 1 TB": lambda p: (p / WEIGHTS).write_bytes((2**40).to_bytes(8, "little") + b"{}"),
+}
+
+
+@pytest.mark.parametrize("case", list(LYING_CARDS))
+def test_lying_cards_and_weights_get_a_sentence(tmp_path, case):
+    folder = _saved(tmp_path / "runs" / "liar")
+    LYING_CARDS[case](folder)
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError):
+        load_model(folder)
+    assert time.perf_counter() - started < 5  # refused before building anything large
+    store.list_models(tmp_path / "no-pretrained", tmp_path / "runs")  # never raises
+
+
+def test_oversized_files_are_refused_without_reading_them(tmp_path):
+    folder = _saved(tmp_path / "big")
+    with open(folder / WEIGHTS, "r+b") as f:  # sparse: costs no disk
+        f.truncate(checkpoints.MAX_WEIGHTS_BYTES + 1)
+    with pytest.raises(ModelFileError, match="larger than"):
+        load_model(folder)
+    with open(folder / CARD, "r+b") as f:
+        f.truncate(6 * 2**20)
+    with pytest.raises(ModelFileError, match="too large"):
+        load_model(folder)
+
+
+# One helper process imports torch once, then (1) forks a saver per filesystem step that dies just
+# before that step, and (2) forks savers that overwrite their run in a loop until this test
+# SIGKILLs them. Forked children need no second torch import, which keeps the test quick.
+SAVER_LAB = textwrap.dedent("""
+    import json, os, shutil, sys, time
+    sys.path.insert(0, {root!r})
+    import torch
+    torch.set_num_threads(1)
+    from explorer.checkpoints import load_model, save_model
+    from explorer.models import ModelConfig, build_model
+
+    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(64,))
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(build_model(cfg))
+    WRITES = {{"os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.chmod",
+              "shutil.rmtree", "shutil.move", "os.truncate", "os.link", "os.symlink",
+              "ctypes.call_function"}}
+    WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+    def writes(event, args):
+        if event == "open":
+            mode, flags = args[1], args[2]
+            return (mode is None and flags & WRITE_FLAGS) or any(c in (mode or "") for c in "wax+")
+        return event in WRITES
+
+    def save(i, folder):
+        return save_model(models[i], folder, {{"name": f"v{{i}}"}}, overwrite=True)
+
+    # (1) die just before the k-th filesystem change of an overwrite, for every k
+    folder = os.path.join({work!r}, "stepped", "run")
+    hashes = [save(i, folder)["content_hash"] for i in (0, 1)]
+    print(" ".join(hashes), flush=True)
+    steps = []
+    for k in range(1, 80):
+        save(0, folder)  # every death starts from v0 on disk
+        for name in os.listdir(os.path.dirname(folder)):
+            if name.startswith("."):
+                shutil.rmtree(os.path.join(os.path.dirname(folder), name))
+        pid = os.fork()
+        if pid == 0:
+            seen = 0
+
+            def hook(event, args):
+                global seen
+                if writes(event, args):
+                    seen += 1
+                    if seen == k:
+                        os._exit(9)
+
+            sys.addaudithook(hook)
+            try:
+                save(1, folder)
+            except BaseException:
+                os._exit(3)
+            os._exit(0)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        steps.append({{"k": k, "code": code, "exists": os.path.isdir(folder)}})
+        if code == 0:
+            break
+        try:
+            steps[-1]["name"] = load_model(folder)[1]["name"]
+        except Exception as e:
+            steps[-1]["error"] = f"{{type(e).__name__}}: {{e}}"
+    print(json.dumps(steps), flush=True)
+
+    # (2) savers overwriting their own run in a loop until killed
+    pids = []
+    for t in range({trials}):
+        folder = os.path.join({work!r}, f"trial{{t}}", "run")
+        save(0, folder)
+        pid = os.fork()
+        if pid == 0:
+            i = 0
+            with open(folder + ".count", "w") as count:
+                while True:
+                    save(i % 2, folder)
+                    i += 1
+                    count.seek(0)
+                    count.write(str(i))
+                    count.flush()
+        pids.append(pid)
+    print(" ".join(map(str, pids)), flush=True)
+    for pid in pids:
+        os.waitpid(pid, 0)
+""")
+
+
+def _check_run(folder: Path, hashes: list[str]) -> str:
+    """The run loads, its card and weights belong together, and it is one of the versions."""
+    card = json.loads((folder / CARD).read_text())
+    data = (folder / WEIGHTS).read_bytes()
+    assert card["content_hash"] == weights_hash(data), "card and weights from different saves"
+    assert card["name"] == f"v{hashes.index(card['content_hash'])}"
+    load_model(folder)
+    entries, problems = store.list_models(folder.parent / "no-pretrained", folder.parent)
+    assert [e.name for e in entries] == ["run"] and problems == []  # no temp folder listed
+    return card["name"]
+
+
+def test_a_saver_killed_at_any_moment_leaves_one_whole_version(tmp_path):
+    """Deterministic first: the saver dies just before each of its filesystem changes in turn (an
+    audit hook counts them), so even a window of one system call between two renames is found.
+    Then real SIGKILLs at seeded random moments of savers overwriting their run in a loop."""
+    trials, rng = 4, random.Random(20260101)
+    lab = subprocess.Popen(
+        [sys.executable, "-c", SAVER_LAB.format(root=str(ROOT), work=str(tmp_path), trials=trials)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hashes = lab.stdout.readline().split()
+        steps = json.loads(lab.stdout.readline() or "null")
+        pids = [int(p) for p in lab.stdout.readline().split()]
+        assert len(hashes) == 2 and steps and len(pids) == trials, lab.stderr.read()[-3000:]
+        for pid in pids:
+            time.sleep(rng.uniform(0.05, 0.4))
+            os.kill(pid, signal.SIGKILL)
+        assert lab.wait(timeout=30) == 0, lab.stderr.read()[-3000:]
+    finally:
+        if lab.poll() is None:
+            for pid in pids if "pids" in locals() else []:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            lab.kill()
+            lab.wait()
+        lab.stdout.close()
+        lab.stderr.close()
+
+    assert steps[-1]["code"] == 0 and len(steps) >= 4, steps  # it did reach the end at last
+    died = steps[:-1]
+    assert all(s["code"] == 9 for s in died), steps
+    broken = [s for s in died if not s["exists"] or "error" in s]
+    assert not broken, f"a death left no loadable run: {broken}"
+    assert {s["name"] for s in died} == {"v0", "v1"}, "deaths both before and after the swap"
+    _check_run(tmp_path / "stepped" / "run", hashes)
+
+    for t in range(trials):
+        folder = tmp_path / f"trial{t}" / "run"
+        assert int((tmp_path / f"trial{t}" / "run.count").read_text() or 0) >= 1, "never saved"
+        _check_run(folder, hashes)

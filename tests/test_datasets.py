@@ -1,10 +1,12 @@
 """The offline datasets: shapes, ranges, a fixed stratified split, and the on-disk split cache."""
 
+
 import numpy as np
 import pytest
 import torch
+from hostile import evil_pickle
 
-from explorer import datasets
+from explorer import datasets, downloads
 from explorer.errors import DatasetError
 
 
@@ -86,3 +88,16 @@ def test_a_damaged_split_cache_is_deleted_and_rebuilt(cache_dir, case, caplog):
 def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(DatasetError, match="Unknown dataset"):
         datasets.load_dataset("imagenet")
+
+
+def test_dataset_files_never_unpickle(tmp_path, marker):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(evil_pickle(marker))
+    with pytest.raises(DatasetError, match="not an IDX file"):
+        downloads.read_idx(path)
+    folder = downloads.dataset_dir(datasets.get_info("mnist"), tmp_path / "data")
+    folder.mkdir(parents=True)
+    for spec in datasets.get_info("mnist").source.files:  # all four, unpacked: no download
+        (folder / spec.filename.removesuffix(".gz")).write_bytes(evil_pickle(marker))
+    with pytest.raises(DatasetError, match="not an IDX file"):
+        datasets.load_dataset("mnist", data_dir=str(tmp_path / "data"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hostile import evil_pickle
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -114,6 +115,25 @@ def test_uploads_are_checked_before_they_are_decoded():
         drawing.load_upload(b"\x89PNG" + bytes(2 * 1024 * 1024))
 
 
+
+@pytest.mark.parametrize("fmt", ["JPEG", "MPO"])
+def test_a_phone_photo_is_accepted_and_turned_upright(fmt):
+    # As the sensor saw it: 60 wide, 40 high, a dark block at the top left; EXIF orientation 6
+    # says "turn me 90° clockwise to view".
+    sensor = np.full((40, 60), 255, np.uint8)
+    sensor[:10, :20] = 0
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    img = Image.fromarray(sensor).convert("RGB")
+    buffer = io.BytesIO()
+    extra = {"save_all": True, "append_images": [img.copy()]} if fmt == "MPO" else {}
+    img.save(buffer, format=fmt, exif=exif, quality=95, **extra)
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == fmt
+    photo = drawing.load_upload(buffer.getvalue())
+    upright = np.rot90(sensor, k=-1)  # (60, 40): the block now at the top right
+    assert photo.shape == (60, 40, 4)
+    assert np.abs(photo[..., 0].astype(int) - upright).mean() < 8  # JPEG noise only
+
 def test_a_redrawn_test_digit_encodes_near_its_own_code():
     """An MNIST digit blown up onto a black-on-white canvas and prepared again comes back as
     itself: the same picture, and a code closer to its own than test codes usually are."""
@@ -164,3 +184,8 @@ def test_draw_page_encodes_an_example_drawing(model, extra, runs):
     assert at.get("plotly_chart"), "the drawing's place on the map"
     at.segmented_control(key="draw_example").set_value("1").run()
     assert not at.exception and not at.error
+
+
+def test_pictures_never_unpickle(marker):
+    with pytest.raises(drawing.DrawingError):
+        drawing.load_upload(evil_pickle(marker))

@@ -1,29 +1,19 @@
 """Shared models arriving on a classroom server: uploads that finish together, files that grow
 when unpacked, a full runs folder, odd cards and names. Nothing lost, nothing injected."""
 
-import io
 import json
 import threading
-import zipfile
+from pathlib import Path
 
 import pytest
 import torch
+from hostile import TINY, _card, _good_members, _zip, evil_pickle, evil_torch_save
 from safetensors.torch import save as st_save_bytes
 
 from explorer import checkpoints, exports, store
 from explorer.checkpoints import CARD, WEIGHTS, load_model
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.models import MAX_PARAMETERS, ModelConfig, build_model, check_size
-
-TINY = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _members(seed: int = 0, cfg: ModelConfig = TINY, **card) -> dict[str, bytes]:
@@ -79,7 +69,8 @@ def test_two_uploads_finishing_together_keep_both_models(runs, monkeypatch, tria
 def test_an_unsaved_model_downloads_as_a_zip_that_imports(runs):
     torch.manual_seed(0)
     model = build_model(TINY)
-    data = exports.unsaved_model_zip(model, {"name": "kept", "dataset": {"name": "digits"}})
+    weights, card = checkpoints.model_bytes(model, {"name": "kept", "dataset": {"name": "digits"}})
+    data = exports.unsaved_model_zip(weights, card)
     loaded, _ = load_model(exports.import_model_zip(data, runs, "kept"))
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
 
@@ -166,3 +157,38 @@ def test_plain_keeps_text_readable_and_inert():
     assert plain("# Title\nline") == r"\# Title line"
     assert plain(":red[x] $x$") == r"\:red\[x\] \$x\$"
     assert len(plain("x" * 1000)) <= 200
+
+
+HOSTILE_ZIPS = {
+    "pickle as weights": lambda m: _zip({CARD: _good_members()[CARD], WEIGHTS: evil_pickle(m)}),
+    "torch.save as weights": lambda m: _zip({CARD: _good_members()[CARD],
+                                             WEIGHTS: evil_torch_save(m)}),
+    "model.pt": lambda m: _zip({CARD: _good_members()[CARD], "model.pt": evil_torch_save(m)}),
+    "pickle beside": lambda m: _zip({**_good_members(), "extra.pkl": evil_pickle(m)}),
+    "path traversal": lambda m: _zip({CARD: _good_members()[CARD],
+                                      f"../{WEIGHTS}": _good_members()[WEIGHTS]}),
+    "absolute path": lambda m: _zip({CARD: _good_members()[CARD],
+                                     f"/tmp/{WEIGHTS}": _good_members()[WEIGHTS]}),
+    "card bomb": lambda m: _zip({CARD: b" " * (6 * 2**20), WEIGHTS: _good_members()[WEIGHTS]}),
+    "unknown dataset": lambda m: _zip({**_good_members(),
+                                       CARD: json.dumps(_card(dataset="../x")).encode()}),
+    "not a zip": lambda m: evil_pickle(m),
+    "empty": lambda m: b"",
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_ZIPS))
+def test_shared_model_zips_are_checked_before_anything_is_written(tmp_path, marker, case):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    with pytest.raises(ModelFileError):
+        exports.import_model_zip(HOSTILE_ZIPS[case](marker), runs, "shared")
+    assert list(runs.iterdir()) == []
+    assert not (tmp_path / WEIGHTS).exists() and not Path(f"/tmp/{WEIGHTS}").exists()
+
+
+def test_a_shared_model_named_like_a_path_lands_in_the_runs_folder(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    folder = exports.import_model_zip(_zip(_good_members()), runs, "../../pretrained/mnist-vae")
+    assert folder.parent == runs and load_model(folder)[0].cfg == TINY

@@ -11,7 +11,7 @@ import torch
 
 from explorer import store
 from explorer.checkpoints import load_model, read_card
-from explorer.errors import ConfigError
+from explorer.errors import ConfigError, ModelFileError
 from explorer.jobs import Engine, JobSpec, run_training
 from explorer.models import ModelConfig
 from explorer.training import TrainConfig
@@ -182,3 +182,38 @@ def test_a_dropped_connection_that_comes_back_keeps_its_job(runs):
         assert wait(gone).status in ("cancelled", "stopped")
     finally:
         engine.shutdown()
+
+
+def test_a_save_that_fails_keeps_the_trained_model_to_retry_or_download(runs, monkeypatch):
+    import errno
+
+    from explorer import checkpoints, exports
+    from explorer.jobs.worker import run_job
+
+    real_write = checkpoints._fsync_write
+
+    def disk_full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoints, "_fsync_write", disk_full)
+    events = []
+    run_job(spec(str(runs / "full"), epochs=2), lambda kind, p: events.append((kind, p)),
+            lambda: False)
+    kind, done = events[-1]
+    assert kind == "done" and done["status"] == "finished" and done["saved_path"] is None
+    assert done["message"] == "The model could not be saved to runs/full: the server's disk is full."
+    assert not [p for p in runs.iterdir() if not p.name.endswith(".reserved")]
+    weights, card = done["unsaved"]
+    kept = checkpoints.model_from_bytes(card, weights)
+    assert card["train"]["epochs_done"] == 2 and card["metrics"]["loss"] > 0
+    # Retry: refused while the disk is still full, saved once there is room
+    with pytest.raises(ModelFileError, match="disk is full"):
+        store.save_kept(weights, card)
+    monkeypatch.setattr(checkpoints, "_fsync_write", real_write)
+    # Download: a zip that imports as the same model
+    imported, _ = load_model(exports.import_model_zip(exports.unsaved_model_zip(weights, card),
+                                                      runs / "elsewhere", "downloaded"))
+    assert all(torch.equal(v, imported.state_dict()[k]) for k, v in kept.state_dict().items())
+    assert store.save_kept(weights, card) == "full"
+    saved, _ = load_model(runs / "full")
+    assert all(torch.equal(v, saved.state_dict()[k]) for k, v in kept.state_dict().items())

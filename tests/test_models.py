@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 import torch
+from hostile import TINY
 
 from explorer.errors import ConfigError
 from explorer.models import ARCHS, KINDS, ModelConfig, build_model, parse_hidden
@@ -101,3 +102,10 @@ def test_hidden_sizes_that_are_not_numbers_get_a_sentence():
         parse_hidden("abc", "mlp")
     with pytest.raises(ConfigError, match="whole numbers"):
         parse_hidden("2.5", "mlp")
+
+
+def test_model_config_turns_every_bad_value_into_a_config_error():
+    base = TINY.to_dict()
+    for field, value in [("image_shape", [1, 8, "x"]), ("hidden", ["x"]), ("latent_dim", 2.5)]:
+        with pytest.raises(ConfigError):
+            ModelConfig.from_dict({**base, field: value})

@@ -6,7 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
+
+from explorer import checkpoints
+from explorer.checkpoints import CARD
+from explorer.models import ModelConfig, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "explorer/ui/train.py"
@@ -147,7 +152,6 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
 def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
     from explorer.jobs import Engine, JobSpec
     from explorer.jobs import engine as engine_module
-    from explorer.models import ModelConfig
     from explorer.training import TrainConfig
 
     engine = Engine(workers=1)  # one worker, held by another student's long job
@@ -184,3 +188,97 @@ def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     assert after == before  # nothing written beside the runs folder
     assert not (tmp_path.parent / "outside").exists()  # where "../../" would have led
     assert "Saved run 'outside-evil'" in at.success[0].value  # the learner is told the folder
+
+
+def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page, runs,
+                                                                             monkeypatch):
+    import errno
+
+    from explorer.jobs import JobState
+    from explorer.models import ModelConfig
+
+    cfg = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
+    weights, card = checkpoints.model_bytes(build_model(cfg, torch.Generator().manual_seed(0)),
+                                            {"name": "kept", "dataset": {"name": "digits"}})
+    message = "The model could not be saved to runs/kept: the server's disk is full."
+
+    class Finished:  # the handle of a job whose worker could not save (see test_jobs.py)
+        id, name, dataset_name = 7, "kept", "digits"
+
+        def model_config(self):
+            return cfg
+
+        def snapshot(self):
+            return JobState(status="finished", message=message, unsaved=(weights, card))
+
+    def disk_full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    page.session_state["train_job"] = Finished()
+    at = page.run()
+    assert not at.exception
+    assert at.error[0].value.startswith(message) and "kept in this tab" in at.error[0].value
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download the model (.zip)"
+    real_write = checkpoints._fsync_write
+    monkeypatch.setattr(checkpoints, "_fsync_write", disk_full)
+    at = at.button(key="train_retry").click().run()
+    assert "disk is full" in at.error[0].value and "kept in this tab" in at.error[0].value
+    assert not (runs / "kept").exists()
+    monkeypatch.setattr(checkpoints, "_fsync_write", real_write)
+    at = at.button(key="train_retry").click().run()
+    assert not at.exception and not at.error
+    assert "Saved run 'kept'" in at.success[0].value
+    assert checkpoints.load_model(runs / "kept")[1]["content_hash"] == card["content_hash"]
+
+
+def _train_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["model"] = "pretrained/digits-vae-mlp-z2"  # a light first page: 8x8 digits
+    at.run()
+    at.switch_page("explorer/ui/train.py").run()
+    assert not at.exception and at.title[0].value == "Train a model"
+    return at
+
+
+def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    alice, bob = _train_page(), _train_page()
+    alice = submit(alice, dataset="digits", kind="ae", latent=3, hidden="32", epochs=1, seed=1,
+                    batch=256, name="alice's AE")
+    bob = submit(bob, dataset="digits", kind="vae", latent=2, hidden="16", epochs=2, seed=2,
+                  batch=128, name="bob/../vae")
+    assert not alice.error and not bob.error, [e.value for e in [*alice.error, *bob.error]]
+    sessions = {"alice": alice, "bob": bob}
+    jobs = {who: at.session_state["train_job"] for who, at in sessions.items()}
+    deadline, redrawn = time.monotonic() + 60, 0.0
+    while any(job.snapshot().active for job in jobs.values()):
+        assert time.monotonic() < deadline, "the two trainings did not end within 60 s"
+        if time.monotonic() - redrawn > 2:  # now and then, redraw both live views mid-training
+            for at in sessions.values():
+                at.run()
+                assert not at.exception
+            redrawn = time.monotonic()
+        time.sleep(0.1)
+    for at in sessions.values():
+        at.run()
+        assert not at.exception
+
+    expected = {"alice": ("alice-s-AE", "ae", 3, 1, 1), "bob": ("bob-.-vae", "vae", 2, 2, 2)}
+    for who, (name, kind, latent, epochs, seed) in expected.items():
+        at = sessions[who]
+        job = at.session_state["train_job"]
+        state = job.snapshot()
+        assert state.status == "finished", state.message
+        assert job.name == name and state.epochs == epochs and len(state.history) == epochs
+        assert Path(state.saved_path) == runs / name
+        assert any(f"Saved run '{name}'" in s.value for s in at.success)
+        card = json.loads((runs / name / CARD).read_text())
+        assert (card["config"]["kind"], card["config"]["latent_dim"]) == (kind, latent)
+        assert (card["train"]["epochs"], card["seed"], len(card["history"])) == (epochs, seed,
+                                                                                   epochs)
+    assert sorted(p.name for p in runs.iterdir()) == ["alice-s-AE", "bob-.-vae"]
+    assert alice.session_state["train_job"] is not bob.session_state["train_job"]

@@ -5,10 +5,24 @@ Image elements are compared by their media URLs: Streamlit names each media file
 bytes, so a different URL means different image bytes.
 """
 
+import json
 from pathlib import Path
 
 import pytest
+import torch
+from hostile import (
+    _card,
+    _model_folder,
+    _nan_weights,
+    _saved,
+    _set_config,
+    evil_pickle,
+    evil_torch_save,
+)
 from streamlit.testing.v1 import AppTest
+
+from explorer import checkpoints
+from explorer.models import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
@@ -110,3 +124,99 @@ def test_map_of_a_projected_model_uses_the_shipped_projection(runs):
     at = open_page("explorer/ui/latent_map.py", "pretrained/mnist-vae-mlp-z16")
     assert at.segmented_control(key="map_method").value == "umap"
     assert not at.info, "a shipped UMAP map appears at once, with no waiting message"
+
+
+def test_a_hostile_card_shows_as_typed_without_links_or_images(runs, digits_vae):
+    import shutil
+
+    folder = runs / "hostile"
+    shutil.copytree(digits_vae[2], folder)
+    card = json.loads((folder / "card.json").read_text())
+    phishing, image = "[Log in again](http://evil.example/login)", "![x](http://evil.example/t.png)"
+    card["dataset"]["name"] = phishing
+    card["train"].update(batch_size=image, lr="<img src=http://evil.example/a.png>",
+                         epochs_done=f"{phishing} 3")
+    card["metrics"][image] = 0.5
+    (folder / "card.json").write_text(json.dumps(card))
+    at = open_page("explorer/ui/train.py", "runs/hostile")
+    assert not at.error
+    table = at.sidebar.table[0].value  # the card, in the sidebar's expander
+    cells = [str(c) for c in [*table.columns, *table.iloc[0]]]
+    assert r"\[Log in again\]\(http\://evil.example/login\)" in cells  # shown as typed ...
+    assert not any("](" in c or "<img" in c for c in cells), cells  # ... never a link or image
+    # where a number belongs, text is not shown at all
+    assert {"batch size", "learning rate", "epochs"}.isdisjoint(table.columns)
+
+
+@pytest.fixture
+def broken_models(runs, digits_vae):
+    """Two digits models in the runs folder: one whose weights file is cut short, one whose
+    weights (3e38, near float32's limit) pass the loader's checks but give infinite codes."""
+    import shutil
+
+
+
+    shutil.copytree(digits_vae[2], runs / "cut-short")
+    weights = runs / "cut-short" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    model, card, _ = digits_vae
+    huge = checkpoints.build_model(model.cfg)
+    huge.load_state_dict({k: torch.full_like(v, 3e38) for k, v in model.state_dict().items()})
+    checkpoints.save_model(huge, runs / "huge", {**card, "name": "huge"})
+    return runs
+
+
+def test_a_model_that_cannot_be_compared_fails_alone_even_from_a_link(broken_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"model": "pretrained/digits-vae-mlp-z2",
+                            "compare_models": ["cut-short", "huge"]})  # as the URL has them
+    at.run()
+    at.switch_page("explorer/ui/compare.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("runs/cut-short cannot be compared: ") for w in warnings), warnings
+    assert any(w.startswith("runs/huge cannot be compared: ") and "overflow" in w
+               for w in warnings), warnings
+    assert not any(str(broken_models) in w for w in warnings)  # no server path
+    assert image_with_caption(at, "MSE")  # the working rows are still there
+    assert list(at.dataframe[0].value.index) == ["digits-vae-mlp-z2", "PCA (2)"]
+
+
+def test_a_model_with_infinite_codes_gets_a_sentence_on_interpolate(broken_models):
+    at = open_page("explorer/ui/interpolate.py", "runs/huge")
+    assert "overflow" in at.error[0].value and not at.image
+
+
+APP_PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
+             "explorer/ui/sample.py", "explorer/ui/draw.py", "explorer/ui/inside.py"]
+
+
+def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path / "runs"
+    _model_folder(runs / "evil", evil_pickle(marker), _card(
+        ModelConfig(kind="vae", image_shape=(1, 28, 28), latent_dim=2, hidden=(16,)), "mnist-5k"))
+    (runs / "pt-only").mkdir()
+    (runs / "pt-only" / "model.pt").write_bytes(evil_torch_save(marker))
+    _set_config(_saved(runs / "bomb"), image_shape=[1, 100_000, 100_000], hidden=[4096])
+    _nan_weights(_saved(runs / "nan"))
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(runs))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    for run in ("evil", "nan"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state["model"] = f"runs/{run}"
+        at.run()
+        for page in APP_PAGES:
+            if page != APP_PAGES[0]:
+                at.switch_page(page).run()
+            assert not at.exception, (run, page, [e.message for e in at.exception])
+            assert at.session_state["model"] == f"runs/{run}"
+            errors = [e.value for e in at.error]
+            assert any("could not be loaded" in e for e in errors), (run, page, errors)
+            assert not any(str(tmp_path) in e for e in errors), errors  # no server paths
+        skipped = [c.value for c in at.sidebar.caption if "Skipped" in c.value]
+        assert any("model.pt" in c for c in skipped), skipped
+        # A card describing a model beyond the server's limits is never offered at all.
+        assert any("runs/bomb" in c and "too large" in c for c in skipped), skipped
+        assert not any(str(tmp_path) in c for c in skipped), skipped

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile import evil_pickle, evil_torch_save
 
 from explorer import projection, projection_files, projection_jobs
 from explorer.errors import ConfigError, ExplorerError
@@ -369,3 +370,17 @@ def test_job_error_sentence_for_unexpected_failures():
     assert projection_jobs._error_sentence(RuntimeError("boom"), "umap") == (
         "UMAP stopped with an unexpected RuntimeError (boom).")
     assert projection_jobs._error_sentence(ExplorerError("Nope."), "pca") == "Nope."
+
+
+def test_projection_files_never_unpickle(tmp_path, marker):
+    path = tmp_path / "projection-umap.safetensors"
+    path.write_bytes(evil_pickle(marker))
+    assert projection_files.load_coords(path, "0123456789abcdef") is None
+    assert path.exists()  # a shipped map is not ours to delete
+    cache = projection_files.ProjectionCache(tmp_path / "cache")
+    params = projection.ProjectionParams("pca")
+    cached = cache.path_for("0123456789abcdef", "digits-test", params)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(evil_torch_save(marker))
+    assert cache.get("0123456789abcdef", "digits-test", params) is None
+    assert not cached.exists()  # a corrupt cache entry is dropped

@@ -2,11 +2,15 @@
 
 import json
 import os
+import random
 import time
+from pathlib import Path
 
 import pytest
+from hostile import TINY, _card, _model_folder, _saved, evil_pickle, evil_torch_save
 
-from explorer.checkpoints import save_model
+from explorer import store
+from explorer.checkpoints import CARD, WEIGHTS, save_model
 from explorer.errors import ConfigError
 from explorer.models import ModelConfig, build_model
 from explorer.store import (
@@ -17,6 +21,8 @@ from explorer.store import (
     suggested_run_name,
     unique_run_name,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("name", ["../evil", "/etc/passwd", "a/../../b", "~root", "C:\\x"])
@@ -118,3 +124,66 @@ def test_stale_temp_folders_are_cleaned_and_fresh_ones_kept(runs):
     assert left == [".homework.x2.tmp", "good", "mine"]  # the fresh one may be a save in progress
     assert (runs / "mine" / "card.json").exists()  # a model left only in .old- is put back
     assert sorted(p.name for p in (runs / "good").iterdir()) == ["card.json", "model.safetensors"]
+
+
+def test_the_model_list_reports_pickles_and_goes_on(tmp_path, marker):
+    runs = tmp_path / "runs"
+    save_model(build_model(TINY), runs / "good", _card())
+    _model_folder(runs / "evil", evil_pickle(marker))  # listed (the card is fine), fails on load
+    (runs / "pt-only").mkdir()
+    (runs / "pt-only" / "model.pt").write_bytes(evil_torch_save(marker))
+    (runs / "pickled-card").mkdir()
+    (runs / "pickled-card" / CARD).write_bytes(evil_pickle(marker))
+    entries, problems = store.list_models(tmp_path / "no-pretrained", runs)
+    assert sorted(e.name for e in entries) == ["evil", "good"]
+    text = "\n".join(problems)
+    assert "pickled-card" in text and "not valid JSON" in text
+    assert "pt-only" in text and "model.pt" in text, problems  # a .pt folder is named, not hidden
+
+
+HOSTILE_NAMES = ["../evil", "../../pretrained/mnist-vae-mlp-z2", "/etc/passwd", str(ROOT / "app"),
+                 "..", ".", "...", ".hidden", "a/../../b", "a\x00b", "\\..\\..\\x", "~", "~/x",
+                 "C:\\Windows", "CON", "runs/../../x", "\u202e" + "gpj.exe", "ﾟ･✿ヾ╲(｡◕‿◕｡)╱✿･ﾟ",
+                 "x" * 10_000, "-", "a" * 63 + "/" + "b" * 10, "%2e%2e%2f", "name\nwith\nlines"]
+
+
+def _random_names(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = "./\\~:\x00 -_aZ9é\u202e%*?\n"
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(n)]
+
+
+def test_no_run_name_reaches_outside_the_runs_folder(runs, monkeypatch):
+    pretrained = store.PRETRAINED_DIR.resolve()
+    for name in HOSTILE_NAMES + _random_names(400):
+        try:
+            path = store.new_run_path(name, runs)
+        except ConfigError:
+            continue
+        assert path.parent == runs.resolve(), name
+        assert not path.name.startswith(".") and len(path.name) <= store.MAX_NAME, name
+        assert pretrained not in path.parents
+    monkeypatch.delenv("EXPLORER_RUNS_DIR")  # the app's default folder: only resolved, not written
+    for name in HOSTILE_NAMES:
+        try:
+            path = store.new_run_path(name, overwrite=True)
+        except ConfigError:
+            continue
+        assert path.parent == (ROOT / "runs").resolve() and pretrained not in path.parents
+
+
+def test_existing_runs_and_linked_shipped_models_are_never_overwritten(runs, tmp_path):
+    shipped = _saved(tmp_path / "pretrained" / "mnist-vae")
+    before = (shipped / WEIGHTS).read_bytes()
+    (runs / "link").symlink_to(shipped, target_is_directory=True)
+    for overwrite in (False, True):  # even on purpose: the link resolves outside the runs
+        with pytest.raises(ConfigError, match="outside the runs folder"):
+            store.new_run_path("link", runs, overwrite=overwrite)
+    mine = _saved(runs / "mine")
+    with pytest.raises(ConfigError, match="already exists"):
+        store.new_run_path("mine", runs)
+    mine_before = (mine / WEIGHTS).read_bytes()
+    assert save_model(build_model(TINY), mine, _card())["name"] == "mine-2"  # a save never replaces
+    assert save_model(build_model(TINY), runs / "link", _card())["name"] == "link-2"
+    assert (mine / WEIGHTS).read_bytes() == mine_before
+    assert (shipped / WEIGHTS).read_bytes() == before

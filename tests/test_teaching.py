@@ -113,6 +113,26 @@ def test_presenter_mode_hides_the_advanced_settings(runs):
     assert at.session_state["sample_seed"] == 0  # a hidden setting still has its value
 
 
+@pytest.mark.parametrize("page, model, key, default, extra", [
+    ("latent_map", "pretrained/mnist-vae-mlp-z16", "map_min_dist", "0.1", {"map_method": "UMAP"}),
+    ("interpolate", "pretrained/mnist-vae-mlp-z2", "trav_span", "3.0",
+     {"interp_tab": "Along one dimension"}),
+    ("interpolate", "pretrained/mnist-vae-mlp-z2", "grid_extent", "3.0", {"interp_tab": "Grid"}),
+])
+def test_a_non_finite_value_in_a_presenter_link_falls_back_to_the_default(
+        runs, page, model, key, default, extra):
+    def view(value):
+        at = open_app({"present": "true", "model": model, key: value, **extra})
+        at.switch_page(f"explorer/ui/{page}.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        return [url for image in at.image for url in image.value], [c.value for c in at.caption]
+
+    expected = view(default)
+    for value in ("nan", "inf", "-inf"):
+        assert view(value) == expected, value  # the same pictures as with the default
+
+
 # -- exports ----------------------------------------------------------------------------------
 def test_coordinates_csv_has_a_row_per_image_and_the_full_code():
     codes = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)

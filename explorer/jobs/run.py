@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from explorer.checkpoints import save_model
+from explorer.checkpoints import model_bytes, save_model
 from explorer.datasets import SPLIT_SEED, load_dataset
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, ModelFileError
 from explorer.models import Autoencoder, ModelConfig, build_model
 from explorer.replay import ReplayRecorder
 from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
@@ -28,6 +28,10 @@ class RunOutcome:
     card: dict | None  # None when nothing was saved
     path: Path | None
     metrics: dict
+    # When the save failed (disk full, read-only folder) and the caller asked to keep the model:
+    # why, and what would have been written (safetensors bytes, card), to save again or download.
+    save_error: str = ""
+    unsaved: tuple[bytes, dict] | None = None
 
 
 def build_card(train_cfg, dataset, result, metrics, name, device) -> dict:
@@ -56,13 +60,16 @@ def run_training(
     name: str | None = None,
     on_model: Callable[[Autoencoder], None] | None = None,
     replay: ReplayRecorder | None = None,
+    keep_unsaved: bool = False,
 ) -> RunOutcome:
     """Train a new model, evaluate it on the test split and save it to `out` (if given).
 
     A run that diverged before finishing a single epoch is not saved: there is nothing learned
     to keep. A stopped run is saved with what it learned so far. With a `replay` recorder, the
     codes of a sample of test images are kept before training and after every epoch, and saved
-    beside the run (``replay.safetensors``) for the Inside page's training replay.
+    beside the run (``replay.safetensors``) for the Inside page's training replay. A save that
+    fails raises ModelFileError, or with `keep_unsaved` returns the model's bytes and card in
+    ``outcome.unsaved``: a finished training is not thrown away because the disk was full.
     """
     from explorer.metrics import evaluate
 
@@ -85,7 +92,13 @@ def run_training(
     if out is not None and not nothing_learned:
         card = build_card(train_cfg, data, result, metrics, name or Path(out).name,
                           pick_device(train_cfg.device))
-        card = save_model(model, out, card, overwrite=overwrite)
+        try:
+            card = save_model(model, out, card, overwrite=overwrite)
+        except ModelFileError as e:
+            if not keep_unsaved:
+                raise
+            return RunOutcome(model, result, None, None, metrics, save_error=str(e),
+                              unsaved=model_bytes(model, card))
         path = Path(out) if overwrite else Path(out).with_name(card["name"])  # the name it got
         if replay is not None:
             try:

@@ -7,7 +7,8 @@ cluster. A worker reports through events ``(kind, payload)``:
 - ``("step", {"epoch", "epochs", "step", "steps_per_epoch", "elapsed", "parts"})``
 - ``("epoch", {... , "train", "test", "preview": (K, H, W) array, "replay": bool})``
 - ``("end", {...})``: training is over; the test metrics are computed and the run is saved
-- ``("done", {"status", "message", "saved_path", "metrics", "images_per_second"})``
+- ``("done", {"status", "message", "saved_path", "metrics", "images_per_second", "unsaved"})``:
+  ``unsaved`` is ``(safetensors bytes, card)`` when the save failed, else None
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class JobState:
     metrics: dict = field(default_factory=dict)
     replay: bool = False  # a training replay is being recorded (and saved beside the run)
     images_per_second: float = 0.0
+    unsaved: tuple[bytes, dict] | None = None  # a trained model the save had no room for
 
     @property
     def active(self) -> bool:
@@ -100,6 +102,7 @@ class JobState:
             self.status, self.message = payload["status"], payload["message"]
             self.saved_path, self.metrics = payload["saved_path"], payload["metrics"]
             self.images_per_second = payload.get("images_per_second", 0.0)
+            self.unsaved = payload.get("unsaved")
             self.eta = 0.0
             return
         self.status = "saving" if kind == "end" else "running"

@@ -82,16 +82,18 @@ def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
         outcome = run_training(
             spec.model_config(), train_cfg, spec.dataset, Path(spec.out), callback=on_event,
             stop=should_stop, name=spec.name, on_model=lambda m: holder.__setitem__("model", m),
-            replay=replay,
+            replay=replay, keep_unsaved=True,
         )
         result = outcome.result
         emit("done", {
             "status": result.status,
-            "message": result.message or
+            "message": outcome.save_error or result.message or
             f"Finished {result.epochs_done} epochs in {result.seconds:.1f} s.",
             "saved_path": str(outcome.path) if outcome.path else None,
             "metrics": outcome.metrics,
             "images_per_second": result.images_per_second,
+            # Not saved: the model travels to the page, which offers Retry and Download.
+            "unsaved": outcome.unsaved,
         })
     except ExplorerError as e:
         emit("done", _failed(str(e)))

@@ -9,6 +9,7 @@ model's content hash so a retrained model never shows a stale picture.
 
 from __future__ import annotations
 
+import math
 import uuid
 from functools import partial
 from pathlib import Path
@@ -113,7 +114,13 @@ class Current:
         return self.data.class_names
 
     def codes(self) -> np.ndarray:
-        return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
+        """(N, D) codes of the test split; a model whose codes overflow stops the page with a
+        sentence."""
+        try:
+            return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
+        except ExplorerError as e:
+            st.error(str(e))
+            st.stop()
 
 
 def sidebar() -> store.ModelEntry | None:
@@ -218,8 +225,8 @@ def setting(kind: str, label: str, key: str, default, *, lo=None, hi=None, step=
 
 def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     """The value of a setting that presenter mode does not draw: its last value in this session,
-    else the link's (?key=...), checked against `options` or clamped to [lo, hi], else the
-    default. The widget is not drawn, so nothing else would read the URL for it."""
+    else the link's (?key=...), checked against `options` or clamped to [lo, hi], else (also
+    for nan and inf) the default. The widget is not drawn, so nothing else reads the URL for it."""
     if key in st.session_state:
         return st.session_state[key]
     raw = st.query_params.get(key)
@@ -230,6 +237,8 @@ def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     try:
         value = type(default)(raw)
     except ValueError:
+        return default
+    if not math.isfinite(value):  # ?x=nan would pass any range check and break the widget
         return default
     if lo is not None and hi is not None:
         value = min(max(value, lo), hi)
@@ -275,17 +284,20 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
 
 
 def show_card(card: dict) -> None:
-    metrics = card.get("metrics", {})
-    train = card.get("train", {})
+    """A model's card as a table. Cards come from other people's files and st.table renders
+    Markdown: a row that should hold a number shows only a number, every text is escaped."""
+    metrics, train = card.get("metrics") or {}, card.get("train") or {}
+    number = checkpoints.finite_number
     rows = {
-        "dataset": card.get("dataset", {}).get("name"),
-        "epochs": train.get("epochs_done"),
-        "batch size": train.get("batch_size"),
-        "learning rate": train.get("lr"),
-        "seed": card.get("seed"),
+        "dataset": (card.get("dataset") or {}).get("name"),
+        "epochs": number(train.get("epochs_done")),
+        "batch size": number(train.get("batch_size")),
+        "learning rate": number(train.get("lr")),
+        "seed": number(card.get("seed")),
         **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
     }
-    st.table({k: [str(v)] for k, v in rows.items() if v is not None})
+    st.table({plain(k): [str(v) if number(v) is not None else plain(v)]
+              for k, v in rows.items() if v is not None})
     st.json(card.get("config", {}), expanded=False)
 
 

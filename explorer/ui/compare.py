@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from explorer import latent, metrics
+from explorer import checkpoints, latent, metrics
+from explorer.errors import ExplorerError, plain
 from explorer.ui import common
 
 cur = common.start_page("Reconstructions")
@@ -67,9 +68,18 @@ n = c2.slider("How many", 4, 16, 8, key="compare_n", bind="query-params")
 worst_first = c3.toggle("Worst first", key="compare_worst", bind="query-params",
                         help="Sort by the first model's error, worst at the left.")
 
-# Each row's name -> (reconstructions, errors); the current model's row first.
-recon = {e.name: model_reconstructions(str(e.path), e.card.get("content_hash", ""), e.dataset)
-         for e in [cur.entry, *(e for e in same_data if e.id in others)]}
+# Each row's name -> (reconstructions, errors); the current model's row first. A model that
+# cannot be loaded or computed with (even one named in a shared link) loses only its own row.
+recon = {}
+for e in [cur.entry, *(e for e in same_data if e.id in others)]:
+    try:
+        recon[e.name] = model_reconstructions(str(e.path), e.card.get("content_hash", ""),
+                                              e.dataset)
+    except ExplorerError as err:
+        if e is cur.entry:
+            st.error(str(err))
+            st.stop()
+        st.warning(f"{checkpoints.label(e.path)} cannot be compared: {err}")
 if show_pca:
     recon[f"PCA ({k})"] = pca_reconstructions(cur.entry.dataset, k)
 first_errors = recon[cur.entry.name][1]["mse"]
@@ -100,7 +110,7 @@ st.markdown("**Originals**")
 common.show_images([x_test[i] for i in chosen], [f"#{i} · {names[y_test[i]]}" for i in chosen])
 for name in recon:
     x_hat, errors = recon[name]
-    st.markdown(f"**{name}**")
+    st.markdown(f"**{plain(name)}**")
     common.show_images([x_hat[i] for i in chosen],
                        [f"MSE {errors['mse'][i]:.4f}" for i in chosen])
 # One picture to take away: originals on top, then each row of reconstructions.

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import checkpoints, datasets, projection, store
+from explorer import checkpoints, datasets, exports, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
 from explorer.jobs import Job, JobSpec, JobState, get_engine
@@ -293,12 +293,39 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
         col.metric(label, fmt.format(metrics[key]), help=about)
 
 
+def save_again(job: Job, state: JobState) -> None:
+    """Retry: save the model the worker kept when its first save failed."""
+    try:
+        st.session_state["train_rescued"] = (job.id, store.save_kept(*state.unsaved))
+        st.session_state.pop("train_retry_error", None)
+    except ExplorerError as e:
+        st.session_state["train_retry_error"] = str(e)
+
+
+def offer_unsaved(job: Job, state: JobState) -> None:
+    """The save failed (disk full, read-only folder): the model is still here; save or keep it."""
+    failure = st.session_state.get("train_retry_error") or state.message  # the latest try's
+    st.error(f"{failure} The trained model is kept in this tab: save it again once there is "
+             "room, or download it and add it later from the sidebar.")
+    left, right = st.columns(2)
+    left.button("Retry saving", key="train_retry", icon=":material/refresh:",
+                on_click=save_again, args=(job, state))
+    right.download_button("Download the model (.zip)", exports.unsaved_model_zip(*state.unsaved),
+                          file_name=f"{job.name}.zip", mime="application/zip",
+                          key="train_download", icon=":material/download:")
+
+
 def final_view(job: Job, state: JobState) -> None:
+    rescued = st.session_state.get("train_rescued")
+    if rescued and rescued[0] == job.id:  # saved by Retry
+        state.saved_path, state.unsaved = rescued[1], None
     # A save that found its name taken at the last moment took the next free one.
     name = Path(state.saved_path).name if state.saved_path else job.name
     saved = state.saved_path is not None
     headline(job)
-    if state.status == "finished":
+    if state.unsaved:
+        offer_unsaved(job, state)
+    elif state.status == "finished":
         st.success(f"Saved run '{name}' — pick it in the sidebar.", icon=":material/check_circle:")
     elif state.status == "stopped":
         epochs = len(state.history)
