@@ -272,6 +272,7 @@ def show_card(card: dict) -> None:
         "epochs": train.get("epochs_done"),
         "batch size": train.get("batch_size"),
         "learning rate": train.get("lr"),
+        "precision": train.get("precision_used"),
         "seed": card.get("seed"),
         **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
     }
