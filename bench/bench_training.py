@@ -191,8 +191,12 @@ def reference_process(epochs: int, device: str) -> None:
             loss.item()
             optimizer.step()
         ref.eval()
+        test_loss = 0.0
         with torch.no_grad():
-            test_loss = sum(examples_loss(*ref(x.to(dev)), x.to(dev)).item() for x, _ in tests)
+            for x, _ in tests:
+                x = x.to(dev)
+                recon, mu, logvar = ref(x)
+                test_loss += examples_loss(recon, x, mu, logvar).item()
     print(f"reference: {epochs} epochs, last test loss {test_loss / len(data.x_test):.2f}")
 
 
