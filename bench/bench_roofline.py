@@ -120,7 +120,22 @@ def main() -> None:
              "reference": loop(run_reference)}
     for side in sides.values():  # warm-up: first-call allocations, lazy imports
         side()
-    speed = {k: C.median(v) for k, v in C.interleaved(sides, repeats).items()}
+    # Also per CPU-second: at one thread it hardly moves with other programs' load.
+    cpu_secs: dict[str, list[float]] = {k: [] for k in sides}
+
+    def with_cpu(name, run):
+        def timed():
+            c = time.process_time()
+            value = run()
+            cpu_secs[name].append(time.process_time() - c)
+            return value
+        return timed
+
+    wall = C.interleaved({k: with_cpu(k, f) for k, f in sides.items()}, repeats)
+    speed = {k: C.median(v) for k, v in wall.items()}
+    images = {k: (epochs * n // BATCH) * BATCH if k.startswith("bare") else epochs * n
+              for k in sides}
+    per_cpu = {k: images[k] / C.median(v) for k, v in cpu_secs.items()}
     rows = [C.Row("GEMM throughput at the model's shapes, bf16 vs fp32", peak["bf16"] / 1e9,
                   peak["fp32"] / 1e9, "GFLOP/s", goal="(info)", reference_name="fp32",
                   notes=f"{per_image / 1e6:.2f} MFLOP per image")]
@@ -131,12 +146,16 @@ def main() -> None:
         rows.append(C.Row(f"{side}: img/s vs the {precision} roofline", value, roof[precision],
                           "img/s", goal="(info)", reference_name=f"{precision} roofline"))
     bare, ours, ref = speed["bare step fp32"], speed["ours fp32"], speed["reference"]
+    cpu_ours, cpu_bare = per_cpu["ours fp32"], per_cpu["bare step fp32"]
     rows += [C.Row("ours fp32 vs the bare fp32 step", ours, bare, "img/s", goal="≥ 85%",
                    met=ours >= 0.85 * bare, reference_name="bare fp32 step"),
+             C.Row("ours fp32 vs the bare fp32 step, per CPU-second", cpu_ours, cpu_bare,
+                   "img/s", goal="≥ 85%", met=cpu_ours >= 0.85 * cpu_bare,
+                   reference_name="bare fp32 step"),
              C.Row("ours bf16 vs the reference", speed["ours bf16"], ref, "img/s",
                    goal="(info)", reference_name="pytorch/examples loop")]
     C.finish("roofline", rows, args, {"peak_flops": peak, "roofline": roof, "speed": speed,
-                                      "flops_per_image": per_image, "threads": args.threads})
+                                      "per_cpu_second": per_cpu, "flops_per_image": per_image, "threads": args.threads})
 
 
 if __name__ == "__main__":
