@@ -65,7 +65,7 @@ def cmd_train(args) -> int:
         denoise=args.denoise,
     )
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            seed=args.seed, device=args.device)
+                            seed=args.seed, device=args.device, precision=args.precision)
     if args.out:
         out = Path(args.out)
         if out.exists() and not args.overwrite:
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="arithmetic of the layers: auto = bf16 where the hardware has it natively")
     t.add_argument("--out", help="run folder (default: runs/<generated name>)")
     t.add_argument("--overwrite", action="store_true")
 

@@ -266,14 +266,18 @@ def knn_accuracy(
     y_test: np.ndarray,
     k: int = 5,
 ) -> float:
-    """Test accuracy of a k-NN classifier on the codes: do similar codes mean the same class?"""
-    from sklearn.neighbors import KNeighborsClassifier
+    """Test accuracy of a k-NN classifier on the codes: do similar codes mean the same class?
 
-    train_codes, test_codes = np.asarray(train_codes), np.asarray(test_codes)
-    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    knn = KNeighborsClassifier(n_neighbors=min(k, len(train_codes)))
-    knn.fit(train_codes.reshape(len(train_codes), -1), y_train)
-    return float(knn.score(test_codes.reshape(len(test_codes), -1), y_test))
+    scikit-learn's ``KNeighborsClassifier`` (uniform weights, Euclidean) done with torch: the
+    k nearest training codes vote and a tied vote goes to the smallest label, as there; torch is
+    already loaded, and importing scikit-learn would cost a CLI run more than the vote."""
+    train = torch.as_tensor(np.asarray(train_codes), dtype=torch.float64).flatten(1)  # (N, D)
+    test = torch.as_tensor(np.asarray(test_codes), dtype=torch.float64).flatten(1)  # (M, D)
+    classes, y = np.unique(np.asarray(y_train), return_inverse=True)
+    nearest = torch.cdist(test, train).topk(min(k, len(train)), largest=False).indices  # (M, k)
+    votes = F.one_hot(torch.as_tensor(y.reshape(-1))[nearest], len(classes)).sum(1)  # (M, C)
+    predicted = classes[votes.argmax(1).numpy()]  # argmax: the first (smallest) label on a tie
+    return float(np.mean(predicted == np.asarray(y_test)))
 
 
 def _knn_train_subset(n: int, max_train: int | None, seed: int) -> np.ndarray:

@@ -292,7 +292,7 @@ class Autoencoder(nn.Module):
         return self.cfg.latent_dim
 
     def encode(self, x: torch.Tensor) -> Posterior:
-        return Posterior(self.encoder(x), None)  # (B, D)
+        return Posterior(self.encoder(x).float(), None)  # (B, D); fp32 under autocast too
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.encode(x).mu
@@ -338,7 +338,7 @@ class Autoencoder(nn.Module):
         z = self.sample_z(post, sample=True)  # a one-sample estimate of the ELBO, also at test time
         # Summed over the batch in one reduction, then per image: the same value as
         # recon_nll(...).mean() without materialising a (B,) intermediate per pixel row.
-        logits = self.decode_logits(z)  # (B, C, H, W)
+        logits = self.decode_logits(z).float()  # (B, C, H, W); fp32 even under bf16 autocast
         if self.cfg.likelihood == "bernoulli":
             recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
         else:
@@ -363,7 +363,8 @@ class VAE(Autoencoder):
         return 2 * self.cfg.latent_dim  # mu and logvar from one head
 
     def encode(self, x: torch.Tensor) -> Posterior:
-        mu, logvar = self.encoder(x).chunk(2, dim=1)  # (B, D), (B, D)
+        # .float(): under bf16 autocast the layers run in bf16 but the noise, KL and loss stay fp32.
+        mu, logvar = self.encoder(x).float().chunk(2, dim=1)  # (B, D), (B, D)
         return Posterior(mu, logvar)
 
     def sample_z(self, post: Posterior, sample: bool) -> torch.Tensor:

@@ -2,12 +2,14 @@
 
 The loop knows nothing about the UI (compare minGPT's trainer): it reports :class:`TrainEvent`s
 through a callback and checks ``stop()`` between steps, so a page, a CLI progress bar or a test can
-each watch and stop it in their own way.
+each watch and stop it in their own way. The step path never waits for the device: losses are
+summed where they are computed and read (with the divergence check) every few steps.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -48,6 +50,32 @@ def configure_threads(default: int = 1) -> int:
     return threads
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@functools.cache
+def native_bf16(device_type: str) -> bool:
+    """Whether this machine's `device_type` ("cpu", "cuda", ...) computes bf16 in hardware.
+
+    Emulated bf16 is slower than fp32, so only native units count: on a CPU, AVX-512 BF16 or AMX
+    (read from the CPU's feature flags, the same answer in every process, so a seed still means
+    the same weights in a worker as in the CLI); on CUDA, compute capability 8.0 or newer."""
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+    if device_type == "cpu":
+        get = getattr(torch.cpu, "get_capabilities", None)
+        caps = get() if get is not None else {}
+        return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"fp32" or "bf16": what `precision` means on `device` ("auto" follows the hardware)."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device.type) else "fp32"
+    return precision
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 10
@@ -56,6 +84,9 @@ class TrainConfig:
     seed: int = 0
     weight_decay: float = 0.0
     device: str = "auto"
+    # "auto": bf16 autocast where the device has native bf16 units, else fp32. Either way the
+    # weights, the optimiser state, the loss and the KL are fp32; only the layers run in bf16.
+    precision: str = "auto"
 
     def __post_init__(self):
         if not 1 <= self.epochs <= 10_000:
@@ -66,6 +97,9 @@ class TrainConfig:
             raise ConfigError(f"Learning rate must be above 0 and at most 100, got {self.lr}.")
         if not (0 <= self.weight_decay <= 1):
             raise ConfigError(f"Weight decay must be between 0 and 1, got {self.weight_decay}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"Precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {self.precision!r}.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,10 +127,7 @@ class TrainResult:
     epochs_done: int = 0
     seconds: float = 0.0
     images_per_second: float = 0.0
-
-
-def _mean_parts(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:
-    return {k: float(v) / n for k, v in sums.items()}
+    precision: str = "fp32"  # what the run used: "fp32" or "bf16"
 
 
 @torch.no_grad()
@@ -135,16 +166,20 @@ def train(
     On a NaN or infinite loss, or one that explodes past `explode_factor` times the first step's
     (stable losses such as BCE-with-logits can grow without ever becoming NaN), the weights are
     rolled back to the end of the last good epoch (or the start) and the result says "diverged"
-    with a message a learner can act on.
+    with a message a learner can act on. The check runs every `report_every` steps and at the end
+    of each epoch on the worst loss seen since the last one, so the step path never waits for the
+    device; a bad step is caught at most `report_every - 1` steps late, and rolled back all the same.
     """
     if tuple(data.image_shape) != tuple(model.cfg.image_shape):
         raise ConfigError(
             f"The model expects {model.cfg.image_shape} images but {data.name} has {data.image_shape}."
         )
     device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     # The run owns its random draws: batch order from one generator, the model's noise
-    # (reparameterisation, denoising) from another on the training device.
-    generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    # (reparameterisation, denoising) from another, both on the training device, so an epoch's
+    # indices are made where they are used.
+    generator = torch.Generator(device=device).manual_seed(cfg.seed)
     model.to(device).train()
     model.generator = torch.Generator(device=device).manual_seed(cfg.seed)
     x_train = data.x_train.to(device)  # the whole split lives on the device: no loader overhead
@@ -152,63 +187,73 @@ def train(
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     # The fused Adam kernel updates all parameters in one pass (about 15% faster per step on two
-    # CPU cores for the 784-400-20 VAE); the same update rule as the classic loop.
+    # CPU cores for the 784-400-20 VAE); the same update rule as the classic loop. Its state stays
+    # fp32: autocast below changes the layers' arithmetic, never the parameters.
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                                  fused=device.type in ("cpu", "cuda"))
+    autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16,
+                                 enabled=precision == "bf16")
 
-    result = TrainResult()
+    result = TrainResult(precision=precision)
     good_state = copy.deepcopy(model.state_dict())
     start = time.perf_counter()
     step = 0
     seen = 0
     first_loss: float | None = None
+    names: list[str] = []  # the loss parts' names, in the order of `sums`
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        perm = torch.randperm(n, generator=generator).to(device)
-        sums: dict[str, torch.Tensor] = {}
+        batches = torch.randperm(n, generator=generator, device=device).split(cfg.batch_size)
+        sums = torch.zeros((), device=device)  # (K,) once the first step names the parts
+        worst = torch.zeros((), device=device)  # largest |loss| since the last check (NaN sticks)
         count = 0
-        for b in range(steps_per_epoch):
+        for b, index in enumerate(batches):
             if stop is not None and stop():
                 result.status, result.message = "stopped", f"Stopped during epoch {epoch}."
                 break
-            xb = x_train[perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]]  # (B, C, H, W)
-            parts = model.loss(xb)
+            xb = x_train[index]  # (B, C, H, W)
+            with autocast():
+                parts = model.loss(xb)
             loss = parts["loss"]
-            value = float(loss.detach())  # one sync per step; cheap next to the step itself
-            if first_loss is None:
-                first_loss = abs(value) + 1e-8
-            if not math.isfinite(value) or abs(value) > explode_factor * first_loss:
-                model.load_state_dict(good_state)
-                result.status = "diverged"
-                what = "became NaN" if math.isnan(value) else f"exploded to {value:.3g}"
-                kept = ("the weights from the last good epoch are kept" if result.epochs_done
-                        else "nothing was learned before it went wrong, so nothing is kept")
-                result.message = (
-                    f"Training diverged at epoch {epoch}, step {b + 1}: the loss {what}. "
-                    f"Try a smaller learning rate than {cfg.lr:g} (1e-3 is a safe start); {kept}."
-                )
-                break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             step += 1
             count += len(xb)
-            detached = {k: v.detach() * len(xb) for k, v in parts.items()}
-            for k, v in detached.items():
-                sums[k] = sums[k] + v if k in sums else v
-            if callback is not None and (step % report_every == 0 or b == steps_per_epoch - 1):
+            values = torch.stack([v.detach().float() for v in parts.values()])  # (K,) loss first
+            sums = sums + values * len(xb)
+            worst = torch.maximum(worst, values[0].abs())
+            last = b == steps_per_epoch - 1
+            if first_loss is not None and step % report_every and not last:
+                continue
+            # One read from the device for the check and the report together.
+            latest, seen_worst = values.tolist(), float(worst)
+            names = names or list(parts)
+            if first_loss is None:
+                first_loss = abs(seen_worst) + 1e-8
+            if not math.isfinite(seen_worst) or seen_worst > explode_factor * first_loss:
+                model.load_state_dict(good_state)
+                result.status = "diverged"
+                what = "became NaN" if math.isnan(seen_worst) else f"exploded to {seen_worst:.3g}"
+                kept = ("the weights from the last good epoch are kept" if result.epochs_done
+                        else "nothing was learned before it went wrong, so nothing is kept")
+                result.message = (
+                    f"Training diverged at epoch {epoch}, by step {b + 1}: the loss {what}. "
+                    f"Try a smaller learning rate than {cfg.lr:g} (1e-3 is a safe start); {kept}."
+                )
+                break
+            worst = torch.zeros((), device=device)
+            if callback is not None:
                 callback(
-                    TrainEvent(
-                        "step", epoch, cfg.epochs, step, steps_per_epoch,
-                        {k: float(v) / len(xb) for k, v in detached.items()},
-                        elapsed=time.perf_counter() - start,
-                    )
+                    TrainEvent("step", epoch, cfg.epochs, step, steps_per_epoch,
+                               dict(zip(names, latest, strict=True)),
+                               elapsed=time.perf_counter() - start)
                 )
         seen += count
         if result.status != "finished":
             break
-        train_parts = _mean_parts(sums, max(count, 1))
-        test_parts = evaluate_loss(model, x_test, seed=cfg.seed)
+        train_parts = dict(zip(names, (v / max(count, 1) for v in sums.tolist()), strict=True))
+        test_parts = evaluate_loss(model, x_test, seed=cfg.seed)  # fp32: outside autocast
         if not all(math.isfinite(v) for v in (*train_parts.values(), *test_parts.values())):
             model.load_state_dict(good_state)
             result.status = "diverged"

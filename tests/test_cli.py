@@ -90,3 +90,14 @@ def test_import_adds_a_shared_model_and_says_the_name_it_got(tmp_path):
     assert bad.returncode == 2 and len(lines) == 1 and "not a .zip file" in lines[0], bad.stderr
     missing = run("import", str(tmp_path / "nope.zip"), env=env)
     assert missing.returncode == 2 and "could not be read" in missing.stderr
+
+
+def test_precision_option_reaches_the_card(tmp_path):
+    out = tmp_path / "cli-bf16"
+    p = run("train", "--dataset", "digits", "--latent-dim", "2", "--hidden", "64", "--epochs",
+            "1", "--precision", "bf16", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    card = json.loads((out / "card.json").read_text())
+    assert card["train"]["precision"] == "bf16" and card["train"]["precision_used"] == "bf16"
+    bad = run("train", "--dataset", "digits", "--precision", "fp16")
+    assert bad.returncode == 2 and "fp16" in bad.stderr

@@ -40,6 +40,7 @@ def build_card(train_cfg, dataset, result, metrics, name, device) -> dict:
         "dataset": {"name": dataset.name, "split_seed": SPLIT_SEED,
                     "n_train": len(dataset.x_train), "n_test": len(dataset.x_test)},
         "train": {**train_cfg.to_dict(), "device_used": str(device),
+                  "precision_used": result.precision,
                   "status": result.status, "message": result.message,
                   "epochs_done": result.epochs_done, "seconds": round(result.seconds, 2),
                   "images_per_second": round(result.images_per_second, 1)},

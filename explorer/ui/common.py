@@ -293,6 +293,8 @@ def show_card(card: dict) -> None:
         "epochs": number(train.get("epochs_done")),
         "batch size": number(train.get("batch_size")),
         "learning rate": number(train.get("lr")),
+        "precision": train.get("precision_used") if train.get("precision_used") in (
+            "fp32", "bf16") else None,
         "seed": number(card.get("seed")),
         **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
     }

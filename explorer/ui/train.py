@@ -76,6 +76,10 @@ FIELDS = (  # drawn two to a row, in this order
           1e-3, lo=1e-6, hi=100.0, step=1e-4, fmt="%g"),
     Field("seed", "train_seed", "Seed", "Same seed and settings give the same model.",
           0, lo=0, hi=2**31 - 1, step=1),
+    Field("precision", "train_precision", "Precision",
+          "Arithmetic of the layers. Auto: bf16 where this machine has bf16 units (faster, the "
+          "same loss), else fp32. The weights and the loss are fp32 either way.",
+          options=("auto", "fp32", "bf16")),
 )
 RUN_NAME = Field(
     "name", "train_name", "Run name",
@@ -90,8 +94,8 @@ RUN_NAME = Field(
 def draw_field(where, field: Field):
     """The field's widget on `where` (a column, or the form itself); returns its value."""
     if field.options:
-        return where.selectbox(field.label, field.options, key=field.key,
-                               format_func=str.capitalize, help=field.help)
+        return where.selectbox(field.label, field.options, key=field.key, help=field.help,
+                               format_func=lambda o: o if o[-1].isdigit() else o.capitalize())
     if field.lo is None:
         return where.text_input(field.label, value=field.default, placeholder=field.placeholder,
                                 max_chars=field.max_chars, key=field.key, help=field.help)
@@ -154,6 +158,7 @@ def start_job(settings: dict) -> None:
             batch_size=int(settings["batch_size"]),
             lr=float(settings["lr"]),
             seed=int(settings["seed"]),
+            precision=settings["precision"],
         )
         if typed := settings["name"].strip():
             folder = store.sanitize_run_name(typed)
@@ -408,8 +413,8 @@ with settings_col, st.form("train_form", border=True):
         key="train_arch",
         help="MLP: fully connected layers. Conv: stride-2 convolutions, better on larger images.",
     )
-    for row in zip(FIELDS[::2], FIELDS[1::2], strict=True):
-        for column, field in zip(st.columns(2), row, strict=True):
+    for i in range(0, len(FIELDS), 2):
+        for column, field in zip(st.columns(2), FIELDS[i : i + 2], strict=False):
             s[field.setting] = draw_field(column, field)
     s["name"] = draw_field(st, RUN_NAME)
     submitted = st.form_submit_button(
