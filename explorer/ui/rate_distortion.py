@@ -57,7 +57,7 @@ if likelihood == "bernoulli":
 elif likelihood == "gaussian":
     st.caption(f"The dashed floor ({floor:.1f} nats) is the fixed-variance (½) Gaussian's "
                "constant, reached only by a perfect reconstruction.")
-rows = [{"model": p.name, "β": p.beta,
+rows = [{"model": p.name, "β": p.beta if p.rate is not None else None,
          "rate": None if p.rate is None else round(p.rate, 2),
          "distortion": round(p.distortion, 2),
          "−ELBO": None if p.neg_elbo is None else round(p.neg_elbo, 2),
