@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--latent-dim", type=int, default=16)
     t.add_argument("--hidden", default="",
                    help="MLP widths or conv channels, e.g. 400 or 512,256 (default 400 / 32,64)")
-    t.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli")
+    t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "binarized"],
+                   default="bernoulli")
     t.add_argument("--beta", type=float, default=1.0)
     t.add_argument("--sparsity", type=float, default=0.0, help="L1 weight on the code")
     t.add_argument("--denoise", type=float, default=0.0, help="std of input noise while training")
@@ -171,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("path")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--iw-k", type=int, default=0, help="samples for the importance-weighted bound")
+    e.add_argument("--iw-k", type=int, default=50,
+                   help="samples for the importance-weighted bound (0: skip it)")
 
     sub.add_parser("list", help="list shipped models and your runs")
 

@@ -7,7 +7,7 @@ dimension is used, where the holes are, and how sure the encoder is.
 * **Holes.** :func:`decoded_grid` decodes a dense grid over a 2-D slice of the latent space;
   :func:`prior_density` and :func:`data_density` say where the prior and the data put their mass.
   An AE leaves regions no code ever visits, and decodes them to garbage; a VAE's KL term pushes
-  its codes to fill the prior, so every region decodes to something digit-like.
+  its codes towards the prior, so it leaves far fewer holes: :func:`holes_fraction` measures them.
 * **Uncertainty.** A VAE's posterior q(z|x) = N(mu, diag(exp(logvar))) is an axis-aligned
   ellipse in any two dimensions (:func:`posterior_ellipse`).
 
@@ -31,6 +31,7 @@ from explorer.models import Autoencoder
 
 COLLAPSE_NATS = 0.5  # a total KL below this carries almost nothing about x
 PRIOR_SIGMAS = (1.0, 2.0, 3.0)  # circles holding 39%, 86% and 99% of a 2-D standard normal
+HOLE_RATIOS = (0.1, 0.01)  # a prior draw is in a hole where the codes' density is below this x prior
 DATA_MASSES = (0.5, 0.9, 0.99)  # data-density contours holding these shares of the codes
 
 
@@ -190,6 +191,28 @@ def mass_levels(density: np.ndarray, cell_area: float,
         return []
     idx = np.searchsorted(cumulative, np.asarray(masses) * total)
     return [float(flat[min(k, len(flat) - 1)]) for k in idx]
+
+
+def sigma_mass(n_sigma: float) -> float:
+    """The share of a 2-D Gaussian inside its n_sigma ellipse, 1 - exp(-n^2 / 2) (its squared
+    Mahalanobis radius is chi-square with 2 degrees of freedom): 1σ holds 39%, 2σ 86%."""
+    return 1.0 - math.exp(-0.5 * n_sigma**2)
+
+
+def holes_fraction(codes2d: np.ndarray, n_draws: int = 20_000, ratios: Sequence[float] = HOLE_RATIOS,
+                   seed: int = 0, bandwidth: float | None = None) -> dict[float, float]:
+    """How much of the prior falls in holes: the share of draws z ~ N(0, I_2) where the codes'
+    density (the Gaussian KDE of :func:`data_density`) is below `ratio` times the prior's, for
+    each ratio. A decoder never trained near such a z is likely to decode it to garbage."""
+    codes2d = np.asarray(codes2d, dtype=np.float64).reshape(-1, 2)
+    h = float(bandwidth) if bandwidth is not None else scott_bandwidth(codes2d)
+    z = np.random.default_rng(seed).standard_normal((n_draws, 2))  # (M, 2)
+    density = np.empty(n_draws)
+    for i in range(0, n_draws, 2000):  # (chunk, N) kernel matrix at a time
+        d2 = ((z[i : i + 2000, None, :] - codes2d[None, :, :]) ** 2).sum(-1)
+        density[i : i + 2000] = np.exp(-0.5 * d2 / h**2).mean(1) / (2.0 * math.pi * h * h)
+    prior = np.exp(-0.5 * (z**2).sum(1)) / (2.0 * math.pi)  # (M,)
+    return {float(r): float((density < r * prior).mean()) for r in ratios}
 
 
 def center_code(codes: np.ndarray, how: str = "zero") -> np.ndarray:

@@ -115,10 +115,12 @@ def slerp(z0: np.ndarray, z1: np.ndarray, t) -> np.ndarray:
     """Spherical interpolation along the great circle from z0 to z1 (Shoemake 1985; suggested for
     latent spaces by White 2016, "Sampling Generative Networks").
 
-    Under a Gaussian prior most mass lies on a shell of radius ~sqrt(D); the straight line cuts
-    through the improbable middle, the arc stays near the shell. For endpoints of equal norm every
-    point keeps that norm. Parallel, antiparallel or zero endpoints have no unique arc: we fall back
-    to lerp. Scalar t gives (D,), an array of t gives (T, D).
+    It turns the angle at a steady pace. The length is kept only when both ends share it; with
+    unequal lengths it can swing outside both (far outside when the ends point almost opposite
+    ways), where a straight line dips towards the origin between codes far apart in angle. In
+    many dimensions N(0, I) puts its mass near a shell of radius ~sqrt(D), so the dip leaves the
+    region the decoder saw; in 2-D there is no thin shell to keep to. :func:`path_lengths` shows
+    both. Parallel, antiparallel or zero endpoints have no unique arc: we fall back to lerp. Scalar t gives (D,), an array of t gives (T, D).
     """
     z0, z1 = np.asarray(z0, dtype=np.float64), np.asarray(z1, dtype=np.float64)
     n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
@@ -134,6 +136,13 @@ def slerp(z0: np.ndarray, z1: np.ndarray, t) -> np.ndarray:
     w1 = np.sin(t_col * omega) / sin_omega  # (T, 1)
     z = (w0 * z0 + w1 * z1).astype(np.float32)  # (T, D)
     return z[0] if scalar else z
+
+
+def path_lengths(z0: np.ndarray, z1: np.ndarray, steps: int = 21) -> dict[str, np.ndarray]:
+    """The code's length ||z|| along the linear and the spherical path from z0 to z1, (steps,)."""
+    t = np.linspace(0.0, 1.0, steps)
+    return {"linear": np.linalg.norm(lerp(z0, z1, t), axis=1),
+            "spherical": np.linalg.norm(slerp(z0, z1, t), axis=1)}
 
 
 def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, method: str = "linear") -> np.ndarray:

@@ -31,6 +31,8 @@ ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016), section 5.2
 LOG_2PI = math.log(2.0 * math.pi)
 KNN_MAX_TRAIN = 10_000  # k-NN on 60,000 x 784 pixels is slow; a seeded subsample answers the same
 MAX_DECODES = 10_000  # latents per decoder pass in the importance-weighted bound (memory cap)
+TEST_BINARIZATION_SEED = 0  # one fixed binarised copy of the test split scores a binarised model
+IW_K = 50  # samples of the importance-weighted bound on a model card
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,28 +150,65 @@ def pca_reconstruct(pca, x: torch.Tensor | np.ndarray) -> np.ndarray:
 # likelihood bounds (VAE)
 
 
-def neg_elbo(model: Autoencoder, x: torch.Tensor, seed: int = 0, batch_size: int = 500) -> float:
-    """-ELBO in nats per image, averaged over x: a one-sample, seeded estimate of
-    E_q[-log p(x|z)] + KL(q(z|x) || p(z)) (Kingma & Welling 2014, eq. 3 with analytic KL).
+def recon_floor(model: Autoencoder, x: torch.Tensor | np.ndarray) -> float:
+    """The least reconstruction NLL any decoder can reach on x, nats per image.
 
-    This is the bound itself, so the KL weight is 1 whatever the model's beta: with beta != 1 the
-    training loss is not a bound on -log p(x). The Gaussian likelihood gets back the constant its
-    `recon_nll` leaves out, so both likelihoods are true nats.
+    Bernoulli on grey pixels: the cross-entropy H(x, x_hat) >= H(x) = sum over pixels of
+    -x log x - (1 - x) log(1 - x), because a grey pixel is not a 0/1 outcome: the likelihood is not
+    a normalised density of the image, so its "-ELBO" is no bound on -log p(x). Binarised pixels:
+    0. The fixed-variance Gaussian: its constant n log(pi)/2 (a perfect reconstruction).
+    """
+    if model.cfg.likelihood == "binarized":
+        return 0.0
+    if model.cfg.likelihood == "gaussian":
+        return _log_normaliser(model)
+    x = _as_tensor(x)
+    # BCE of x against itself is its entropy; torch clamps log(0) so 0 log 0 counts as 0.
+    entropy = F.binary_cross_entropy(x, x, reduction="none").flatten(1).sum(1)  # (N,)
+    return float(entropy.double().mean())
+
+
+def scoring_images(model: Autoencoder, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """The images a model is scored on: x itself, or for a binarised model ONE fixed, seeded
+    Bernoulli draw of x (the standard test protocol), the same for every metric and every call."""
+    x = _as_tensor(x)
+    if model.cfg.likelihood != "binarized":
+        return x
+    u = torch.rand(x.shape, generator=_generator(TEST_BINARIZATION_SEED))
+    return (u < x).to(x.dtype)  # a binary x comes back unchanged
+
+
+def rate_distortion(
+    model: Autoencoder, x: torch.Tensor, seed: int = 0, batch_size: int = 500
+) -> dict[str, float]:
+    """The VAE's two costs, nats per image averaged over x (Alemi et al. 2018, "Fixing a Broken
+    ELBO"): `rate`, the mean KL(q(z|x) || p(z)) (analytic), an upper bound on the information
+    I(x; z) the code carries; `distortion`, the mean reconstruction NLL E_q[-log p(x|z)] (one
+    seeded sample, with the Gaussian's constant); `neg_elbo` = rate + distortion.
+
+    -ELBO is the bound itself, with KL weight 1 whatever the model's beta (Kingma & Welling 2014,
+    eq. 3): with beta != 1 the training loss is not a bound on -log p(x). It bounds -log p(x) only
+    for a normalised likelihood (binarised or Gaussian); see `recon_floor` for grey Bernoulli.
     """
     _require_vae(model, "The ELBO")
-    x = _as_tensor(x)
+    x = scoring_images(model, x)
     device = model_device(model)
     generator = _generator(seed)
-    total = 0.0
+    rate = distortion = 0.0
     with eval_mode(model), torch.inference_mode():
         for xb in _batches(x, batch_size, device):
             post = model.encode(xb)
             eps = torch.randn(post.mu.shape, generator=generator).to(device)  # (B, D)
             z = post.mu + torch.exp(0.5 * post.logvar) * eps  # reparameterised sample
-            recon = model.recon_nll(model.decode_logits(z), xb)  # (B,)
-            kl = model.kl(post)  # (B,)
-            total += float((recon + kl).sum())
-    return total / len(x) + _log_normaliser(model)
+            distortion += float(model.recon_nll(model.decode_logits(z), xb).sum())
+            rate += float(model.kl(post).sum())
+    rate, distortion = rate / len(x), distortion / len(x) + _log_normaliser(model)
+    return {"rate": rate, "distortion": distortion, "neg_elbo": rate + distortion}
+
+
+def neg_elbo(model: Autoencoder, x: torch.Tensor, seed: int = 0, batch_size: int = 500) -> float:
+    """-ELBO in nats per image: rate + distortion of :func:`rate_distortion`."""
+    return rate_distortion(model, x, seed, batch_size)["neg_elbo"]
 
 
 def iw_bound(
@@ -179,14 +218,15 @@ def iw_bound(
 
         -log p(x) <= -E[ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x) ],  z_i ~ q(z|x).
 
-    It is never looser than the ELBO and tightens as k grows; k = 1 is the ELBO with a sampled KL.
+    In expectation it is never looser than the ELBO and tightens as k grows; one seeded estimate
+    can land above it (k = 1 is the ELBO with a sampled KL, noisier than the analytic one).
     Images go through in batches of at most `batch_size`, fewer when k is large, so one decoder
     pass sees at most `MAX_DECODES` latents.
     """
     _require_vae(model, "The importance-weighted bound")
     if k < 1:
         raise ValueError(f"The importance-weighted bound needs k >= 1 samples, got {k}.")
-    x = _as_tensor(x)
+    x = scoring_images(model, x)
     device = model_device(model)
     generator = _generator(seed)
     batch_size = max(1, min(batch_size, MAX_DECODES // k))
@@ -266,7 +306,8 @@ def knn_accuracy(
     y_test: np.ndarray,
     k: int = 5,
 ) -> float:
-    """Test accuracy of a k-NN classifier on the codes: do similar codes mean the same class?
+    """Test accuracy of a k-NN classifier on the codes: each test image gets the majority label of
+    its k nearest *training* codes (Euclidean); do similar codes mean the same class?
 
     scikit-learn's ``KNeighborsClassifier`` (uniform weights, Euclidean) done with torch: the
     k nearest training codes vote and a tied vote goes to the smallest label, as there; torch is
@@ -297,26 +338,30 @@ def _codes(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.nd
 
 
 def evaluate(
-    model: Autoencoder, data: Dataset, seed: int = 0, iw_k: int = 0, knn_k: int = 5
+    model: Autoencoder, data: Dataset, seed: int = 0, iw_k: int = IW_K, knn_k: int = 5
 ) -> dict[str, float]:
     """The standard test-split metrics written on a model card, as plain JSON-ready numbers.
 
     Always: `mse`, `bce`, `psnr` (means of `per_image_errors`), `loss` (the training objective,
-    seeded), `knn_acc` (k-NN on codes). For a VAE also `neg_elbo`, `kl` (mean total KL, nats),
-    `active_units`, and `iw_nll` (importance-weighted bound with `iw_k` samples) when iw_k > 0.
+    seeded), `knn_acc` (k-NN on codes). For a VAE also `rate`, `distortion`, `neg_elbo` (their
+    sum), `recon_floor`, `kl` (the rate, analytic), `active_units`, and `iw_bound` with its `iw_k`
+    samples when iw_k > 0. A binarised model is scored on one fixed binarisation of the test split.
     Everything random is seeded from `seed`, so two calls return identical numbers.
     """
     x_test = data.x_test
     errors = per_image_errors(model, x_test)
     metrics: dict[str, float] = {name: float(np.mean(v)) for name, v in errors.items()}
+    x_scored = scoring_images(model, x_test)
     # evaluate_loss puts the model in eval mode and seeds inside fork_rng: global RNG untouched.
-    metrics["loss"] = float(evaluate_loss(model, x_test, seed=seed)["loss"])
+    metrics["loss"] = float(evaluate_loss(model, x_scored, seed=seed)["loss"])
     if model.cfg.kind == "vae":
-        metrics["neg_elbo"] = neg_elbo(model, x_test, seed=seed)
-        metrics["kl"] = float(kl_per_dimension(model, x_test).sum())
-        metrics["active_units"] = active_units(model, x_test)
+        metrics.update(rate_distortion(model, x_scored, seed=seed))
+        metrics["recon_floor"] = recon_floor(model, x_scored)
+        metrics["kl"] = float(kl_per_dimension(model, x_scored).sum())
+        metrics["active_units"] = active_units(model, x_scored)
         if iw_k > 0:
-            metrics["iw_nll"] = iw_bound(model, x_test, k=iw_k, seed=seed)
+            metrics["iw_bound"] = iw_bound(model, x_scored, k=iw_k, seed=seed)
+            metrics["iw_k"] = iw_k
     idx = _knn_train_subset(len(data.x_train), KNN_MAX_TRAIN, seed)
     metrics["knn_acc"] = knn_accuracy(
         _codes(model, data.x_train[idx]),

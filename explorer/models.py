@@ -28,7 +28,7 @@ from explorer.errors import ConfigError
 
 KINDS = ("ae", "vae")
 ARCHS = ("mlp", "conv")
-LIKELIHOODS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "gaussian", "binarized")
 DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # a body's layer widths / channels when unset
 
 # The Gaussian likelihood uses a fixed variance of 1/2, so its negative log-likelihood per pixel is
@@ -50,7 +50,9 @@ class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
     latent_dim: int = 16
     hidden: tuple[int, ...] = (400,)  # MLP: layer widths; conv: channels per stride-2 layer
-    likelihood: str = "bernoulli"  # "bernoulli" (BCE) or "gaussian" (squared error)
+    # "bernoulli" (BCE on grey levels), "gaussian" (squared error, fixed variance 1/2) or
+    # "binarized" (BCE on a Bernoulli draw of each pixel: a normalised density, true bounds)
+    likelihood: str = "bernoulli"
     beta: float = 1.0  # weight on the KL term (beta-VAE); ignored by the AE
     sparsity: float = 0.0  # weight of an L1 penalty on the code (sparse autoencoder)
     denoise: float = 0.0  # std of Gaussian noise added to inputs while training (denoising AE)
@@ -313,6 +315,15 @@ class Autoencoder(nn.Module):
         eps = torch.randn(like.shape, generator=g, device=device, dtype=like.dtype)
         return eps.to(like.device)
 
+    def binarize(self, x: torch.Tensor) -> torch.Tensor:
+        """Each pixel drawn as 1 with its grey level as probability, from the model's generator: a
+        fresh draw every call, so training sees a new binary image each epoch ("dynamic
+        binarisation", Salakhutdinov & Murray 2008). A binary image comes back unchanged."""
+        g = self.generator
+        device = g.device if g is not None else x.device
+        u = torch.rand(x.shape, generator=g, device=device, dtype=x.dtype).to(x.device)
+        return (u < x).to(x.dtype)
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | None]:
         post = self.encode(x)
         z = self.sample_z(post, sample=self.training)  # eval: show the mean reconstruction
@@ -320,7 +331,7 @@ class Autoencoder(nn.Module):
 
     def recon_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Per-image reconstruction term (B,), summed over pixels."""
-        if self.cfg.likelihood == "bernoulli":
+        if self.cfg.likelihood != "gaussian":
             per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
         else:
             per_pixel = (torch.sigmoid(logits) - x) ** 2
@@ -330,6 +341,8 @@ class Autoencoder(nn.Module):
         return None
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.cfg.likelihood == "binarized":
+            x = self.binarize(x)
         x_in = x
         if self.training and self.cfg.denoise > 0:
             # Denoising: corrupt the input, reconstruct the clean image (Vincent et al., 2008).
@@ -339,7 +352,7 @@ class Autoencoder(nn.Module):
         # Summed over the batch in one reduction, then per image: the same value as
         # recon_nll(...).mean() without materialising a (B,) intermediate per pixel row.
         logits = self.decode_logits(z).float()  # (B, C, H, W); fp32 even under bf16 autocast
-        if self.cfg.likelihood == "bernoulli":
+        if self.cfg.likelihood != "gaussian":
             recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
         else:
             recon = (torch.sigmoid(logits) - x).pow(2).sum() / len(x)

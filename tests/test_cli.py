@@ -26,7 +26,9 @@ def test_train_then_eval_on_digits(tmp_path):
     e = run("eval", str(out), "--json")
     assert e.returncode == 0, e.stderr
     metrics = json.loads(e.stdout)
-    assert {"mse", "neg_elbo"} <= set(metrics)
+    assert {"mse", "rate", "distortion", "neg_elbo", "iw_bound", "iw_k", "recon_floor"} <= set(metrics)
+    assert abs(metrics["rate"] + metrics["distortion"] - metrics["neg_elbo"]) < 1e-6 * metrics["neg_elbo"]
+    assert metrics["iw_k"] == 50 and metrics["distortion"] > metrics["recon_floor"] > 0
     assert abs(metrics["neg_elbo"] - card["metrics"]["neg_elbo"]) < 1e-6 * abs(metrics["neg_elbo"]) + 1e-6
 
 

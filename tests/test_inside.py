@@ -101,6 +101,34 @@ def test_densities_integrate_to_one_and_peak_where_the_mass_is():
     assert (data[data >= half].sum() * cell) == pytest.approx(0.5, abs=0.02)
 
 
+def test_sigma_ellipse_mass_matches_a_sampled_estimate():
+    z = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2)).sample((200_000,))
+    r = z.norm(dim=1)
+    for n in (1.0, 2.0):
+        assert inspect_latent.sigma_mass(n) == pytest.approx(float((r <= n).float().mean()),
+                                                             abs=0.005)
+    assert round(inspect_latent.sigma_mass(1), 2) == 0.39 and round(inspect_latent.sigma_mass(2), 2) == 0.86
+
+
+def test_holes_fraction_matches_an_independent_estimate():
+    from sklearn.neighbors import KernelDensity
+
+    rng = np.random.default_rng(1)
+    codes = np.concatenate([rng.normal(-2, 0.3, (300, 2)), rng.normal(2, 0.3, (300, 2))])
+    share = inspect_latent.holes_fraction(codes, n_draws=5000, seed=3)
+    # scikit-learn's KDE with the same bandwidth and torch's prior density, on fresh prior draws.
+    kde = KernelDensity(bandwidth=inspect_latent.scott_bandwidth(codes)).fit(codes)
+    z = rng.standard_normal((5000, 2))
+    prior = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    log_prior = prior.log_prob(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
+    independent = float((kde.score_samples(z) < np.log(0.1) + log_prior).mean())
+    assert share[0.1] == pytest.approx(independent, abs=0.03)
+    assert share[0.1] > 0.3  # two far clusters leave the prior's middle empty
+    # Codes drawn from the prior itself leave (almost) no holes.
+    prior_codes = rng.standard_normal((1000, 2))
+    assert inspect_latent.holes_fraction(prior_codes, seed=3)[0.1] < 0.05
+
+
 def test_map_extent_covers_the_prior_and_the_codes():
     x0, x1, y0, y1 = inspect_latent.map_extent(np.array([[10.0, 0.0], [12.0, 1.0]]))
     assert x0 < -3 and x1 > 12 and y0 < -3 and y1 > 3
@@ -219,13 +247,15 @@ def test_every_tab_renders_without_error(model, runs):
 def test_kl_tab_shows_total_kl_and_active_units_for_a_vae(runs):
     at = open_inside("pretrained/mnist-vae-mlp-z16", "KL per dimension")
     labels = [m.label for m in at.metric]
-    assert "Total KL" in labels and "Active units" in labels
+    assert "Rate (total KL)" in labels and "Active units" in labels
     assert any("Interpolate" in c.value for c in at.caption)
 
 
 def test_holes_side_by_side_and_bad_choices_get_a_sentence(runs):
     at = open_inside("pretrained/digits-vae-mlp-z2", "Holes", holes_compare=True)
     assert len(charts(at)) == 2, "the AE and the VAE side by side"
+    holes = [m.value for m in at.markdown if "of prior draws land" in m.value]
+    assert len(holes) == 2, "each model's measured holes under its picture"
     at = open_inside("pretrained/mnist-ae-mlp-z16", "Holes")
     at.selectbox(key="holes_j").set_value(at.selectbox(key="holes_i").value).run()
     assert not at.exception and any("two different" in i.value for i in at.info)

@@ -112,6 +112,19 @@ def test_slerp_norm_stays_between_endpoint_norms_for_unequal_norms():
     assert norms.min() >= 1.0 - 1e-5 and norms.max() <= 3.0 + 1e-5
 
 
+def test_slerp_keeps_length_only_for_equal_lengths_and_path_lengths_show_both():
+    z0 = np.zeros(D)
+    z0[0] = 4.31
+    z1 = np.zeros(D)
+    z1[0], z1[1] = -3.5, 0.9  # nearly opposite, shorter
+    lengths = latent.path_lengths(z0, z1, steps=41)
+    assert set(lengths) == {"linear", "spherical"}
+    for v in lengths.values():
+        assert v[0] == pytest.approx(4.31, rel=1e-5) and v[-1] == pytest.approx(np.linalg.norm(z1))
+    assert lengths["spherical"].max() > 4.31 + 0.1  # swings outside both ends
+    assert lengths["linear"].min() < 1.0  # the straight line dips to the origin's side
+
+
 def test_slerp_falls_back_to_lerp_for_parallel_or_zero_vectors():
     z0 = np.ones(D)
     t = np.linspace(0, 1, 5)

@@ -205,15 +205,21 @@ def test_evaluate_is_reproducible_and_json_ready(vae, digits):
         "bce",
         "psnr",
         "loss",
+        "rate",
+        "distortion",
         "neg_elbo",
+        "recon_floor",
         "kl",
         "active_units",
-        "iw_nll",
+        "iw_bound",
+        "iw_k",
         "knn_acc",
     }
     assert json.loads(json.dumps(first)) == first
     assert all(math.isfinite(v) for v in first.values())
-    assert first["iw_nll"] <= first["neg_elbo"] + 0.05
+    assert first["iw_bound"] <= first["neg_elbo"] + 0.05 and first["iw_k"] == 5
+    assert first["rate"] + first["distortion"] == pytest.approx(first["neg_elbo"])
+    assert first["distortion"] > first["recon_floor"] > 0
     assert first["kl"] == pytest.approx(metrics.kl_per_dimension(vae, digits.x_test).sum())
     assert first["knn_acc"] > 0.5
 
@@ -222,3 +228,74 @@ def test_evaluate_ae_has_no_vae_metrics(ae, digits):
     result = metrics.evaluate(ae, digits, iw_k=5)
     assert set(result) == {"mse", "bce", "psnr", "loss", "knn_acc"}
     assert result == metrics.evaluate(ae, digits, iw_k=5)
+
+
+# -- rate, distortion, floor and the binarised likelihood ------------------------------------------
+
+
+def test_rate_plus_distortion_is_the_neg_elbo(vae, digits):
+    x = digits.x_test
+    rd = metrics.rate_distortion(vae, x, seed=2)
+    assert rd["rate"] + rd["distortion"] == pytest.approx(rd["neg_elbo"])
+    assert rd["neg_elbo"] == pytest.approx(metrics.neg_elbo(vae, x, seed=2))
+    # The rate is the analytic KL, checked against torch.distributions.
+    with torch.no_grad():
+        post = vae.encode(x)
+    q = torch.distributions.Normal(post.mu, torch.exp(0.5 * post.logvar))
+    p = torch.distributions.Normal(torch.zeros_like(post.mu), torch.ones_like(post.mu))
+    kl = torch.distributions.kl_divergence(q, p).sum(1).mean()
+    assert rd["rate"] == pytest.approx(float(kl), rel=1e-4)
+
+
+def test_recon_floor_is_the_images_entropy(vae, digits):
+    x = digits.x_test
+    entropy = torch.distributions.Bernoulli(probs=x.double()).entropy().flatten(1).sum(1).mean()
+    assert metrics.recon_floor(vae, x) == pytest.approx(float(entropy), rel=1e-4)
+    assert (x > 0).logical_and(x < 1).any()  # grey pixels: the floor is above zero
+    assert metrics.neg_elbo(vae, x) > metrics.recon_floor(vae, x)
+    gaussian = _model("vae", likelihood="gaussian")
+    assert metrics.recon_floor(gaussian, x) == pytest.approx(64 * GAUSSIAN_LOG_NORMALISER)
+    assert metrics.recon_floor(_model("vae", likelihood="binarized"), x) == 0.0
+
+
+def test_gaussian_distortion_is_the_full_normal_nll(digits):
+    model = _model("vae", likelihood="gaussian")
+    x = digits.x_test[:50]
+    with torch.no_grad():
+        post = model.encode(x)
+        eps = torch.randn(post.mu.shape, generator=torch.Generator().manual_seed(0))
+        x_hat = model.decode(post.mu + torch.exp(0.5 * post.logvar) * eps)
+    nll = -torch.distributions.Normal(x_hat, math.sqrt(0.5)).log_prob(x).flatten(1).sum(1).mean()
+    assert metrics.rate_distortion(model, x)["distortion"] == pytest.approx(float(nll), rel=1e-4)
+
+
+@pytest.fixture(scope="module")
+def binarized(digits):
+    model = _model("vae", likelihood="binarized")
+    train(model, digits, TrainConfig(epochs=15, batch_size=64, device="cpu"))
+    return model
+
+
+def test_binarized_training_sees_a_fresh_draw_each_time(digits):
+    model = _model("vae", likelihood="binarized")
+    model.generator = torch.Generator().manual_seed(0)
+    x = digits.x_test[:20]
+    first, second = model.binarize(x), model.binarize(x)
+    assert set(first.unique().tolist()) <= {0.0, 1.0} and not torch.equal(first, second)
+    assert torch.equal(model.binarize(first), first)  # a binary image stays as it is
+    # Each pixel is 1 with its grey level as probability.
+    draws = torch.stack([model.binarize(x) for _ in range(400)]).mean(0)
+    assert (draws - x).abs().max() < 0.12
+
+
+def test_binarized_bounds_are_true_bounds(binarized, digits):
+    x = digits.x_test
+    scored = metrics.scoring_images(binarized, x)
+    assert torch.equal(scored, metrics.scoring_images(binarized, x))  # one fixed binarisation
+    assert set(scored.unique().tolist()) == {0.0, 1.0}
+    elbos = [metrics.neg_elbo(binarized, x, seed=s) for s in range(4)]
+    bounds = [metrics.iw_bound(binarized, x, k=20, seed=s) for s in range(4)]
+    assert 0 < np.mean(bounds) <= np.mean(elbos)  # IW bound no looser in expectation
+    assert metrics.recon_floor(binarized, x) == 0.0
+    card = metrics.evaluate(binarized, digits, iw_k=20)
+    assert card["iw_bound"] <= card["neg_elbo"] and card["recon_floor"] == 0.0

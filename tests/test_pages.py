@@ -220,3 +220,17 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
         # A card describing a model beyond the server's limits is never offered at all.
         assert any("runs/bomb" in c and "too large" in c for c in skipped), skipped
         assert not any(str(tmp_path) in c for c in skipped), skipped
+
+
+def test_rate_distortion_page_places_every_model_of_the_dataset(runs):
+    at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert "pretrained/mnist-vae-mlp-z2" not in set(table["model"])  # names, not ids
+    assert {"mnist-vae-mlp-z2", "mnist-ae-mlp-z2", "mnist-vae-z8-beta1"} <= set(table["model"])
+    vaes = table[table["rate"].notna()]
+    assert (vaes["rate"] + vaes["distortion"] - vaes["−ELBO"]).abs().max() < 0.02
+    assert table[table["model"] == "mnist-ae-mlp-z2"]["rate"].isna().all()  # AE: at the edge
+    assert any("floor" in c.value and "Σ H(x)" in c.value for c in at.caption)
+    at.segmented_control(key="rd_likelihood").set_value("binarized").run()
+    assert list(at.dataframe[0].value["model"]) == ["mnist-vae-binarized-z16"]

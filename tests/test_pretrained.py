@@ -2,13 +2,14 @@
 the folder stays small, and the rebuild command works end to end."""
 
 import json
+from itertools import pairwise
 
 import pytest
 
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.metrics import evaluate
-from explorer.pretrain import SPECS, pretrain
+from explorer.pretrain import SPECS, SWEEP, pretrain
 from explorer.projection_files import load_coords, projection_file
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR, list_models
 
@@ -47,7 +48,7 @@ def test_shipped_projections_match_the_weights(name):
 
 def test_pretrained_folder_is_small_and_pickle_free():
     files = [p for p in PRETRAINED_DIR.rglob("*") if p.is_file()]
-    assert sum(p.stat().st_size for p in files) < 20 * 2**20
+    assert sum(p.stat().st_size for p in files) < 40 * 2**20
     assert {p.suffix for p in files} <= {".safetensors", ".json", ".txt", ".md"}
 
 
@@ -62,3 +63,24 @@ def test_rebuild_command_end_to_end(tmp_path):
     again = pretrain(tmp_path / "again", only=["mnist-vae-mlp-z16"], epochs=1, projections=False,
                      log=lambda *a: None)
     assert again[0]["content_hash"] == card["content_hash"]
+
+
+def test_the_beta_sweep_trades_rate_for_distortion():
+    cards = [json.loads((PRETRAINED_DIR / s.name / "card.json").read_text()) for s in SWEEP]
+    betas = [c["config"]["beta"] for c in cards]
+    rates = [c["metrics"]["rate"] for c in cards]
+    distortions = [c["metrics"]["distortion"] for c in cards]
+    assert len(cards) >= 5 and betas == sorted(betas)
+    assert all(a > b for a, b in pairwise(rates)), f"rate falls as β grows: {rates}"
+    assert distortions[-1] > distortions[0]
+    for c in cards:
+        m = c["metrics"]
+        assert m["rate"] + m["distortion"] == pytest.approx(m["neg_elbo"])
+        assert m["distortion"] > m["recon_floor"] > 40  # grey Bernoulli: the floor is Σ H(x)
+
+
+def test_the_binarized_model_reports_true_bounds():
+    model, card = load_model(PRETRAINED_DIR / "mnist-vae-binarized-z16")
+    m = card["metrics"]
+    assert model.cfg.likelihood == "binarized" and m["recon_floor"] == 0.0
+    assert 0 < m["iw_bound"] <= m["neg_elbo"] and m["iw_k"] >= 50

@@ -21,7 +21,8 @@ from explorer.models import ModelConfig, build_model
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = {lessons.MAP: "Latent map", lessons.COMPARE: "Reconstructions",
           lessons.INTERPOLATE: "Interpolate", lessons.SAMPLE: "Sample new images",
-          lessons.TRAIN: "Train a model", lessons.INSIDE: "Inside the latent space"}
+          lessons.TRAIN: "Train a model", lessons.INSIDE: "Inside the latent space",
+          lessons.RATE_DISTORTION: "Rate and distortion"}
 
 
 def open_app(query: dict | None = None) -> AppTest:
@@ -90,7 +91,7 @@ def test_every_lesson_opens_its_view(runs):
                 if key != "model":
                     assert widget_value(at, key) == value, (where, key)
             at.switch_page("explorer/ui/lessons.py").run()
-    # The last lesson opened its spherical view; its first view must say linear again, although
+    # The slerp lesson opened its spherical view; its first view must say linear again, although
     # "linear" is the default and so never written in a URL.
     at.button(key="lesson_lerp-vs-slerp_0").click().run()
     assert at.radio(key="interp_method").value == "linear"

@@ -49,6 +49,20 @@ def replay_coords_of(model_path: str, content_hash: str, method: str) -> np.ndar
     return replay.replay_coords(replay_of(model_path, content_hash), method)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def holes_of(codes2d: np.ndarray) -> dict[float, float]:
+    return inspect_latent.holes_fraction(codes2d)
+
+
+def holes_sentence(codes2d: np.ndarray) -> str:
+    """The measured holes of these 2-D codes, as a sentence a student can repeat."""
+    share = holes_of(np.ascontiguousarray(codes2d, dtype=np.float64))
+    spread = codes2d.std(axis=0)
+    return (f"**{share[0.1]:.1%}** of prior draws land where the codes' density is below a tenth "
+            f"of the prior's ({share[0.01]:.1%} below a hundredth); the codes' spread is "
+            f"{spread[0]:.2f} and {spread[1]:.2f} (the prior's: 1).")
+
+
 def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
     """Two dimensions to look at, most used first by default; (0, 1) for a 2-D latent."""
     if dim == 2:
@@ -71,9 +85,11 @@ tabs = st.tabs(TABS, key="inside_tab", on_change="rerun", bind="query-params")
 def kl_tab() -> None:
     if cur.is_vae:
         c1, c2, c3 = st.columns(3)
-        c1.metric("Total KL", f"{usage.total_kl:.2f} nats",
-                  help="Mean over the test set of KL(q(z|x) ‖ N(0, I)): how much information "
-                       "the codes carry about each image.")
+        c1.metric("Rate (total KL)", f"{usage.total_kl:.2f} nats",
+                  help="Mean over the test set of KL(q(z|x) ‖ N(0, I)), the *rate*: an upper "
+                       "bound on the information I(x; z) the code carries, which over these "
+                       f"{len(codes):,} images cannot exceed log {len(codes):,} = "
+                       f"{np.log(len(codes)):.1f} nats either.")
         c2.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose posterior mean moves with the image "
                        "(variance over the test set above 0.01; Burda et al. 2016).")
@@ -157,11 +173,13 @@ def holes_tab() -> None:
                                     height=620)
                 fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
                 st.plotly_chart(fig, key=f"holes_{entry.name}")
+                st.markdown(holes_sentence(pair_codes[:, :2]))
         st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they spread "
                    "wherever reconstruction likes (note its axes) and leave gaps no code visits; "
                    "what the decoder draws there was never trained, and a code sampled from the "
-                   "prior may land in one. Right, the VAE: the KL term pulls its codes over the "
-                   "prior, so the prior's disc is covered and decodes to digits that morph "
+                   "prior may land in one. Right, the VAE: the KL term pulls its codes towards "
+                   "the prior, so it leaves far fewer holes (not none: the numbers under each "
+                   "picture are measured with the density drawn here) and its digits morph "
                    "smoothly into one another.")
         return
     dims = dims_picker("holes", usage.order)
@@ -179,8 +197,9 @@ def holes_tab() -> None:
         center = inspect_latent.center_code(codes, how)
     fig = holes_picture(cur.model, codes, dims, center, n, show)
     st.plotly_chart(fig, key="holes_chart")
-    kind = ("The KL term pulls a VAE's codes towards N(0, I), so the region inside the prior's "
-            "circles is used and decodes to digits." if cur.is_vae else
+    st.markdown(holes_sentence(codes[:, list(dims)]))
+    kind = ("The KL term pulls a VAE's codes towards N(0, I), so it leaves far fewer holes "
+            "inside the prior's circles than an autoencoder, though not none." if cur.is_vae else
             "Nothing pulls an autoencoder's codes towards N(0, I): look for the dark gaps "
             "between the clusters and the smudges decoded there.")
     where = ("" if dim == 2 else
@@ -227,8 +246,9 @@ def uncertainty_tab() -> None:
         return
     mu, logvar = posteriors_of(path, cur.hash, cur.entry.dataset)
     st.caption("A VAE's encoder gives each image a Gaussian, not a point: q(z|x) = N(μ, σ²). "
-               "Its 1σ ellipse is where the image's code probably lies; the dashed circles are "
-               "the prior N(0, I) that every posterior is pulled towards.")
+               f"Its 1σ ellipse holds {inspect_latent.sigma_mass(1):.0%} of that Gaussian's mass "
+               f"(2σ: {inspect_latent.sigma_mass(2):.0%}); the dashed circles are the prior "
+               "N(0, I) that every posterior is pulled towards.")
     dims = dims_picker("unc", usage.order)
     if dims[0] == dims[1]:
         st.info("Pick two different dimensions.")

@@ -75,8 +75,9 @@ with tab_pair:
     z_a, z_b = codes[a], codes[b]
     with mid:
         method = st.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
-                          help="Spherical (slerp) keeps the code's length, which suits a "
-                               "Gaussian prior where most mass sits on a shell.",
+                          help="Spherical (slerp) turns the angle at a steady pace; it keeps "
+                               "the code's length only when both ends have the same length. "
+                               "The lengths along both paths are shown under the strip.",
                           bind="query-params")
 
         @st.fragment
@@ -93,6 +94,17 @@ with tab_pair:
     common.show_grid(strip, ncols=steps, size=72, caption=f"{method} interpolation, {steps} steps")
     common.image_downloads(strip, steps, f"{cur.entry.name}-{method}-{a}-to-{b}", "interp_strip",
                            gif=True)
+    lengths = latent.path_lengths(z_a, z_b)
+    dim_z = len(z_a)
+    shell = (f"In {dim_z} dimensions the prior N(0, I) puts most of its mass near a shell of "
+             f"radius about √{dim_z} = {np.sqrt(dim_z):.1f}: a straight line that dips towards "
+             "the origin leaves it, which is the case for slerp." if dim_z > 2 else
+             "In 2-D the prior has no thin shell (its radius is spread from 0 to about 3), so "
+             "slerp has no shell to follow here; the two paths just bend differently.")
+    along = "; ".join(f"{path}: {v[0]:.2f} → {v[-1]:.2f}, between {v.min():.2f} and {v.max():.2f} "
+                      "on the way" for path, v in lengths.items())
+    st.caption(f"Code length ‖z‖ along each path — {along}. Slerp keeps the length only when "
+               "both ends share it. " + shell)
 
 # -- one dimension -----------------------------------------------------------------------------
 with tab_dim:

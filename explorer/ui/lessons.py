@@ -33,7 +33,7 @@ def kl_line(ids: tuple[str, ...]) -> str:
         kl = by_id[i].card.get("metrics", {}).get("kl") if i in by_id else None
         if isinstance(kl, int | float):
             parts.append(f"{by_id[i].name}: **{kl:.1f} nats**")
-    return "Total KL on the test set — " + " · ".join(parts) if parts else ""
+    return "Rate (total KL) on the test set — " + " · ".join(parts) if parts else ""
 
 
 columns = st.columns(2, gap="medium")

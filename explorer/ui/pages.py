@@ -42,6 +42,8 @@ PAGES: dict[str, PageSpec] = {
     "draw": PageSpec("draw.py", "Draw a digit", ":material/draw:", "Explore", "draw"),
     "inside": PageSpec("inside.py", "Inside the latent space", ":material/biotech:", "Explore",
                        "inside"),
+    "rate_distortion": PageSpec("rate_distortion.py", "Rate and distortion",
+                                ":material/show_chart:", "Explore", "rate-distortion"),
     "train": PageSpec("train.py", "Train", ":material/model_training:", "Build", "train"),
 }
 

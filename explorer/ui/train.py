@@ -56,9 +56,11 @@ FIELDS = (  # drawn two to a row, in this order
           "Weight of the KL term; 1 is a plain VAE, 4 a β-VAE. Ignored for AE.",
           1.0, lo=0.0, hi=1000.0, step=0.5, fmt="%g"),
     Field("likelihood", "train_likelihood", "Likelihood",
-          "How reconstruction error is scored: Bernoulli (cross-entropy, sharp) or Gaussian "
-          "(squared error).",
-          options=("bernoulli", "gaussian")),
+          "How reconstruction error is scored: Bernoulli (cross-entropy on grey levels, sharp; "
+          "not a density of grey images, so its −ELBO has a floor above 0), Gaussian (squared "
+          "error: a fixed variance of ½, σ ≈ 0.71 on [0, 1] pixels) or binarized (each image "
+          "drawn as black-and-white pixels afresh every epoch: its −ELBO is a true bound).",
+          options=("bernoulli", "gaussian", "binarized")),
     Field("sparsity", "train_sparsity", "Sparsity (L1 weight)",
           "Penalises large codes, so few dimensions are used at once (a sparse autoencoder).",
           0.0, lo=0.0, hi=100.0, step=0.01, fmt="%g"),
@@ -192,7 +194,7 @@ def start_job(settings: dict) -> None:
 
 # -- drawing a job's state --------------------------------------------------------------------
 def show_curves(state: JobState) -> None:
-    fig = loss_figure(state)
+    fig = loss_figure(state, st.session_state.get("train_likelihood", "bernoulli"))
     if fig is not None:
         st.plotly_chart(fig, config={"displayModeBar": False})
 
@@ -278,8 +280,8 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
         "k-NN accuracy": (
             "knn_acc",
             "{:.0%}",
-            "how often a code's 5 nearest training "
-            "codes have the right label: do similar images get similar codes?",
+            "each test image gets the majority label of its 5 nearest *training* codes; "
+            "how often it is right: do similar images get similar codes?",
         ),
     }
     if is_vae:
@@ -287,8 +289,13 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
         # both would show the same value twice whenever β = 1.
         del shown["Test loss"]
         shown = {"−ELBO": ("neg_elbo", "{:.2f}", "negative evidence lower bound: nats per "
-                                                  "image, lower is better"),
-                 "KL": ("kl", "{:.2f}", "nats the code carries about each image"), **shown}
+                                                  "image, lower is better (rate + distortion)"),
+                 "Rate (KL)": ("kl", "{:.2f}", "mean KL(q(z|x) ‖ p(z)), nats: an upper bound on "
+                               "the information the code carries, I(x; z) ≤ log N for N images"),
+                 "Floor": ("recon_floor", "{:.1f}", "the least reconstruction cost any decoder "
+                           "can reach: grey pixels are not 0/1 outcomes, so Bernoulli's "
+                           "−ELBO cannot go below Σ H(x)"),
+                 **shown}
     present = [
         (label, *v) for label, v in shown.items() if isinstance(metrics.get(v[0]), int | float)
     ]
