@@ -68,17 +68,33 @@ SPECS: list[Spec] = [
 ]
 
 
+# The scoring classifiers (explorer.scores): name -> (dataset, epochs).
+CLASSIFIERS = {"classifier-digits": ("digits", 20), "classifier-mnist-5k": ("mnist-5k", 10)}
+
+
+def build_classifiers(out: Path, names, log=print) -> None:
+    from explorer.datasets import load_dataset
+    from explorer.scores import save_classifier, train_classifier
+
+    for name in names:
+        dataset, epochs = CLASSIFIERS[name]
+        model, acc = train_classifier(load_dataset(dataset), epochs=epochs, seed=0)
+        save_classifier(model, dataset, acc, root=out / "classifiers")
+        log(f"{name}: test accuracy {acc:.4f}")
+
+
 def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int | None = None,
              projections: bool = True, log=print) -> list[dict]:
     """Train every spec (or those named in `only`) into `out`, replacing what is there."""
     out = Path(out or PRETRAINED_DIR)
     specs = [s for s in SPECS if not only or s.name in only]
-    unknown = set(only or []) - {s.name for s in SPECS}
+    classifiers = [c for c in CLASSIFIERS if not only or c in only]
+    unknown = set(only or []) - {s.name for s in SPECS} - set(CLASSIFIERS)
     if unknown:
         from explorer.errors import ConfigError
 
         raise ConfigError(f"Unknown pretrained model(s): {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(s.name for s in SPECS)}.")
+                          f"known: {', '.join([*CLASSIFIERS, *(s.name for s in SPECS)])}.")
     # One thread: the same weights bit for bit whatever the machine's core count (the order of
     # floating-point sums depends on how work is split), and these models are too small to gain
     # much from more threads.
@@ -87,6 +103,8 @@ def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        # First: the scores of the generators below are measured with them.
+        build_classifiers(out, classifiers, log)
         return _pretrain(out, specs, epochs, projections, log)
     finally:
         torch.set_num_threads(threads)

@@ -101,7 +101,8 @@ def _mean_parts(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:
 
 
 @torch.no_grad()
-def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
+def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
+                  y: torch.Tensor | None = None) -> dict[str, float]:
     """Mean loss parts over `x` with the model in eval mode; seeded so it is reproducible.
 
     The noise comes from a generator of its own, so evaluating neither reads nor moves the
@@ -114,7 +115,8 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, s
     try:
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
-            for k, v in model.loss(xb).items():
+            parts = model.loss(xb) if y is None else model.loss(xb, y[i : i + batch_size].to(device))
+            for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
     finally:
         model.generator = run_generator
@@ -150,6 +152,9 @@ def train(
     model.generator = torch.Generator(device=device).manual_seed(cfg.seed)
     x_train = data.x_train.to(device)  # the whole split lives on the device: no loader overhead
     x_test = data.x_test.to(device)
+    # A conditional model (CVAE) learns from each image's label as well.
+    conditional = "condition" in getattr(model, "capabilities", ())
+    y_train, y_test = (data.y_train.to(device), data.y_test) if conditional else (None, None)
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     # The fused Adam kernel updates all parameters in one pass (about 15% faster per step on two
@@ -172,8 +177,9 @@ def train(
             if stop is not None and stop():
                 result.status, result.message = "stopped", f"Stopped during epoch {epoch}."
                 break
-            xb = x_train[perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]]  # (B, C, H, W)
-            parts = model.loss(xb)
+            batch = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            xb = x_train[batch]  # (B, C, H, W)
+            parts = model.loss(xb) if y_train is None else model.loss(xb, y_train[batch])
             loss = parts["loss"]
             value = float(loss.detach())  # one sync per step; cheap next to the step itself
             if first_loss is None:
@@ -209,7 +215,7 @@ def train(
         if result.status != "finished":
             break
         train_parts = _mean_parts(sums, max(count, 1))
-        test_parts = evaluate_loss(model, x_test, seed=cfg.seed)
+        test_parts = evaluate_loss(model, x_test, seed=cfg.seed, y=y_test)
         if not all(math.isfinite(v) for v in (*train_parts.values(), *test_parts.values())):
             model.load_state_dict(good_state)
             result.status = "diverged"
