@@ -43,7 +43,7 @@ def sample(model, n: int, seed: int = 0, temperature: float = 1.0, labels=None,
     if not can(model, "condition"):
         return _batched(model.decode, z), None
     y = np.arange(n) % model.cfg.n_classes if labels is None else np.broadcast_to(labels, (n,))
-    y = np.asarray(y, dtype=np.int64)
+    y = np.array(y, dtype=np.int64)  # a writable copy
     y_t = torch.from_numpy(y)
     images = torch.cat([model.decode(z[i : i + 1000], y_t[i : i + 1000])
                         for i in range(0, n, 1000)])

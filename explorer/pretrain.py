@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from explorer.jobs import run_training
-from explorer.models import ModelConfig
+from explorer.models import ModelConfig, can
 from explorer.projection_files import write_projections
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR
 from explorer.training import TrainConfig
@@ -65,6 +65,14 @@ SPECS: list[Spec] = [
          ModelConfig("ae", "mlp", DIGITS, latent_dim=2, hidden=(128,)),
          TrainConfig(epochs=150, batch_size=64, lr=1e-3, seed=0, device="cpu"),
          "The 8×8 digits in a 2-D autoencoder."),
+    Spec("mnist-cvae-mlp-z16", "mnist-5k",
+         ModelConfig("cvae", "mlp", MNIST, latent_dim=16, hidden=(400,), n_classes=10),
+         TrainConfig(epochs=60, batch_size=128, lr=1e-3, seed=0, device="cpu"),
+         "A conditional VAE: ask for a digit; keep z, change the label, and the style stays."),
+    Spec("mnist-gan-conv-z32", "mnist-5k",
+         ModelConfig("gan", "conv", MNIST, latent_dim=32, hidden=(32, 64)),
+         TrainConfig(epochs=80, batch_size=64, lr=2e-4, seed=0, device="cpu"),
+         "A GAN: sharp samples from noise, no encoder; compare its scores with the VAEs'."),
 ]
 
 
@@ -126,7 +134,7 @@ def _pretrain(out, specs, epochs, projections, log) -> list[dict]:
         card_line = ", ".join(f"{k} {v:.4g}" for k, v in outcome.metrics.items()
                               if isinstance(v, float))
         log(f"    trained in {time.perf_counter() - t:.1f} s: {card_line}")
-        if projections:
+        if projections and can(outcome.model, "encode"):
             codes = encode_dataset(outcome.model, load_dataset(spec.dataset).x_test)
             write_projections(out / spec.name, card, codes, log=log)
         cards.append(card)

@@ -188,7 +188,9 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K_NEIGHBOURS) 
 
 
 def compare_features(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
-    precision, recall = precision_recall(real, fake)
+    # k-NN radii shrink as a set grows: precision and recall compare sets of the same size.
+    m = min(len(real), len(fake))
+    precision, recall = precision_recall(real[:m], fake[:m])
     return {"fid": frechet_distance(real, fake), "precision": precision, "recall": recall}
 
 
@@ -230,7 +232,8 @@ def score_model(model, data: Dataset, n: int = N_SAMPLES, seed: int = 0,
     return scores
 
 
-def evaluate_generator(model, data: Dataset, seed: int = 0) -> dict[str, float]:
+def evaluate_generator(model, data: Dataset, seed: int = 0,
+                       content_hash: str = "") -> dict[str, float]:
     """The test metrics a GAN's or CVAE's card gets: the scores (and a CVAE's test loss)."""
     metrics: dict[str, float] = {}
     if model.cfg.kind == "cvae":
@@ -238,7 +241,7 @@ def evaluate_generator(model, data: Dataset, seed: int = 0) -> dict[str, float]:
 
         metrics.update(evaluate_loss(model, data.x_test, seed=seed, y=data.y_test))
     try:
-        metrics.update(score_model(model, data, seed=seed))
+        metrics.update(score_model(model, data, seed=seed, content_hash=content_hash))
     except ModelFileError:
         pass  # no classifier for this dataset: the card simply has no scores
     return metrics

@@ -42,6 +42,8 @@ PAGES: dict[str, PageSpec] = {
     "draw": PageSpec("draw.py", "Draw a digit", ":material/draw:", "Explore", "draw"),
     "inside": PageSpec("inside.py", "Inside the latent space", ":material/biotech:", "Explore",
                        "inside"),
+    "generators": PageSpec("generators.py", "Compare generators", ":material/grid_view:",
+                           "Explore", "generators"),
     "train": PageSpec("train.py", "Train", ":material/model_training:", "Build", "train"),
 }
 
