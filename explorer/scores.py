@@ -195,14 +195,20 @@ def compare_features(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
 
 
 _FLOORS: dict[str, dict[str, float]] = {}
+_TEST_FEATURES: dict[str, np.ndarray] = {}
+
+
+def _test_features(data: Dataset) -> np.ndarray:
+    if data.name not in _TEST_FEATURES:
+        _TEST_FEATURES[data.name] = features(load_classifier(data.name)[0], data.x_test)
+    return _TEST_FEATURES[data.name]
 
 
 def floor(data: Dataset) -> dict[str, float]:
     """The scores of the train split against the test split: what real images get."""
     if data.name not in _FLOORS:
         clf, _ = load_classifier(data.name)
-        _FLOORS[data.name] = compare_features(features(clf, data.x_test),
-                                              features(clf, data.x_train))
+        _FLOORS[data.name] = compare_features(_test_features(data), features(clf, data.x_train))
     return dict(_FLOORS[data.name])
 
 
@@ -221,7 +227,7 @@ def score_model(model, data: Dataset, n: int = N_SAMPLES, seed: int = 0,
     clf, _ = load_classifier(data.name)
     x, labels = sample(model, n, seed=seed, data=data)
     feats, preds = _run(clf, x)
-    scores = compare_features(features(clf, data.x_test), feats)
+    scores = compare_features(_test_features(data), feats)
     if labels is not None:
         scores["class_accuracy"] = float((preds == labels).mean())
     if content_hash:

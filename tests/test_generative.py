@@ -104,3 +104,37 @@ def test_score_model_cached_per_content_hash(digits, tmp_path, monkeypatch):
     assert {"fid", "precision", "recall"} <= set(first) and "class_accuracy" not in first
     assert list(tmp_path.rglob("abc-*.json"))
     assert scores.score_model(model, digits, n=400, content_hash="abc") == first
+
+
+def test_a_gan_job_reports_both_losses_and_fixed_noise_samples(tmp_path):
+    from explorer.jobs.spec import JobSpec
+    from explorer.jobs.worker import run_job
+
+    spec = JobSpec.build(ModelConfig("gan", "mlp", DIGITS, latent_dim=8, hidden=(32,)),
+                         TrainConfig(epochs=2, batch_size=64, lr=2e-4, seed=0, device="cpu"),
+                         "digits", tmp_path / "gan")
+    events = []
+    run_job(spec, lambda kind, payload: events.append((kind, payload)), lambda: False)
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "done" and events[-1][1]["status"] == "finished", events[-1]
+    epochs = [p for k, p in events if k == "epoch"]
+    assert len(epochs) == 2 and {"g_loss", "d_loss", "variety"} <= set(epochs[0]["train"])
+    assert epochs[0]["preview"].shape == (8, 8, 8)
+    assert not np.array_equal(epochs[0]["preview"], epochs[1]["preview"])
+    assert {"fid", "precision", "recall"} <= set(events[-1][1]["metrics"])
+    loaded, _ = load_model(events[-1][1]["saved_path"])
+    assert not can(loaded, "encode")
+
+
+def test_cli_trains_a_cvae_and_eval_reports_its_scores(tmp_path, capsys):
+    import json
+
+    from explorer.cli import main
+
+    out = tmp_path / "cvae"
+    assert main(["train", "--model", "cvae", "--dataset", "digits", "--epochs", "1",
+                 "--latent-dim", "4", "--hidden", "32", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert {"fid", "precision", "recall", "class_accuracy"} <= set(metrics)
