@@ -188,9 +188,13 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K_NEIGHBOURS) 
 
 
 def compare_features(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
-    # k-NN radii shrink as a set grows: precision and recall compare sets of the same size.
+    # k-NN radii shrink as a set grows: precision and recall compare sets of the same size, the
+    # larger one cut to a seeded random subset (a split or a CVAE's draws may be sorted by class).
     m = min(len(real), len(fake))
-    precision, recall = precision_recall(real[:m], fake[:m])
+    rng = np.random.default_rng(0)
+    real_m = real[np.sort(rng.permutation(len(real))[:m])] if len(real) > m else real
+    fake_m = fake[np.sort(rng.permutation(len(fake))[:m])] if len(fake) > m else fake
+    precision, recall = precision_recall(real_m, fake_m)
     return {"fid": frechet_distance(real, fake), "precision": precision, "recall": recall}
 
 
