@@ -160,7 +160,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     # ridge on both keeps the square root defined and the distance of a set to itself at 0.
     ridge = 1e-6 * np.eye(a.shape[1])
     cov_a, cov_b = np.cov(a, rowvar=False) + ridge, np.cov(b, rowvar=False) + ridge
-    root, _ = scipy.linalg.sqrtm(cov_a @ cov_b, disp=False)
+    root = scipy.linalg.sqrtm(cov_a @ cov_b)
     root = root.real  # rounding leaves tiny imaginary parts
     value = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root)
     return float(max(value, 0.0))
