@@ -62,7 +62,7 @@ def cmd_train(args) -> int:
     model_cfg = ModelConfig(
         kind=args.model, arch=args.arch, image_shape=info.image_shape, latent_dim=args.latent_dim,
         hidden=parse_hidden(args.hidden, args.arch), likelihood=args.likelihood, beta=args.beta, sparsity=args.sparsity,
-        denoise=args.denoise,
+        denoise=args.denoise, n_classes=len(info.class_names) if args.model == "cvae" else 0,
     )
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             seed=args.seed, device=args.device, precision=args.precision)
@@ -90,10 +90,18 @@ def cmd_eval(args) -> int:
     from explorer.checkpoints import load_model
     from explorer.datasets import load_dataset
     from explorer.metrics import evaluate
+    from explorer.models import can
+    from explorer.scores import evaluate_generator
 
     model, card = load_model(args.path)
     data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
-    metrics = evaluate(model, data, seed=args.seed, iw_k=args.iw_k)
+    if can(model, "encode"):
+        metrics = evaluate(model, data, seed=args.seed, iw_k=args.iw_k)
+        if can(model, "sample"):  # the sample scores: fid, precision, recall
+            metrics.update(evaluate_generator(model, data, seed=args.seed,
+                                              content_hash=card["content_hash"]))
+    else:
+        metrics = evaluate_generator(model, data, seed=args.seed, content_hash=card["content_hash"])
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -148,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")
-    t.add_argument("--model", choices=["ae", "vae"], default="vae")
+    t.add_argument("--model", choices=["ae", "vae", "cvae", "gan"], default="vae",
+                   help="a GAN trains best with --lr 2e-4 --batch-size 64")
     t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     t.add_argument("--latent-dim", type=int, default=16)
     t.add_argument("--hidden", default="",

@@ -41,7 +41,8 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
 AXIS_NAMES = {"latent": ("z[0]", "z[1]"), "pca": ("PC 1", "PC 2"),
               "umap": ("UMAP 1", "UMAP 2"), "tsne": ("t-SNE 1", "t-SNE 2")}
 PRIOR_COLOR, DATA_COLOR = "#ffd166", "#06d6a0"
-PART_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "sparsity": "Sparsity (L1)"}
+PART_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "sparsity": "Sparsity (L1)",
+               "g_loss": "Generator loss", "d_loss": "Discriminator loss"}
 TRAIN_COLOR, TEST_COLOR = "#83c9ff", "#0068c9"
 MAX_CURVE_POINTS = 1000  # per trace: keeps each redraw light at two polls a second
 NO_MARGIN = dict(l=10, r=10, t=10, b=10)
@@ -325,7 +326,8 @@ def loss_figure(state: JobState, likelihood: str = "bernoulli") -> go.Figure | N
     if not state.steps:
         return None
     known = [p for p in PART_TITLES if p in state.steps[-1]]
-    parts = known if len(known) > 2 else ["loss"]  # an AE's only part is its loss: one panel
+    # An AE's only part is its loss: one panel. A GAN has no single loss: one per player.
+    parts = known if len(known) > 2 or "loss" not in known else ["loss"]
     fig = make_subplots(rows=1, cols=len(parts), subplot_titles=[PART_TITLES[p] for p in parts])
     per_epoch = max(state.steps_per_epoch, 1)
     steps = thin(state.steps, MAX_CURVE_POINTS)
@@ -430,4 +432,21 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
         xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z)), nats", range=[0, r_max * 1.05]),
         yaxis=dict(title="distortion D = −log p(x|z), nats", range=[d_lo, d_hi]),
         legend=dict(orientation="h", y=-0.18, yanchor="top"))
+
+
+def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
+    """Each generator as a point (recall, precision); the floor (train vs test images) as a star.
+    Sharp samples that miss modes sit high and left; blurry ones that cover the data, low and
+    right."""
+    fig = go.Figure()
+    for i, (name, s) in enumerate(rows.items()):
+        floor = name.startswith("real")
+        fig.add_trace(go.Scatter(
+            x=[s["recall"]], y=[s["precision"]], mode="markers+text", text=[name],
+            textposition="top center", name=name, showlegend=False,
+            marker={"size": 16 if floor else 12, "symbol": "star" if floor else "circle",
+                    "color": "#444" if floor else class_color(i)}))
+    fig.update_layout(xaxis={"title": "recall (the data covered)", "range": [-0.05, 1.05]},
+                      yaxis={"title": "precision (samples realistic)", "range": [-0.05, 1.1]},
+                      height=420, margin=NO_MARGIN)
     return fig

@@ -15,6 +15,7 @@ Models are built from a frozen :class:`ModelConfig`; every layer shape derives f
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from dataclasses import asdict, dataclass, fields
 from itertools import pairwise
@@ -26,7 +27,12 @@ from torch import nn
 
 from explorer.errors import ConfigError
 
-KINDS = ("ae", "vae")
+KINDS = ("ae", "vae")  # the autoencoders, defined here
+# Families beyond the autoencoders live in modules of their own, imported when first built.
+FAMILY_MODULES = {"cvae": "explorer.cvae", "gan": "explorer.gan"}
+FAMILIES = (*KINDS, *FAMILY_MODULES)
+# What a model can do; pages ask for one and say so, naming a family that can, where it lacks it.
+CAPABILITIES = ("encode", "decode", "sample", "condition")
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian", "binarized")
 DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # a body's layer widths / channels when unset
@@ -56,6 +62,7 @@ class ModelConfig:
     beta: float = 1.0  # weight on the KL term (beta-VAE); ignored by the AE
     sparsity: float = 0.0  # weight of an L1 penalty on the code (sparse autoencoder)
     denoise: float = 0.0  # std of Gaussian noise added to inputs while training (denoising AE)
+    n_classes: int = 0  # a conditional model's number of classes (CVAE); 0 for the others
 
     def __post_init__(self):
         # JSON gives lists; the config must stay hashable and comparable, and whole numbers must
@@ -64,6 +71,7 @@ class ModelConfig:
             object.__setattr__(self, "image_shape", tuple(_whole(v) for v in self.image_shape))
             object.__setattr__(self, "hidden", tuple(_whole(v) for v in self.hidden))
             object.__setattr__(self, "latent_dim", _whole(self.latent_dim))
+            object.__setattr__(self, "n_classes", _whole(self.n_classes))
             for name in ("beta", "sparsity", "denoise"):
                 object.__setattr__(self, name, float(getattr(self, name)))
         except (TypeError, ValueError):
@@ -73,8 +81,9 @@ class ModelConfig:
         self.validate()
 
     def validate(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError(f"Unknown model kind {self.kind!r}: choose one of {', '.join(KINDS)}.")
+        if self.kind not in FAMILIES:
+            raise ConfigError(
+                f"Unknown model kind {self.kind!r}: choose one of {', '.join(FAMILIES)}.")
         if self.arch not in ARCHS:
             raise ConfigError(f"Unknown body {self.arch!r}: choose one of {', '.join(ARCHS)}.")
         if self.likelihood not in LIKELIHOODS:
@@ -95,6 +104,9 @@ class ModelConfig:
             raise ConfigError(f"Sparsity weight must be between 0 and 100, got {self.sparsity}.")
         if not (0.0 <= self.denoise <= 1.0 and math.isfinite(self.denoise)):
             raise ConfigError(f"Denoising noise must be between 0 and 1, got {self.denoise}.")
+        if (self.kind == "cvae") != (self.n_classes >= 2) or not 0 <= self.n_classes <= 1000:
+            raise ConfigError("A conditional VAE needs between 2 and 1000 classes; the other "
+                              f"models none (got {self.n_classes}).")
         check_size(self)
 
     @property
@@ -106,6 +118,8 @@ class ModelConfig:
         d = asdict(self)
         d["image_shape"] = list(self.image_shape)
         d["hidden"] = list(self.hidden)
+        if not self.n_classes:
+            del d["n_classes"]  # an unconditional model's card stays as it always was
         return d
 
     @classmethod
@@ -123,7 +137,7 @@ class ModelConfig:
         """A one-line summary such as 'VAE · MLP 400 · z=16 · β=4'."""
         body = f"{self.arch.upper()} {','.join(map(str, self.hidden))}"
         parts = [self.kind.upper(), body, f"z={self.latent_dim}"]
-        if self.kind == "vae" and self.beta != 1.0:
+        if self.kind in ("vae", "cvae") and self.beta != 1.0:
             parts.append(f"β={self.beta:g}")
         if self.sparsity:
             parts.append(f"L1={self.sparsity:g}")
@@ -279,6 +293,8 @@ class Autoencoder(nn.Module):
     """
 
     generator: torch.Generator | None = None
+    # An AE samples too, from a Gaussian fitted to its codes (explorer.generate).
+    capabilities: frozenset[str] = frozenset({"encode", "decode", "sample"})
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -395,7 +411,19 @@ class VAE(Autoencoder):
         return self.kl_per_dim(post).sum(1)  # (B,)
 
 
-MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": Autoencoder, "vae": VAE}
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"ae": Autoencoder, "vae": VAE}
+
+
+def model_class(kind: str) -> type[nn.Module]:
+    """The class of a model family, importing its module the first time it is asked for."""
+    if kind not in MODEL_CLASSES and kind in FAMILY_MODULES:
+        importlib.import_module(FAMILY_MODULES[kind])  # the module adds itself to MODEL_CLASSES
+    return MODEL_CLASSES[kind]
+
+
+def can(model: nn.Module, capability: str) -> bool:
+    """Whether `model` can `capability` ("encode", "decode", "sample", "condition")."""
+    return capability in getattr(model, "capabilities", frozenset())
 
 
 def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> Autoencoder:
@@ -404,7 +432,7 @@ def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> A
     With a `generator`, the initial weights are drawn from it alone (torch's default
     initialisation, in the order the layers were built), never from the global random state.
     """
-    model = MODEL_CLASSES[cfg.kind](cfg)
+    model = model_class(cfg.kind)(cfg)
     if generator is not None:
         init_weights(model, generator)
     return model

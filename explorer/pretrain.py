@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from explorer.jobs import run_training
-from explorer.models import ModelConfig
+from explorer.models import ModelConfig, can
 from explorer.projection_files import write_projections
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR
 from explorer.training import TrainConfig
@@ -75,6 +75,14 @@ SPECS: list[Spec] = [
          TrainConfig(epochs=150, batch_size=64, lr=1e-3, seed=0, device="cpu",
                      precision="fp32"),
          "The 8×8 digits in a 2-D autoencoder."),
+    Spec("mnist-cvae-mlp-z4", "mnist-5k",
+         ModelConfig("cvae", "mlp", MNIST, latent_dim=4, hidden=(400,), n_classes=10),
+         TrainConfig(epochs=60, batch_size=128, lr=1e-3, seed=0, device="cpu"),
+         "A conditional VAE: ask for a digit; keep z (4-D: style only), change the label."),
+    Spec("mnist-gan-conv-z32", "mnist-5k",
+         ModelConfig("gan", "conv", MNIST, latent_dim=32, hidden=(32, 64)),
+         TrainConfig(epochs=80, batch_size=64, lr=2e-4, seed=0, device="cpu"),
+         "A GAN: sharp samples from noise, no encoder; compare its scores with the VAEs'."),
 ]
 
 # A β sweep of one small body: the rate–distortion curve a teacher walks in the "Rate, distortion
@@ -96,17 +104,33 @@ SPECS.append(
          "−log p(x), comparable with published MNIST numbers."))
 
 
+# The scoring classifiers (explorer.scores): name -> (dataset, epochs).
+CLASSIFIERS = {"classifier-digits": ("digits", 20), "classifier-mnist-5k": ("mnist-5k", 10)}
+
+
+def build_classifiers(out: Path, names, log=print) -> None:
+    from explorer.datasets import load_dataset
+    from explorer.scores import save_classifier, train_classifier
+
+    for name in names:
+        dataset, epochs = CLASSIFIERS[name]
+        model, acc = train_classifier(load_dataset(dataset), epochs=epochs, seed=0)
+        save_classifier(model, dataset, acc, root=out / "classifiers")
+        log(f"{name}: test accuracy {acc:.4f}")
+
+
 def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int | None = None,
              projections: bool = True, log=print) -> list[dict]:
     """Train every spec (or those named in `only`) into `out`, replacing what is there."""
     out = Path(out or PRETRAINED_DIR)
     specs = [s for s in SPECS if not only or s.name in only]
-    unknown = set(only or []) - {s.name for s in SPECS}
+    classifiers = [c for c in CLASSIFIERS if not only or c in only]
+    unknown = set(only or []) - {s.name for s in SPECS} - set(CLASSIFIERS)
     if unknown:
         from explorer.errors import ConfigError
 
         raise ConfigError(f"Unknown pretrained model(s): {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(s.name for s in SPECS)}.")
+                          f"known: {', '.join([*CLASSIFIERS, *(s.name for s in SPECS)])}.")
     # One thread: the same weights bit for bit whatever the machine's core count (the order of
     # floating-point sums depends on how work is split), and these models are too small to gain
     # much from more threads.
@@ -115,6 +139,8 @@ def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        # First: the scores of the generators below are measured with them.
+        build_classifiers(out, classifiers, log)
         return _pretrain(out, specs, epochs, projections, log)
     finally:
         torch.set_num_threads(threads)
@@ -136,7 +162,7 @@ def _pretrain(out, specs, epochs, projections, log) -> list[dict]:
         card_line = ", ".join(f"{k} {v:.4g}" for k, v in outcome.metrics.items()
                               if isinstance(v, float))
         log(f"    trained in {time.perf_counter() - t:.1f} s: {card_line}")
-        if projections:
+        if projections and can(outcome.model, "encode"):
             codes = encode_dataset(outcome.model, load_dataset(spec.dataset).x_test)
             write_projections(out / spec.name, card, codes, log=log)
         cards.append(card)

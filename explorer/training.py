@@ -131,7 +131,8 @@ class TrainResult:
 
 
 @torch.no_grad()
-def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
+def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
+                  y: torch.Tensor | None = None) -> dict[str, float]:
     """Mean loss parts over `x` with the model in eval mode; seeded so it is reproducible.
 
     The noise comes from a generator of its own, so evaluating neither reads nor moves the
@@ -144,7 +145,8 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, s
     try:
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
-            for k, v in model.loss(xb).items():
+            parts = model.loss(xb) if y is None else model.loss(xb, y[i : i + batch_size].to(device))
+            for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
     finally:
         model.generator = run_generator
@@ -184,6 +186,9 @@ def train(
     model.generator = torch.Generator(device=device).manual_seed(cfg.seed)
     x_train = data.x_train.to(device)  # the whole split lives on the device: no loader overhead
     x_test = data.x_test.to(device)
+    # A conditional model (CVAE) learns from each image's label as well.
+    conditional = "condition" in getattr(model, "capabilities", ())
+    y_train, y_test = (data.y_train.to(device), data.y_test) if conditional else (None, None)
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     # The fused Adam kernel updates all parameters in one pass (about 15% faster per step on two
@@ -213,7 +218,7 @@ def train(
                 break
             xb = x_train[index]  # (B, C, H, W)
             with autocast():
-                parts = model.loss(xb)
+                parts = model.loss(xb) if y_train is None else model.loss(xb, y_train[index])
             loss = parts["loss"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -253,7 +258,7 @@ def train(
         if result.status != "finished":
             break
         train_parts = dict(zip(names, (v / max(count, 1) for v in sums.tolist()), strict=True))
-        test_parts = evaluate_loss(model, x_test, seed=cfg.seed)  # fp32: outside autocast
+        test_parts = evaluate_loss(model, x_test, seed=cfg.seed, y=y_test)  # fp32: no autocast
         if not all(math.isfinite(v) for v in (*train_parts.values(), *test_parts.values())):
             model.load_state_dict(good_state)
             result.status = "diverged"

@@ -172,7 +172,7 @@ def test_messages_name_the_model_not_the_server_path(tmp_path):
         (lambda p: (p / WEIGHTS).unlink(), "no model.safetensors"),
         (lambda p: (p / WEIGHTS).write_bytes(b"\x00" * 40), "not a valid safetensors"),
         (lambda p: (p / WEIGHTS).write_bytes((p / WEIGHTS).read_bytes()[:500]), "not a valid safetensors"),
-        (lambda p: _edit_card(p, kind="gan"), "Unknown model kind"),
+        (lambda p: _edit_card(p, kind="flow"), "Unknown model kind"),
         (lambda p: _edit_card(p, latent_dim=5), "shape"),
         (lambda p: _edit_card(p, arch="mlp"), "do not match"),
         (lambda p: _edit_card(p, wings=2), "Unknown model setting"),

@@ -72,7 +72,7 @@ def test_denoising_corrupts_only_in_training():
     assert not torch.equal(model.loss(x)["loss"], model.loss(x)["loss"])
 
 
-@pytest.mark.parametrize("bad", [dict(latent_dim=0), dict(latent_dim=257), dict(kind="gan"),
+@pytest.mark.parametrize("bad", [dict(latent_dim=0), dict(latent_dim=257), dict(kind="flow"), dict(kind="cvae"),
                                  dict(arch="rnn"), dict(hidden=()), dict(beta=-1.0),
                                  dict(likelihood="poisson"), dict(denoise=2.0)])
 def test_bad_configs_say_what_is_wrong(bad):

@@ -16,7 +16,7 @@ import torch
 from explorer.checkpoints import model_bytes, save_model
 from explorer.datasets import SPLIT_SEED, load_dataset
 from explorer.errors import ExplorerError, ModelFileError
-from explorer.models import Autoencoder, ModelConfig, build_model
+from explorer.models import Autoencoder, ModelConfig, build_model, can
 from explorer.replay import ReplayRecorder
 from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
 
@@ -82,13 +82,27 @@ def run_training(
     model = build_model(model_cfg, torch.Generator().manual_seed(train_cfg.seed))
     if on_model is not None:
         on_model(model)  # lets a watcher (the job's per-epoch preview) use the model in training
+    if not can(model, "encode"):
+        replay = None  # a replay shows the codes of test images: it needs an encoder
     if replay is not None:
         replay.start(model, data.x_test, data.y_test)  # frame 0: the untrained model's codes
         callback = replay.watch(model, callback)  # and one frame at the end of every epoch
-    result = train(model, data, train_cfg, callback=callback, stop=stop)
+    if model_cfg.kind == "gan":
+        from explorer.training_gan import train_gan
+
+        result = train_gan(model, data, train_cfg, callback=callback, stop=stop)
+    else:
+        result = train(model, data, train_cfg, callback=callback, stop=stop)
     model.to("cpu").eval()
     nothing_learned = result.status == "diverged" and result.epochs_done == 0
-    metrics = {} if nothing_learned else evaluate(model, data, seed=train_cfg.seed)
+    if nothing_learned:
+        metrics = {}
+    elif model_cfg.kind in ("gan", "cvae"):
+        from explorer.scores import evaluate_generator
+
+        metrics = evaluate_generator(model, data, seed=train_cfg.seed)
+    else:
+        metrics = evaluate(model, data, seed=train_cfg.seed)
     card = path = None
     if out is not None and not nothing_learned:
         card = build_card(train_cfg, data, result, metrics, name or Path(out).name,

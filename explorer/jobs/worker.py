@@ -42,12 +42,22 @@ def preview_indices(labels: np.ndarray, k: int = PREVIEW_IMAGES) -> np.ndarray:
     return np.array(picked[:k], dtype=np.int64)
 
 
-def _reconstruct(model, x: torch.Tensor) -> np.ndarray:
+def _reconstruct(model, x: torch.Tensor, seed: int = 0) -> np.ndarray:
+    """Each epoch's preview: reconstructions of `x`, or for a model without an encoder (GAN,
+    CVAE) samples from the same fixed noise (for a CVAE, of the classes 0, 1, 2, ...)."""
+    from explorer.models import can
+    from explorer.training_gan import fixed_noise
+
     was_training = model.training
     model.eval()
     with torch.inference_mode():
         device = next(model.parameters()).device
-        x_hat = model(x.to(device))["x_hat"]
+        if can(model, "encode"):
+            x_hat = model(x.to(device))["x_hat"]
+        else:
+            z = fixed_noise(model, len(x), seed).to(device)
+            labels = torch.arange(len(x), device=device) % max(model.cfg.n_classes, 1)
+            x_hat = model.decode(z, labels) if can(model, "condition") else model.decode(z)
     model.train(was_training)
     return x_hat[:, 0].float().cpu().numpy()
 
@@ -74,7 +84,7 @@ def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
                 emit("step", {**payload, "parts": event.parts})
             elif event.kind == "epoch":
                 emit("epoch", {**payload, "train": event.parts, "test": event.test_parts,
-                               "preview": _reconstruct(holder["model"], x_preview),
+                               "preview": _reconstruct(holder["model"], x_preview, train_cfg.seed),
                                "replay": bool(replay.frames)})
             else:
                 emit("end", payload)

@@ -329,6 +329,27 @@ def start_page(title: str, needs_model: bool = True) -> Current | None:
     return cur
 
 
+ABILITY = {"encode": "turn an image into a code (it has no encoder)",
+           "condition": "draw a class on demand", "sample": "make new images",
+           "decode": "turn a code into an image"}
+
+
+def require(cur: Current, capability: str, page: str) -> None:
+    """Stop the page with one sentence, naming a model that can, when the model lacks
+    `capability` ("encode", "decode", "sample", "condition")."""
+    from explorer.models import can, model_class
+
+    if can(cur.model, capability):
+        return
+    entries, _ = list_entries()
+    able = [e.id for e in entries
+            if capability in getattr(model_class(e.config.kind), "capabilities", ())]
+    suggestion = f" Pick one that can, such as **{able[0]}**, in the sidebar." if able else ""
+    st.info(f"{page} needs a model that can {ABILITY[capability]}; "
+            f"{cur.cfg.describe()} cannot.{suggestion}")
+    st.stop()
+
+
 def current() -> Current | None:
     """The sidebar's model, loaded; shows a readable message and returns None if it cannot be."""
     entry = st.session_state.get("_entry")

@@ -8,11 +8,16 @@ import numpy as np
 import streamlit as st
 
 from explorer import latent
-from explorer.ui import common
+from explorer.models import can
+from explorer.ui import common, conditional
 
 BIG = 196  # px for the image a slider drives
 
 cur = common.start_page("Interpolate")
+if can(cur.model, "condition"):  # a CVAE: keep z, change the label
+    conditional.same_style_view(cur)
+    st.stop()
+common.require(cur, "encode", "Interpolating between images")
 codes = cur.codes()  # (N, D), cached per model
 x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim

@@ -22,6 +22,7 @@ from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common, pages
 
 cur = common.start_page("Latent map")
+common.require(cur, "encode", "The latent map")
 common.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "

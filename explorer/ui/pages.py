@@ -44,6 +44,8 @@ PAGES: dict[str, PageSpec] = {
                        "inside"),
     "rate_distortion": PageSpec("rate_distortion.py", "Rate and distortion",
                                 ":material/show_chart:", "Explore", "rate-distortion"),
+    "generators": PageSpec("generators.py", "Compare generators", ":material/grid_view:",
+                           "Explore", "generators"),
     "train": PageSpec("train.py", "Train", ":material/model_training:", "Build", "train"),
 }
 

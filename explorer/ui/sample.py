@@ -5,12 +5,18 @@ Temperature, count and seed live in the URL, so a link shows the very same sampl
 
 import streamlit as st
 
-from explorer import latent
-from explorer.ui import common
+from explorer import generate, latent
+from explorer.models import can
+from explorer.ui import common, conditional
 
 cur = common.start_page("Sample new images")
 
-if cur.is_vae:
+if cur.cfg.kind == "gan":
+    st.caption("A GAN's generator was trained, against a discriminator, to turn noise "
+               "z ~ N(0, I) into images the discriminator takes for real ones.")
+elif cur.cfg.kind == "cvae":
+    st.caption("A conditional VAE draws the class you ask for; z ~ N(0, T² I) holds the style.")
+elif cur.is_vae:
     st.caption("A VAE is trained so that codes drawn from a standard normal decode to plausible "
                "images. Lower the temperature for cleaner, less varied samples.")
 else:
@@ -43,8 +49,13 @@ if not presenting:
     c3.number_input("Seed", 0, 1_000_000, key="sample_seed", bind="query-params")
 c3.button("New samples", on_click=new_samples, type="primary", icon=":material/casino:")
 
-images = latent.sample_prior(cur.model, n, temperature=temperature,
-                             seed=int(st.session_state["sample_seed"]))
+if can(cur.model, "condition"):
+    images = generate.sample(cur.model, n, seed=int(st.session_state["sample_seed"]),
+                             temperature=temperature, labels=conditional.which_class(cur))[0]
+    images = images[:, 0].numpy() if images.shape[1] == 1 else images.numpy()
+else:
+    images = latent.sample_prior(cur.model, n, temperature=temperature,
+                                 seed=int(st.session_state["sample_seed"]))
 common.show_grid(images, ncols=int(n**0.5), size=common.IMAGE_PX,
                  caption=f"{n} samples · T = {temperature:g} · seed {st.session_state['sample_seed']}")
 common.image_downloads(images, int(n**0.5),

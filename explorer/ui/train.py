@@ -19,6 +19,7 @@ from explorer.figures import loss_figure
 from explorer.jobs import Job, JobSpec, JobState, get_engine
 from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
+from explorer.training_gan import collapse_warning
 from explorer.ui import common, pages
 
 PREVIEW_PX = 56  # on-screen size of one preview image
@@ -154,6 +155,7 @@ def start_job(settings: dict) -> None:
             beta=float(settings["beta"]),
             sparsity=float(settings["sparsity"]),
             denoise=float(settings["denoise"]),
+            n_classes=len(info.class_names) if settings["kind"] == "cvae" else 0,
         )
         train_cfg = TrainConfig(
             epochs=int(settings["epochs"]),
@@ -217,11 +219,17 @@ def show_reconstructions(state: JobState, final: bool = False) -> None:
         )
         return
     epochs = len(state.previews)
+    last = state.history[-1]["train"] if state.history else {}
+    what = "reconstructions (for a CVAE: samples of classes 0, 1, 2, …)"
+    if "g_loss" in last:
+        what = "samples from the same fixed noise"
+        if warning := collapse_warning(last.get("variety", 1.0), 1.0):
+            st.warning(warning)
     common.show_grid(
         np.concatenate([state.originals, latest]),
         ncols=len(state.originals),
         size=PREVIEW_PX,
-        caption=f"Top: test images · bottom: reconstructions after epoch {epochs}",
+        caption=f"Top: test images · bottom: {what} after epoch {epochs}",
     )
 
 
@@ -404,12 +412,14 @@ with settings_col, st.form("train_form", border=True):
     c1, c2 = st.columns(2)
     s["kind"] = c1.segmented_control(
         "Model",
-        ["ae", "vae"],
+        ["ae", "vae", "cvae", "gan"],
         default="vae",
         required=True,
         format_func=str.upper,
         key="train_kind",
-        help="AE: a plain autoencoder. VAE: its codes are pushed towards N(0, I).",
+        help="AE: a plain autoencoder. VAE: its codes are pushed towards N(0, I). CVAE: a VAE "
+             "told each image's class. GAN: a generator against a discriminator (no encoder; "
+             "learning rate 2e-4 and batch size 64 suit it).",
     )
     s["arch"] = c2.segmented_control(
         "Body",
