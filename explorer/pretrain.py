@@ -77,11 +77,11 @@ SPECS: list[Spec] = [
          "The 8×8 digits in a 2-D autoencoder."),
     Spec("mnist-cvae-mlp-z4", "mnist-5k",
          ModelConfig("cvae", "mlp", MNIST, latent_dim=4, hidden=(400,), n_classes=10),
-         TrainConfig(epochs=60, batch_size=128, lr=1e-3, seed=0, device="cpu"),
+         TrainConfig(epochs=60, batch_size=128, lr=1e-3, seed=0, device="cpu", precision="fp32"),
          "A conditional VAE: ask for a digit; keep z (4-D: style only), change the label."),
     Spec("mnist-gan-conv-z32", "mnist-5k",
          ModelConfig("gan", "conv", MNIST, latent_dim=32, hidden=(32, 64)),
-         TrainConfig(epochs=80, batch_size=64, lr=2e-4, seed=0, device="cpu"),
+         TrainConfig(epochs=80, batch_size=64, lr=2e-4, seed=0, device="cpu", precision="fp32"),
          "A GAN: sharp samples from noise, no encoder; compare its scores with the VAEs'."),
 ]
 
@@ -91,7 +91,7 @@ SWEEP_BETAS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 SWEEP = [
     Spec(f"mnist-vae-z8-beta{beta:g}", "mnist-5k",
          ModelConfig("vae", "mlp", MNIST, latent_dim=8, hidden=(256,), beta=beta),
-         TrainConfig(epochs=40, batch_size=128, lr=1e-3, seed=0, device="cpu"),
+         TrainConfig(epochs=40, batch_size=128, lr=1e-3, seed=0, device="cpu", precision="fp32"),
          f"The β sweep at β = {beta:g}: one point of the rate–distortion curve.")
     for beta in SWEEP_BETAS
 ]
@@ -99,7 +99,7 @@ SPECS += SWEEP
 SPECS.append(
     Spec("mnist-vae-binarized-z16", "mnist-5k",
          ModelConfig("vae", "mlp", MNIST, latent_dim=16, hidden=(256,), likelihood="binarized"),
-         TrainConfig(epochs=80, batch_size=128, lr=1e-3, seed=0, device="cpu"),
+         TrainConfig(epochs=80, batch_size=128, lr=1e-3, seed=0, device="cpu", precision="fp32"),
          "Binarised pixels (a fresh draw each epoch): its −ELBO and IW bound are true bounds on "
          "−log p(x), comparable with published MNIST numbers."))
 

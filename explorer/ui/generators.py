@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import scores
 from explorer.errors import ExplorerError
-from explorer.figures import precision_recall_figure
+from explorer.figures_compare import precision_recall_figure
 from explorer.generate import sample
 from explorer.models import can
 from explorer.ui import common

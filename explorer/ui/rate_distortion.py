@@ -5,7 +5,7 @@ every page. The numbers are in :mod:`explorer.rdplane`, the figure in :mod:`expl
 
 import streamlit as st
 
-from explorer import figures, rdplane
+from explorer import figures_compare, rdplane
 from explorer.ui import common
 
 CHART = "rd_chart"
@@ -29,7 +29,9 @@ def choose_clicked() -> None:
 
 cur = common.start_page("Rate and distortion")
 entries, _ = common.list_entries()
-here = [e for e in entries if e.dataset == cur.entry.dataset]
+# The plane is the (unconditional) autoencoders': a GAN has no encoder, a CVAE's code is given
+# its class, so neither has a rate comparable with these.
+here = [e for e in entries if e.dataset == cur.entry.dataset and e.config.kind in ("ae", "vae")]
 points = [point_of(e.id, e.name, str(e.path), e.card.get("content_hash", ""), e.dataset,
                    {"metrics": e.card.get("metrics", {}), "seed": e.card.get("seed", 0)})
           for e in here]
@@ -40,7 +42,7 @@ likelihood = st.segmented_control(
     key="rd_likelihood", required=True,
     help="Distortions under different likelihoods are in different units: one plane each.")
 shown = [p for p in points if p.likelihood == likelihood]
-st.plotly_chart(figures.rate_distortion_figure(shown, current=cur.entry.id), key=CHART,
+st.plotly_chart(figures_compare.rate_distortion_figure(shown, current=cur.entry.id), key=CHART,
                 on_select=choose_clicked, selection_mode="points")
 st.caption("Each VAE sits at its **rate** (the mean KL, an upper bound on the information the code "
            "carries) and **distortion** (the mean reconstruction cost); its −ELBO is their sum, so "
