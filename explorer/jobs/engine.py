@@ -159,7 +159,6 @@ class Engine:
         self._rate = DEFAULT_RATE
         self._grace = release_grace
         self._released: dict[str, float] = {}  # owner -> when its jobs are stopped
-        self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="job-engine", daemon=True)
         self._thread.start()
@@ -178,7 +177,6 @@ class Engine:
             job = Job(self, spec, owner)
             self._queue.append(job)
             self._estimate_waits()
-        self._wake.set()
         return job
 
     def release_owner(self, owner: str) -> None:
@@ -186,7 +184,6 @@ class Engine:
         keeps its job, see :meth:`reclaim`), cancel or stop what it left queued or running."""
         with self._lock:
             self._released[owner] = time.monotonic() + self._grace
-        self._wake.set()
 
     def reclaim(self, owner: str) -> None:
         """The session is back (it reconnected): its jobs go on."""
@@ -203,14 +200,9 @@ class Engine:
         for job in jobs:
             job.stop()
 
-    def jobs(self) -> list[Job]:
-        with self._lock:
-            return [*self._running, *self._queue]
-
     def shutdown(self) -> None:
         """Stop scheduling and kill what still runs (the server is going away)."""
         self._closed = True
-        self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
         with self._lock:
@@ -236,7 +228,6 @@ class Engine:
             elif job in self._running and job._state.status != "saving":
                 job._stop_requested = True
                 job._run.stop()
-        self._wake.set()
 
     def _estimate(self, job: Job) -> float:
         state = job._state
@@ -261,7 +252,6 @@ class Engine:
             with self._lock:
                 self._start_waiting()
                 runs = [j._run for j in self._running]
-            self._wake.clear()
             try:
                 self.backend.wait(runs, POLL_S)
             except Exception:  # noqa: BLE001 - the scheduler must keep going
