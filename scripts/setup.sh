@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install the pinned requirements; `--test` adds the test tools and
-# Debian's Chromium for the browser tests. Safe to run again: it only installs what is missing.
+# Create .venv (once) and install the pinned requirements; `--test` adds the test tools, Ray (for
+# the cluster engine's test) and Debian's Chromium for the browser tests. Safe to run again: it
+# only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,6 +9,8 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+  # The optional Ray engine is tested against a real local head, so the tests install it.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-ray.txt
   if [ ! -x /usr/bin/chromium ]; then
     # The browser tests drive Debian's Chromium; Playwright's own browser download is not used.
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
