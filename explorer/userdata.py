@@ -17,6 +17,7 @@ import shutil
 import stat
 import tempfile
 import time
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -108,6 +109,13 @@ def check_name(name: str, taken: set[str] | frozenset[str]) -> str:
     if name in taken:
         raise DatasetError(f"A dataset named {name!r} already exists; choose another name.")
     return name
+
+
+def suggested_name(filename: str) -> str:
+    """A valid dataset name made from a file's name ("Class 4B drawings.zip" -> class-4b-drawings)."""
+    stem = PurePosixPath(filename.replace("\\", "/")).stem
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9_]+", "-", stem).strip("-_")[:40] or "my-images"
 
 
 def _check_size(size: int | None) -> None:
