@@ -251,24 +251,33 @@ def run_cli(*args, env):
                           capture_output=True, text=True, timeout=600)
 
 
-def test_images_to_dataset_to_model_to_eval_on_the_command_line(tmp_path):
+def _npz_of_drawings() -> bytes:
+    x = np.stack([np.full((20, 20), 40 * k, np.uint8) for k in (0, 1) for _ in range(10)])
+    return npz(x=x, y=np.repeat([0, 1], 10), class_names=np.array(["cat", "dog"]))
+
+
+@pytest.mark.parametrize("filename,make", [
+    ("drawings.zip", lambda: class_zip({"cat": 10, "dog": 10}, side=20)),
+    ("drawings.npz", _npz_of_drawings),
+])
+def test_images_to_dataset_to_model_to_eval_on_the_command_line(tmp_path, filename, make):
     env = {**os.environ, "EXPLORER_DATA_DIR": str(tmp_path / "data"),
            "EXPLORER_RUNS_DIR": str(tmp_path / "runs"), "EXPLORER_CACHE_DIR": str(tmp_path / "c")}
-    (tmp_path / "drawings.zip").write_bytes(class_zip({"cat": 10, "dog": 10}, side=20))
-    added = run_cli("datasets", "add", "class-pets", str(tmp_path / "drawings.zip"), "--size",
-                    "16", env=env)
+    (tmp_path / filename).write_bytes(make())
+    added = run_cli("datasets", "add", "class-pets", str(tmp_path / filename), "--size", "16",
+                    env=env)
     assert added.returncode == 0, added.stderr
-    assert "class-pets: 16 train and 4 test images, 16x16" in added.stdout
+    assert "class-pets: 16 train and 4 test images, 16x16, classes cat, dog" in added.stdout
     listed = run_cli("datasets", env=env)
     assert "class-pets" in listed.stdout and "Your own: 20 grey images, 16×16" in listed.stdout
-    again = run_cli("datasets", "add", "class-pets", str(tmp_path / "drawings.zip"), env=env)
+    again = run_cli("datasets", "add", "class-pets", str(tmp_path / filename), env=env)
     assert again.returncode == 2 and again.stderr.strip() == \
         "error: A dataset named 'class-pets' already exists; choose another name."
     trained = run_cli("train", "--dataset", "class-pets", "--epochs", "2", "--latent-dim", "2",
                       "--hidden", "32", "--batch-size", "8", "--out", str(tmp_path / "m"), env=env)
     assert trained.returncode == 0, trained.stderr
     card = json.loads((tmp_path / "m" / "card.json").read_text())
-    assert card["dataset"]["name"] == "class-pets"
+    assert card["dataset"]["name"] == "class-pets" and len(card["history"]) == 2
     evaluated = run_cli("eval", str(tmp_path / "m"), "--json", "--iw-k", "0", env=env)
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
