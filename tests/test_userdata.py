@@ -282,3 +282,15 @@ def test_images_to_dataset_to_model_to_eval_on_the_command_line(tmp_path, filena
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
     assert 0 < metrics["mse"] < 1 and 0 <= metrics["knn_acc"] <= 1 and np.isfinite(metrics["kl"])
+
+
+def test_a_100_mb_file_is_refused_before_it_is_read(tmp_path, data_dir, capsys, monkeypatch):
+    from explorer.cli import main
+
+    big = tmp_path / "class photos.zip"
+    with open(big, "wb") as f:
+        f.truncate(100 * 2**20)  # sparse: nothing is written to the disk
+    monkeypatch.setattr(type(big), "read_bytes", lambda self: pytest.fail("the file was read"))
+    assert main(["datasets", "add", "photos", str(big)]) == 2
+    assert capsys.readouterr().err == "error: class photos.zip is 100 MB; the limit is 64 MB.\n"
+    assert no_files(data_dir)
