@@ -118,6 +118,12 @@ def suggested_name(filename: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "-", stem).strip("-_")[:40] or "my-images"
 
 
+def class_name(text: str) -> str:
+    """A class name as shown in captions and legends: one line of printable text, 40 at most."""
+    text = "".join(c for c in " ".join(str(text).split()) if c.isprintable())
+    return text[:40] or "?"
+
+
 def _check_size(size: int | None) -> None:
     if size is not None and not SIZES[0] <= size <= SIZES[1]:
         raise DatasetError(f"The image size must be between {SIZES[0]} and {SIZES[1]} pixels; "
@@ -179,7 +185,7 @@ def _image_entries(entries: list[zipfile.ZipInfo]) -> list[tuple[str, zipfile.Zi
         if len(path.parts) < 2:
             raise DatasetError(f"{plain(info.filename)!r} is not in a folder: put the images in "
                                "one folder per class (the folder names become the class names).")
-        images.append((path.parent.name, info))
+        images.append((class_name(path.parent.name), info))
     if not images:
         raise DatasetError("The zip holds no images; put PNG, JPEG, BMP or GIF files in one "
                            "folder per class.")
@@ -194,7 +200,10 @@ def _open_image(data: bytes, name: str):
 
     try:
         image = Image.open(io.BytesIO(data))
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # PIL's own, far higher limit, checked by open()
+        raise DatasetError(f"{plain(name)!r} has more pixels than images may have "
+                           f"({MAX_IMAGE_PIXELS:,}).") from None
+    except (OSError, ValueError, SyntaxError):
         raise DatasetError(f"{plain(name)!r} is not an image this app can read.") from None
     w, h = image.size
     if w * h > MAX_IMAGE_PIXELS:
@@ -276,8 +285,8 @@ def read_npz(data: bytes, size: int | None = None) -> tuple[np.ndarray, np.ndarr
                            "(N, H, W) or (N, C, H, W) with C = 1 or 3.")
     if x.ndim == 3:
         x = x[:, None]
-    if min(x.shape[2:]) < MIN_IMAGE_SIDE or x.shape[0] > MAX_IMAGES:
-        raise DatasetError(f"'x' has shape {x.shape}: at most {MAX_IMAGES:,} images of at least "
+    if min(x.shape[2:]) < MIN_IMAGE_SIDE or not 0 < x.shape[0] <= MAX_IMAGES:
+        raise DatasetError(f"'x' has shape {x.shape}: 1 to {MAX_IMAGES:,} images of at least "
                            f"{MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} are accepted.")
     x = x.astype(np.float32) if x.dtype.kind == "b" else x
     lo, hi = float(x.min()), float(x.max())
@@ -299,7 +308,7 @@ def read_npz(data: bytes, size: int | None = None) -> tuple[np.ndarray, np.ndarr
     if names is not None:
         if names.dtype.kind not in "US" or names.ndim != 1 or len(names) <= int(present.max()):
             raise DatasetError("'class_names' must be a list of strings, one per label.")
-        names = [plain(n, 40) for n in names.astype(str)]
+        names = [class_name(n) for n in names.astype(str)]
     else:
         names = [str(k) for k in range(int(present.max()) + 1)] if "y" in arrays else ["all"]
     # Labels no image carries are dropped, so every class has its images.

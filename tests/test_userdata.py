@@ -98,6 +98,19 @@ def test_size_and_colour_are_the_users_choice_and_default_to_at_most_28(data_dir
     assert float(x[:, 0].mean()) > 0.95  # the red channel is kept
 
 
+def test_mixed_sizes_and_modes_are_resized_to_one_shape(data_dir):
+    def entry(mode, size, colour):
+        return png(np.asarray(Image.new(mode, size, colour).convert("RGBA")))
+
+    mixed = [("a/rgba.png", entry("RGBA", (30, 20), (0, 0, 0, 0))),  # transparent: white paper
+             ("a/palette.gif", entry("P", (9, 40), 3)), ("b/grey.bmp", entry("L", (64, 64), 0))]
+    info = datasets.add_user_dataset("mixed", class_zip({"a": 5, "b": 5}, extra=mixed), "m.zip")
+    assert info.image_shape == (1, 9, 9)  # the smallest side among the images
+    data = datasets.load_dataset("mixed")
+    x = torch.cat([data.x_train, data.x_test])
+    assert x.shape == (13, 1, 9, 9) and float(x.max()) == 1.0  # the transparent one is white
+
+
 def test_an_npz_round_trips_in_either_range_and_layout(data_dir):
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, size=(20, 9, 9), dtype=np.uint8)
@@ -181,6 +194,7 @@ HOSTILE = {
     "npz without x": (lambda: npz(images=np.zeros((10, 8, 8))), "x.npz", "no array named 'x'"),
     "npz bad shape": (lambda: npz(x=np.zeros((10, 5, 8, 8))), "x.npz", "must be numbers shaped"),
     "npz bad range": (lambda: npz(x=np.full((10, 8, 8), 300.0)), "x.npz", "0–255"),
+    "npz empty": (lambda: npz(x=np.zeros((0, 8, 8))), "x.npz", "1 to 20,000 images"),
     "npz bad labels": (lambda: npz(x=np.zeros((10, 8, 8)), y=np.full(10, -1)), "x.npz",
                        "non-negative"),
 }
