@@ -320,7 +320,9 @@ def _user_info(meta: dict) -> DatasetInfo:
 
 
 def refresh_user_datasets() -> None:
-    """Make INFOS list exactly the user datasets stored in the data folder now."""
+    """Make INFOS list exactly the user datasets stored in the data folder now. INFOS is
+    replaced, not changed in place: a page iterating the old one in another thread is unharmed."""
+    global INFOS
     from explorer import userdata
 
     found = {}
@@ -330,9 +332,7 @@ def refresh_user_datasets() -> None:
                 found[meta["name"]] = _user_info(meta)
             except (KeyError, TypeError, ValueError) as e:
                 log.warning("skipping the user dataset %s (%s)", meta["name"], e)
-    for name in [n for n, info in INFOS.items() if info.user and n not in found]:
-        del INFOS[name]
-    INFOS.update(found)
+    INFOS = {**{n: info for n, info in INFOS.items() if not info.user}, **found}
     load_dataset.cache_clear()  # a name may now stand for other images
 
 
