@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer datasets | train | eval | list | import | pretrain``.
+"""Command line: ``python -m explorer datasets [add] | train | eval | list | import | pretrain``.
 
 Errors a user can fix (unknown dataset, latent size 0, a folder that is not a model) print one line
 and exit with status 2; nothing prints a traceback for them.
@@ -42,12 +42,34 @@ class ProgressBar:
 def cmd_datasets(args) -> int:
     from explorer.datasets import INFOS, is_available
 
+    if args.action == "add":
+        return cmd_datasets_add(args)
     print(f"{'name':<15}{'images':>8}  {'size':<8}{'offline now':<16}description")
     for info in INFOS.values():
         n = info.n_train + info.n_test
         c, h, w = info.image_shape
         ok = "yes" if is_available(info.name) else "no (downloads)"
         print(f"{info.name:<15}{n:>8}  {f'{h}x{w}':<8}{ok:<16}{info.about}")
+    return 0
+
+
+def cmd_datasets_add(args) -> int:
+    from explorer.datasets import add_user_dataset
+    from explorer.userdata import MAX_FILE_BYTES
+
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before reading, as the app's uploader does
+            raise ExplorerError(f"{path.name} is {size / 2**20:,.0f} MB; the limit is "
+                                f"{MAX_FILE_BYTES // 2**20} MB.")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ExplorerError(f"{args.file} could not be read ({e.strerror}).") from None
+    info = add_user_dataset(args.name, data, path.name, args.size, args.colour)
+    c, h, w = info.image_shape
+    print(f"Added {info.name}: {info.n_train} train and {info.n_test} test images, {h}x{w}"
+          f"{' colour' if c == 3 else ''}, classes {', '.join(info.class_names)}")
     return 0
 
 
@@ -152,7 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("datasets", help="list datasets and whether each is available offline")
+    d = sub.add_parser("datasets", help="list datasets (and whether each is available offline), "
+                                        "or add your own: datasets add NAME FILE")
+    d_sub = d.add_subparsers(dest="action")
+    a = d_sub.add_parser("add", help="add a .zip of images in one folder per class, or an .npz "
+                                     "with x (N, H, W) or (N, C, H, W) and optional y, class_names")
+    a.add_argument("name", help="the new dataset's name: lowercase letters, digits, - and _")
+    a.add_argument("file", help="the .zip or .npz")
+    a.add_argument("--size", type=int, help="side of the square images (default: the smaller of "
+                                            "28 and the images' own)")
+    a.add_argument("--colour", action="store_true", help="keep colour (default: grey)")
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")

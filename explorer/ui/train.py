@@ -21,6 +21,7 @@ from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
 from explorer.training_gan import collapse_warning
 from explorer.ui import common, pages
+from explorer.ui.add_dataset import add_dataset_expander
 
 PREVIEW_PX = 56  # on-screen size of one preview image
 
@@ -395,6 +396,7 @@ with st.expander("What am I training?"):
         "to be seen."
     )
 
+add_dataset_expander("train_dataset")  # before the form: a new set is picked in its list
 settings_col, view_col = st.columns([2, 3], gap="large")
 
 with settings_col, st.form("train_form", border=True):
