@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.models import BODIES, MODEL_CLASSES, ModelConfig
+from explorer.bodies import BODIES
+from explorer.models import MODEL_CLASSES, ModelConfig
 
 LEAK = 0.2  # the DCGAN paper's slope for the discriminator's leaky ReLUs
 
