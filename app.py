@@ -20,7 +20,9 @@ def once_per_server() -> None:
 
 configure_threads()  # one torch thread per operation: many sessions share two cores
 once_per_server()
-st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
+# Presenter mode is for a projector: the pictures get the screen, so the sidebar starts folded.
+st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide",
+                   initial_sidebar_state="collapsed" if common.presenting() else "auto")
 
 page = st.navigation(pages.navigation())
 st.session_state["_entry"] = common.sidebar()

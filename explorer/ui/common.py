@@ -22,16 +22,39 @@ from explorer.models import Autoencoder
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
 PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back of a room
-# Our own constant CSS, never built from user input. Streamlit sizes text in rem, so a larger
-# root font scales text and spacing together; images are scaled by px() instead.
+# Our own constant CSS, never built from user input, drawn on every page.
+# A classroom projector is 1024×768 with the sidebar open, which leaves the page about 700 px:
+# - less side padding on such screens, so the page's columns get the width;
+# - a column too narrow for its widgets moves to the next line instead of clipping them, and a
+#   label wraps between words, never inside one;
+# - a group of choices (segmented control) wraps whole buttons of equal width, never clips one;
+# - an image never spills out of its column: it shrinks to fit, keeping its shape.
+LAYOUT_CSS = """<style>
+@media (max-width: 1300px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
+}
+[data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[data-testid="stColumn"] { min-width: min(100%, 11rem); }
+[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] label {
+  word-break: normal; overflow-wrap: normal; hyphens: none; }
+[data-testid="stButtonGroup"] > div { flex-wrap: wrap; }
+[data-testid="stButtonGroup"] button { flex: 1 0 auto; }
+[data-testid="stImageContainer"] img { max-width: 100%; height: auto; }
+[data-testid="stSidebar"] [data-testid="stTable"] td,
+[data-testid="stSidebar"] [data-testid="stTable"] th { white-space: normal; overflow: visible; }
+</style>"""
+# Presenter mode: Streamlit sizes text in rem, so a larger root font scales text and spacing
+# together (less on a small screen, where 22 px text would leave no room for the pictures);
+# images are scaled by px() instead.
 PRESENTER_CSS = """<style>
-html { font-size: 22px; }
+html { font-size: clamp(17px, 1.2vw + 5px, 22px); }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; max-width: 100%; }
 [data-testid="stMarkdown"] p, [data-testid="stMarkdown"] li { font-size: 1.1rem; }
 [data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { font-size: 0.95rem; }
-[data-testid="stButtonGroup"] [role="radiogroup"] { flex-wrap: wrap; }
-h1 { font-size: 2.6rem !important; }
+h1 { font-size: 2.6rem !important; overflow-wrap: normal; word-break: normal; }
+h2, h3 { overflow-wrap: normal; word-break: normal; }
 </style>"""
+CHART_FONT_PX = 14  # plotly's text size; enlarged by PRESENTER_SCALE when presenting
 
 
 # -- cached loaders ---------------------------------------------------------------------------
@@ -178,13 +201,39 @@ def presenter_switch() -> None:
     """The presenter toggle (``?present=true``); in presenter mode pages draw bigger and simpler."""
     st.toggle("Presenter mode", key="present", bind="query-params",
               help="Bigger images and text, fewer controls: readable from the back of a room.")
-    if presenting():
-        st.html(PRESENTER_CSS)
+    st.html(LAYOUT_CSS + (PRESENTER_CSS if presenting() else ""))
 
 
 def presenting() -> bool:
-    """Whether presenter mode is on; pages skip their advanced widgets when it is."""
-    return bool(st.session_state.get("present", False))
+    """Whether presenter mode is on; pages skip their advanced widgets when it is. Before the
+    toggle is drawn (page setup) the link's ``?present=`` says."""
+    if "present" in st.session_state:
+        return bool(st.session_state["present"])
+    return st.query_params.get("present", "").lower() == "true"
+
+
+def chart_style(fig):
+    """A plotly figure with fonts readable on the screen in use: larger when presenting."""
+    return fig.update_layout(font_size=px(CHART_FONT_PX))
+
+
+def keep_in_range(key: str, lo: float, hi: float) -> None:
+    """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model:
+    a value (from this session or the link) outside the range is brought inside it, so that
+    switching models never leaves a widget with a value it refuses."""
+    for where in (st.session_state, st.query_params):
+        raw = where.get(key)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            del where[key]
+            continue
+        if not lo <= value <= hi:
+            # Dropped, not clamped: the widget then starts from its own default, and writing a
+            # widget's value from code would make Streamlit warn about its default.
+            del where[key]
 
 
 def px(size: int) -> int:

@@ -32,15 +32,18 @@ def pick_image(label: str, key: str, default: int) -> int:
                                key=f"{key}_how", label_visibility="collapsed",
                                bind="query-params")
     if how == "class" and len(names) > 1:
+        common.keep_in_range(f"{key}_class", 0, len(names) - 1)
         cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
                            key=f"{key}_class", bind="query-params")
         members = np.flatnonzero(y_test == cls)
+        common.keep_in_range(f"{key}_k", 0, len(members) - 1)
         k = st.number_input("Which one", 0, len(members) - 1, 0, key=f"{key}_k",
                             bind="query-params")
         st.session_state[key] = int(members[k])
     elif how == "random":
         if st.button("Another", key=f"{key}_roll", icon=":material/casino:"):
             st.session_state[key] = int(np.random.default_rng().integers(n_test))
+    common.keep_in_range(key, 0, n_test - 1)  # another model's test set may have been larger
     # The default is the widget's own value (not set through session state), so that a link
     # without ?{key}= means exactly this default: a bound widget drops its default from the URL.
     st.number_input("Test image #", 0, n_test - 1, default % n_test, key=key,
@@ -103,6 +106,7 @@ with tab_dim:
     with left:
         base = pick_image("Around image", "trav_image", 0)
     with right:
+        common.keep_in_range("trav_dim", 0, dim - 1)
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
                          key="trav_dim", bind="query-params")
         z0 = codes[base]
@@ -111,8 +115,9 @@ with tab_dim:
 
         @st.fragment
         def dim_slider():
-            # Its range follows the image, dimension and span: a new range is a new widget, which
-            # takes the URL's value when it lies inside the range, else starts at the image's own.
+            # Its range follows the model, image, dimension and span: a value outside the new
+            # range (another model's, from the URL or this session) gives way to the image's own.
+            common.keep_in_range("trav_value", float(z0[d] - span), float(z0[d] + span))
             value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
                               float(z0[d]), 0.05, key="trav_value", bind="query-params")
             image = latent.decode(cur.model, latent.traverse(z0, d, [value]))[0]
@@ -137,6 +142,8 @@ with tab_grid:
                    "'manifold' picture).")
         center = np.zeros(2, dtype=np.float32)
     else:
+        for key in ("grid_i", "grid_j"):
+            common.keep_in_range(key, 0, dim - 1)
         i = c1.selectbox("Horizontal dimension", order.tolist(), index=0, key="grid_i",
                          format_func=lambda k: f"z[{k}]", bind="query-params")
         j = c2.selectbox("Vertical dimension", order.tolist(), index=1, key="grid_j",
