@@ -25,18 +25,17 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from harness.app_server import Server, running_app  # noqa: E402
+from harness.app_server import running_app  # noqa: E402
 from harness.chromium import VIEWPORT, launch_chromium  # noqa: E402
 from harness.page import (  # noqa: E402
     ERRORS,
     RUN_TIMEOUT_MS,
     box_select,
     fill_train_form,
-    go_to,
-    nav_titles,
     open_page,
     wait_idle,
 )
+from harness.pages import PAGE_PATHS  # noqa: E402
 
 MAX_BYTES = 400_000
 TRAIN_TIMEOUT_MS = 180_000
@@ -53,11 +52,6 @@ def save_png(png: bytes, path: Path) -> int:
                                                                         optimize=True)
     path.write_bytes(buffer.getvalue())
     return len(buffer.getvalue())
-
-
-def page_name(page: Page, server: Server) -> str:
-    path = page.url.removeprefix(server.url).strip("/").split("?")[0]
-    return path or "map"  # the default page (the latent map) lives at the root URL
 
 
 def shoot(page: Page, out: Path, name: str) -> None:
@@ -121,13 +115,14 @@ def main() -> int:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": width, "height": height})
         page.set_default_timeout(RUN_TIMEOUT_MS)
-        open_page(page, server, query="present=true" if args.present else "")
         problems = []
-        for title in nav_titles(page):
-            go_to(page, title)
-            name = page_name(page, server)
+        # Each page by its address (a presenter's sidebar is folded, its links out of reach).
+        for path in PAGE_PATHS:
+            name = path or "map"
             if args.pages and name not in args.pages:
                 continue
+            open_page(page, server, path, query="present=true" if args.present else "")
+            title = page.locator("h1").first.inner_text()
             scrolled = False
             if name == "map":
                 scrolled = map_with_selection(page)

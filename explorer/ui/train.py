@@ -73,7 +73,9 @@ FIELDS = (  # drawn two to a row, in this order
     Field("lr", "train_lr", "Learning rate",
           "Step size of the Adam optimiser; 1e-3 is a safe start. Too large and the loss "
           "explodes.",
-          1e-3, lo=1e-6, hi=100.0, step=1e-4, fmt="%g"),
+          # No upper bound on the box: a value it refused would only turn red, while the
+          # form's check says what is allowed (TrainConfig).
+          1e-3, lo=1e-6, step=1e-4, fmt="%g"),
     Field("seed", "train_seed", "Seed", "Same seed and settings give the same model.",
           0, lo=0, hi=2**31 - 1, step=1),
 )
@@ -87,16 +89,35 @@ RUN_NAME = Field(
 )
 
 
+REMEMBERED = "_train_form"  # the form's last values: widgets forget theirs on another page
+
+
+def initial(key: str, default):
+    """A setting's starting value: a lesson's link (``?train_beta=20``), else what this session
+    last used (so the form agrees with the run shown beside it after a visit to another page),
+    else the default."""
+    raw = st.query_params.get(key)
+    if raw is not None:
+        try:
+            return type(default)(raw) if not isinstance(default, int) else int(float(raw))
+        except ValueError:
+            pass
+    return st.session_state.get(REMEMBERED, {}).get(key, default)
+
+
 def draw_field(where, field: Field):
     """The field's widget on `where` (a column, or the form itself); returns its value."""
+    value = initial(field.key, field.default)
     if field.options:
         return where.selectbox(field.label, field.options, key=field.key,
+                               index=list(field.options).index(value)
+                               if value in field.options else 0,
                                format_func=str.capitalize, help=field.help)
     if field.lo is None:
-        return where.text_input(field.label, value=field.default, placeholder=field.placeholder,
+        return where.text_input(field.label, value=value, placeholder=field.placeholder,
                                 max_chars=field.max_chars, key=field.key, help=field.help)
     return where.number_input(field.label, min_value=field.lo, max_value=field.hi,
-                              value=field.default, step=field.step, format=field.fmt,
+                              value=value, step=field.step, format=field.fmt,
                               key=field.key, help=field.help)
 
 
@@ -356,7 +377,7 @@ with settings_col, st.form("train_form", border=True):
         "dataset": st.selectbox(
             "Dataset",
             names,
-            index=names.index(datasets.DEFAULT_DATASET),
+            index=names.index(dataset) if (dataset := initial("train_dataset", datasets.DEFAULT_DATASET)) in names else 0,
             format_func=dataset_label,
             key="train_dataset",
             help=" · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
@@ -366,7 +387,7 @@ with settings_col, st.form("train_form", border=True):
     s["kind"] = c1.segmented_control(
         "Model",
         ["ae", "vae"],
-        default="vae",
+        default=initial("train_kind", "vae"),
         required=True,
         format_func=str.upper,
         key="train_kind",
@@ -375,7 +396,7 @@ with settings_col, st.form("train_form", border=True):
     s["arch"] = c2.segmented_control(
         "Body",
         ["mlp", "conv"],
-        default="mlp",
+        default=initial("train_arch", "mlp"),
         required=True,
         format_func={"mlp": "MLP", "conv": "Conv"}.get,
         key="train_arch",
@@ -385,6 +406,9 @@ with settings_col, st.form("train_form", border=True):
         for column, field in zip(st.columns(2), row, strict=True):
             s[field.setting] = draw_field(column, field)
     s["name"] = draw_field(st, RUN_NAME)
+    st.session_state[REMEMBERED] = {
+        "train_dataset": s["dataset"], "train_kind": s["kind"], "train_arch": s["arch"],
+        **{f.key: s[f.setting] for f in (*FIELDS, RUN_NAME)}}
     submitted = st.form_submit_button(
         "Train", type="primary", icon=":material/play_arrow:", width="stretch"
     )

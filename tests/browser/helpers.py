@@ -82,7 +82,7 @@ LAYOUT_PROBLEMS_JS = """() => {
     const choices = main.querySelectorAll(
         '[data-testid="stButtonGroup"] button, [data-testid="stRadio"] label, ' +
         '[data-testid="stButton"] button, [data-testid="stWidgetLabel"], ' +
-        '[data-testid="stCheckbox"] label, [data-testid="stTab"]');
+        '[data-testid="stCheckbox"] label, [data-testid="stTab"], iframe');
     for (const e of choices) {
         if (!shown(e) || e.closest('[data-testid="stTabs"] [hidden]')) continue;
         const r = e.getBoundingClientRect(), c = box(e).getBoundingClientRect();
