@@ -26,5 +26,6 @@ st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide"
 
 page = st.navigation(pages.navigation())
 st.session_state["_entry"] = common.sidebar()
+common.training_notice(on_train_page=page.url_path == "train")
 pages.follow()  # a button's callback may have asked for another page
 page.run()

@@ -86,3 +86,10 @@ def test_a_damaged_split_cache_is_deleted_and_rebuilt(cache_dir, case, caplog):
 def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(DatasetError, match="Unknown dataset"):
         datasets.load_dataset("imagenet")
+
+
+def test_mixed_indices_show_every_class_before_repeating_one():
+    labels = np.repeat(np.arange(10), 50)  # sorted by class, as mnist-5k's test split is
+    picked = datasets.mixed_indices(labels, 8)
+    assert sorted(labels[picked].tolist()) == list(range(8))
+    assert len(set(labels[datasets.mixed_indices(labels, 20)].tolist())) == 10

@@ -197,6 +197,36 @@ def import_model() -> None:
             (st.success if kind == "success" else st.error)(message)
 
 
+def training_notice(on_train_page: bool) -> None:
+    """In the sidebar, while this session's run trains: its progress, checked every few
+    seconds; once it ends, a toast and a badge (until the Train page is opened), so a student
+    on another page hears of it."""
+    job = st.session_state.get("train_job")
+    if job is None or st.session_state.get("_train_seen") == id(job):
+        return
+    if on_train_page and not job.snapshot().active:
+        st.session_state["_train_seen"] = id(job)  # the page shows the result itself
+        return
+
+    @st.fragment(run_every=3.0)
+    def notice():
+        state = job.snapshot()
+        if state.active:
+            st.caption(f":material/model_training: Training '{job.name}'… ({state.status})")
+            return
+        if on_train_page:
+            return
+        done = {"finished": "finished", "stopped": "was stopped"}.get(state.status, "ended")
+        if st.session_state.get("_train_toasted") != id(job):
+            st.session_state["_train_toasted"] = id(job)
+            st.toast(f"Training '{job.name}' {done}: see the Train page.",
+                     icon=":material/notifications:")
+        st.badge(f"Run '{job.name}' {done}", icon=":material/notifications:", color="green")
+
+    with st.sidebar:
+        notice()
+
+
 def presenter_switch() -> None:
     """The presenter toggle (``?present=true``); in presenter mode pages draw bigger and simpler."""
     st.toggle("Presenter mode", key="present", bind="query-params",

@@ -125,4 +125,6 @@ for a, name in zip(fig.layout.annotations, recon, strict=False):
     a.text = name
 fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
 fig.update_layout(height=common.px(260), margin=dict(l=0, r=0, t=30, b=0))
-st.plotly_chart(fig, key="compare_heatmap")
+# Streamlit's chart theme would swap magma for its own scale, whose zero is pink; without it
+# an error-free pixel is the scale's dark end, black.
+st.plotly_chart(common.chart_style(fig), key="compare_heatmap", theme=None)

@@ -7,7 +7,7 @@ the test set is encoded once per model (cached) and never on a slider's path.
 import numpy as np
 import streamlit as st
 
-from explorer import latent
+from explorer import datasets, latent
 from explorer.ui import common
 
 BIG = 196  # px for the image a slider drives
@@ -16,6 +16,8 @@ cur = common.start_page("Interpolate")
 codes = cur.codes()  # (N, D), cached per model
 x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim
+# Default images of two different classes: the test split may be sorted by class.
+first, second = (datasets.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -72,9 +74,9 @@ with tab_pair:
         st.session_state["interp_a_how"] = st.session_state["interp_b_how"] = "index"
     left, mid, right = st.columns([1, 2, 1])
     with left:
-        a = pick_image("Start", "interp_a", 0)
+        a = pick_image("Start", "interp_a", first)
     with right:
-        b = pick_image("End", "interp_b", 1)
+        b = pick_image("End", "interp_b", second)
     z_a, z_b = codes[a], codes[b]
     with mid:
         method = st.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
@@ -104,7 +106,7 @@ with tab_dim:
     st.caption(f"Dimensions are listed by the {what}, most used first.")
     left, right = st.columns([1, 3])
     with left:
-        base = pick_image("Around image", "trav_image", 0)
+        base = pick_image("Around image", "trav_image", first)
     with right:
         common.keep_in_range("trav_dim", 0, dim - 1)
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",

@@ -16,6 +16,7 @@ import streamlit as st
 from explorer import checkpoints, datasets, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
+from explorer.inspect_latent import COLLAPSE_NATS
 from explorer.jobs import Job, JobSpec, JobState, get_engine
 from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
@@ -337,7 +338,13 @@ def final_view(job: Job, state: JobState) -> None:
         if saved:
             st.caption(f"The weights from its last good epoch were saved as '{name}'.")
     if saved:
-        metric_row(state.metrics, job.model_config().kind == "vae")
+        is_vae = job.model_config().kind == "vae"
+        metric_row(state.metrics, is_vae)
+        kl = state.metrics.get("kl")
+        if is_vae and isinstance(kl, int | float) and kl < COLLAPSE_NATS:
+            st.warning(f"**Posterior collapse:** the codes carry only {kl:.2f} nats about each "
+                       "image, so the decoder draws nearly the same picture for every code. "
+                       "Lower β, or train for more epochs.", icon=":material/warning:")
         st.button(
             "Open it",
             key="open_trained",

@@ -54,3 +54,39 @@ def test_switching_models_keeps_interpolate_working(app: Page, server, screen):
         choose_model(app, model)
         assert_no_errors(app)
         expect(app.get_by_role("slider").first).to_be_visible()
+
+
+# The page position of the `n`-th point of the map's first trace, computed from plotly's axes.
+POINT_POSITION_JS = """n => {
+    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    const trace = gd._fullData[0];
+    return [box.left + L._size.l + L.xaxis.d2p(trace.x[n]),
+            box.top + L._size.t + L.yaxis.d2p(trace.y[n])];
+}"""
+
+
+def click_point(page: Page, n: int, shift: bool = False) -> None:
+    x, y = page.evaluate(POINT_POSITION_JS, n)
+    page.mouse.move(x, y)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(x, y)
+    if shift:
+        page.keyboard.up("Shift")
+    wait_idle(page, expect_run=True)
+
+
+@pytest.mark.parametrize("tool", [None, "Pan", "Zoom"])
+def test_a_click_on_the_map_selects_the_point(app: Page, server, tool):
+    """Defect 4: with the lasso (the old default) a click did nothing. Streamlit turns click
+    selection off under its box and lasso tools, so those are for groups only."""
+    open_page(app, server)
+    chart = app.locator('[data-testid="stPlotlyChart"]').first
+    expect(chart.locator(".js-plotly-plot")).to_be_visible()
+    if tool:
+        chart.hover()
+        app.locator(f'.modebar-btn[data-title="{tool}"]').first.click()
+    click_point(app, 0)
+    expect(app.locator('[data-testid="stHeading"]', has_text="1 selected")).to_be_visible()
+    assert_no_errors(app)
