@@ -19,6 +19,7 @@ import streamlit as st
 from explorer import checkpoints, datasets, exports, latent, store
 from explorer.errors import ExplorerError, plain
 from explorer.models import Autoencoder
+from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
 PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back of a room
@@ -234,14 +235,6 @@ def presenter_switch() -> None:
     st.html(LAYOUT_CSS + (PRESENTER_CSS if presenting() else ""))
 
 
-def presenting() -> bool:
-    """Whether presenter mode is on; pages skip their advanced widgets when it is. Before the
-    toggle is drawn (page setup) the link's ``?present=`` says."""
-    if "present" in st.session_state:
-        return bool(st.session_state["present"])
-    return st.query_params.get("present", "").lower() == "true"
-
-
 def chart_style(fig):
     """A plotly figure with fonts readable on the screen in use: larger when presenting."""
     return fig.update_layout(font_size=px(CHART_FONT_PX))
@@ -364,7 +357,11 @@ def start_page(title: str, needs_model: bool = True) -> Current | None:
     st.title(title)
     if not needs_model:
         return None
+    # Loading a model and encoding its test set takes a while the first time: say so at once.
+    loading = st.empty()
+    loading.caption(":material/hourglass_top: Loading the model…")
     cur = current()
+    loading.empty()
     if cur is None:
         st.stop()
     return cur
