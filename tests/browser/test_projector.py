@@ -90,3 +90,68 @@ def test_a_click_on_the_map_selects_the_point(app: Page, server, tool):
     click_point(app, 0)
     expect(app.locator('[data-testid="stHeading"]', has_text="1 selected")).to_be_visible()
     assert_no_errors(app)
+
+
+def test_interpolate_from_the_map_opens_the_pair_in_click_order(app: Page, server):
+    """Defect 5: the button opened whichever Interpolate tab was last used, and ignored the
+    order in which the two points were clicked."""
+    open_page(app, server, "interpolate")
+    app.get_by_role("tab", name="Along one dimension").click()  # the tab last used
+    wait_idle(app, expect_run=True)
+    open_page(app, server)
+    expect(app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+    # Trace 0 is class 0: a later point of it, then (shift) the first, so click order != index
+    # order.
+    first, second = app.evaluate("""() => {
+        const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+        const c = gd._fullData[0].customdata;
+        return [c[c.length - 1], c[0]];
+    }""")
+    n = app.evaluate("""() => document.querySelector(
+        '[data-testid="stPlotlyChart"] .js-plotly-plot')._fullData[0].x.length""")
+    click_point(app, n - 1)
+    expect(app.locator('[data-testid="stHeading"]', has_text="1 selected")).to_be_visible()
+    click_point(app, 0, shift=True)
+    button = app.get_by_role("button", name=f"Interpolate between #{first} and #{second}")
+    expect(button).to_be_visible()
+    button.click()
+    wait_idle(app, expect_run=True)
+    expect(app.get_by_role("tab", name="Between two images")).to_have_attribute(
+        "aria-selected", "true")
+    expect(app.get_by_label("Test image #").first).to_have_value(str(first))
+    assert_no_errors(app)
+
+
+def test_the_heat_maps_zero_is_the_scales_dark_end(app: Page, server):
+    """Defect 6: Streamlit's chart theme swapped magma's dark end (#000004, one of its
+    placeholder colours) for pink."""
+    open_page(app, server, "compare")
+    chart = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').last
+    expect(chart).to_be_visible()
+    low = chart.evaluate("gd => gd._fullLayout.coloraxis.colorscale[0][1]")
+    assert low.replace(" ", "") == "rgb(0,0,4)", low
+
+
+def test_the_beta_lesson_opens_train_with_digits_and_beta_20(app: Page, server):
+    """Defect 8: it opened Train with the defaults (MNIST, β = 1)."""
+    open_page(app, server, "lessons")
+    app.get_by_role("button", name="Train a VAE with β = 20").click()
+    wait_idle(app, expect_run=True)
+    form = app.locator('[data-testid="stForm"]')
+    expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
+    expect(form.get_by_label("β (VAE)", exact=True)).to_have_value("20")
+
+
+def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, server):
+    """Defects 9 and 10."""
+    from harness.page import fill_train_form, go_to
+
+    open_page(app, server, "train")
+    form = fill_train_form(app, "Digits 8×8", {"Learning rate": 1000, "Epochs": 3})
+    form.get_by_role("button", name="Train").click()
+    expect(app.locator('[data-testid="stAlertContentError"]')).to_contain_text(
+        "Learning rate must be above 0 and at most 100")
+    go_to(app, "Sample")
+    go_to(app, "Train")
+    expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
+    expect(form.get_by_label("Epochs", exact=True)).to_have_value("3")
