@@ -175,6 +175,10 @@ def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
 def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
     at = submit(page, dataset="digits", epochs=1, name="../../outside/evil")
+    # Told the folder's name before anything trains; pressing Train again agrees to it.
+    assert "runs/outside-evil" in at.warning[0].value
+    assert "train_job" not in at.session_state
+    at = at.form_submit_button[0].click().run()
     assert not at.exception and not at.error
     state = run_until_done(at)
     assert state.status == "finished", state.message
