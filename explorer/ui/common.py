@@ -240,23 +240,22 @@ def chart_style(fig):
     return fig.update_layout(font_size=px(CHART_FONT_PX))
 
 
-def keep_in_range(key: str, lo: float, hi: float) -> None:
-    """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model:
-    a value (from this session or the link) outside the range is brought inside it, so that
-    switching models never leaves a widget with a value it refuses."""
-    for where in (st.session_state, st.query_params):
-        raw = where.get(key)
-        if raw is None:
-            continue
+def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None:
+    """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model: a
+    value outside it (this session's, or the link's, read with `parse`) becomes `fallback`, so
+    that switching models never leaves a widget with a value it refuses."""
+    def fits(raw) -> bool:
         try:
-            value = float(raw)
+            return lo <= parse(raw) <= hi
         except (TypeError, ValueError):
-            del where[key]
-            continue
-        if not lo <= value <= hi:
-            # Dropped, not clamped: the widget then starts from its own default, and writing a
-            # widget's value from code would make Streamlit warn about its default.
-            del where[key]
+            return False
+
+    if key in st.session_state:
+        if not fits(st.session_state[key]):
+            # Streamlit only logs that a widget's value was set from code; nothing is shown.
+            st.session_state[key] = fallback
+    elif (raw := st.query_params.get(key)) is not None and not fits(raw):
+        st.session_state[key] = fallback  # a bound parameter is changed through its widget
 
 
 def px(size: int) -> int:

@@ -163,6 +163,6 @@ fig.add_trace(go.Scattergl(
     x=[spot[0]], y=[spot[1]], mode="markers", name="your drawing",
     marker=dict(symbol="star", size=22, color="black", line=dict(width=2, color="white")),
     hovertemplate="your drawing<extra></extra>"))
-st.plotly_chart(fig, key="draw_map")
+st.plotly_chart(common.chart_style(fig), key="draw_map")
 st.caption("The black star is your drawing; the ringed points are its nearest test codes (in the "
            "full latent space, so on a projected map they may not look nearest).")

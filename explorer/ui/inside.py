@@ -90,7 +90,7 @@ def kl_tab() -> None:
                        f"{usage.total_kl:.2f} nats about each image, so images decode to nearly "
                        "the same average picture. Lower β or train longer.",
                        icon=":material/warning:")
-        st.plotly_chart(figures.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(common.chart_style(figures.usage_figure(usage)), config={"displayModeBar": False})
         st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
                    "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
                    "there the posterior sits on the prior whatever the image, and moving that "
@@ -102,7 +102,7 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        st.plotly_chart(figures.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(common.chart_style(figures.usage_figure(usage)), config={"displayModeBar": False})
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")
@@ -162,7 +162,7 @@ def holes_tab() -> None:
                 fig = holes_picture(model, pair_codes, (0, 1), np.zeros(2, np.float32), n, show,
                                     height=620)
                 fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
-                st.plotly_chart(fig, key=f"holes_{entry.name}")
+                st.plotly_chart(common.chart_style(fig), key=f"holes_{entry.name}")
         st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they spread "
                    "wherever reconstruction likes (note its axes) and leave gaps no code visits; "
                    "what the decoder draws there was never trained, and a code sampled from the "
@@ -184,7 +184,7 @@ def holes_tab() -> None:
                             "dimensions stay fixed here.")
         center = inspect_latent.center_code(codes, how)
     fig = holes_picture(cur.model, codes, dims, center, n, show)
-    st.plotly_chart(fig, key="holes_chart")
+    st.plotly_chart(common.chart_style(fig), key="holes_chart")
     kind = ("The KL term pulls a VAE's codes towards N(0, I), so the region inside the prior's "
             "circles is used and decodes to digits." if cur.is_vae else
             "Nothing pulls an autoencoder's codes towards N(0, I): look for the dark gaps "
@@ -261,7 +261,7 @@ def uncertainty_tab() -> None:
         st.info("Choose at least one test image.")
         return
     fig = figures.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
-    st.plotly_chart(fig, key="unc_chart")
+    st.plotly_chart(common.chart_style(fig), key="unc_chart")
     sigma = np.exp(0.5 * logvar[:, list(dims)])  # (N, 2)
     st.caption(f"Typical posterior σ here: {np.median(sigma[:, 0]):.3f} along z[{dims[0]}], "
                f"{np.median(sigma[:, 1]):.3f} along z[{dims[1]}], against the prior's 1. "
@@ -298,7 +298,7 @@ def replay_tab() -> None:
         return
     fig = figures.replay_figure(coords, recorded.epochs, recorded.labels, names,
                                 figures.AXIS_NAMES[method])
-    st.plotly_chart(fig, key="replay_chart")
+    st.plotly_chart(common.chart_style(fig), key="replay_chart")
     first, last = int(recorded.epochs[0]), int(recorded.epochs[-1])
     st.caption(f"{recorded.codes.shape[1]} test images, from epoch {first} "
                f"{'(the untrained network) ' if first == 0 else ''}to epoch {last}, "

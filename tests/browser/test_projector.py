@@ -32,8 +32,13 @@ def test_every_page_fits_the_screen(app: Page, server, screen, path):
 
 def choose_model(page: Page, model: str) -> None:
     box = page.get_by_role("combobox", name="Model")
+    option = page.get_by_role("option", name=model, exact=True)
     box.click()
-    page.get_by_role("option", name=model, exact=True).click()
+    try:
+        expect(option).to_be_visible(timeout=5_000)
+    except AssertionError:  # a click while the sidebar still slid open may not open the list
+        box.click()
+    option.click()
     wait_idle(page, expect_run=True)
 
 
@@ -49,6 +54,7 @@ def test_switching_models_keeps_interpolate_working(app: Page, server, screen):
     wait_idle(app, expect_run=True)
     if screen.presenting:  # the sidebar is folded: open it, as a teacher would
         app.locator('[data-testid="stExpandSidebarButton"]').click()
+        expect(app.get_by_role("combobox", name="Model")).to_be_in_viewport()
     for model in ("pretrained/digits-vae-mlp-z2", "pretrained/mnist-vae-mlp-z2",
                   "pretrained/digits-ae-mlp-z2"):
         choose_model(app, model)
