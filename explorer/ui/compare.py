@@ -122,7 +122,8 @@ pick = st.selectbox("Image", chosen.tolist(), format_func=lambda i: f"#{i} · {n
 maps = np.stack([np.abs(recon[name][0][pick] - x_test[pick, 0].numpy()) for name in recon])
 # Magma as rgb() strings: its dark end, #000004, is one of the placeholder colours Streamlit's
 # chart theme swaps for its own (a pink), so zero error would look like error.
-magma = ["rgb({}, {}, {})".format(*plotly.colors.hex_to_rgb(c)) for c in plotly.colors.sequential.Magma]
+magma = ["rgb({}, {}, {})".format(*plotly.colors.hex_to_rgb(c))
+         for c in plotly.colors.sequential.Magma]
 fig = px.imshow(maps, facet_col=0, color_continuous_scale=magma, zmin=0, zmax=1,
                 labels={"color": "|x − x̂|"})
 for a, name in zip(fig.layout.annotations, recon, strict=False):

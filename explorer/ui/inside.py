@@ -85,12 +85,14 @@ def kl_tab() -> None:
             still = ("no dimension moves with the image" if not usage.active else
                      f"{usage.active} of {dim} dimensions still "
                      "move with the image, but ")
-            st.warning(f"**Posterior collapse: the decoder (almost) ignores z.** {still.capitalize()}"
+            st.warning("**Posterior collapse: the decoder (almost) ignores z.** "
+                       f"{still.capitalize()}"
                        f"{'; ' if not usage.active else ''}together the codes carry only "
                        f"{usage.total_kl:.2f} nats about each image, so images decode to nearly "
                        "the same average picture. Lower β or train longer.",
                        icon=":material/warning:")
-        st.plotly_chart(common.chart_style(figures.usage_figure(usage)), config={"displayModeBar": False})
+        st.plotly_chart(common.chart_style(figures.usage_figure(usage)),
+                        config={"displayModeBar": False})
         st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
                    "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
                    "there the posterior sits on the prior whatever the image, and moving that "
@@ -102,7 +104,8 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        st.plotly_chart(common.chart_style(figures.usage_figure(usage)), config={"displayModeBar": False})
+        st.plotly_chart(common.chart_style(figures.usage_figure(usage)),
+                        config={"displayModeBar": False})
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")
@@ -244,7 +247,8 @@ def uncertainty_tab() -> None:
                                key="unc_how", bind="query-params", required=True,
                                format_func={"class": "A few per class",
                                             "index": "By number"}.get)
-    n_sigma = c3.radio("Ellipse", [1.0, 2.0], key="unc_sigma", bind="query-params", format_func=lambda s: f"{s:g}σ")
+    n_sigma = c3.radio("Ellipse", [1.0, 2.0], key="unc_sigma", bind="query-params",
+                       format_func=lambda s: f"{s:g}σ")
     if how == "index":
         text = c2.text_input("Test images", "0, 1, 2, 3", key="unc_indices", bind="query-params",
                              help=f"Numbers from 0 to {len(codes) - 1}, separated by commas.")
@@ -287,7 +291,8 @@ def replay_tab() -> None:
     method = "latent"
     if recorded.codes.shape[2] > 2:
         method = st.segmented_control(
-            "Map", ["pca", "umap"], default="pca", key="replay_method", bind="query-params", required=True,
+            "Map", ["pca", "umap"], default="pca", key="replay_method", bind="query-params",
+            required=True,
             format_func={"pca": "PCA", "umap": "UMAP"}.get,
             help="Fitted once, on the last epoch's codes; every earlier epoch is placed on that "
                  "same map, so the axes never change.") or "pca"

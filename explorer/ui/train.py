@@ -391,7 +391,8 @@ with settings_col, st.form("train_form", border=True):
         "dataset": st.selectbox(
             "Dataset",
             names,
-            index=names.index(dataset) if (dataset := initial("train_dataset", datasets.DEFAULT_DATASET)) in names else 0,
+            index=names.index(initial("train_dataset", datasets.DEFAULT_DATASET))
+            if initial("train_dataset", datasets.DEFAULT_DATASET) in names else 0,
             format_func=dataset_label,
             key="train_dataset",
             help=" · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
