@@ -55,7 +55,7 @@ html { font-size: clamp(17px, 1.2vw + 5px, 22px); }
 h1 { font-size: 2.6rem !important; overflow-wrap: normal; word-break: normal; }
 h2, h3 { overflow-wrap: normal; word-break: normal; }
 </style>"""
-CHART_FONT_PX = 14  # plotly's text size; enlarged by PRESENTER_SCALE when presenting
+CHART_FONT_PX = 14  # a chart's text in presenter mode, before PRESENTER_SCALE
 
 
 # -- cached loaders ---------------------------------------------------------------------------
@@ -236,8 +236,15 @@ def presenter_switch() -> None:
 
 
 def chart_style(fig):
-    """A plotly figure with fonts readable on the screen in use: larger when presenting."""
-    return fig.update_layout(font_size=px(CHART_FONT_PX))
+    """A plotly figure with fonts readable from the back of a room when presenting. Streamlit's
+    chart theme sizes ticks, legends and titles itself, so each is set, not just the base font."""
+    if not presenting():
+        return fig
+    size = px(CHART_FONT_PX)
+    fig.update_layout(font_size=size, legend_font_size=size, legend_title_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    return fig.update_annotations(font_size=size)
 
 
 def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None:

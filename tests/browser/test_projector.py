@@ -18,14 +18,24 @@ from tests.browser.helpers import assert_no_errors, layout_problems
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("path", PAGE_PATHS)
-def test_every_page_fits_the_screen(app: Page, server, screen, path):
-    open_page(app, server, path, query=screen.query)
+# Every page as it opens, and the tabs that hold the pictures a class looks at longest.
+VIEWS = [(path, "") for path in PAGE_PATHS] + [
+    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension")]
+
+
+@pytest.mark.parametrize(("path", "view"), VIEWS, ids=[f"{p or 'map'}{'-' + v if v else ''}"
+                                                      for p, v in VIEWS])
+def test_every_page_fits_the_screen(app: Page, server, screen, path, view):
+    open_page(app, server, path, query="&".join(q for q in (screen.query, view) if q))
     expect(app.locator("h1").first).to_be_visible()
     assert_no_errors(app)
     if screen.presenting:
         # Presenter mode gives the screen to the pictures: the sidebar starts folded.
         expect(app.locator('[data-testid="stExpandSidebarButton"]')).to_be_visible()
+        # and chart text is enlarged like the page's (Streamlit's theme draws ticks at ~13 px)
+        sizes = app.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .filter(g => g._fullLayout).map(g => g._fullLayout.xaxis.tickfont.size)""")
+        assert all(size >= 18 for size in sizes), sizes
     problems = layout_problems(app)
     assert not problems, f"{path} at {screen}: {problems}"
 
