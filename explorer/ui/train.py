@@ -179,6 +179,9 @@ def start_job(settings: dict) -> None:
         )
         if typed := settings["name"].strip():
             folder = store.sanitize_run_name(typed)
+            if store.is_taken(folder):
+                raise ConfigError(f"A run named '{folder}' already exists; choose another name, "
+                                  f"e.g. '{store.unique_run_name(folder)}'.")
             if folder != typed and st.session_state.get("_train_name_agreed") != typed:
                 # Said before training, not found out afterwards; a second press agrees.
                 st.session_state["_train_name_agreed"] = typed
@@ -186,9 +189,6 @@ def start_job(settings: dict) -> None:
                            f"**runs/{folder}**. Press **Train** again to go ahead, or change "
                            "the name.", icon=":material/edit:")
                 return
-            if store.is_taken(folder):
-                raise ConfigError(f"A run named '{folder}' already exists; choose another name, "
-                                  f"e.g. '{store.unique_run_name(folder)}'.")
         else:
             folder = store.suggested_run_name(info.name, model_cfg)
         spinner = (

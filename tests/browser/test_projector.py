@@ -34,7 +34,8 @@ def test_every_page_fits_the_screen(app: Page, server, screen, path, view):
         expect(app.locator('[data-testid="stExpandSidebarButton"]')).to_be_visible()
         # and chart text is enlarged like the page's (Streamlit's theme draws ticks at ~13 px)
         sizes = app.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
-            .filter(g => g._fullLayout).map(g => g._fullLayout.xaxis.tickfont.size)""")
+            .filter(g => g._fullLayout).map(g => g._fullLayout.xaxis.showticklabels
+                ? g._fullLayout.xaxis.tickfont.size : g._fullLayout.font.size)""")
         assert all(size >= 18 for size in sizes), sizes
     problems = layout_problems(app)
     assert not problems, f"{path} at {screen}: {problems}"
