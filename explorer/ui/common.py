@@ -353,7 +353,10 @@ def show_card(card: dict) -> None:
         "seed": card.get("seed"),
         **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
     }
-    st.table({k: [str(v)] for k, v in rows.items() if v is not None})
+    # One row per field: a row of a dozen columns would not fit the sidebar.
+    shown = {k: str(v) for k, v in rows.items() if v is not None}
+    st.table({"field": list(shown), "value": list(shown.values())}, hide_index=True,
+             hide_header=True)
     st.json(card.get("config", {}), expanded=False)
 
 

@@ -172,3 +172,17 @@ def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, s
     go_to(app, "Train")
     expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
     expect(form.get_by_label("Epochs", exact=True)).to_have_value("3")
+
+
+def test_the_model_card_fits_the_sidebar(app: Page, server, screen):
+    """Defect 13: the card's table ran off the sidebar ("learni")."""
+    if screen.presenting:
+        pytest.skip("the sidebar is folded in presenter mode")
+    open_page(app, server, "sample", query=screen.query)
+    sidebar = app.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Model card").click()
+    table = sidebar.locator('[data-testid="stTable"]')
+    expect(table).to_contain_text("learning rate")
+    table_box, side_box = table.bounding_box(), sidebar.bounding_box()
+    assert table_box["x"] + table_box["width"] <= side_box["x"] + side_box["width"], table_box
+    assert table.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
