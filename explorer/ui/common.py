@@ -247,6 +247,22 @@ def chart_style(fig):
     return fig.update_annotations(font_size=size)
 
 
+def form_start(form: str, key: str, default):
+    """A form field's starting value: a lesson's link (``?train_beta=20``), else what this
+    session last submitted (widgets forget theirs on another page), else `default`."""
+    try:
+        if (raw := st.query_params.get(key)) is not None:
+            return int(float(raw)) if isinstance(default, int) else type(default)(raw)
+    except ValueError:
+        pass
+    return st.session_state.get(f"_form_{form}", {}).get(key, default)
+
+
+def remember_form(form: str, values: dict) -> None:
+    """Keep a form's submitted values (by widget key) for :func:`form_start`."""
+    st.session_state[f"_form_{form}"] = values
+
+
 def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None:
     """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model: a
     value outside it (this session's, or the link's, read with `parse`) becomes `fallback`, so

@@ -74,9 +74,7 @@ FIELDS = (  # drawn two to a row, in this order
     Field("lr", "train_lr", "Learning rate",
           "Step size of the Adam optimiser; 1e-3 is a safe start. Too large and the loss "
           "explodes.",
-          # No upper bound on the box: a value it refused would only turn red, while the
-          # form's check says what is allowed (TrainConfig).
-          1e-3, lo=1e-6, step=1e-4, fmt="%g"),
+          1e-3, lo=1e-6, step=1e-4, fmt="%g"),  # no max: TrainConfig's check says why
     Field("seed", "train_seed", "Seed", "Same seed and settings give the same model.",
           0, lo=0, hi=2**31 - 1, step=1),
 )
@@ -90,25 +88,9 @@ RUN_NAME = Field(
 )
 
 
-REMEMBERED = "_train_form"  # the form's last values: widgets forget theirs on another page
-
-
-def initial(key: str, default):
-    """A setting's starting value: a lesson's link (``?train_beta=20``), else what this session
-    last used (so the form agrees with the run shown beside it after a visit to another page),
-    else the default."""
-    raw = st.query_params.get(key)
-    if raw is not None:
-        try:
-            return type(default)(raw) if not isinstance(default, int) else int(float(raw))
-        except ValueError:
-            pass
-    return st.session_state.get(REMEMBERED, {}).get(key, default)
-
-
 def draw_field(where, field: Field):
     """The field's widget on `where` (a column, or the form itself); returns its value."""
-    value = initial(field.key, field.default)
+    value = common.form_start("train", field.key, field.default)
     if field.options:
         return where.selectbox(field.label, field.options, key=field.key,
                                index=list(field.options).index(value)
@@ -345,10 +327,8 @@ def final_view(job: Job, state: JobState) -> None:
         if saved:
             st.caption(f"The weights from its last good epoch were saved as '{name}'.")
     if saved:
-        is_vae = job.model_config().kind == "vae"
-        metric_row(state.metrics, is_vae)
-        kl = state.metrics.get("kl")
-        if is_vae and isinstance(kl, int | float) and kl < COLLAPSE_NATS:
+        metric_row(state.metrics, job.model_config().kind == "vae")
+        if (kl := state.metrics.get("kl", COLLAPSE_NATS)) < COLLAPSE_NATS:  # a VAE's, collapsed
             st.warning(f"**Posterior collapse:** the codes carry only {kl:.2f} nats about each "
                        "image, so the decoder draws nearly the same picture for every code. "
                        "Lower β, or train for more epochs.", icon=":material/warning:")
@@ -391,8 +371,9 @@ with settings_col, st.form("train_form", border=True):
         "dataset": st.selectbox(
             "Dataset",
             names,
-            index=names.index(initial("train_dataset", datasets.DEFAULT_DATASET))
-            if initial("train_dataset", datasets.DEFAULT_DATASET) in names else 0,
+            index=names.index(dataset)
+            if (dataset := common.form_start("train", "train_dataset", datasets.DEFAULT_DATASET))
+            in names else 0,
             format_func=dataset_label,
             key="train_dataset",
             help=" · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
@@ -402,7 +383,7 @@ with settings_col, st.form("train_form", border=True):
     s["kind"] = c1.segmented_control(
         "Model",
         ["ae", "vae"],
-        default=initial("train_kind", "vae"),
+        default=common.form_start("train", "train_kind", "vae"),
         required=True,
         format_func=str.upper,
         key="train_kind",
@@ -411,7 +392,7 @@ with settings_col, st.form("train_form", border=True):
     s["arch"] = c2.segmented_control(
         "Body",
         ["mlp", "conv"],
-        default=initial("train_arch", "mlp"),
+        default=common.form_start("train", "train_arch", "mlp"),
         required=True,
         format_func={"mlp": "MLP", "conv": "Conv"}.get,
         key="train_arch",
@@ -421,9 +402,9 @@ with settings_col, st.form("train_form", border=True):
         for column, field in zip(st.columns(2), row, strict=True):
             s[field.setting] = draw_field(column, field)
     s["name"] = draw_field(st, RUN_NAME)
-    st.session_state[REMEMBERED] = {
+    common.remember_form("train", {
         "train_dataset": s["dataset"], "train_kind": s["kind"], "train_arch": s["arch"],
-        **{f.key: s[f.setting] for f in (*FIELDS, RUN_NAME)}}
+        **{f.key: s[f.setting] for f in (*FIELDS, RUN_NAME)}})
     submitted = st.form_submit_button(
         "Train", type="primary", icon=":material/play_arrow:", width="stretch"
     )
