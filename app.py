@@ -7,9 +7,23 @@ compute comes from the ``explorer`` backend.
 
 import streamlit as st
 
-from explorer import store
-from explorer.training import configure_threads
-from explorer.ui import common, pages
+from explorer.ui import pages
+
+# Presenter mode is for a projector: the pictures get the screen, so the sidebar starts folded.
+st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide",
+                   initial_sidebar_state="collapsed" if pages.presenting() else "auto")
+# A session's first run imports torch and loads a model, seconds on a busy server: show a title
+# and say so at once rather than a blank page (later runs are quick, and would only flicker).
+loading = st.empty()
+if "_started" not in st.session_state:
+    st.session_state["_started"] = True
+    with loading.container():
+        st.title("Latent Explorer")
+        st.caption(":material/hourglass_top: Loading the model…")
+
+from explorer import store  # noqa: E402 - heavy (torch): imported once the page shows something
+from explorer.training import configure_threads  # noqa: E402
+from explorer.ui import common  # noqa: E402
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,10 +34,11 @@ def once_per_server() -> None:
 
 configure_threads()  # one torch thread per operation: many sessions share two cores
 once_per_server()
-st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
 
 page = st.navigation(pages.navigation())
+loading.empty()
 common.reclaim_session()
 st.session_state["_entry"] = common.sidebar()
+common.training_notice(on_train_page=page.url_path == "train")
 pages.follow()  # a button's callback may have asked for another page
 page.run()

@@ -306,6 +306,19 @@ def is_available(name: str, data_dir: str | None = None) -> bool:
     return downloads.is_available_offline(info, Path(data_dir) if data_dir else None)
 
 
+def mixed_indices(labels: np.ndarray, k: int) -> np.ndarray:
+    """`k` indices of mixed classes, for examples shown to a student (a split may be sorted by
+    class): the first image of each class in turn, then the second of each, and so on."""
+    labels = np.asarray(labels)
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    picked: list[int] = []
+    for rank in range(max((len(ix) for ix in by_class), default=0)):
+        picked += [int(ix[rank]) for ix in by_class if rank < len(ix)]
+        if len(picked) >= k:
+            break
+    return np.array(picked[:k], dtype=np.int64)
+
+
 # -- the user's own datasets ----------------------------------------------------------------------
 def _user_info(meta: dict) -> DatasetInfo:
     n = meta["n_train"] + meta["n_test"]

@@ -76,8 +76,11 @@ def class_traces(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[s
         if animated:
             traces.append(go.Scatter(**points))
         else:
+            # A selection dims the rest hard and enlarges the chosen, so they stand out.
             traces.append(go.Scattergl(
                 **points, customdata=index[members], legendgroup=str(name),
+                selected=dict(marker=dict(opacity=1.0, size=marker_size + 4)),
+                unselected=dict(marker=dict(opacity=0.08)),
                 hovertemplate=f"#%{{customdata}} · {name}<extra></extra>"))
     return traces
 
@@ -115,8 +118,13 @@ def map_figure(
     fig.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=40, b=10),  # room above the plot for plotly's toolbar
-        legend=dict(title="class", itemsizing="constant", y=1, yanchor="top"),
-        dragmode="lasso",
+        # The legend starts below plotly's toolbar, which floats over the plot's top right.
+        legend=dict(title="class", itemsizing="constant", y=0.92, yanchor="top"),
+        # Streamlit's chart selects a clicked point only while the drag tool is pan or zoom (with
+        # box or lasso it turns click selection off), so the map opens in pan mode, where a click
+        # selects and shift-click adds; box and lasso are in the toolbar for groups.
+        dragmode="pan",
+        clickmode="event+select",
         xaxis_title=x_name,
         yaxis_title=y_name,
         uirevision="keep",  # keeps zoom and legend toggles across reruns

@@ -60,7 +60,10 @@ VIEW_KEYS: dict[str, tuple[str, ...]] = {
                  + tuple(f"{image}{part}" for image in ("interp_a", "interp_b", "trav_image")
                          for part in ("", "_how", "_class", "_k")),
     SAMPLE: ("temperature", "n_samples", "sample_seed"),
-    INSIDE: ("inside_tab", "holes_compare"),
+    INSIDE: ("inside_tab", "holes_compare", "holes_n", "holes_prior", "holes_data", "holes_codes",
+             "holes_opacity", "holes_center", "holes_i", "holes_j", "unc_how", "unc_sigma",
+             "unc_indices", "unc_k", "unc_i", "unc_j", "replay_method"),
+    TRAIN: ("train_dataset", "train_kind", "train_arch", "train_beta"),
     RATE_DISTORTION: ("rd_likelihood",),
 }
 
@@ -147,7 +150,8 @@ LESSONS: tuple[Lesson, ...] = (
                  {"model": BETA_VAE_Z16, "inside_tab": "KL per dimension"}),
             View("Walk its dimensions", INTERPOLATE,
                  {"model": BETA_VAE_Z16, "interp_tab": DIM_TAB}),
-            View("Train a VAE with β = 20", TRAIN, {}),
+            View("Train a VAE with β = 20", TRAIN,
+                 {"train_dataset": "digits", "train_kind": "vae", "train_beta": "20"}),
         ),
         kl_of=(BETA_VAE_Z16, VAE_Z16),
         try_this="On Interpolate, pick a dimension from the end of the list and drag its slider. "

@@ -30,6 +30,25 @@ def selected_indices(selection: Mapping | None, limit: int | None = None) -> lis
     return out[:limit] if limit else out
 
 
-def pair_for_interpolation(indices: Sequence[int]) -> tuple[int, int] | None:
-    """The first two distinct selected images, to send to the interpolation page."""
-    return (int(indices[0]), int(indices[1])) if len(indices) >= 2 else None
+def in_click_order(previous: Sequence[int], current: Sequence[int]) -> list[int]:
+    """`current`'s indices with those already chosen before first, in their old order, then the
+    new ones: plotly lists selected points by trace, not by when they were clicked."""
+    now = set(current)
+    kept = [i for i in previous if i in now]
+    seen = set(kept)
+    return kept + [i for i in current if i not in seen]
+
+
+def pair_for_interpolation(indices: Sequence[int],
+                           labels: Sequence[int] | None = None) -> tuple[int, int] | None:
+    """Two selected images to send to the interpolation page: the first chosen, and the next
+    one of another class if there is one (a box or lasso often holds many of one digit), else
+    the second chosen."""
+    if len(indices) < 2:
+        return None
+    first = int(indices[0])
+    if labels is not None:
+        for i in indices[1:]:
+            if labels[int(i)] != labels[first]:
+                return first, int(i)
+    return first, int(indices[1])

@@ -3,7 +3,8 @@
 Deterministic (seeded) and offline: every model trains on a dataset that ships with an installed
 package, on the CPU, and the whole set takes a few minutes on two cores. Beside each model go the
 2-D coordinates of its test set (UMAP and PCA), tied to the model's content hash, so the latent
-map of a shipped model appears at once.
+map of a shipped model appears at once, and its training replay (the test codes after every
+epoch), so the Inside page's replay works before anyone trains.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from explorer.jobs import run_training
 from explorer.models import ModelConfig, can
 from explorer.projection_files import write_projections
+from explorer.replay import ReplayRecorder
 from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR
 from explorer.training import TrainConfig
 
@@ -156,8 +158,10 @@ def _pretrain(out, specs, epochs, projections, log) -> list[dict]:
         train_cfg = replace(spec.train, epochs=epochs) if epochs else spec.train
         log(f"{spec.name}: {spec.model.describe()} on {spec.dataset}, {train_cfg.epochs} epochs")
         t = time.perf_counter()
+        # The recorder only encodes (posterior means): it draws no random numbers, so the
+        # weights are the same with or without it.
         outcome = run_training(spec.model, train_cfg, spec.dataset, out / spec.name,
-                               overwrite=True, name=spec.name)
+                               overwrite=True, name=spec.name, replay=ReplayRecorder())
         card = outcome.card
         card_line = ", ".join(f"{k} {v:.4g}" for k, v in outcome.metrics.items()
                               if isinstance(v, float))
@@ -177,7 +181,8 @@ def _readme() -> str:
     lines = ["# Shipped models", "",
              "Rebuilt by `python -m explorer pretrain` (seeded, offline, CPU). Each folder holds",
              "`model.safetensors`, `card.json` (config, dataset, split, seed, training curve, test",
-             "metrics) and the test set's precomputed 2-D maps, tied to the weights' content hash.",
+             "metrics), the test set's precomputed 2-D maps and `replay.safetensors` (a sample of",
+             "test codes after every epoch), both tied to the weights' content hash.",
              "", "| model | what it shows |", "| --- | --- |"]
     lines += [f"| `{s.name}` | {s.lesson} |" for s in SPECS]
     return "\n".join(lines) + "\n"

@@ -40,9 +40,11 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def page_url(self, path: str = "", model: str | None = None) -> str:
-        query = f"?model={model}" if model else ""
-        return f"{self.url}/{path}{query}"
+    def page_url(self, path: str = "", model: str | None = None, query: str = "") -> str:
+        """`path`'s address, with ``model=`` and any further `query` ("present=true&a=1")."""
+        parts = [f"model={model}"] if model else []
+        parts += [query] if query else []
+        return f"{self.url}/{path}" + (f"?{'&'.join(parts)}" if parts else "")
 
     def log_tail(self, chars: int = 4000) -> str:
         try:

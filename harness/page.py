@@ -45,8 +45,9 @@ def wait_idle(page: Page, timeout: float = RUN_TIMEOUT_MS, expect_run: bool = Fa
     expect(page.locator(SKELETONS)).to_have_count(0, timeout=timeout)
 
 
-def open_page(page: Page, server: Server, path: str = "", model: str | None = None) -> None:
-    page.goto(server.page_url(path, model), wait_until="domcontentloaded")
+def open_page(page: Page, server: Server, path: str = "", model: str | None = None,
+              query: str = "") -> None:
+    page.goto(server.page_url(path, model, query), wait_until="domcontentloaded")
     wait_idle(page)
 
 

@@ -3,9 +3,11 @@
 Starts the app the way the browser tests do (runs and caches in a temporary folder, so nothing
 touches ``runs/``), opens it in Debian's headless Chromium at 1400×900 on the default model and
 saves one picture per page in the sidebar: the latent map with a box selection, and the Train
-page after a tiny run (skip that with ``--no-train``).
+page after a tiny run (skip that with ``--no-train``). ``--size 1024x768 --present`` shoots a
+classroom projector's screen in presenter mode; ``--suffix`` names those pictures apart.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--no-train] [--pages map ...]
+        [--size 1024x768] [--present] [--suffix -projector]
 """
 
 from __future__ import annotations
@@ -23,18 +25,17 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from harness.app_server import Server, running_app  # noqa: E402
+from harness.app_server import running_app  # noqa: E402
 from harness.chromium import VIEWPORT, launch_chromium  # noqa: E402
 from harness.page import (  # noqa: E402
     ERRORS,
     RUN_TIMEOUT_MS,
     box_select,
     fill_train_form,
-    go_to,
-    nav_titles,
     open_page,
     wait_idle,
 )
+from harness.pages import PAGE_PATHS  # noqa: E402
 
 MAX_BYTES = 400_000
 TRAIN_TIMEOUT_MS = 180_000
@@ -53,13 +54,8 @@ def save_png(png: bytes, path: Path) -> int:
     return len(buffer.getvalue())
 
 
-def page_name(page: Page, server: Server) -> str:
-    path = page.url.removeprefix(server.url).strip("/").split("?")[0]
-    return path or "map"  # the default page (the latent map) lives at the root URL
-
-
 def shoot(page: Page, out: Path, name: str) -> None:
-    page.mouse.move(5, VIEWPORT["height"] - 5)  # no hover effects in the picture
+    page.mouse.move(5, page.viewport_size["height"] - 5)  # no hover effects in the picture
     size = save_png(page.screenshot(), out / f"{name}.png")
     print(f"  {out / f'{name}.png'}  {size / 1000:.0f} KB", flush=True)
 
@@ -72,7 +68,7 @@ def map_with_selection(page: Page) -> bool:
     area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
     if area:
         page.mouse.move(area["x"] + 5, area["y"] + area["height"] - 5, steps=3)
-    page.mouse.move(5, VIEWPORT["height"] - 5, steps=3)
+    page.mouse.move(5, page.viewport_size["height"] - 5, steps=3)
     try:
         expect(page.get_by_text("Originals", exact=True)).to_be_visible(timeout=30_000)
     except AssertionError:
@@ -105,22 +101,28 @@ def main() -> int:
     parser.add_argument("--no-train", action="store_true", help="skip the tiny training run")
     parser.add_argument("--pages", nargs="*", metavar="NAME",
                         help="only these pages, by file name: map, compare, train, ...")
+    parser.add_argument("--size", default=f"{VIEWPORT['width']}x{VIEWPORT['height']}",
+                        help="the browser window, WIDTHxHEIGHT (a projector: 1024x768)")
+    parser.add_argument("--present", action="store_true", help="with presenter mode on")
+    parser.add_argument("--suffix", default="", help="appended to each file name")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="explorer-shots-") as tmp, \
             running_app(Path(tmp)) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport=VIEWPORT)
+        page = browser.new_page(viewport={"width": width, "height": height})
         page.set_default_timeout(RUN_TIMEOUT_MS)
-        open_page(page, server)
         problems = []
-        for title in nav_titles(page):
-            go_to(page, title)
-            name = page_name(page, server)
+        # Each page by its address (a presenter's sidebar is folded, its links out of reach).
+        for path in PAGE_PATHS:
+            name = path or "map"
             if args.pages and name not in args.pages:
                 continue
+            open_page(page, server, path, query="present=true" if args.present else "")
+            title = page.locator("h1").first.inner_text()
             scrolled = False
             if name == "map":
                 scrolled = map_with_selection(page)
@@ -130,7 +132,7 @@ def main() -> int:
                 problems.append(f"{title}: {page.locator(ERRORS).all_inner_texts()}")
             if not scrolled:  # e.g. the Train button scrolled the page: show its top
                 page.locator("h1").first.scroll_into_view_if_needed()
-            shoot(page, out, name)
+            shoot(page, out, name + args.suffix)
         browser.close()
     print(f"done in {time.monotonic() - started:.0f} s")
     for p in problems:

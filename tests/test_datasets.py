@@ -101,3 +101,10 @@ def test_dataset_files_never_unpickle(tmp_path, marker):
         (folder / spec.filename.removesuffix(".gz")).write_bytes(evil_pickle(marker))
     with pytest.raises(DatasetError, match="not an IDX file"):
         datasets.load_dataset("mnist", data_dir=str(tmp_path / "data"))
+
+
+def test_mixed_indices_show_every_class_before_repeating_one():
+    labels = np.repeat(np.arange(10), 50)  # sorted by class, as mnist-5k's test split is
+    picked = datasets.mixed_indices(labels, 8)
+    assert sorted(labels[picked].tolist()) == list(range(8))
+    assert len(set(labels[datasets.mixed_indices(labels, 20)].tolist())) == 10

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from explorer import mapview
 from explorer.figures import map_figure
 from explorer.mapview import pair_for_interpolation, selected_indices
 
@@ -35,3 +36,18 @@ def test_selection_points_become_unique_indices_in_order():
 def test_two_selected_images_make_an_interpolation_pair():
     assert pair_for_interpolation([4, 9, 1]) == (4, 9)
     assert pair_for_interpolation([4]) is None
+
+
+def test_clicked_points_keep_the_order_they_were_clicked_in():
+    # plotly lists a selection by trace (class), not by click: 7 (class 1) clicked before 3.
+    assert mapview.in_click_order([7], [3, 7]) == [7, 3]
+    assert mapview.in_click_order([7, 3], [3]) == [3]  # one deselected
+    assert mapview.in_click_order([], [5, 2]) == [5, 2]
+
+
+def test_the_pair_to_interpolate_has_two_classes_when_the_selection_does():
+    labels = [0, 0, 0, 1, 1]
+    assert mapview.pair_for_interpolation([0, 1, 2, 4], labels) == (0, 4)
+    assert mapview.pair_for_interpolation([0, 1], labels) == (0, 1)  # only one class chosen
+    assert mapview.pair_for_interpolation([4, 0]) == (4, 0)  # click order kept
+    assert mapview.pair_for_interpolation([3]) is None

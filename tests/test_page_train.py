@@ -100,6 +100,23 @@ def test_training_digits_saves_a_run_and_lists_it(page, runs):
     assert at.title[0].value == "Latent map"  # "Open it" shows the new model on the map
 
 
+def test_a_collapsed_result_says_so(page, runs):
+    at = submit(page, dataset="digits", epochs=2, beta=200.0, name="collapsed")
+    assert run_until_done(at).status == "finished"
+    assert any("Posterior collapse" in w.value for w in at.warning), \
+        [w.value for w in at.warning]  # β = 200 pushes every code onto the prior: KL ≈ 0
+
+
+def test_the_form_keeps_its_settings_after_another_page(page, runs):
+    at = submit(page, dataset="digits", epochs=7, beta=3.0)
+    at.switch_page("explorer/ui/sample.py").run()
+    at.switch_page("explorer/ui/train.py").run()
+    assert not at.exception
+    assert at.selectbox(key="train_dataset").value == "digits"
+    assert at.number_input(key="train_epochs").value == 7
+    assert at.number_input(key="train_beta").value == 3.0
+
+
 def test_huge_learning_rate_reports_divergence(page, runs):
     at = submit(page, dataset="digits", epochs=2, lr=10.0)
     state = run_until_done(at)
@@ -130,7 +147,7 @@ def test_latent_size_out_of_range_is_prevented(page):
 
 
 def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
-    at = submit(page, dataset="digits", epochs=500, name="long run")
+    at = submit(page, dataset="digits", epochs=500, name="long-run")
     assert not at.error
     at = submit(at)  # a second Train while the first runs
     assert "already training" in at.warning[0].value
@@ -179,6 +196,10 @@ def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
 def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
     at = submit(page, dataset="digits", epochs=1, name="../../outside/evil")
+    # Told the folder's name before anything trains; pressing Train again agrees to it.
+    assert "runs/outside-evil" in at.warning[0].value
+    assert "train_job" not in at.session_state
+    at = at.form_submit_button[0].click().run()
     assert not at.exception and not at.error
     state = run_until_done(at)
     assert state.status == "finished", state.message

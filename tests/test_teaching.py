@@ -74,6 +74,17 @@ def test_a_link_opens_the_view_it_describes(runs):
     assert at.query_params["model"] == "pretrained/mnist-vae-mlp-z16"
 
 
+def test_a_link_keeps_the_inside_pages_settings(runs):
+    """The Inside page's settings (grid size, contours, dimensions) are in its link."""
+    at = open_app({"model": "pretrained/mnist-vae-mlp-z16", "inside_tab": "Holes",
+                   "holes_n": "12", "holes_prior": "false", "holes_i": "z[5]"})
+    at.switch_page("explorer/ui/inside.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="holes_n").value == 12
+    assert at.checkbox(key="holes_prior").value is False
+    assert at.selectbox(key="holes_i").value == 5
+
+
 def test_every_lesson_opens_its_view(runs):
     at = open_app()
     at.switch_page("explorer/ui/lessons.py").run()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.datasets import load_dataset
+from explorer.datasets import load_dataset, mixed_indices
 from explorer.errors import ExplorerError
 from explorer.jobs.run import run_training
 from explorer.jobs.spec import JobSpec
@@ -27,19 +27,6 @@ from explorer.training import TrainEvent
 PREVIEW_IMAGES = 8  # test images whose reconstructions are shown each epoch
 
 Emit = Callable[[str, dict], None]
-
-
-def preview_indices(labels: np.ndarray, k: int = PREVIEW_IMAGES) -> np.ndarray:
-    """`k` test images of mixed classes (a split may be sorted by class): the first image of
-    each class in turn, then the second of each, and so on."""
-    labels = np.asarray(labels)
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    picked: list[int] = []
-    for rank in range(max((len(ix) for ix in by_class), default=0)):
-        picked += [int(ix[rank]) for ix in by_class if rank < len(ix)]
-        if len(picked) >= k:
-            break
-    return np.array(picked[:k], dtype=np.int64)
 
 
 def _reconstruct(model, x: torch.Tensor, seed: int = 0) -> np.ndarray:
@@ -67,7 +54,7 @@ def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
     os.environ.update(spec.env)
     try:
         data = load_dataset(spec.dataset)
-        x_preview = data.x_test[preview_indices(data.y_test.numpy())]
+        x_preview = data.x_test[mixed_indices(data.y_test.numpy(), PREVIEW_IMAGES)]
         train_cfg = spec.train_config()
         holder: dict = {}
         replay = ReplayRecorder()  # test codes after every epoch, saved beside the run

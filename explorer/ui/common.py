@@ -20,19 +20,43 @@ import streamlit as st
 from explorer import checkpoints, datasets, exports, latent, store
 from explorer.errors import ExplorerError, plain
 from explorer.models import Autoencoder
+from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
 PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back of a room
-# Our own constant CSS, never built from user input. Streamlit sizes text in rem, so a larger
-# root font scales text and spacing together; images are scaled by px() instead.
+# Our own constant CSS, never built from user input, drawn on every page.
+# A classroom projector is 1024×768 with the sidebar open, which leaves the page about 700 px:
+# - less side padding on such screens, so the page's columns get the width;
+# - a column too narrow for its widgets moves to the next line instead of clipping them, and a
+#   label wraps between words, never inside one;
+# - a group of choices (segmented control) wraps whole buttons of equal width, never clips one;
+# - an image never spills out of its column: it shrinks to fit, keeping its shape.
+LAYOUT_CSS = """<style>
+@media (max-width: 1300px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
+}
+[data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[data-testid="stColumn"] { min-width: min(100%, 11rem); }
+[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] label {
+  word-break: normal; overflow-wrap: normal; hyphens: none; }
+[data-testid="stButtonGroup"] > div { flex-wrap: wrap; }
+[data-testid="stButtonGroup"] button { flex: 1 0 auto; }
+[data-testid="stImageContainer"] img { max-width: 100%; height: auto; }
+[data-testid="stSidebar"] [data-testid="stTable"] td,
+[data-testid="stSidebar"] [data-testid="stTable"] th { white-space: normal; overflow: visible; }
+</style>"""
+# Presenter mode: Streamlit sizes text in rem, so a larger root font scales text and spacing
+# together (less on a small screen, where 22 px text would leave no room for the pictures);
+# images are scaled by px() instead.
 PRESENTER_CSS = """<style>
-html { font-size: 22px; }
+html { font-size: clamp(17px, 1.2vw + 5px, 22px); }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; max-width: 100%; }
 [data-testid="stMarkdown"] p, [data-testid="stMarkdown"] li { font-size: 1.1rem; }
 [data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { font-size: 0.95rem; }
-[data-testid="stButtonGroup"] [role="radiogroup"] { flex-wrap: wrap; }
-h1 { font-size: 2.6rem !important; }
+h1 { font-size: 2.6rem !important; overflow-wrap: normal; word-break: normal; }
+h2, h3 { overflow-wrap: normal; word-break: normal; }
 </style>"""
+CHART_FONT_PX = 14  # a chart's text in presenter mode, before PRESENTER_SCALE
 
 
 # -- cached loaders ---------------------------------------------------------------------------
@@ -191,17 +215,87 @@ def import_model() -> None:
             (st.success if kind == "success" else st.error)(message)
 
 
+def training_notice(on_train_page: bool) -> None:
+    """In the sidebar, while this session's run trains: its progress, checked every few
+    seconds; once it ends, a toast and a badge (until the Train page is opened), so a student
+    on another page hears of it."""
+    job = st.session_state.get("train_job")
+    if job is None or st.session_state.get("_train_seen") == id(job):
+        return
+    if on_train_page and not job.snapshot().active:
+        st.session_state["_train_seen"] = id(job)  # the page shows the result itself
+        return
+
+    @st.fragment(run_every=3.0)
+    def notice():
+        state = job.snapshot()
+        if state.active:
+            st.caption(f":material/model_training: Training '{job.name}'… ({state.status})")
+            return
+        if on_train_page:
+            return
+        done = {"finished": "finished", "stopped": "was stopped"}.get(state.status, "ended")
+        if st.session_state.get("_train_toasted") != id(job):
+            st.session_state["_train_toasted"] = id(job)
+            st.toast(f"Training '{job.name}' {done}: see the Train page.",
+                     icon=":material/notifications:")
+        st.badge(f"Run '{job.name}' {done}", icon=":material/notifications:", color="green")
+
+    with st.sidebar:
+        notice()
+
+
 def presenter_switch() -> None:
     """The presenter toggle (``?present=true``); in presenter mode pages draw bigger and simpler."""
     st.toggle("Presenter mode", key="present", bind="query-params",
               help="Bigger images and text, fewer controls: readable from the back of a room.")
-    if presenting():
-        st.html(PRESENTER_CSS)
+    st.html(LAYOUT_CSS + (PRESENTER_CSS if presenting() else ""))
 
 
-def presenting() -> bool:
-    """Whether presenter mode is on; pages skip their advanced widgets when it is."""
-    return bool(st.session_state.get("present", False))
+def chart_style(fig):
+    """A plotly figure with fonts readable from the back of a room when presenting. Streamlit's
+    chart theme sizes ticks, legends and titles itself, so each is set, not just the base font."""
+    if not presenting():
+        return fig
+    size = px(CHART_FONT_PX)
+    fig.update_layout(font_size=size, legend_font_size=size, legend_title_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    return fig.update_annotations(font_size=size)
+
+
+def form_start(form: str, key: str, default):
+    """A form field's starting value: a lesson's link (``?train_beta=20``), else what this
+    session last submitted (widgets forget theirs on another page), else `default`."""
+    try:
+        if (raw := st.query_params.get(key)) is not None:
+            return int(float(raw)) if isinstance(default, int) else type(default)(raw)
+    except ValueError:
+        pass
+    return st.session_state.get(f"_form_{form}", {}).get(key, default)
+
+
+def remember_form(form: str, values: dict) -> None:
+    """Keep a form's submitted values (by widget key) for :func:`form_start`."""
+    st.session_state[f"_form_{form}"] = values
+
+
+def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None:
+    """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model: a
+    value outside it (this session's, or the link's, read with `parse`) becomes `fallback`, so
+    that switching models never leaves a widget with a value it refuses."""
+    def fits(raw) -> bool:
+        try:
+            return lo <= parse(raw) <= hi
+        except (TypeError, ValueError):
+            return False
+
+    if key in st.session_state:
+        if not fits(st.session_state[key]):
+            # Streamlit only logs that a widget's value was set from code; nothing is shown.
+            st.session_state[key] = fallback
+    elif (raw := st.query_params.get(key)) is not None and not fits(raw):
+        st.session_state[key] = fallback  # a bound parameter is changed through its widget
 
 
 def px(size: int) -> int:
@@ -309,8 +403,11 @@ def show_card(card: dict) -> None:
         "seed": number(card.get("seed")),
         **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
     }
-    st.table({plain(k): [str(v) if number(v) is not None else plain(v)]
-              for k, v in rows.items() if v is not None})
+    # One row per field: a row of a dozen columns would not fit the sidebar. Every text escaped.
+    shown = {plain(k): str(v) if number(v) is not None else plain(v)
+             for k, v in rows.items() if v is not None}
+    st.table({"field": list(shown), "value": list(shown.values())}, hide_index=True,
+             hide_header=True)
     if (card.get("config") or {}).get("likelihood", "bernoulli") == "bernoulli" \
             and "kl" in metrics:
         st.caption(FLOOR_NOTE)
@@ -323,7 +420,11 @@ def start_page(title: str, needs_model: bool = True) -> Current | None:
     st.title(title)
     if not needs_model:
         return None
+    # Loading a model and encoding its test set takes a while the first time: say so at once.
+    loading = st.empty()
+    loading.caption(":material/hourglass_top: Loading the model…")
     cur = current()
+    loading.empty()
     if cur is None:
         st.stop()
     return cur

@@ -5,6 +5,7 @@ The classic lesson: is an autoencoder better than PCA with as many components as
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.express as px
 import streamlit as st
 
@@ -130,10 +131,14 @@ st.subheader("Where the error is")
 pick = st.selectbox("Image", chosen.tolist(), format_func=lambda i: f"#{i} · {names[y_test[i]]}",
                     key="compare_heat", bind="query-params")
 maps = np.stack([np.abs(recon[name][0][pick] - x_test[pick, 0].numpy()) for name in recon])
-fig = px.imshow(maps, facet_col=0, color_continuous_scale="magma", zmin=0, zmax=1,
+# Magma as rgb() strings: its dark end, #000004, is one of the placeholder colours Streamlit's
+# chart theme swaps for its own (a pink), so zero error would look like error.
+magma = ["rgb({}, {}, {})".format(*plotly.colors.hex_to_rgb(c))
+         for c in plotly.colors.sequential.Magma]
+fig = px.imshow(maps, facet_col=0, color_continuous_scale=magma, zmin=0, zmax=1,
                 labels={"color": "|x − x̂|"})
 for a, name in zip(fig.layout.annotations, recon, strict=False):
     a.text = name
 fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
 fig.update_layout(height=common.px(260), margin=dict(l=0, r=0, t=30, b=0))
-st.plotly_chart(fig, key="compare_heatmap")
+st.plotly_chart(common.chart_style(fig), key="compare_heatmap")

@@ -51,9 +51,12 @@ def canvas_picture() -> np.ndarray | None:
         return None
     st.write("")  # room for the canvas's toolbar, which floats above its top edge
     # The pen slider sits below the canvas but is read first: its value from the last run.
-    result = st_canvas(stroke_width=st.session_state.get("draw_pen", PEN_PX),
-                       stroke_color="#FFFFFF", background_color="#000000", width=CANVAS_PX,
-                       height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
+    # Presenter mode draws a bigger canvas and a pen to match, so a drawing keeps its shape.
+    size = common.px(CANVAS_PX)
+    pen = round(st.session_state.get("draw_pen", PEN_PX) * size / CANVAS_PX)
+    result = st_canvas(stroke_width=pen,
+                       stroke_color="#FFFFFF", background_color="#000000", width=size,
+                       height=size, drawing_mode="freedraw", return_image_data=True,
                        key="draw_canvas")
     st.caption("Draw one digit, large, anywhere on the canvas. The toolbar above it undoes a "
                "stroke or (bin) clears it all.")
@@ -84,7 +87,8 @@ def example_picture() -> np.ndarray:
 
 
 # -- 1. the picture -----------------------------------------------------------------------------
-left, right = st.columns([1, 2], gap="large")
+# Half the page each: the canvas needs its full width even on a projector's narrow page.
+left, right = st.columns(2, gap="medium")
 with left:
     source = st.segmented_control(
         "Source", ["draw", "upload", "example"], default="draw", required=True, key="draw_source",
@@ -155,10 +159,11 @@ except ExplorerError as e:
     st.stop()
 fig = figures.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
 fig.update_traces(selector=dict(name="chosen"), name="nearest test codes")
-fig.add_trace(go.Scatter(
+# WebGL like the rings, and added after them, so the star is drawn on top.
+fig.add_trace(go.Scattergl(
     x=[spot[0]], y=[spot[1]], mode="markers", name="your drawing",
     marker=dict(symbol="star", size=22, color="black", line=dict(width=2, color="white")),
     hovertemplate="your drawing<extra></extra>"))
-st.plotly_chart(fig, key="draw_map")
+st.plotly_chart(common.chart_style(fig), key="draw_map")
 st.caption("The black star is your drawing; the ringed points are its nearest test codes (in the "
            "full latent space, so on a projected map they may not look nearest).")

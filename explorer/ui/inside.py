@@ -70,9 +70,9 @@ def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
         return 0, 1
     c1, c2 = st.columns(2)
     options = order.tolist()
-    i = c1.selectbox("Horizontal dimension", options, index=0, key=f"{key}_i",
+    i = c1.selectbox("Horizontal dimension", options, index=0, key=f"{key}_i", bind="query-params",
                      format_func=lambda k: f"z[{k}]")
-    j = c2.selectbox("Vertical dimension", options, index=1, key=f"{key}_j",
+    j = c2.selectbox("Vertical dimension", options, index=1, key=f"{key}_j", bind="query-params",
                      format_func=lambda k: f"z[{k}]")
     return int(i), int(j)
 
@@ -98,10 +98,18 @@ def kl_tab() -> None:
                   f"{usage.values[usage.order[0]]:.2f} nats", delta_color="off",
                   delta_arrow="off")
         if usage.collapsed:
-            st.warning("**Posterior collapse: the decoder ignores z.** The codes carry almost no "
-                       "information about the images, so every image decodes to nearly the same "
-                       "average picture. Lower β or train longer.", icon=":material/warning:")
-        st.plotly_chart(figures.usage_figure(usage), config={"displayModeBar": False})
+            # Said in the same terms as the metrics above, so the two never seem to disagree.
+            still = ("no dimension moves with the image" if not usage.active else
+                     f"{usage.active} of {dim} dimensions still "
+                     "move with the image, but ")
+            st.warning("**Posterior collapse: the decoder (almost) ignores z.** "
+                       f"{still.capitalize()}"
+                       f"{'; ' if not usage.active else ''}together the codes carry only "
+                       f"{usage.total_kl:.2f} nats about each image, so images decode to nearly "
+                       "the same average picture. Lower β or train longer.",
+                       icon=":material/warning:")
+        st.plotly_chart(common.chart_style(figures.usage_figure(usage)),
+                        config={"displayModeBar": False})
         st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
                    "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
                    "there the posterior sits on the prior whatever the image, and moving that "
@@ -113,7 +121,8 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        st.plotly_chart(figures.usage_figure(usage), config={"displayModeBar": False})
+        st.plotly_chart(common.chart_style(figures.usage_figure(usage)),
+                        config={"displayModeBar": False})
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")
@@ -148,20 +157,20 @@ def holes_tab() -> None:
                "where no code ever lands, nothing taught the decoder what to draw.")
     pair = pair_entries()
     compare = pair is not None and st.toggle(
-        "AE vs VAE side by side", key="holes_compare",
+        "AE vs VAE side by side", key="holes_compare", bind="query-params",
         help=f"The shipped {pair[0].name} and {pair[1].name}: the same network, with and "
              "without the KL term." if pair else None)
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2])
-    n = c1.slider("Grid size", 8, 32, 20, key="holes_n",
+    n = c1.slider("Grid size", 8, 32, 20, key="holes_n", bind="query-params",
                   help="Decoded images per side; each shows the code at its centre.")
-    show = {"prior": c2.checkbox("Prior", True, key="holes_prior",
+    show = {"prior": c2.checkbox("Prior", True, key="holes_prior", bind="query-params",
                                  help="Contours of N(0, I) at 1, 2 and 3σ."),
-            "data": c3.checkbox("Density", True, key="holes_data",
+            "data": c3.checkbox("Density", True, key="holes_data", bind="query-params",
                                 help="Contours holding 50%, 90% and 99% of the test codes "
                                      "(a Gaussian kernel density estimate)."),
-            "codes": c4.checkbox("Codes", True, key="holes_codes"),
+            "codes": c4.checkbox("Codes", True, key="holes_codes", bind="query-params"),
             "opacity": c5.slider("Decoded images' brightness", 0.2, 1.0, 0.7, 0.1,
-                                 key="holes_opacity",
+                                 key="holes_opacity", bind="query-params",
                                  help="Dim the decoded images to see the codes and contours.")}
     if compare:
         for col, entry in zip(st.columns(2), pair, strict=True):
@@ -173,7 +182,7 @@ def holes_tab() -> None:
                 fig = holes_picture(model, pair_codes, (0, 1), np.zeros(2, np.float32), n, show,
                                     height=620)
                 fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
-                st.plotly_chart(fig, key=f"holes_{entry.name}")
+                st.plotly_chart(common.chart_style(fig), key=f"holes_{entry.name}")
                 st.markdown(holes_sentence(pair_codes[:, :2]))
         st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they spread "
                    "wherever reconstruction likes (note its axes) and leave gaps no code visits; "
@@ -190,14 +199,14 @@ def holes_tab() -> None:
     center = np.zeros(dim, dtype=np.float32)
     if dim > 2:
         how = st.radio("Other dimensions at", ["zero", "mean"], horizontal=True,
-                       key="holes_center",
+                       key="holes_center", bind="query-params",
                        format_func={"zero": "0 (the prior's centre)",
                                     "mean": "the codes' mean"}.get,
                        help="The grid is a 2-D slice through the latent space; the other "
                             "dimensions stay fixed here.")
         center = inspect_latent.center_code(codes, how)
     fig = holes_picture(cur.model, codes, dims, center, n, show)
-    st.plotly_chart(fig, key="holes_chart")
+    st.plotly_chart(common.chart_style(fig), key="holes_chart")
     st.markdown(holes_sentence(codes[:, list(dims)]))
     kind = ("The KL term pulls a VAE's codes towards N(0, I), so it leaves far fewer holes "
             "inside the prior's circles than an autoencoder, though not none." if cur.is_vae else
@@ -256,12 +265,13 @@ def uncertainty_tab() -> None:
         return
     c1, c2, c3 = st.columns([2, 2, 1])
     how = c1.segmented_control("Which images", ["class", "index"], default="class",
-                               key="unc_how", required=True,
+                               key="unc_how", bind="query-params", required=True,
                                format_func={"class": "A few per class",
                                             "index": "By number"}.get)
-    n_sigma = c3.radio("Ellipse", [1.0, 2.0], key="unc_sigma", format_func=lambda s: f"{s:g}σ")
+    n_sigma = c3.radio("Ellipse", [1.0, 2.0], key="unc_sigma", bind="query-params",
+                       format_func=lambda s: f"{s:g}σ")
     if how == "index":
-        text = c2.text_input("Test images", "0, 1, 2, 3", key="unc_indices",
+        text = c2.text_input("Test images", "0, 1, 2, 3", key="unc_indices", bind="query-params",
                              help=f"Numbers from 0 to {len(codes) - 1}, separated by commas.")
         try:
             chosen = parse_indices(text, len(codes))
@@ -269,14 +279,14 @@ def uncertainty_tab() -> None:
             st.error(str(e))
             return
     else:
-        k = c2.number_input("Per class", 1, 4, 1, key="unc_k")
+        k = c2.number_input("Per class", 1, 4, 1, key="unc_k", bind="query-params")
         c2.button("Other images", on_click=next_seed, icon=":material/casino:", key="unc_roll")
         chosen = per_class(int(k), int(st.session_state.get("unc_seed", 0)))
     if not chosen:
         st.info("Choose at least one test image.")
         return
     fig = figures.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
-    st.plotly_chart(fig, key="unc_chart")
+    st.plotly_chart(common.chart_style(fig), key="unc_chart")
     sigma = np.exp(0.5 * logvar[:, list(dims)])  # (N, 2)
     st.caption(f"Typical posterior σ here: {np.median(sigma[:, 0]):.3f} along z[{dims[0]}], "
                f"{np.median(sigma[:, 1]):.3f} along z[{dims[1]}], against the prior's 1. "
@@ -302,7 +312,8 @@ def replay_tab() -> None:
     method = "latent"
     if recorded.codes.shape[2] > 2:
         method = st.segmented_control(
-            "Map", ["pca", "umap"], default="pca", key="replay_method", required=True,
+            "Map", ["pca", "umap"], default="pca", key="replay_method", bind="query-params",
+            required=True,
             format_func={"pca": "PCA", "umap": "UMAP"}.get,
             help="Fitted once, on the last epoch's codes; every earlier epoch is placed on that "
                  "same map, so the axes never change.") or "pca"
@@ -313,7 +324,7 @@ def replay_tab() -> None:
         return
     fig = figures.replay_figure(coords, recorded.epochs, recorded.labels, names,
                                 figures.AXIS_NAMES[method])
-    st.plotly_chart(fig, key="replay_chart")
+    st.plotly_chart(common.chart_style(fig), key="replay_chart")
     first, last = int(recorded.epochs[0]), int(recorded.epochs[-1])
     st.caption(f"{recorded.codes.shape[1]} test images, from epoch {first} "
                f"{'(the untrained network) ' if first == 0 else ''}to epoch {last}, "

@@ -7,7 +7,7 @@ the test set is encoded once per model (cached) and never on a slider's path.
 import numpy as np
 import streamlit as st
 
-from explorer import latent
+from explorer import datasets, latent
 from explorer.models import can
 from explorer.ui import common, conditional
 
@@ -21,6 +21,8 @@ common.require(cur, "encode", "Interpolating between images")
 codes = cur.codes()  # (N, D), cached per model
 x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim
+# Default images of two different classes: the test split may be sorted by class.
+first, second = (datasets.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -30,6 +32,16 @@ def dimension_order(path: str, content_hash: str, dataset: str) -> np.ndarray:
     return latent.kl_order(model, common.get_dataset(dataset).x_test)
 
 
+def dimension_number(value) -> int:
+    """A dimension picker's value: its option (3) or, in a link, its text ("z[3]")."""
+    return int(str(value).removeprefix("z[").removesuffix("]"))
+
+
+def class_number(value) -> int:
+    """A class picker's value: its option (3) or, in a link, the class's name."""
+    return names.index(value) if value in names else int(value)
+
+
 def pick_image(label: str, key: str, default: int) -> int:
     """An index into the test set, chosen by index, by class or at random."""
     st.markdown(f"**{label}**")
@@ -37,15 +49,19 @@ def pick_image(label: str, key: str, default: int) -> int:
                                key=f"{key}_how", label_visibility="collapsed",
                                bind="query-params")
     if how == "class" and len(names) > 1:
+        common.keep_in_range(f"{key}_class", 0, len(names) - 1, 0, parse=class_number)
         cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
                            key=f"{key}_class", bind="query-params")
         members = np.flatnonzero(y_test == cls)
+        common.keep_in_range(f"{key}_k", 0, len(members) - 1, 0)
         k = st.number_input("Which one", 0, len(members) - 1, 0, key=f"{key}_k",
                             bind="query-params")
         st.session_state[key] = int(members[k])
     elif how == "random":
         if st.button("Another", key=f"{key}_roll", icon=":material/casino:"):
             st.session_state[key] = int(np.random.default_rng().integers(n_test))
+    common.keep_in_range(key, 0, n_test - 1, default % n_test)  # another model's test set
+
     # The default is the widget's own value (not set through session state), so that a link
     # without ?{key}= means exactly this default: a bound widget drops its default from the URL.
     st.number_input("Test image #", 0, n_test - 1, default % n_test, key=key,
@@ -74,9 +90,9 @@ with tab_pair:
         st.session_state["interp_a_how"] = st.session_state["interp_b_how"] = "index"
     left, mid, right = st.columns([1, 2, 1])
     with left:
-        a = pick_image("Start", "interp_a", 0)
+        a = pick_image("Start", "interp_a", first)
     with right:
-        b = pick_image("End", "interp_b", 1)
+        b = pick_image("End", "interp_b", second)
     z_a, z_b = codes[a], codes[b]
     with mid:
         method = st.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
@@ -118,8 +134,9 @@ with tab_dim:
     st.caption(f"Dimensions are listed by the {what}, most used first.")
     left, right = st.columns([1, 3])
     with left:
-        base = pick_image("Around image", "trav_image", 0)
+        base = pick_image("Around image", "trav_image", first)
     with right:
+        common.keep_in_range("trav_dim", 0, dim - 1, int(order[0]), parse=dimension_number)
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
                          key="trav_dim", bind="query-params")
         z0 = codes[base]
@@ -128,8 +145,10 @@ with tab_dim:
 
         @st.fragment
         def dim_slider():
-            # Its range follows the image, dimension and span: a new range is a new widget, which
-            # takes the URL's value when it lies inside the range, else starts at the image's own.
+            # Its range follows the model, image, dimension and span: a value outside the new
+            # range (another model's, from the URL or this session) gives way to the image's own.
+            common.keep_in_range("trav_value", float(z0[d] - span), float(z0[d] + span),
+                                 float(z0[d]))
             value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
                               float(z0[d]), 0.05, key="trav_value", bind="query-params")
             image = latent.decode(cur.model, latent.traverse(z0, d, [value]))[0]
@@ -154,6 +173,8 @@ with tab_grid:
                    "'manifold' picture).")
         center = np.zeros(2, dtype=np.float32)
     else:
+        for n_key, key in enumerate(("grid_i", "grid_j")):
+            common.keep_in_range(key, 0, dim - 1, int(order[n_key]), parse=dimension_number)
         i = c1.selectbox("Horizontal dimension", order.tolist(), index=0, key="grid_i",
                          format_func=lambda k: f"z[{k}]", bind="query-params")
         j = c2.selectbox("Vertical dimension", order.tolist(), index=1, key="grid_j",

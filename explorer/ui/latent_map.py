@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from explorer import exports, figures, latent, mapview, projection
+from explorer import datasets, exports, figures, latent, lessons, mapview, projection
 from explorer.errors import ExplorerError
 from explorer.projection_files import (
     ProjectionCache,
@@ -130,13 +130,27 @@ if pending is not None:
 
 # No extra "chosen" trace: changing the figure would make Streamlit drop the selection, and
 # plotly already dims the points that are not selected.
-fig = figures.map_figure(coords, labels, names, method if pending is None else "pca")
+shown = method if pending is None else "pca"
+fig = common.chart_style(figures.map_figure(coords, labels, names, shown))
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
                         selection_mode=("points", "box", "lasso"))
 # A selection made on another model's map may point past this test set: drop those.
-chosen = [i for i in mapview.selected_indices(event.selection if event else None) if i < len(codes)]
+picked = [i for i in mapview.selected_indices(event.selection if event else None) if i < len(codes)]
+# The selection outlives its figure: when the UMAP map replaces the PCA stand-in (a new figure,
+# which Streamlit starts unselected) the points chosen on the stand-in stay chosen.
+figure_id, (kept_id, kept) = (cur.hash, shown), st.session_state.get("map_kept", (None, []))
+if picked:
+    chosen = mapview.in_click_order(kept, picked)
+elif kept and kept_id is not None and kept_id[0] == cur.hash and (
+        kept_id != figure_id or st.session_state.get("map_inherited")):
+    chosen = kept
+    st.session_state["map_inherited"] = True
+else:
+    chosen = []
+if picked or not chosen:
+    st.session_state["map_inherited"] = False
+st.session_state["map_kept"] = (figure_id, chosen)
 if not common.presenting():
-    shown = method if pending is None else "pca"
     st.download_button(
         "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
         file_name=f"{cur.entry.name}-{shown}.csv", mime="text/csv", key="map_csv",
@@ -145,22 +159,33 @@ if not common.presenting():
              "its full code z_0 … z_(D-1).")
 
 if not chosen:
-    st.caption("Click a point, or draw a box or lasso around some, to see their images and "
-               "what the model makes of them. Click a class in the legend to hide it.")
+    st.caption("Click a point (shift-click adds more), or pick Box or Lasso Select in the "
+               "chart's toolbar and draw around some, to see their images and what the model "
+               "makes of them. Click a class in the legend to hide it.")
     st.stop()
 
-shown = chosen[:24]
-st.subheader(f"{len(chosen)} selected" + (" (first 24 shown)" if len(chosen) > 24 else ""))
-x = cur.data.x_test[shown]
-x_hat = latent.decode(cur.model, codes[shown])
+if st.session_state.get("map_inherited"):
+    st.caption("Kept from the map shown before; select on this one to start afresh.")
+    if st.button("Clear the selection", icon=":material/deselect:", type="tertiary"):
+        st.session_state["map_kept"], st.session_state["map_inherited"] = (None, []), False
+        st.rerun()
+# At most 24 shown, of mixed classes: a box over a crowded region may hold hundreds of one digit.
+some = np.asarray(chosen)
+some = some[np.sort(datasets.mixed_indices(labels[some], 24))] if len(some) > 24 else some
+st.subheader(f"{len(chosen)} selected" + (" (24 of mixed classes shown)" if len(chosen) > 24
+                                          else ""))
+x = cur.data.x_test[some]
+x_hat = latent.decode(cur.model, codes[some])
 st.markdown("**Originals**")
-common.show_images(list(x), [f"#{i} · {names[labels[i]]}" for i in shown], size=72)
+common.show_images(list(x), [f"#{i} · {names[labels[i]]}" for i in some], size=72)
 st.markdown("**Reconstructions**")
 common.show_images(list(x_hat), None, size=72)
 show_neighbours(cur, chosen)
 
-pair = mapview.pair_for_interpolation(chosen)
+pair = mapview.pair_for_interpolation(chosen, labels)
 if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
                                   icon=":material/linear_scale:"):
     st.session_state["interp_pair"] = pair
-    pages.switch("interpolate")
+    # The pair is on the first tab: open that one, not whichever was used last.
+    st.session_state.pop("interp_tab", None)
+    pages.switch("interpolate", {"interp_tab": lessons.PAIR_TAB})

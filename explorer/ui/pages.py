@@ -50,6 +50,15 @@ PAGES: dict[str, PageSpec] = {
 }
 
 
+def presenting() -> bool:
+    """Whether presenter mode is on (the sidebar's toggle, ``?present=true``). Before the toggle
+    is drawn (the page's setup) the link says. Here, not in ``common``, so that ``app.py`` can ask
+    before the heavy imports."""
+    if "present" in st.session_state:
+        return bool(st.session_state["present"])
+    return st.query_params.get("present", "").lower() == "true"
+
+
 def path(name: str) -> str:
     """A page's file, relative to the app's root, e.g. for ``st.page_link``."""
     return PAGES[name].path

@@ -11,14 +11,25 @@ from explorer.ui import common, conditional
 
 cur = common.start_page("Sample new images")
 
+dim = cur.cfg.latent_dim
 if cur.cfg.kind == "gan":
     st.caption("A GAN's generator was trained, against a discriminator, to turn noise "
                "z ~ N(0, I) into images the discriminator takes for real ones.")
 elif cur.cfg.kind == "cvae":
     st.caption("A conditional VAE draws the class you ask for; z ~ N(0, T² I) holds the style.")
-elif cur.is_vae:
+elif cur.is_vae and dim <= 4:
     st.caption("A VAE is trained so that codes drawn from a standard normal decode to plausible "
-               "images. Lower the temperature for cleaner, less varied samples.")
+               f"images. With this {dim}-D code, a lower temperature draws codes nearer the "
+               "centre, where the clearest, most typical digits sit: cleaner, less varied "
+               "samples.")
+elif cur.is_vae:
+    # In many dimensions the training codes sit on a shell of radius about √D, not near 0, so a
+    # low temperature draws codes from a region the decoder never saw.
+    st.caption("A VAE is trained so that codes drawn from a standard normal decode to plausible "
+               f"images. This code has {dim} dimensions, and the training images' codes lie "
+               f"about √{dim} ≈ {dim ** 0.5:.0f} from the centre: a low temperature (0.3) "
+               "draws codes near the centre, which decode to grey, averaged blobs. Near T = 1 "
+               "the samples look most like digits.")
 else:
     st.warning("This is a plain autoencoder: nothing made its codes follow N(0, I), so many "
                "samples fall in regions it never learned and decode to blur. Compare with a VAE.")
@@ -40,7 +51,7 @@ def new_samples():
     st.session_state["sample_seed"] += 1
 
 
-c1, c2, c3 = st.columns([2, 2, 1])
+c1, c2, c3 = st.columns([2, 2, 1.3])
 temperature = c1.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="temperature",
                         help="Scales the prior's spread: z ~ N(0, T² I).", bind="query-params")
 n = c2.select_slider("How many", options=[16, 36, 64, 100], value=36, key="n_samples",

@@ -16,6 +16,7 @@ import streamlit as st
 from explorer import checkpoints, datasets, exports, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.figures import loss_figure
+from explorer.inspect_latent import COLLAPSE_NATS
 from explorer.jobs import Job, JobSpec, JobState, get_engine
 from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
@@ -77,7 +78,7 @@ FIELDS = (  # drawn two to a row, in this order
     Field("lr", "train_lr", "Learning rate",
           "Step size of the Adam optimiser; 1e-3 is a safe start. Too large and the loss "
           "explodes.",
-          1e-3, lo=1e-6, hi=100.0, step=1e-4, fmt="%g"),
+          1e-3, lo=1e-6, step=1e-4, fmt="%g"),  # no max: TrainConfig's check says why
     Field("seed", "train_seed", "Seed", "Same seed and settings give the same model.",
           0, lo=0, hi=2**31 - 1, step=1),
     Field("precision", "train_precision", "Precision",
@@ -97,14 +98,18 @@ RUN_NAME = Field(
 
 def draw_field(where, field: Field):
     """The field's widget on `where` (a column, or the form itself); returns its value."""
+    value = common.form_start("train", field.key, field.default)
     if field.options:
-        return where.selectbox(field.label, field.options, key=field.key, help=field.help,
-                               format_func=lambda o: o if o[-1].isdigit() else o.capitalize())
+        return where.selectbox(field.label, field.options, key=field.key,
+                               index=list(field.options).index(value)
+                               if value in field.options else 0,
+                               format_func=lambda o: o if o[-1].isdigit() else o.capitalize(),
+                               help=field.help)
     if field.lo is None:
-        return where.text_input(field.label, value=field.default, placeholder=field.placeholder,
+        return where.text_input(field.label, value=value, placeholder=field.placeholder,
                                 max_chars=field.max_chars, key=field.key, help=field.help)
     return where.number_input(field.label, min_value=field.lo, max_value=field.hi,
-                              value=field.default, step=field.step, format=field.fmt,
+                              value=value, step=field.step, format=field.fmt,
                               key=field.key, help=field.help)
 
 
@@ -170,6 +175,13 @@ def start_job(settings: dict) -> None:
             if store.is_taken(folder):
                 raise ConfigError(f"A run named '{folder}' already exists; choose another name, "
                                   f"e.g. '{store.unique_run_name(folder)}'.")
+            if folder != typed and st.session_state.get("_train_name_agreed") != typed:
+                # Said before training, not found out afterwards; a second press agrees.
+                st.session_state["_train_name_agreed"] = typed
+                st.warning(f"A folder cannot be called '{typed}': this run will be saved as "
+                           f"**runs/{folder}**. Press **Train** again to go ahead, or change "
+                           "the name.", icon=":material/edit:")
+                return
         else:
             folder = store.suggested_run_name(info.name, model_cfg)
         spinner = (
@@ -365,6 +377,10 @@ def final_view(job: Job, state: JobState) -> None:
             st.caption(f"The weights from its last good epoch were saved as '{name}'.")
     if saved:
         metric_row(state.metrics, job.model_config().kind == "vae")
+        if (kl := state.metrics.get("kl", COLLAPSE_NATS)) < COLLAPSE_NATS:  # a VAE's, collapsed
+            st.warning(f"**Posterior collapse:** the codes carry only {kl:.2f} nats about each "
+                       "image, so the decoder draws nearly the same picture for every code. "
+                       "Lower β, or train for more epochs.", icon=":material/warning:")
         st.button(
             "Open it",
             key="open_trained",
@@ -405,7 +421,9 @@ with settings_col, st.form("train_form", border=True):
         "dataset": st.selectbox(
             "Dataset",
             names,
-            index=names.index(datasets.DEFAULT_DATASET),
+            index=names.index(dataset)
+            if (dataset := common.form_start("train", "train_dataset", datasets.DEFAULT_DATASET))
+            in names else 0,
             format_func=dataset_label,
             key="train_dataset",
             help=" · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
@@ -415,7 +433,7 @@ with settings_col, st.form("train_form", border=True):
     s["kind"] = c1.segmented_control(
         "Model",
         ["ae", "vae", "cvae", "gan"],
-        default="vae",
+        default=common.form_start("train", "train_kind", "vae"),
         required=True,
         format_func=str.upper,
         key="train_kind",
@@ -426,7 +444,7 @@ with settings_col, st.form("train_form", border=True):
     s["arch"] = c2.segmented_control(
         "Body",
         ["mlp", "conv"],
-        default="mlp",
+        default=common.form_start("train", "train_arch", "mlp"),
         required=True,
         format_func={"mlp": "MLP", "conv": "Conv"}.get,
         key="train_arch",
@@ -436,6 +454,9 @@ with settings_col, st.form("train_form", border=True):
         for column, field in zip(st.columns(2), FIELDS[i : i + 2], strict=False):
             s[field.setting] = draw_field(column, field)
     s["name"] = draw_field(st, RUN_NAME)
+    common.remember_form("train", {
+        "train_dataset": s["dataset"], "train_kind": s["kind"], "train_arch": s["arch"],
+        **{f.key: s[f.setting] for f in (*FIELDS, RUN_NAME)}})
     submitted = st.form_submit_button(
         "Train", type="primary", icon=":material/play_arrow:", width="stretch"
     )

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 from harness.app_server import running_app  # noqa: E402
 from harness.chromium import LAUNCH_ARGS, VIEWPORT, chromium_missing  # noqa: E402
 from harness.page import RUN_TIMEOUT_MS  # noqa: E402
+from harness.pages import SCREENS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +52,14 @@ def app(page, server):
     page.set_default_timeout(RUN_TIMEOUT_MS)
     page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
     return page
+
+
+@pytest.fixture(params=SCREENS, ids=[s.name for s in SCREENS])
+def screen(request, app):
+    """Each screen the app must fit (wide, a 1024×768 projector, the projector in presenter
+    mode): the page is resized to it; open pages with ``query=screen.query``."""
+    app.set_viewport_size(request.param.viewport)
+    return request.param
 
 
 @pytest.hookimpl(wrapper=True)

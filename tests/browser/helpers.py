@@ -67,3 +67,71 @@ def progress_seen(page: Page) -> list[dict]:
 def progress_moved(page: Page) -> bool:
     """Did the bar show any progress: a step counted, a value above 0, or the saving stage?"""
     return page.evaluate(PROGRESS_MOVED_JS)
+
+
+# What a cramped screen breaks, measured in the page: every choice (a segmented control's or
+# radio's option, a button, a widget's label) lies inside its column and shows its whole text; no
+# word of a label or a heading is broken across two lines; no two pictures overlap.
+LAYOUT_PROBLEMS_JS = """() => {
+    const problems = [];
+    const main = document.querySelector('[data-testid="stMain"]') || document.body;
+    const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+    const name = e => (e.innerText || e.getAttribute('aria-label') || e.tagName).trim().slice(0, 40);
+    const box = e => e.closest('[data-testid="stColumn"]')
+        || e.closest('[data-testid="stMainBlockContainer"]') || main;
+    const choices = main.querySelectorAll(
+        '[data-testid="stButtonGroup"] button, [data-testid="stRadio"] label, ' +
+        '[data-testid="stButton"] button, [data-testid="stWidgetLabel"], ' +
+        '[data-testid="stCheckbox"] label, [data-testid="stTab"], iframe');
+    for (const e of choices) {
+        if (!shown(e) || e.closest('[data-testid="stTabs"] [hidden]')) continue;
+        const r = e.getBoundingClientRect(), c = box(e).getBoundingClientRect();
+        if (r.left < c.left - 2 || r.right > c.right + 2)
+            problems.push(`"${name(e)}" sticks out of its column (${Math.round(r.left)}-` +
+                          `${Math.round(r.right)} vs ${Math.round(c.left)}-${Math.round(c.right)})`);
+        for (const t of [e, ...e.querySelectorAll('p, span, div')])
+            if (t.scrollWidth > t.clientWidth + 2 && getComputedStyle(t).overflow !== 'visible'
+                && t.clientWidth > 8) {
+                problems.push(`"${name(e)}" is cut off (${t.scrollWidth} > ${t.clientWidth} px)`);
+                break;
+            }
+    }
+    // A word broken across lines: its text range has boxes on two lines.
+    const texts = main.querySelectorAll('[data-testid="stWidgetLabel"] p, ' +
+        '[data-testid="stButtonGroup"] button p, h1, h2, h3, [data-testid="stTab"] p');
+    for (const e of texts) {
+        if (!shown(e)) continue;
+        const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const re = /\\S+/g;
+            let m;
+            while ((m = re.exec(node.data)) !== null) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...range.getClientRects()].filter(q => q.width > 0)
+                                     .map(q => Math.round(q.top)));
+                if (tops.size > 1) problems.push(`the word "${m[0]}" is broken across lines`);
+            }
+        }
+    }
+    const imgs = [...main.querySelectorAll('[data-testid="stImageContainer"] img')].filter(shown)
+        .map(e => [e, e.getBoundingClientRect()]);
+    for (let i = 0; i < imgs.length; i++) {
+        const [e, r] = imgs[i], c = box(e).getBoundingClientRect();
+        if (r.left < c.left - 2 || r.right > c.right + 2)
+            problems.push(`an image (${Math.round(r.width)} px) spills out of its column`);
+        for (let j = i + 1; j < imgs.length; j++) {
+            const q = imgs[j][1];
+            const w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+            const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+            if (w > 2 && h > 2) problems.push(`two images overlap (${Math.round(w)}×${Math.round(h)} px)`);
+        }
+    }
+    return problems;
+}"""
+
+
+def layout_problems(page: Page) -> list[str]:
+    """What does not fit on the page as it is drawn now (see LAYOUT_PROBLEMS_JS)."""
+    return page.evaluate(LAYOUT_PROBLEMS_JS)

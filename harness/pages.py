@@ -1,0 +1,35 @@
+"""The screens the app is checked and photographed on, and its pages' addresses (the default
+page, the latent map, lives at the root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PAGE_PATHS = ("", "lessons", "compare", "interpolate", "sample", "draw", "inside", "train")
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A browser window, and whether presenter mode is on (``?present=true``)."""
+
+    name: str
+    width: int
+    height: int
+    presenting: bool = False
+
+    @property
+    def viewport(self) -> dict[str, int]:
+        return {"width": self.width, "height": self.height}
+
+    @property
+    def query(self) -> str:
+        return "present=true" if self.presenting else ""
+
+    def __str__(self) -> str:
+        return f"{self.width}×{self.height}" + (" presenting" if self.presenting else "")
+
+
+WIDE = Screen("wide", 1400, 900)
+PROJECTOR = Screen("projector", 1024, 768)  # a classroom projector, the sidebar open
+PRESENTER = Screen("presenter", 1024, 768, presenting=True)
+SCREENS = (WIDE, PROJECTOR, PRESENTER)

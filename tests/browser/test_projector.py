@@ -1,0 +1,184 @@
+"""The app on a classroom projector: 1024×768 with the sidebar open, in presenter mode, and on a
+wide screen. Every page must draw without an error, keep every choice inside its column with its
+whole text, break no word of a label and overlap no pictures; switching models must never leave
+a widget with a value it refuses.
+
+Run alone with ``.venv/bin/python -m pytest tests/browser/test_projector.py -q``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from harness.page import box_select, open_page, wait_idle
+from harness.pages import PAGE_PATHS
+from tests.browser.helpers import assert_no_errors, layout_problems
+
+pytestmark = pytest.mark.browser
+
+
+# Every page as it opens, and the tabs that hold the pictures a class looks at longest.
+VIEWS = [(path, "") for path in PAGE_PATHS] + [
+    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension")]
+
+
+@pytest.mark.parametrize(("path", "view"), VIEWS, ids=[f"{p or 'map'}{'-' + v if v else ''}"
+                                                      for p, v in VIEWS])
+def test_every_page_fits_the_screen(app: Page, server, screen, path, view):
+    open_page(app, server, path, query="&".join(q for q in (screen.query, view) if q))
+    expect(app.locator("h1").first).to_be_visible()
+    assert_no_errors(app)
+    if screen.presenting:
+        # Presenter mode gives the screen to the pictures: the sidebar starts folded.
+        expect(app.locator('[data-testid="stExpandSidebarButton"]')).to_be_visible()
+        # and chart text is enlarged like the page's (Streamlit's theme draws ticks at ~13 px)
+        sizes = app.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .filter(g => g._fullLayout).map(g => g._fullLayout.xaxis.showticklabels
+                ? g._fullLayout.xaxis.tickfont.size : g._fullLayout.font.size)""")
+        assert all(size >= 18 for size in sizes), sizes
+    problems = layout_problems(app)
+    assert not problems, f"{path} at {screen}: {problems}"
+
+
+def choose_model(page: Page, model: str) -> None:
+    box = page.get_by_role("combobox", name="Model")
+    option = page.get_by_role("option", name=model, exact=True)
+    box.click()
+    try:
+        expect(option).to_be_visible(timeout=5_000)
+    except AssertionError:  # a click while the sidebar still slid open may not open the list
+        box.click()
+    option.click()
+    wait_idle(page, expect_run=True)
+
+
+def test_switching_models_keeps_interpolate_working(app: Page, server, screen):
+    """Defect 1: the traversal slider kept the last model's value, out of the new one's range."""
+    open_page(app, server, "interpolate", model="pretrained/mnist-vae-mlp-z16",
+              query=screen.query)
+    app.get_by_role("tab", name="Along one dimension").click()
+    wait_idle(app, expect_run=True)
+    dimension = app.get_by_role("combobox", name="Dimension")
+    dimension.click()
+    app.get_by_role("option").last.click()
+    wait_idle(app, expect_run=True)
+    if screen.presenting:  # the sidebar is folded: open it, as a teacher would
+        app.locator('[data-testid="stExpandSidebarButton"]').click()
+        expect(app.get_by_role("combobox", name="Model")).to_be_in_viewport()
+    for model in ("pretrained/digits-vae-mlp-z2", "pretrained/mnist-vae-mlp-z2",
+                  "pretrained/digits-ae-mlp-z2"):
+        choose_model(app, model)
+        assert_no_errors(app)
+        expect(app.get_by_role("slider").first).to_be_visible()
+
+
+# The page position of the `n`-th point of the map's first trace, computed from plotly's axes.
+POINT_POSITION_JS = """n => {
+    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    const trace = gd._fullData[0];
+    return [box.left + L._size.l + L.xaxis.d2p(trace.x[n]),
+            box.top + L._size.t + L.yaxis.d2p(trace.y[n])];
+}"""
+
+
+def click_point(page: Page, n: int, shift: bool = False) -> None:
+    x, y = page.evaluate(POINT_POSITION_JS, n)
+    page.mouse.move(x, y)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(x, y)
+    if shift:
+        page.keyboard.up("Shift")
+    wait_idle(page, expect_run=True)
+
+
+@pytest.mark.parametrize("tool", [None, "Pan", "Zoom"])
+def test_a_click_on_the_map_selects_the_point(app: Page, server, tool):
+    """Defect 4: with the lasso (the old default) a click did nothing. Streamlit turns click
+    selection off under its box and lasso tools, so those are for groups only."""
+    open_page(app, server)
+    chart = app.locator('[data-testid="stPlotlyChart"]').first
+    expect(chart.locator(".js-plotly-plot")).to_be_visible()
+    if tool:
+        chart.hover()
+        app.locator(f'.modebar-btn[data-title="{tool}"]').first.click()
+    click_point(app, 0)
+    expect(app.locator('[data-testid="stHeading"]', has_text="1 selected")).to_be_visible()
+    assert_no_errors(app)
+
+
+def test_interpolate_from_the_map_opens_the_pair_of_two_classes(app: Page, server):
+    """Defect 5: the button opened whichever Interpolate tab was last used, and after a box it
+    took two images of one class. (Click order is kept by mapview.in_click_order, unit-tested.)"""
+    open_page(app, server, "interpolate")
+    app.get_by_role("tab", name="Along one dimension").click()  # the tab last used
+    wait_idle(app, expect_run=True)
+    open_page(app, server)
+    expect(app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+    box_select(app)
+    button = app.get_by_role("button", name=re.compile(r"Interpolate between #\d+ and #\d+"))
+    expect(button).to_be_visible()
+    first, second = re.findall(r"#(\d+)", button.inner_text())
+    button.click()
+    wait_idle(app, expect_run=True)
+    expect(app.get_by_role("tab", name="Between two images")).to_have_attribute(
+        "aria-selected", "true")
+    start = app.locator('[data-testid="stImageCaption"]', has_text=f"#{first} · ")
+    end = app.locator('[data-testid="stImageCaption"]', has_text=f"#{second} · ")
+    expect(start).to_be_visible()
+    expect(end).to_be_visible()
+    assert start.inner_text().split("·")[1] != end.inner_text().split("·")[1], "one class"
+    assert_no_errors(app)
+
+
+def test_the_heat_maps_zero_is_the_scales_dark_end(app: Page, server):
+    """Defect 6: Streamlit's chart theme swapped magma's dark end (#000004, one of its
+    placeholder colours) for pink."""
+    open_page(app, server, "compare")
+    chart = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').last
+    expect(chart).to_be_visible()
+    low = chart.evaluate("gd => gd._fullLayout.coloraxis.colorscale[0][1]")
+    assert low.replace(" ", "") == "rgb(0,0,4)", low
+
+
+def test_the_beta_lesson_opens_train_with_digits_and_beta_20(app: Page, server):
+    """Defect 8: it opened Train with the defaults (MNIST, β = 1)."""
+    open_page(app, server, "lessons")
+    app.get_by_role("button", name="Train a VAE with β = 20").click()
+    wait_idle(app, expect_run=True)
+    form = app.locator('[data-testid="stForm"]')
+    expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
+    expect(form.get_by_label("β (VAE)", exact=True)).to_have_value("20")
+
+
+def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, server):
+    """Defects 9 and 10."""
+    from harness.page import fill_train_form, go_to
+
+    open_page(app, server, "train")
+    form = fill_train_form(app, "Digits 8×8", {"Learning rate": 1000, "Epochs": 3})
+    form.get_by_role("button", name="Train").click()
+    expect(app.locator('[data-testid="stAlertContentError"]')).to_contain_text(
+        "Learning rate must be above 0 and at most 100")
+    go_to(app, "Sample")
+    go_to(app, "Train")
+    expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
+    expect(form.get_by_label("Epochs", exact=True)).to_have_value("3")
+
+
+def test_the_model_card_fits_the_sidebar(app: Page, server, screen):
+    """Defect 13: the card's table ran off the sidebar ("learni")."""
+    if screen.presenting:
+        pytest.skip("the sidebar is folded in presenter mode")
+    open_page(app, server, "sample", query=screen.query)
+    sidebar = app.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Model card").click()
+    table = sidebar.locator('[data-testid="stTable"]')
+    expect(table).to_contain_text("learning rate")
+    table_box, side_box = table.bounding_box(), sidebar.bounding_box()
+    assert table_box["x"] + table_box["width"] <= side_box["x"] + side_box["width"], table_box
+    assert table.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
