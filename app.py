@@ -23,7 +23,7 @@ if "_started" not in st.session_state:
 
 from explorer import store  # noqa: E402 - heavy (torch): imported once the page shows something
 from explorer.training import configure_threads  # noqa: E402
-from explorer.ui import common  # noqa: E402
+from explorer.ui import common, sidebar  # noqa: E402
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,7 +38,7 @@ once_per_server()
 page = st.navigation(pages.navigation())
 loading.empty()
 common.reclaim_session()
-st.session_state["_entry"] = common.sidebar()
-common.training_notice(on_train_page=page.url_path == "train")
+st.session_state["_entry"] = sidebar.sidebar()
+sidebar.training_notice(on_train_page=page.url_path == "train")
 pages.follow()  # a button's callback may have asked for another page
 page.run()
