@@ -272,6 +272,11 @@ def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monke
                     batch=256, name="alice's AE")
     bob = submit(bob, dataset="digits", kind="vae", latent=2, hidden="16", epochs=2, seed=2,
                   batch=128, name="bob/../vae")
+    # Both names must change to be folder names: each student is told the folder's name first,
+    # and a second press agrees to it.
+    for at in (alice, bob):
+        assert any("will be saved as" in w.value for w in at.warning), at.warning
+    alice, bob = (at.form_submit_button[0].click().run() for at in (alice, bob))
     assert not alice.error and not bob.error, [e.value for e in [*alice.error, *bob.error]]
     sessions = {"alice": alice, "bob": bob}
     jobs = {who: at.session_state["train_job"] for who, at in sessions.items()}

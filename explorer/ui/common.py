@@ -146,6 +146,15 @@ class Current:
             st.stop()
 
 
+def presenter_switch() -> None:
+    """The presenter toggle (``?present=true``); in presenter mode pages draw bigger and simpler."""
+    st.toggle("Presenter mode", key="present", bind="query-params",
+              help="Bigger images and text, fewer controls: readable from the back of a room.")
+    st.html(LAYOUT_CSS)
+    if presenting():
+        st.html(PRESENTER_CSS)
+
+
 def chart_style(fig):
     """A plotly figure with fonts readable from the back of a room when presenting. Streamlit's
     chart theme sizes ticks, legends and titles itself, so each is set, not just the base font."""

@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer import checkpoints, exports, store
 from explorer.errors import ExplorerError, plain
-from explorer.ui.common import LAYOUT_CSS, PRESENTER_CSS, list_entries, presenting
+from explorer.ui.common import list_entries, presenter_switch
 
 
 def sidebar() -> store.ModelEntry | None:
@@ -111,13 +111,6 @@ def training_notice(on_train_page: bool) -> None:
         notice()
 
 
-def presenter_switch() -> None:
-    """The presenter toggle (``?present=true``); in presenter mode pages draw bigger and simpler."""
-    st.toggle("Presenter mode", key="present", bind="query-params",
-              help="Bigger images and text, fewer controls: readable from the back of a room.")
-    st.html(LAYOUT_CSS + (PRESENTER_CSS if presenting() else ""))
-
-
 FLOOR_NOTE = ("Bernoulli on grey pixels: a grey pixel is not a 0/1 outcome, so the "
               "reconstruction cost cannot go below the images' own entropy Σ H(x) (recon_floor, "
               "about 46 nats on mnist-5k) and this −ELBO is no bound on −log p(x); a binarized "
@@ -148,5 +141,3 @@ def show_card(card: dict) -> None:
             and "kl" in metrics:
         st.caption(FLOOR_NOTE)
     st.json(card.get("config", {}), expanded=False)
-
-
