@@ -53,19 +53,25 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def read_capped(path: Path, limit: int, what: str) -> bytes:
+    """The file's bytes, refused before reading when it is over `limit`, as the app's uploader
+    refuses it; every problem is one sentence."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise ExplorerError(f"{path.name} is {size / 2**20:,.0f} MB; {what} "
+                                f"{limit // 2**20} MB.")
+        return path.read_bytes()
+    except OSError as e:
+        raise ExplorerError(f"{path} could not be read ({e.strerror}).") from None
+
+
 def cmd_datasets_add(args) -> int:
     from explorer.datasets import add_user_dataset
     from explorer.userdata import MAX_FILE_BYTES
 
     path = Path(args.file)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:  # refused before reading, as the app's uploader does
-            raise ExplorerError(f"{path.name} is {size / 2**20:,.0f} MB; the limit is "
-                                f"{MAX_FILE_BYTES // 2**20} MB.")
-        data = path.read_bytes()
-    except OSError as e:
-        raise ExplorerError(f"{args.file} could not be read ({e.strerror}).") from None
+    data = read_capped(path, MAX_FILE_BYTES, "the limit is")
     info = add_user_dataset(args.name, data, path.name, args.size, args.colour)
     c, h, w = info.image_shape
     print(f"Added {info.name}: {info.n_train} train and {info.n_test} test images, {h}x{w}"
@@ -149,14 +155,7 @@ def cmd_import(args) -> int:
     from explorer.store import runs_dir
 
     path = Path(args.file)
-    try:
-        size = path.stat().st_size
-        if size > MAX_ZIP_BYTES:  # refused before reading, as the app's uploader does
-            raise ExplorerError(f"{path.name} is {size / 2**20:.0f} MB; a shared model is at most "
-                                f"{MAX_ZIP_BYTES // 2**20} MB.")
-        data = path.read_bytes()
-    except OSError as e:
-        raise ExplorerError(f"{args.file} could not be read ({e.strerror}).") from None
+    data = read_capped(path, MAX_ZIP_BYTES, "a shared model is at most")
     folder = import_model_zip(data, runs_dir(), args.name or path.stem)
     print(f"Added runs/{folder.name}")
     return 0
