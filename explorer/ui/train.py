@@ -173,8 +173,13 @@ def headline(job: Job) -> None:
     st.markdown(f"**runs/{job.name}** · {job.model_config().describe()} · {title}")
 
 
+# The curves and the previews are plotly figures and images: tens of milliseconds of the server's
+# time each, so with a class training they are redrawn every few seconds; the bar stays lively.
+CHARTS_EVERY_S = 3.0
+
+
 @st.fragment(run_every=0.5)
-def live_view() -> None:
+def live_progress() -> None:
     """Redrawn twice a second while the job runs; hands over to a full rerun when it ends."""
     job: Job = st.session_state["train_job"]
     state = job.snapshot()
@@ -196,8 +201,18 @@ def live_view() -> None:
         help="Leaves the queue; nothing is saved." if queued
         else "Ends training now; what it learned is saved.",
     )
+
+
+@st.fragment(run_every=CHARTS_EVERY_S)
+def live_charts() -> None:
+    state = st.session_state["train_job"].snapshot()
     show_curves(state)
     show_reconstructions(state)
+
+
+def live_view() -> None:
+    live_progress()
+    live_charts()
 
 
 def metric_row(metrics: dict, is_vae: bool) -> None:
