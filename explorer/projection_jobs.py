@@ -6,6 +6,7 @@ and stores the result in a :class:`~explorer.projection_files.ProjectionCache`.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -24,13 +25,21 @@ from explorer.projection_files import ProjectionCache
 log = logging.getLogger(__name__)
 
 STAGE_NOT_STARTED = "not started"
+STAGE_QUEUED = "waiting for another map to finish"
 STAGE_DONE = "done"
+# UMAP and t-SNE fits run at most this many at once in the server ($EXPLORER_PROJECTION_WORKERS,
+# default 1): a class asking for maps queues them instead of sharing two cores thirty ways.
+_SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("EXPLORER_PROJECTION_WORKERS",
+                                                              "1") or 1)))
 
 
 class ProjectionJob:
     """Fit a map in a daemon thread, so a page can show PCA at once and swap this in when done.
 
     Poll ``done``; then ``result`` (a :class:`Projection`) or ``error`` (a sentence to show).
+    Fits wait for one of a few slots. Sessions :meth:`claim` the job they show and
+    :meth:`release` it when they ask for another map: a job nobody wants any more when its
+    turn comes is dropped (``dropped``), not fitted.
     ``stage`` says what it is doing (:data:`STAGE_WARMING`, :data:`STAGE_FITTING`,
     :data:`STAGE_DONE`). With a cache, a model hash and a data key, the finished map is also
     written to the cache. Exceptions never escape the thread.
@@ -52,6 +61,22 @@ class ProjectionJob:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._claims: set[str] = set()
+        self._claimed = False
+        self.dropped = False
+
+    def claim(self, who: str) -> None:
+        with self._start_lock:
+            self._claims.add(who)
+            self._claimed = True
+
+    def release(self, who: str) -> None:
+        with self._start_lock:
+            self._claims.discard(who)
+
+    def _unwanted(self) -> bool:
+        with self._start_lock:
+            return self._claimed and not self._claims
 
     @property
     def done(self) -> bool:
@@ -86,6 +111,15 @@ class ProjectionJob:
         self.stage = stage
 
     def _run(self) -> None:
+        stage = self.stage
+        self.stage = STAGE_QUEUED
+        while not _SLOTS.acquire(timeout=0.2):
+            if self._unwanted():  # superseded while it waited: never fitted
+                self.dropped, self.stage, self._t1 = True, STAGE_DONE, time.monotonic()
+                self.error = "This map was no longer asked for."
+                self._done.set()
+                return
+        self.stage = stage
         try:
             proj = fit_projection(self.codes, self.params, progress=self._set_stage)
             if self.cache is not None and self.model_hash and self.data_key and \
@@ -99,6 +133,7 @@ class ProjectionJob:
             self.error = _error_sentence(e, self.params.method)
             log.warning("projection job failed: %s", self.error, exc_info=True)
         finally:
+            _SLOTS.release()
             self._t1 = time.monotonic()
             self.stage = STAGE_DONE
             self._done.set()  # last, so whoever sees done also sees result or error

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -384,3 +385,36 @@ def test_projection_files_never_unpickle(tmp_path, marker):
     cached.write_bytes(evil_torch_save(marker))
     assert cache.get("0123456789abcdef", "digits-test", params) is None
     assert not cached.exists()  # a corrupt cache entry is dropped
+
+
+def test_background_maps_take_turns_and_a_superseded_one_is_dropped(monkeypatch):
+    """One slot: a second map waits for the first; a map its session gave up on while it waited
+    is never fitted; one still wanted by another session is."""
+    monkeypatch.setattr(projection_jobs, "_SLOTS", threading.BoundedSemaphore(1))
+    gate = threading.Event()
+    real_fit = projection_jobs.fit_projection
+
+    def slow_fit(codes, params, progress=None):
+        gate.wait(10)
+        return real_fit(codes, params, progress)
+
+    monkeypatch.setattr(projection_jobs, "fit_projection", slow_fit)
+    codes = np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32)
+    first = ProjectionJob(codes, ProjectionParams("tsne", perplexity=5.0))
+    first.claim("a")
+    first.start()
+    abandoned = ProjectionJob(codes, ProjectionParams("tsne", perplexity=6.0))
+    abandoned.claim("a")
+    abandoned.start()
+    shared = ProjectionJob(codes, ProjectionParams("tsne", perplexity=7.0))
+    shared.claim("a")
+    shared.claim("b")
+    shared.start()
+    time.sleep(0.5)
+    assert abandoned.stage == shared.stage == projection_jobs.STAGE_QUEUED
+    abandoned.release("a")  # "a" moved the slider again
+    shared.release("a")  # ... but "b" still wants this one
+    assert abandoned.wait(5) and abandoned.dropped and abandoned.result is None
+    gate.set()
+    assert first.wait(60) and first.result is not None
+    assert shared.wait(60) and shared.result is not None and not shared.dropped

@@ -285,9 +285,11 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
                                on_click="ignore", icon=":material/animation:", type="tertiary")
 
 
-def start_page(title: str, needs_model: bool = True) -> Current | None:
+def start_page(title: str, needs_model: bool = True, needs: str | None = None,
+               what: str | None = None) -> Current | None:
     """How every page begins: its title, then (unless `needs_model` is False) the sidebar's
-    model, loaded; a page whose model cannot be loaded says why and stops there."""
+    model, loaded; a page whose model cannot be loaded, or cannot do what the page `needs`
+    (a capability, see :func:`require`), says why and stops there."""
     st.title(title)
     if not needs_model:
         return None
@@ -298,6 +300,8 @@ def start_page(title: str, needs_model: bool = True) -> Current | None:
     loading.empty()
     if cur is None:
         st.stop()
+    if needs is not None:
+        require(cur, needs, what or title)
     return cur
 
 

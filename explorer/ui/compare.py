@@ -13,8 +13,7 @@ from explorer import checkpoints, latent, metrics
 from explorer.errors import ExplorerError, plain
 from explorer.ui import common
 
-cur = common.start_page("Reconstructions")
-common.require(cur, "encode", "Reconstructions")
+cur = common.start_page("Reconstructions", needs="encode")
 common.explain(
     "The top row is test images the models never trained on. Each row below is what a model "
     "makes of them: the image squeezed into its code and decoded again, x̂ = decoder(encoder(x)). "

@@ -18,8 +18,7 @@ CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
 PEN_PX = 22  # about 2 MNIST pixels once a digit's box is scaled to 20x20
 NEIGHBOURS = 8
 
-cur = common.start_page("Draw a digit")
-common.require(cur, "encode", "Draw a digit")
+cur = common.start_page("Draw a digit", needs="encode")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
 labels, names = cur.labels, cur.names
 dim = codes.shape[1]

@@ -17,8 +17,7 @@ PAIRS = {"mnist-5k": ("mnist-ae-mlp-z2", "mnist-vae-mlp-z2"),
          "digits": ("digits-ae-mlp-z2", "digits-vae-mlp-z2")}
 MAX_POINTS = 40  # posterior ellipses drawn at once
 
-cur = common.start_page("Inside the latent space")
-common.require(cur, "encode", "Inside the latent space")
+cur = common.start_page("Inside the latent space", needs="encode")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
 labels, names = cur.labels, cur.names
 dim = codes.shape[1]

@@ -5,6 +5,7 @@ beside the model, the on-disk projection cache, PCA (instant), or a UMAP / t-SNE
 background thread (shared by every session) while the PCA picture stands in for it.
 """
 
+import uuid
 from functools import partial
 
 import numpy as np
@@ -22,8 +23,7 @@ from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common, pages
 from explorer.ui.neighbours import show_neighbours
 
-cur = common.start_page("Latent map")
-common.require(cur, "encode", "The latent map")
+cur = common.start_page("Latent map", needs="encode", what="The latent map")
 common.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "
@@ -104,12 +104,24 @@ else:
         coords = fit_or_stop(params)
         projection_cache().put(cur.hash, "test", params, coords)
     elif coords is None:
-        job = projection_job(str(cur.entry.path), cur.hash, cur.entry.dataset, params)
+        key = (str(cur.entry.path), cur.hash, cur.entry.dataset, params)
+        job = projection_job(*key)
+        # This session now wants this map and no other: a map it asked for before and that has
+        # not started is dropped unless another session still wants it.
+        owner = st.session_state.setdefault("_map_owner", uuid.uuid4().hex)
+        previous = st.session_state.get("_map_job")
+        if previous is not None and previous is not job:
+            previous.release(owner)
+        job.claim(owner)
+        st.session_state["_map_job"] = job
         if job.done and job.result is not None:
             coords = job.result.coords
         elif job.done:
-            st.error(f"The {method.upper()} map could not be computed: {job.error}")
-            projection_job.clear()  # let the next attempt start afresh
+            if not job.dropped:
+                st.error(f"The {method.upper()} map could not be computed: {job.error}")
+            projection_job.clear(*key)  # only this map's entry: the next attempt starts afresh
+            if job.dropped:
+                st.rerun()
         else:
             pending = job
     if coords is None:
