@@ -79,3 +79,22 @@ def _good_members() -> dict[str, bytes]:
     model = build_model(TINY)
     data = st_save_bytes({k: v.contiguous() for k, v in model.state_dict().items()})
     return {CARD: json.dumps(_card()).encode(), WEIGHTS: data}
+
+
+def in_step(monkeypatch, n: int = 2):
+    """Holds every save at the moment its card is written until `n` saves have got there, so
+    they all finish together (as two trainings or uploads can on a shared server)."""
+    import threading
+
+    from explorer import checkpoints
+
+    barrier, waited = threading.Barrier(n, timeout=20), threading.local()
+    real = checkpoints._fsync_write
+
+    def write(path, data):
+        real(path, data)
+        if path.name == checkpoints.CARD and not getattr(waited, "done", False):
+            waited.done = True
+            barrier.wait()
+
+    monkeypatch.setattr(checkpoints, "_fsync_write", write)

@@ -26,6 +26,7 @@ from hostile import (
     _set_config,
     evil_pickle,
     evil_torch_save,
+    in_step,
 )
 from safetensors.torch import save as st_save_bytes
 from safetensors.torch import save_file
@@ -69,25 +70,10 @@ def test_existing_folder_is_not_overwritten_silently(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "m-2"]  # no temp or old folders
 
 
-def _in_step(monkeypatch, n: int = 2):
-    """Holds every save at the moment its card is written until `n` saves have got there, so
-    they all finish together (as two trainings or uploads can on a shared server)."""
-    barrier, waited = threading.Barrier(n, timeout=20), threading.local()
-    real = checkpoints._fsync_write
-
-    def write(path, data):
-        real(path, data)
-        if path.name == CARD and not getattr(waited, "done", False):
-            waited.done = True
-            barrier.wait()
-
-    monkeypatch.setattr(checkpoints, "_fsync_write", write)
-
-
 @pytest.mark.parametrize("trial", range(3))
 def test_saves_finishing_together_keep_both_models(tmp_path, monkeypatch, trial):
     monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
-    _in_step(monkeypatch)
+    in_step(monkeypatch)
     models = [build_model(CFG) for _ in range(2)]
     cards, errors = [None, None], []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hostile import TINY, _card, _good_members, _zip, evil_pickle, evil_torch_save
+from hostile import TINY, _card, _good_members, _zip, evil_pickle, evil_torch_save, in_step
 from safetensors.torch import save as st_save_bytes
 
 from explorer import checkpoints, exports, store
@@ -23,23 +23,9 @@ def _members(seed: int = 0, cfg: ModelConfig = TINY, **card) -> dict[str, bytes]
     return {CARD: json.dumps(card).encode(), WEIGHTS: st_save_bytes(state)}
 
 
-def _in_step(monkeypatch, n: int = 2):
-    """Holds each save where its card is written until `n` saves are there: they finish together."""
-    barrier, waited = threading.Barrier(n, timeout=20), threading.local()
-    real = checkpoints._fsync_write
-
-    def write(path, data):
-        real(path, data)
-        if path.name == CARD and not getattr(waited, "done", False):
-            waited.done = True
-            barrier.wait()
-
-    monkeypatch.setattr(checkpoints, "_fsync_write", write)
-
-
 @pytest.mark.parametrize("trial", range(3))
 def test_two_uploads_finishing_together_keep_both_models(runs, monkeypatch, trial):
-    _in_step(monkeypatch)
+    in_step(monkeypatch)
     zips = [_zip(_members(seed)) for seed in (1, 2)]
     folders, errors = [None, None], []
 
