@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PAGE_PATHS = ("", "lessons", "compare", "interpolate", "sample", "draw", "inside", "train")
+PAGE_PATHS = ("", "lessons", "compare", "interpolate", "sample", "draw", "inside", "train",
+              "rate-distortion", "generators")
 
 
 @dataclass(frozen=True)

@@ -51,4 +51,5 @@ for i, e in enumerate(chosen):
                          caption=f"{e.name}{how}")
 
 st.dataframe(pd.DataFrame(table).T.round(3), width="stretch")
-st.plotly_chart(precision_recall_figure(table), config={"displayModeBar": False})
+st.plotly_chart(common.chart_style(precision_recall_figure(table)),
+                config={"displayModeBar": False})

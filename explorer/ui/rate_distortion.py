@@ -42,7 +42,8 @@ likelihood = st.segmented_control(
     key="rd_likelihood", required=True,
     help="Distortions under different likelihoods are in different units: one plane each.")
 shown = [p for p in points if p.likelihood == likelihood]
-st.plotly_chart(figures_compare.rate_distortion_figure(shown, current=cur.entry.id), key=CHART,
+st.plotly_chart(common.chart_style(figures_compare.rate_distortion_figure(
+    shown, current=cur.entry.id)), key=CHART,
                 on_select=choose_clicked, selection_mode="points")
 st.caption("Each VAE sits at its **rate** (the mean KL, an upper bound on the information the code "
            "carries) and **distortion** (the mean reconstruction cost); its −ELBO is their sum, so "

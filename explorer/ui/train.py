@@ -117,7 +117,7 @@ def start_job(settings: dict) -> None:
 def show_curves(state: JobState) -> None:
     fig = loss_figure(state, st.session_state.get("train_likelihood", "bernoulli"))
     if fig is not None:
-        st.plotly_chart(fig, config={"displayModeBar": False})
+        st.plotly_chart(common.chart_style(fig), config={"displayModeBar": False})
 
 
 def show_reconstructions(state: JobState, final: bool = False) -> None:
