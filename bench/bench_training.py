@@ -129,8 +129,9 @@ class PILDigits(torch.utils.data.Dataset):
         return pic.view(1, *pic.shape).float().div(255), self.targets[i]
 
 
-def run_reference(data, batch: int, epochs: int, seed: int, device: str):
-    """The pytorch/examples loop; returns (model, wall seconds of the loop)."""
+def run_reference(data, batch: int, epochs: int, seed: int, device: str, after_epoch=None):
+    """The pytorch/examples loop; returns (model, wall seconds of the loop). `after_epoch(model)`
+    runs after each epoch, as the example's test pass does."""
     from torch.utils.data import DataLoader
 
     dev = pick_device(device)
@@ -152,6 +153,8 @@ def run_reference(data, batch: int, epochs: int, seed: int, device: str):
             loss.backward()
             train_loss += loss.item()
             optimizer.step()
+        if after_epoch is not None:
+            after_epoch(ref)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     return ref, time.perf_counter() - t
@@ -175,21 +178,12 @@ def reference_process(epochs: int, device: str) -> None:
     from explorer.datasets import load_dataset
 
     data = load_dataset("mnist-5k")
-    ref, _ = run_reference(data, 128, 0, 0, device)
     dev = pick_device(device)
-    loader = DataLoader(PILDigits(data.x_train, data.y_train), batch_size=128, shuffle=True)
     tests = DataLoader(PILDigits(data.x_test, data.y_test), batch_size=128)
-    optimizer = torch.optim.Adam(ref.parameters(), lr=1e-3)
-    for _ in range(epochs):
-        ref.train()
-        for x, _ in loader:
-            x = x.to(dev)
-            optimizer.zero_grad()
-            recon, mu, logvar = ref(x)
-            loss = examples_loss(recon, x, mu, logvar)
-            loss.backward()
-            loss.item()
-            optimizer.step()
+    test_loss = 0.0
+
+    def test_pass(ref) -> None:
+        nonlocal test_loss
         ref.eval()
         test_loss = 0.0
         with torch.no_grad():
@@ -197,6 +191,9 @@ def reference_process(epochs: int, device: str) -> None:
                 x = x.to(dev)
                 recon, mu, logvar = ref(x)
                 test_loss += examples_loss(recon, x, mu, logvar).item()
+        ref.train()
+
+    run_reference(data, 128, epochs, 0, device, after_epoch=test_pass)
     print(f"reference: {epochs} epochs, last test loss {test_loss / len(data.x_test):.2f}")
 
 
