@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, exports, figures, latent, lessons, mapview, projection
+from explorer import datasets, exports, figures, lessons, mapview, projection
 from explorer.errors import ExplorerError
 from explorer.projection_files import (
     ProjectionCache,
@@ -21,7 +21,6 @@ from explorer.projection_files import (
 )
 from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common, pages
-from explorer.ui.neighbours import show_neighbours
 
 cur = common.start_page("Latent map", needs="encode", what="The latent map")
 common.explain(
@@ -31,12 +30,12 @@ common.explain(
     "digit. A 2-D code is drawn as it is; a longer one is squeezed onto the screen by a "
     "projection — PCA keeps the broad layout, UMAP and t-SNE keep neighbours together but "
     "distort distances between clusters.",
-    model=cur.model,
+    cfg=cur.cfg,
 )
 
-codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
+# The codes (N, D) come from cur.codes() where needed: a map from stored coordinates needs none.
 labels, names = cur.labels, cur.names
-dim = codes.shape[1]
+dim = cur.cfg.latent_dim
 
 
 @st.cache_resource(max_entries=1)
@@ -50,6 +49,12 @@ def projection_job(path: str, content_hash: str, dataset: str, params: projectio
     codes = common.test_codes(path, content_hash, dataset)
     return ProjectionJob(codes, params, cache=projection_cache(), model_hash=content_hash,
                          data_key="test").start()
+
+
+def map_csv(coords: np.ndarray) -> str:
+    """The map's CSV, made when its button is pressed: it needs the codes, the map does not."""
+    codes = common.test_codes(str(cur.entry.path), cur.hash, cur.entry.dataset)
+    return exports.coords_csv(codes, coords, labels, names)
 
 
 def stored_coords(params: projection.ProjectionParams) -> np.ndarray | None:
@@ -66,7 +71,7 @@ def stored_coords(params: projection.ProjectionParams) -> np.ndarray | None:
 def fit_or_stop(params: projection.ProjectionParams) -> np.ndarray:
     """A quick projection (PCA) fitted here; codes it cannot map get a sentence, not a trace."""
     try:
-        return projection.fit_projection(codes, params).coords
+        return projection.fit_projection(cur.codes(), params).coords
     except ExplorerError as e:
         st.error(f"This model's codes cannot be drawn as a map: {e}")
         st.stop()
@@ -76,7 +81,7 @@ if dim == 2:
     method = "latent"
     st.caption("This model's code is 2-D, so the map is the latent space itself: no projection, "
                "nothing distorted. Each point is one test image's posterior mean.")
-    coords, pending = codes, None
+    coords, pending = cur.codes(), None
 else:
     c1, c2, c3 = st.columns([2, 2, 2])
     method = c1.segmented_control(
@@ -147,7 +152,7 @@ fig = common.chart_style(figures.map_figure(coords, labels, names, shown))
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
                         selection_mode=("points", "box", "lasso"))
 # A selection made on another model's map may point past this test set: drop those.
-picked = [i for i in mapview.selected_indices(event.selection if event else None) if i < len(codes)]
+picked = [i for i in mapview.selected_indices(event.selection if event else None) if i < len(labels)]
 # The selection outlives its figure: when the UMAP map replaces the PCA stand-in (a new figure,
 # which Streamlit starts unselected) the points chosen on the stand-in stay chosen.
 figure_id, (kept_id, kept) = (cur.hash, shown), st.session_state.get("map_kept", (None, []))
@@ -164,7 +169,7 @@ if picked or not chosen:
 st.session_state["map_kept"] = (figure_id, chosen)
 if not common.presenting():
     st.download_button(
-        "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
+        "Coordinates (CSV)", data=partial(map_csv, coords),
         file_name=f"{cur.entry.name}-{shown}.csv", mime="text/csv", key="map_csv",
         on_click="ignore", icon=":material/download:", type="tertiary",
         help="One row per test image: index, label, class name, its x and y on this map, and "
@@ -181,13 +186,17 @@ if st.session_state.get("map_inherited"):
     if st.button("Clear the selection", icon=":material/deselect:", type="tertiary"):
         st.session_state["map_kept"], st.session_state["map_inherited"] = (None, []), False
         st.rerun()
+# What a selection shows needs the model (and torch): imported here, so the map alone draws without.
+from explorer import latent  # noqa: E402
+from explorer.ui.neighbours import show_neighbours  # noqa: E402
+
 # At most 24 shown, of mixed classes: a box over a crowded region may hold hundreds of one digit.
 some = np.asarray(chosen)
 some = some[np.sort(datasets.mixed_indices(labels[some], 24))] if len(some) > 24 else some
 st.subheader(f"{len(chosen)} selected" + (" (24 of mixed classes shown)" if len(chosen) > 24
                                           else ""))
 x = cur.data.x_test[some]
-x_hat = latent.decode(cur.model, codes[some])
+x_hat = latent.decode(cur.model, cur.codes()[some])
 st.markdown("**Originals**")
 common.show_images(list(x), [f"#{i} · {names[labels[i]]}" for i in some], size=72)
 st.markdown("**Reconstructions**")
