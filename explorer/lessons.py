@@ -21,6 +21,8 @@ SWEEP = {beta: f"pretrained/mnist-vae-z8-beta{beta:g}" for beta in (0.25, 1.0, 8
 
 # The interpolate page's tabs, by label (the URL names a tab by its label).
 PAIR_TAB, DIM_TAB, GRID_TAB = "Between two images", "Along one dimension", "Over a 2-D grid"
+ARITH_TAB = "Arithmetic"
+INTERPOLATE_TABS = (PAIR_TAB, DIM_TAB, GRID_TAB, ARITH_TAB)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ VIEW_KEYS: dict[str, tuple[str, ...]] = {
     INTERPOLATE: ("interp_tab", "interp_method", "interp_t", "interp_steps", "trav_dim",
                   "trav_span", "trav_value", "grid_i", "grid_j", "grid_n", "grid_extent",
                   "grid_spacing")
-                 + tuple(f"{image}{part}" for image in ("interp_a", "interp_b", "trav_image")
+                 + tuple(f"{image}{part}" for image in ("interp_a", "interp_b", "trav_image",
+                                                               "arith_a")
                          for part in ("", "_how", "_class", "_k")),
     SAMPLE: ("temperature", "n_samples", "sample_seed"),
     INSIDE: ("inside_tab", "holes_compare", "holes_n", "holes_prior", "holes_data", "holes_codes",

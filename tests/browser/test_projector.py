@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 
 # Every page as it opens, and the tabs that hold the pictures a class looks at longest.
 VIEWS = [(path, "") for path in PAGE_PATHS] + [
-    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension")]
+    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension"),
+    ("interpolate", "interp_tab=Arithmetic")]
 
 
 @pytest.mark.parametrize(("path", "view"), VIEWS, ids=[f"{p or 'map'}{'-' + v if v else ''}"
