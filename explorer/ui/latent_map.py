@@ -1,7 +1,8 @@
 """Latent map page: the test set's codes in 2-D, in one of several views (bound to the URL as
 ``?map_view=``), each a module with ``show(cur)``:
 
-- ``map``: the 2-D map, coloured by class; select points to see them (:mod:`map_2d`);
+- ``map``: the 2-D map, coloured by class or by one number per image; find or select points to
+  see them (:mod:`map_2d`);
 - ``beside``: two models' maps of the same test images side by side (:mod:`map_beside`).
 
 Where a view's picture comes from (the latent, a shipped or cached projection, PCA, a background
