@@ -1,4 +1,5 @@
-"""Walking the latent space: encode a dataset, decode codes, interpolate, traverse, grid, sample.
+"""Walking the latent space: encode a dataset, decode codes, interpolate, traverse, grid, sample,
+class means and analogies (nearest neighbours live in :mod:`explorer.neighbours`).
 
 The pages draw what these functions return, so everything here speaks numpy: codes are float32
 arrays shaped (N, D) and images float32 in [0, 1]. Greyscale images drop their channel axis,
@@ -224,7 +225,7 @@ def grid_2d(
 
 
 # ----------------------------------------------------------------------------------------------
-# ordering and neighbours
+# ordering
 
 
 def kl_order(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
@@ -234,22 +235,31 @@ def kl_order(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
     return np.argsort(-score, kind="stable")
 
 
-def nearest_neighbours(codes: np.ndarray, z: np.ndarray, k: int = 8) -> np.ndarray:
-    """Indices of the k codes closest to z (Euclidean), nearest first.
+# ----------------------------------------------------------------------------------------------
+# arithmetic
 
-    z (D,) gives (k,); a batch (B, D) gives (B, k). k is capped at the number of codes.
-    """
+
+def class_means(codes: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """The mean code of each class, (K, D) float32 ("what the average 3 looks like to the
+    model"); a class with no member gets a row of NaN. The codes of a VAE are its posterior
+    means, so this is the class's mean of μ."""
     codes = np.asarray(codes, dtype=np.float64)  # (N, D)
-    z = np.asarray(z, dtype=np.float64)
-    single = z.ndim == 1
-    z = z.reshape(-1, codes.shape[1])  # (B, D)
-    k = min(k, len(codes))
-    # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: a (B, N) matrix without a (B, N, D) intermediate.
-    d2 = (z**2).sum(1)[:, None] - 2.0 * z @ codes.T + (codes**2).sum(1)[None]  # (B, N)
-    if k < len(codes):
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]  # (B, k) unordered
-    else:
-        part = np.broadcast_to(np.arange(len(codes)), d2.shape)
-    order = np.argsort(np.take_along_axis(d2, part, axis=1), axis=1, kind="stable")
-    idx = np.take_along_axis(part, order, axis=1)  # (B, k) nearest first
-    return idx[0] if single else idx
+    labels = np.asarray(labels, dtype=np.int64)  # (N,)
+    sums = np.zeros((n_classes, codes.shape[1]))
+    np.add.at(sums, labels, codes)  # (K, D)
+    counts = np.bincount(labels, minlength=n_classes)[:, None]  # (K, 1)
+    with np.errstate(invalid="ignore"):
+        return (sums / np.where(counts > 0, counts, np.nan)).astype(np.float32)
+
+
+def analogy_codes(z: np.ndarray, means: np.ndarray, source) -> np.ndarray:
+    """z − mean(source) + mean(c) for every class c: the code's offset from its own class's mean
+    (its "style") carried to each class (White 2016, "Sampling Generative Networks", attribute
+    vectors). z (D,) with one source class gives (K, D); a batch (M, D) with sources (M,) gives
+    (M, K, D). The row of the source class is z itself, exactly."""
+    z = np.asarray(z, dtype=np.float32)
+    means = np.asarray(means, dtype=np.float32)  # (K, D)
+    source = np.asarray(source, dtype=np.int64)
+    offset = means[None] - means[source.reshape(-1)][:, None]  # (M, K, D), zero at the source
+    out = z.reshape(-1, 1, z.shape[-1]) + offset  # (M, K, D)
+    return out[0] if z.ndim == 1 else out

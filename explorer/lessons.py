@@ -21,6 +21,8 @@ SWEEP = {beta: f"pretrained/mnist-vae-z8-beta{beta:g}" for beta in (0.25, 1.0, 8
 
 # The interpolate page's tabs, by label (the URL names a tab by its label).
 PAIR_TAB, DIM_TAB, GRID_TAB = "Between two images", "Along one dimension", "Over a 2-D grid"
+ARITH_TAB = "Arithmetic"
+INTERPOLATE_TABS = (PAIR_TAB, DIM_TAB, GRID_TAB, ARITH_TAB)
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,15 @@ class Lesson:
 # equal to the widget's default never appears in a URL, so without a reset a "linear" lesson
 # could open on the spherical path chosen earlier.
 VIEW_KEYS: dict[str, tuple[str, ...]] = {
-    MAP: ("map_method", "map_neighbors", "map_min_dist", "map_perplexity"),
+    MAP: ("map_view", "map_method", "map_neighbors", "map_min_dist", "map_perplexity",
+          "map_colour", "map_dim", "map_find", "map_find_index", "map_find_class", "map_other"),
     COMPARE: ("compare_models", "compare_pca", "compare_how", "compare_n", "compare_worst",
               "compare_class", "compare_idx", "compare_seed", "compare_heat"),
     INTERPOLATE: ("interp_tab", "interp_method", "interp_t", "interp_steps", "trav_dim",
                   "trav_span", "trav_value", "grid_i", "grid_j", "grid_n", "grid_extent",
                   "grid_spacing")
-                 + tuple(f"{image}{part}" for image in ("interp_a", "interp_b", "trav_image")
+                 + tuple(f"{image}{part}" for image in ("interp_a", "interp_b", "trav_image",
+                                                               "arith_a")
                          for part in ("", "_how", "_class", "_k")),
     SAMPLE: ("temperature", "n_samples", "sample_seed"),
     INSIDE: ("inside_tab", "holes_compare", "holes_n", "holes_prior", "holes_data", "holes_codes",

@@ -12,7 +12,7 @@ test split:
   images' k-NN manifold (are samples realistic?), and of real images inside the samples'
   (is all of the data covered?);
 - ``class_accuracy`` for a conditional model: the share of samples the classifier assigns to the
-  class that was asked for.
+  class that was asked for; :func:`read_analogies` asks the same of latent arithmetic's images.
 
 :func:`floor` gives the same scores of the train split against the test split: the best a
 generator of that many images can hope for.
@@ -34,6 +34,7 @@ from torch import nn
 from explorer.atomic import write_atomic
 from explorer.datasets import Dataset
 from explorer.errors import ModelFileError
+from explorer.latent import analogy_codes, decode
 from explorer.models import init_weights
 from explorer.paths import cache_dir
 
@@ -113,8 +114,13 @@ def features(model: Classifier, x) -> np.ndarray:
     return _run(model, x)[0]
 
 
+def predict(model: Classifier, x) -> np.ndarray:
+    """(N,) the class the classifier reads in each image (N, C, H, W)."""
+    return _run(model, x)[1]
+
+
 def accuracy(model: Classifier, x, y: np.ndarray) -> float:
-    return float((_run(model, x)[1] == np.asarray(y)).mean())
+    return float((predict(model, x) == np.asarray(y)).mean())
 
 
 def save_classifier(model: Classifier, dataset: str, test_accuracy: float,
@@ -255,3 +261,56 @@ def evaluate_generator(model, data: Dataset, seed: int = 0,
     except ModelFileError:
         pass  # no classifier for this dataset: the card simply has no scores
     return metrics
+
+
+# -- latent arithmetic, checked -----------------------------------------------------------------
+@dataclass(frozen=True)
+class AnalogyCheck:
+    """What the classifier reads in latent arithmetic's images: for test image i (of class y_i)
+    and class c, decode(z_i − mean(y_i) + mean(c)). Column y_i is the image's reconstruction."""
+
+    read: np.ndarray  # (M, K) the class read; -1 where class c has no mean (no test image)
+    source: np.ndarray  # (M,) y_i
+
+    @property
+    def asked(self) -> np.ndarray:
+        """(M, K) the analogies that ask for another class: not y_i, and c has a mean."""
+        k = self.read.shape[1]
+        return (np.arange(k)[None] != self.source[:, None]) & (self.read >= 0).all(0)[None]
+
+    @property
+    def hits(self) -> int:
+        """How many analogies are read as the class asked for."""
+        return int(((self.read == np.arange(self.read.shape[1])[None]) & self.asked).sum())
+
+    @property
+    def n_asked(self) -> int:
+        return int(self.asked.sum())
+
+    @property
+    def own(self) -> int:
+        """How many reconstructions are read as their own class: the most the check can give."""
+        return int((self.read[np.arange(len(self.source)), self.source] == self.source).sum())
+
+
+def read_codes(model, clf: Classifier, z: np.ndarray) -> np.ndarray:
+    """(B,) the class the classifier reads in the model's decoding of each code z (B, D)."""
+    images = decode(model, z)  # (B, H, W) or (B, C, H, W)
+    if images.ndim == 3:
+        images = images[:, None]  # the classifier wants a channel axis
+    return predict(clf, torch.from_numpy(images))
+
+
+def check_analogies(model, clf: Classifier, codes: np.ndarray, labels: np.ndarray,
+                    means: np.ndarray, indices) -> AnalogyCheck:
+    """Decode every analogy of the test images `indices` (codes (N, D), labels (N,), class means
+    (K, D) from :func:`explorer.latent.class_means`) and read each with the classifier."""
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    source = np.asarray(labels, dtype=np.int64)[indices]  # (M,)
+    z = analogy_codes(codes[indices], means, source)  # (M, K, D)
+    m, k, d = z.shape
+    present = np.isfinite(means).all(1)  # (K,)
+    read = np.full((m, k), -1, dtype=np.int64)
+    if m and present.any():
+        read[:, present] = read_codes(model, clf, z[:, present].reshape(-1, d)).reshape(m, -1)
+    return AnalogyCheck(read, source)

@@ -16,6 +16,7 @@ from explorer import drawing, latent
 from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.errors import ExplorerError
+from explorer.neighbours import Space
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,8 +148,9 @@ def test_a_redrawn_test_digit_encodes_near_its_own_code():
     z = latent.encode_dataset(model, torch.from_numpy(x[None, None]))[0]
     typical = np.median(np.linalg.norm(codes - codes[7], axis=1))
     assert np.linalg.norm(z - codes[7]) < typical
-    nearest = latent.nearest_neighbours(codes, z, k=5)
-    assert len(nearest) == 5 and np.all(np.diff(np.linalg.norm(codes[nearest] - z, axis=1)) >= 0)
+    nearest, distance = Space(codes).nearest(z, k=5)
+    assert len(nearest) == 5 and np.all(np.diff(distance) >= 0)
+    assert np.allclose(distance, np.linalg.norm(codes[nearest] - z, axis=1), atol=1e-5)
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -180,7 +182,15 @@ def test_draw_page_encodes_an_example_drawing(model, extra, runs):
     captions = [c for image in at.image for c in image.captions]
     assert any(c.startswith("What the model sees") for c in captions)
     assert any(c.startswith("The model's reconstruction") for c in captions)
-    assert sum(" · " in c for c in captions) == 8, "eight nearest test images"
+    # Eight nearest test images by code, then eight by pixels: "#index · class · distance".
+    rows = [image.captions for image in at.image if any(" · " in c for c in image.captions)]
+    assert [len(row) for row in rows] == [8, 8]
+    for row in rows:
+        distances = [float(c.rsplit("· ", 1)[1]) for c in row]
+        assert distances == sorted(distances) and distances[0] >= 0
+    sentences = [c.value for c in at.caption]
+    assert sum("the most common class among them" in c for c in sentences) == 2
+    assert any("images are in both rows" in c for c in sentences)
     assert at.get("plotly_chart"), "the drawing's place on the map"
     at.segmented_control(key="draw_example").set_value("1").run()
     assert not at.exception and not at.error

@@ -200,16 +200,34 @@ def test_kl_order_sorts_by_use(vae, ae, digits):
     assert (np.diff(code_variance(ae, x)[ae_order]) <= 0).all()
 
 
-def test_nearest_neighbours_match_brute_force():
-    codes = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
-    idx = latent.nearest_neighbours(codes, codes[17], k=8)
-    assert idx.shape == (8,) and idx[0] == 17
-    expected = np.argsort(np.linalg.norm(codes - codes[17], axis=1))[:8]
-    np.testing.assert_array_equal(idx, expected)
-    batch = latent.nearest_neighbours(codes, codes[:5], k=3)
-    assert batch.shape == (5, 3)
-    np.testing.assert_array_equal(batch[:, 0], np.arange(5))
-    assert latent.nearest_neighbours(codes[:4], codes[0], k=10).shape == (4,)
+# -- arithmetic ----------------------------------------------------------------------------------
+
+
+def test_class_means_are_the_mean_code_of_each_class(vae, digits):
+    codes = latent.encode_dataset(vae, digits.x_test)
+    labels = digits.y_test.numpy()
+    means = latent.class_means(codes, labels, 10)
+    assert means.shape == (10, D) and means.dtype == np.float32
+    for c in range(10):
+        np.testing.assert_allclose(means[c], codes[labels == c].mean(0), rtol=1e-5, atol=1e-6)
+    # A class without a member has no mean (NaN), rather than a made-up zero.
+    lonely = latent.class_means(codes[labels < 9], labels[labels < 9], 10)
+    assert np.isnan(lonely[9]).all() and np.isfinite(lonely[:9]).all()
+
+
+def test_an_analogy_to_its_own_class_is_the_code_itself_and_others_move_by_the_means():
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(60, 5)).astype(np.float32) * 3
+    labels = np.arange(60) % 4
+    means = latent.class_means(codes, labels, 4)
+    z = latent.analogy_codes(codes[6], means, labels[6])  # image 6 is a 2
+    assert z.shape == (4, 5)
+    np.testing.assert_array_equal(z[2], codes[6])  # c = class(A): exactly z_A
+    np.testing.assert_allclose(z[0], codes[6] - means[2] + means[0], rtol=1e-6, atol=1e-6)
+    batch = latent.analogy_codes(codes[:7], means, labels[:7])  # (M, K, D)
+    assert batch.shape == (7, 4, 5)
+    np.testing.assert_array_equal(batch[np.arange(7), labels[:7]], codes[:7])
+    np.testing.assert_array_equal(batch[6], z)
 
 
 # -- pictures ------------------------------------------------------------------------------------

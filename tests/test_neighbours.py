@@ -6,7 +6,7 @@ import time
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from explorer.neighbours import NeighbourIndex
+from explorer.neighbours import NeighbourIndex, Space
 
 
 def test_neighbours_match_brute_force_in_both_spaces_and_skip_the_query():
@@ -22,6 +22,33 @@ def test_neighbours_match_brute_force_in_both_spaces_and_skip_the_query():
         assert index.tolist() == np.argsort(brute)[:5].tolist()
         assert np.allclose(distance, np.sort(brute)[:5], atol=1e-4)
     assert found.shared == len(set(found.code_index) & set(found.pixel_index))
+
+
+def test_a_code_finds_itself_first_at_distance_zero_and_a_batch_matches_brute_force():
+    rng = np.random.default_rng(3)
+    codes = rng.normal(size=(400, 16)).astype(np.float32) * 20  # large codes: rounding shows
+    index, distance = Space(codes).nearest(codes[17], k=8)
+    assert index.shape == (8,) and index[0] == 17 and distance[0] == 0.0
+    brute = np.linalg.norm(codes.astype(np.float64) - codes[17], axis=1)
+    assert index.tolist() == np.argsort(brute)[:8].tolist()
+    np.testing.assert_allclose(distance, np.sort(brute)[:8], rtol=1e-6)
+    queries = rng.normal(size=(5, 16)).astype(np.float32) * 20  # codes of no test image
+    index, distance = Space(codes).nearest(queries, k=3)
+    assert index.shape == distance.shape == (5, 3)
+    brute = np.linalg.norm(codes[None].astype(np.float64) - queries[:, None], axis=2)  # (5, 400)
+    assert index.tolist() == np.argsort(brute, axis=1)[:, :3].tolist()
+    assert Space(codes[:4]).nearest(codes[0], k=10)[0].shape == (4,)  # k capped
+
+
+def test_a_new_image_is_answered_in_both_spaces_and_a_test_image_copied_is_found_at_0():
+    rng = np.random.default_rng(4)
+    codes = rng.normal(size=(100, 3)).astype(np.float32)
+    images = rng.random((100, 1, 5, 5), dtype=np.float32)
+    found = NeighbourIndex(codes, images).query_new(codes[40], images[40], k=4)
+    assert found.code_index[0] == found.pixel_index[0] == 40  # not excluded: it is "new"
+    assert found.code_distance[0] == found.pixel_distance[0] == 0.0
+    assert found.code_index.tolist() == np.argsort(
+        np.linalg.norm(codes - codes[40], axis=1))[:4].tolist()
 
 
 def test_codes_that_copy_the_pixels_share_every_neighbour():

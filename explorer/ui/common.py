@@ -112,6 +112,21 @@ def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
     return codes
 
 
+def codes_or_stop(path: str, content_hash: str, dataset: str) -> np.ndarray:
+    """(N, D) test codes of a model; a model that cannot be loaded, or whose codes overflow, stops
+    the page with a sentence saying which."""
+    try:
+        return test_codes(path, content_hash, dataset)
+    except ExplorerError as e:
+        try:  # the codes may come from disk before the model is loaded: was it the model?
+            get_model(path, content_hash)
+        except ExplorerError as load_error:
+            st.error(f"This model could not be loaded: {load_error}")
+        else:
+            st.error(str(e))
+        st.stop()
+
+
 def _release_session(owner: str) -> None:
     from explorer.jobs import get_engine
 
@@ -189,13 +204,8 @@ class Current:
         return datasets.get_info(self.entry.dataset).class_names
 
     def codes(self) -> np.ndarray:
-        """(N, D) codes of the test split; a model whose codes overflow stops the page with a
-        sentence."""
-        try:
-            return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
-        except ExplorerError as e:
-            st.error(str(e))
-            st.stop()
+        """(N, D) codes of the test split (see :func:`codes_or_stop`)."""
+        return codes_or_stop(str(self.entry.path), self.hash, self.entry.dataset)
 
 
 def presenter_switch() -> None:

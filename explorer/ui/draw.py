@@ -1,8 +1,10 @@
 """Draw a digit: a canvas (or an uploaded picture), prepared the way the training images were,
-then encoded: its reconstruction, its place on the latent map and its nearest test images.
+then encoded: its reconstruction, its nearest test images (by code and by pixels) and its place on
+the latent map.
 
 The preparation and every number come from the backend (:mod:`explorer.drawing`,
-:mod:`explorer.latent`, :mod:`explorer.projection`); this page only wires widgets to them.
+:mod:`explorer.latent`, :mod:`explorer.neighbours`, :mod:`explorer.projection`); this page only
+wires widgets to them.
 """
 
 import numpy as np
@@ -10,13 +12,12 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explorer import drawing, figures, latent, projection
+from explorer import drawing, figures_map, latent, projection
 from explorer.errors import ExplorerError
-from explorer.ui import common
+from explorer.ui import common, neighbours
 
 CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
 PEN_PX = 22  # about 2 MNIST pixels once a digit's box is scaled to 20x20
-NEIGHBOURS = 8
 
 cur = common.start_page("Draw a digit", needs="encode")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
@@ -103,8 +104,8 @@ with left:
 with right:
     if picture is None:
         st.info("Draw a digit on the canvas (or upload a picture, or try an example): the "
-                "model will encode it, rebuild it, find it on the map and show the test images "
-                "whose codes are nearest.", icon=":material/draw:")
+                "model will encode it, rebuild it, show the test images nearest to it (by code "
+                "and by pixels) and find it on the map.", icon=":material/draw:")
         st.stop()
     try:
         x = drawing.preprocess_for(picture, cur.cfg.image_shape)  # (1, H, W) like the data
@@ -129,17 +130,12 @@ with right:
                                        "The model's reconstruction"], size=168)
     st.caption(how)
 
-    neighbours = latent.nearest_neighbours(codes, z, k=NEIGHBOURS)  # (k,) nearest first
-    votes = np.bincount(labels[neighbours], minlength=len(names))
-    guess = int(votes.argmax())
-    st.markdown(f"**Nearest test codes** · {votes[guess]} of {NEIGHBOURS} are "
-                f"**{names[guess]}**s")
-    distances = np.linalg.norm(codes[neighbours] - z, axis=1)
-    common.show_images([cur.data.x_test[i] for i in neighbours],
-                       [f"#{i} · {names[labels[i]]} · {d:.2f}"
-                        for i, d in zip(neighbours, distances, strict=True)], size=72)
+# -- 3. its nearest test images ------------------------------------------------------------------
+st.subheader("Nearest test images")
+found = neighbours.index_of(cur).query_new(z, x, neighbours.K)
+neighbours.show_rows(cur, found)
 
-# -- 3. its place on the map ---------------------------------------------------------------------
+# -- 4. its place on the map ---------------------------------------------------------------------
 st.subheader("Where it lands on the latent map")
 if dim == 2:
     method = "latent"
@@ -156,7 +152,8 @@ try:
 except ExplorerError as e:
     st.error(f"The map could not be drawn: {e}")
     st.stop()
-fig = figures.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
+fig = figures_map.map_figure(fitted.coords, labels, names, method,
+                             highlight=found.code_index.tolist())
 fig.update_traces(selector=dict(name="chosen"), name="nearest test codes")
 # WebGL like the rings, and added after them, so the star is drawn on top.
 fig.add_trace(go.Scattergl(

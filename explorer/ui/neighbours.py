@@ -1,12 +1,12 @@
-"""The map page's neighbour rows: for one selected test image, its nearest test images by code and
-by pixels, with distances, and how many the two lists share."""
+"""Neighbour rows: for one test image selected on the map, or for a drawing, its nearest test
+images by code and by pixels, with distances, and how many the two lists share."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from explorer.neighbours import NeighbourIndex
+from explorer.neighbours import NeighbourIndex, Neighbours
 from explorer.ui import common
 
 K = 8
@@ -19,26 +19,39 @@ def neighbour_index(path: str, content_hash: str, dataset: str) -> NeighbourInde
                           common.get_dataset(dataset).x_test)
 
 
-def show_neighbours(cur: common.Current, chosen: list[int]) -> None:
-    """Two image rows under the map when exactly one point is selected."""
-    if len(chosen) != 1:
-        return
-    i = chosen[0]
-    found = neighbour_index(str(cur.entry.path), cur.hash, cur.entry.dataset).query(i, K)
-    labels, names = cur.labels, cur.names
-    x = cur.data.x_test
+def index_of(cur: common.Current) -> NeighbourIndex:
+    return neighbour_index(str(cur.entry.path), cur.hash, cur.entry.dataset)
+
+
+def show_rows(cur: common.Current, found: Neighbours, of_class: int | None = None) -> None:
+    """Two captioned image rows, by code then by pixels. With `of_class` (the query's class) each
+    row says how many share it; without (a drawing has no label), which class most of them are."""
+    labels, names, x = cur.labels, cur.names, cur.data.x_test
 
     def row(index: np.ndarray, distance: np.ndarray) -> None:
-        same = int((labels[index] == labels[i]).sum())
-        st.caption(f"{same} of {len(index)} are also a {names[labels[i]]}.")
+        if of_class is not None:
+            same = int((labels[index] == of_class).sum())
+            st.caption(f"{same} of {len(index)} are also a {names[of_class]}.")
+        else:
+            votes = np.bincount(labels[index], minlength=len(names))
+            st.caption(f"{votes.max()} of {len(index)} are a {names[int(votes.argmax())]}, the "
+                       "most common class among them.")
         common.show_images(list(x[index]), [f"#{j} · {names[labels[j]]} · {d:.2f}"
                                             for j, d in zip(index, distance, strict=True)], size=64)
 
-    st.subheader(f"Nearest to #{i}")
     st.markdown("**By code** (distance in the latent space)")
     row(found.code_index, found.code_distance)
     st.markdown("**By pixels** (distance between the images themselves)")
     row(found.pixel_index, found.pixel_distance)
-    st.caption(f"{found.shared} of {K} images are in both rows. Where the rows differ, the code "
-               "groups images by something other than their raw pixels — often the class, "
-               "drawn differently.")
+    st.caption(f"{found.shared} of {len(found.code_index)} images are in both rows. Where the rows "
+               "differ, the code groups images by something other than their raw pixels — often "
+               "the class, drawn differently.")
+
+
+def show_neighbours(cur: common.Current, chosen: list[int]) -> None:
+    """The rows under the map when exactly one point is selected."""
+    if len(chosen) != 1:
+        return
+    i = chosen[0]
+    st.subheader(f"Nearest to #{i}")
+    show_rows(cur, index_of(cur).query(i, K), of_class=int(cur.labels[i]))

@@ -22,7 +22,10 @@ pytestmark = pytest.mark.browser
 
 # Every page as it opens, and the tabs that hold the pictures a class looks at longest.
 VIEWS = [(path, "") for path in PAGE_PATHS] + [
-    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension")]
+    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension"),
+    ("interpolate", "interp_tab=Arithmetic"),
+    ("", "map_view=Two+models"),
+    ("", "map_colour=one+latent+dimension&map_find=image&map_find_index=3")]
 
 
 @pytest.mark.parametrize(("path", "view"), VIEWS, ids=[f"{p or 'map'}{'-' + v if v else ''}"
