@@ -348,10 +348,11 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
 
 
 def start_page(title: str, needs_model: bool = True, needs: str | None = None,
-               what: str | None = None) -> Current | None:
+               what: str | None = None, load: bool = True) -> Current | None:
     """How every page begins: its title, then (unless `needs_model` is False) the sidebar's
     model, loaded; a page whose model cannot be loaded, or cannot do what the page `needs`
-    (a capability, see :func:`require`), says why and stops there."""
+    (a capability, see :func:`require`), says why and stops there. With `load` False the model
+    is loaded when the page first asks for it (the map, drawn from kept codes, may not)."""
     st.title(title)
     if not needs_model:
         return None
@@ -360,6 +361,8 @@ def start_page(title: str, needs_model: bool = True, needs: str | None = None,
         st.stop()
     if needs is not None:
         require(cur, needs, what or title)
+    if load:
+        _ = cur.model  # a model that cannot be loaded stops the page here, saying so
     return cur
 
 

@@ -20,7 +20,7 @@ VIEWS = {
     "beside": ("Two models", map_beside.show),
 }
 
-cur = common.start_page("Latent map", needs="encode", what="The latent map")
+cur = common.start_page("Latent map", needs="encode", what="The latent map", load=False)
 common.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "
