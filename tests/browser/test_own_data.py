@@ -122,7 +122,7 @@ def test_a_class_zip_trains_and_its_map_shows_neighbours_by_class(app: Page, ser
     # Two rows of 8 (by code, by pixels), each captioned with the class's own names.
     assert len(neighbours) == 16, captions
     # and each row says how many share the clicked drawing's class, by its name.
-    expect(app.get_by_text(re.compile(rf"^\d of 8 are also a ({'|'.join(CLASSES)})\.$"))
+    expect(app.get_by_text(re.compile(rf"^\d of 8 (is|are) also a ({'|'.join(CLASSES)})\.$"))
            ).to_have_count(2)
 
 
