@@ -1,0 +1,193 @@
+"""The latent map's shared parts: a model's test codes as 2-D coordinates, and the projection
+controls. Every view of the map (and any page that draws one) gets its picture here.
+
+Where the picture comes from, fastest first: the latent itself (2-D codes), a projection shipped
+beside the model, the on-disk projection cache, PCA (instant), or a UMAP / t-SNE job running in a
+background thread (shared by every session) while the PCA picture stands in for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import streamlit as st
+
+from explorer import datasets, latent, projection, store
+from explorer.errors import ExplorerError
+from explorer.projection import ProjectionParams
+from explorer.projection_files import (
+    ProjectionCache,
+    default_cache_root,
+    load_coords,
+    projection_file,
+)
+from explorer.projection_jobs import ProjectionJob
+from explorer.ui import common
+
+PCA = ProjectionParams("pca")
+
+
+def model_key(source: common.Current | store.ModelEntry) -> tuple[str, str, str]:
+    """(path, content hash, dataset) of the sidebar's model or of any other model entry."""
+    entry = getattr(source, "entry", source)
+    return str(entry.path), entry.card.get("content_hash", ""), entry.dataset
+
+
+def codes_of(source: common.Current | store.ModelEntry) -> np.ndarray:
+    """(N, D) test codes of a model, cached per model; codes that overflow stop the page with a
+    sentence."""
+    try:
+        return common.test_codes(*model_key(source))
+    except ExplorerError as e:
+        st.error(str(e))
+        st.stop()
+
+
+@st.cache_resource(max_entries=1)
+def projection_cache() -> ProjectionCache:
+    return ProjectionCache(default_cache_root())
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def projection_job(path: str, content_hash: str, dataset: str, params: ProjectionParams):
+    """One background job per model and settings, shared by every session that asks."""
+    codes = common.test_codes(path, content_hash, dataset)
+    return ProjectionJob(codes, params, cache=projection_cache(), model_hash=content_hash,
+                         data_key="test").start()
+
+
+def stored_coords(path: str, content_hash: str, params: ProjectionParams) -> np.ndarray | None:
+    """A projection computed before: shipped beside the model, or in the disk cache."""
+    if params == ProjectionParams(method=params.method):
+        shipped = projection_file(path, params.method)
+        if shipped.exists():
+            coords = load_coords(shipped, content_hash)
+            if coords is not None:
+                return coords
+    return projection_cache().get(content_hash, "test", params)
+
+
+def fit_or_stop(codes: np.ndarray, params: ProjectionParams) -> np.ndarray:
+    """A quick projection (PCA) fitted here; codes it cannot map get a sentence, not a trace."""
+    try:
+        return projection.fit_projection(codes, params).coords
+    except ExplorerError as e:
+        st.error(f"This model's codes cannot be drawn as a map: {e}")
+        st.stop()
+
+
+def projection_controls(dim: int) -> ProjectionParams | None:
+    """The projection choice for codes of `dim` dimensions (bound to the URL; its knobs are
+    advanced settings, hidden when presenting); None, drawing nothing, for 2-D codes."""
+    if dim <= 2:
+        return None
+    c1, c2, c3 = st.columns([2, 2, 2])
+    method = c1.segmented_control(
+        "Projection", ["umap", "pca", "tsne"], default="umap", key="map_method",
+        format_func=projection.TITLES.get,
+        help=f"The codes are {dim}-D; a projection squeezes them onto the screen.",
+        bind="query-params",
+    ) or "umap"
+    if method == "umap":
+        n_neighbors = common.setting("slider", "Neighbours", "map_neighbors", 15, lo=5, hi=100,
+                                     where=c2,
+                                     help="Small: local detail. Large: the global layout.")
+        min_dist = common.setting("slider", "Min distance", "map_min_dist", 0.1, lo=0.0,
+                                  hi=0.99, step=0.01, where=c3,
+                                  help="How tightly points may pack together.")
+        return ProjectionParams("umap", n_neighbors=n_neighbors, min_dist=min_dist)
+    if method == "tsne":
+        perplexity = common.setting("slider", "Perplexity", "map_perplexity", 30, lo=5, hi=100,
+                                    where=c2)
+        return ProjectionParams("tsne", perplexity=float(perplexity))
+    return ProjectionParams(method)
+
+
+def map_coords(source: common.Current | store.ModelEntry, params: ProjectionParams | None,
+               slot: str = "map") -> tuple[np.ndarray, ProjectionJob | None]:
+    """(N, 2) map coordinates of a model's test codes under `params`, and the background job
+    still fitting them (None when these are the coordinates asked for).
+
+    2-D codes are their own map. While a UMAP / t-SNE job runs, the PCA map stands in for it.
+    `slot` names which of this session's maps this is: a session wants one map per slot, and a
+    map it asked for before in that slot, not yet started, is dropped unless another session
+    still wants it.
+    """
+    codes = codes_of(source)
+    if codes.shape[1] == 2:
+        return codes, None
+    params = params or ProjectionParams()
+    path, content_hash, dataset = model_key(source)
+    coords, pending = stored_coords(path, content_hash, params), None
+    if coords is None and params.method == "pca":
+        coords = fit_or_stop(codes, params)
+        projection_cache().put(content_hash, "test", params, coords)
+    elif coords is None:
+        key = (path, content_hash, dataset, params)
+        job = projection_job(*key)
+        owner = st.session_state.setdefault("_map_owner", uuid.uuid4().hex)
+        slot_key = "_map_job" if slot == "map" else f"_map_job_{slot}"
+        previous = st.session_state.get(slot_key)
+        if previous is not None and previous is not job:
+            previous.release(owner)
+        job.claim(owner)
+        st.session_state[slot_key] = job
+        if job.done and job.result is not None:
+            coords = job.result.coords
+        elif job.done:
+            if not job.dropped:
+                st.error(f"The {params.method.upper()} map could not be computed: {job.error}")
+            projection_job.clear(*key)  # only this map's entry: the next attempt starts afresh
+            if job.dropped:
+                st.rerun()
+        else:
+            pending = job
+    if coords is None:
+        coords = stored_coords(path, content_hash, PCA) if pending is not None else None
+        if coords is None:
+            coords = fit_or_stop(codes, PCA)
+    return coords, pending
+
+
+def shown_method(dim: int, params: ProjectionParams | None, pending: ProjectionJob | None) -> str:
+    """What the coordinates from :func:`map_coords` are: "latent", "pca", "umap" or "tsne"."""
+    if dim == 2:
+        return "latent"
+    return "pca" if pending is not None else (params or ProjectionParams()).method
+
+
+def wait_for(pending: list[ProjectionJob]) -> None:
+    """A line saying how the background maps are getting on; the page reruns when one is done."""
+    pending = [job for job in pending if job is not None]
+    if not pending:
+        return
+
+    @st.fragment(run_every=1.0)
+    def wait_for_projection():
+        if any(job.done for job in pending):
+            st.rerun()
+        job = pending[0]
+        st.info(f"{job.stage[:1].upper() + job.stage[1:]}… {job.elapsed():.0f} s. The PCA map "
+                "stands in until it is ready; the page stays usable.",
+                icon=":material/hourglass_top:")
+
+    wait_for_projection()
+
+
+def show_chosen(cur: common.Current, chosen: list[int],
+                reconstructions: list[tuple[str, object, np.ndarray]]) -> None:
+    """The chosen test images (at most 24, of mixed classes: a box over a crowded region may hold
+    hundreds of one digit), then one row per (title, model, test codes) of what that model's
+    decoder makes of their codes."""
+    labels, names = cur.labels, cur.names
+    some = np.asarray(chosen)
+    some = some[np.sort(datasets.mixed_indices(labels[some], 24))] if len(some) > 24 else some
+    st.subheader(f"{len(chosen)} selected" + (" (24 of mixed classes shown)" if len(chosen) > 24
+                                              else ""))
+    st.markdown("**Originals**")
+    common.show_images(list(cur.data.x_test[some]),
+                       [f"#{i} · {names[labels[i]]}" for i in some], size=72)
+    for title, model, codes in reconstructions:
+        st.markdown(f"**{title}**")
+        common.show_images(list(latent.decode(model, codes[some])), None, size=72)
