@@ -87,8 +87,9 @@ def plane_figure(
         hovertemplate=f"{axis_names[0]} = %{{x:.2f}}, {axis_names[1]} = %{{y:.2f}}"
                       "<extra>click to decode</extra>",
     ))
-    codes = class_traces(codes2d, labels, class_names, marker_size=5, opacity=0.9,
-                         outline=image is not None)
+    # Over the decoded manifold the codes are smaller and fainter, so the decodes show through.
+    codes = class_traces(codes2d, labels, class_names, marker_size=5 if image is None else 4,
+                         opacity=0.9 if image is None else 0.6)
     for trace in codes:  # a clicked position must not hide the codes around it
         trace.unselected = dict(marker=dict(opacity=0.4))
     fig.add_traces(codes)

@@ -28,6 +28,23 @@ def manifold_of(path: str, content_hash: str, dims: tuple[int, int], base: np.nd
     return image
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def plane_chart(path: str, content_hash: str, dataset: str, dims: tuple[int, int],
+                manifold: bool, presenting: bool):
+    """The plane's figure, built once per model, pair of dimensions and look: building its
+    plotly objects is most of a click's time on the server, and a click never changes it. Shared
+    read-only (Streamlit only serialises it)."""
+    codes = common.test_codes(path, content_hash, dataset)
+    data = common.get_dataset(dataset)
+    i, j = dims
+    codes2d = codes[:, [i, j]]
+    extent = inspect_latent.map_extent(codes2d)  # the codes and the prior's ±3σ, plus a margin
+    image = manifold_of(path, content_hash, dims, codes.mean(axis=0), extent) if manifold else None
+    fig = figures_map.plane_figure(codes2d, data.y_test.numpy(), data.class_names, extent,
+                                   (f"z[{i}]", f"z[{j}]"), image, height=460)
+    return common.chart_style(fig)  # presenting is part of the key: the style depends on it
+
+
 def forget_position() -> None:
     """A new pair of dimensions is a new plane: the old position means nothing on it."""
     st.query_params.pop(AT, None)
@@ -80,19 +97,15 @@ def plane(cur: common.Current, codes: np.ndarray) -> None:
                    f"across the plane; the other {dim - 2} dimensions are held at the test "
                    "codes' mean. A code is drawn by its two values only; clicking it decodes "
                    "that place on the slice, not its own full code.")
-    codes2d = codes[:, [i, j]]
-    extent = inspect_latent.map_extent(codes2d)  # the codes and the prior's ±3σ, plus a margin
     manifold = st.toggle("Decoded manifold behind the codes", key="plane_manifold",
                          bind="query-params",
                          help=f"A {MANIFOLD_N}×{MANIFOLD_N} grid of decodes tiling the plane, "
                               "each drawn where its code is.")
-    image = (manifold_of(str(cur.entry.path), cur.hash, (i, j), base, extent) if manifold
-             else None)
     left, right = st.columns([2, 1], vertical_alignment="center")
     with left:
-        fig = figures_map.plane_figure(codes2d, cur.labels, cur.names, extent, names, image,
-                                       height=460)
-        event = st.plotly_chart(common.chart_style(fig), key="plane_chart", on_select="rerun",
+        fig = plane_chart(str(cur.entry.path), cur.hash, cur.entry.dataset, (i, j), manifold,
+                          common.presenting())
+        event = st.plotly_chart(fig, key="plane_chart", on_select="rerun",
                                 selection_mode="points")
     clicked = mapview.clicked_position((event or {}).get("selection"))
     if clicked is not None:
