@@ -1,6 +1,7 @@
-"""Every plotly figure the pages draw: the latent map, the Inside page's pictures (usage bars,
-holes, posterior ellipses, the training replay), the Train page's loss curves and the
-rate–distortion plane.
+"""The plotly figures the pages draw: the class colours and traces every map shares, the Inside
+page's pictures (usage bars, holes, posterior ellipses, the training replay), the Train page's
+loss curves and the rate–distortion plane. The latent map's own figures are in
+:mod:`explorer.figures_map`.
 
 Built here rather than in the pages so they stay thin and can be unit-tested; the numbers behind
 them come from :mod:`explorer.inspect_latent`, :mod:`explorer.projection` and
@@ -10,7 +11,7 @@ them come from :mod:`explorer.inspect_latent`, :mod:`explorer.projection` and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,55 +89,6 @@ def class_traces(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[s
                 unselected=dict(marker=dict(opacity=0.08)),
                 hovertemplate=f"#%{{customdata}} · {name}<extra></extra>"))
     return traces
-
-
-# ----------------------------------------------------------------------------------------------
-# the latent map
-
-
-def map_figure(
-    coords: np.ndarray,
-    labels: np.ndarray,
-    class_names: Sequence[str],
-    method: str = "umap",
-    highlight: Iterable[int] = (),
-    height: int = 560,
-    marker_size: int = 5,
-) -> go.Figure:
-    """A WebGL scatter of (N, 2) coordinates, one trace per class, each point carrying its
-    test-set index as customdata; `highlight` rings chosen points."""
-    coords = np.asarray(coords, dtype=np.float32)
-    fig = go.Figure(class_traces(coords, labels, class_names, marker_size))
-    picked = np.fromiter(highlight, dtype=np.int64)
-    if len(picked):
-        # Rings around chosen points (e.g. a drawing's nearest neighbours). Not for a chart whose
-        # selection is live: a changed figure makes Streamlit drop the selection.
-        fig.add_trace(
-            go.Scattergl(
-                x=coords[picked, 0], y=coords[picked, 1], mode="markers", name="chosen",
-                customdata=picked.astype(np.int32), hoverinfo="skip",
-                marker=dict(size=marker_size + 9, color="rgba(0,0,0,0)",
-                            line=dict(width=2, color="black")),
-            )
-        )
-    x_name, y_name = AXIS_NAMES.get(method, ("1", "2"))
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=40, b=10),  # room above the plot for plotly's toolbar
-        # The legend starts below plotly's toolbar, which floats over the plot's top right.
-        legend=dict(title="class", itemsizing="constant", y=0.92, yanchor="top"),
-        # Streamlit's chart selects a clicked point only while the drag tool is pan or zoom (with
-        # box or lasso it turns click selection off), so the map opens in pan mode, where a click
-        # selects and shift-click adds; box and lasso are in the toolbar for groups.
-        dragmode="pan",
-        clickmode="event+select",
-        xaxis_title=x_name,
-        yaxis_title=y_name,
-        uirevision="keep",  # keeps zoom and legend toggles across reruns
-    )
-    if method == "latent":
-        fig.update_yaxes(scaleanchor="x", scaleratio=1)  # a true picture of the latent plane
-    return fig
 
 
 # ----------------------------------------------------------------------------------------------

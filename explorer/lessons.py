@@ -51,7 +51,8 @@ class Lesson:
 # equal to the widget's default never appears in a URL, so without a reset a "linear" lesson
 # could open on the spherical path chosen earlier.
 VIEW_KEYS: dict[str, tuple[str, ...]] = {
-    MAP: ("map_view", "map_method", "map_neighbors", "map_min_dist", "map_perplexity", "map_other",
+    MAP: ("map_view", "map_method", "map_neighbors", "map_min_dist", "map_perplexity",
+          "map_colour", "map_dim", "map_find", "map_find_index", "map_find_class", "map_other",
           "plane_i", "plane_j", "plane_manifold"),
     COMPARE: ("compare_models", "compare_pca", "compare_how", "compare_n", "compare_worst",
               "compare_class", "compare_idx", "compare_seed", "compare_heat"),

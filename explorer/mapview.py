@@ -1,17 +1,46 @@
-"""The plain logic behind the latent map's selections: a plotly selection event -> test-image
-indices (the figure itself is :func:`explorer.figures.map_figure`), or, on the decode-anywhere
-plane, -> the latent code of the clicked position.
+"""The plain logic behind the latent map: a plotly selection event -> test-image indices, which
+selection wins when clicks, a search and two maps compete, and what a colouring is called (the
+figure itself is :func:`explorer.figures_map.map_figure`); on the decode-anywhere plane, a click
+-> the latent code of the clicked position.
 
-Kept out of the page so it can be unit-tested: AppTest cannot drive a plotly selection, but it
+Kept out of the pages so it can be unit-tested: AppTest cannot drive a plotly selection, but it
 can check that a selection event turns into the right test-image indices.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+# What the 2-D map can be coloured by: the option (also its value in code) -> its label.
+COLOURS = {"class": "class", "error": "reconstruction error", "kl": "KL per image",
+           "z": "one latent dimension"}
+VAE_ONLY = ("kl",)
+# The reconstruction error in each likelihood's own units (see metrics.per_image_recon_nll).
+RECON_TITLES = {
+    "bernoulli": "reconstruction error, BCE nats per image",
+    "binarized": "reconstruction error, BCE nats per image (binarised image)",
+    "gaussian": "reconstruction error, Gaussian NLL nats per image",
+}
+
+
+def colour_options(kind: str) -> list[str]:
+    """The colourings a model of `kind` offers: KL needs a posterior (a VAE)."""
+    return [c for c in COLOURS if kind == "vae" or c not in VAE_ONLY]
+
+
+def colour_title(colour: str, kind: str, likelihood: str, dim: int = 0) -> str:
+    """The colour bar's title for a continuous colouring, naming the quantity and its units."""
+    if colour == "error":
+        return RECON_TITLES[likelihood]
+    if colour == "kl":
+        return "KL(q(z|x) ‖ N(0, I)), nats per image"
+    if colour == "z":
+        return f"z[{dim}], posterior mean μ" if kind == "vae" else f"z[{dim}], code value"
+    raise ValueError(f"{colour!r} is not a continuous colouring")
 
 
 def selected_indices(selection: Mapping | None, limit: int | None = None) -> list[int]:
@@ -56,6 +85,45 @@ def pair_for_interpolation(indices: Sequence[int],
             if labels[int(i)] != labels[first]:
                 return first, int(i)
     return first, int(indices[1])
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The points chosen by clicking, and the figure they were chosen on: `figure` is
+    (model, search, picture); `inherited` when they came from an earlier figure."""
+
+    figure: tuple[Hashable, Hashable, Hashable]
+    clicks: tuple[int, ...] = ()
+    inherited: bool = False
+
+
+def choose(picked: Sequence[int], found: Sequence[int], figure: tuple[Hashable, Hashable, Hashable],
+           kept: Kept | None) -> tuple[list[int], Kept]:
+    """What the map shows as chosen, and what to keep for the next run.
+
+    A changed figure starts unselected in Streamlit, so the newest action wins: points `picked`
+    on this figure; else points clicked on an earlier picture of the same model and search (a
+    UMAP map replacing its PCA stand-in, another colouring), kept; else what the search `found`
+    (a new search changes the figure, dropping older clicks).
+    """
+    if picked:
+        clicks = in_click_order(kept.clicks if kept else (), picked)
+        return clicks, Kept(figure, tuple(clicks))
+    if kept and kept.clicks and kept.figure[:2] == figure[:2] and (
+            kept.figure != figure or kept.inherited):
+        return list(kept.clicks), Kept(figure, kept.clicks, inherited=True)
+    return [int(i) for i in found], Kept(figure)
+
+
+def newest_selection(selections: Mapping[str, Sequence[int]], seen: Mapping[str, Sequence[int]],
+                     chosen: Sequence[int]) -> list[int]:
+    """Two maps that ring each other's selection: the newest selection on any chart (one not
+    `seen` on that chart at the last run), else the one `chosen` before. A chart whose figure
+    changed starts empty, which never clears the choice."""
+    for key, picked in selections.items():
+        if picked and list(picked) != list(seen.get(key, ())):
+            return list(picked)
+    return list(chosen)
 
 
 # ----------------------------------------------------------------------------------------------

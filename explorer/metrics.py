@@ -126,6 +126,20 @@ def per_image_errors(
     return {"mse": mse_t.numpy(), "bce": bce_t.numpy(), "psnr": _psnr(mse_t).numpy()}
 
 
+def per_image_recon_nll(model: Autoencoder, x: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+    """Each image's reconstruction cost under the model's own likelihood, -log p(x | z = mean
+    code), (N,) nats summed over pixels: BCE, or the fixed-variance Gaussian's NLL with its
+    constant; a binarised model is scored on :func:`scoring_images`. Deterministic: the mean code,
+    where `rate_distortion`'s distortion draws one sample."""
+    x = scoring_images(model, x)
+    device = model_device(model)
+    nll = []
+    with eval_mode(model), torch.inference_mode():
+        for xb in _batches(x, batch_size, device):
+            nll.append(model.recon_nll(model.decode_logits(model.embed(xb)), xb).cpu())  # (B,)
+    return torch.cat(nll).double().numpy() + _log_normaliser(model)
+
+
 def pca_baseline(x_train: torch.Tensor | np.ndarray, n_components: int, seed: int = 0):
     """A scikit-learn PCA fitted on flattened training images: the linear autoencoder with the same
     code size, the baseline a learned model has to beat."""
@@ -278,6 +292,14 @@ def kl_per_dimension(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000
     _require_vae(model, "KL per dimension")
     post = posteriors(model, x, batch_size)
     return model.kl_per_dim(post).mean(0).double().numpy()  # (D,)
+
+
+def kl_per_image(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+    """KL(q(z|x) || N(0, I)) of each image, (N,) nats: its rate. The mean over x is the rate of
+    :func:`rate_distortion`; analytic, no sampling."""
+    _require_vae(model, "KL per image")
+    post = posteriors(model, scoring_images(model, x), batch_size)
+    return model.kl_per_dim(post).sum(1).double().numpy()  # (N,)
 
 
 def code_variance(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:

@@ -1,9 +1,10 @@
 """The latent map: its figure's contents, and selection -> image indices."""
 
 import numpy as np
+import pytest
 
 from explorer import mapview
-from explorer.figures import map_figure
+from explorer.figures_map import map_figure
 from explorer.mapview import pair_for_interpolation, selected_indices
 
 
@@ -51,6 +52,63 @@ def test_the_pair_to_interpolate_has_two_classes_when_the_selection_does():
     assert mapview.pair_for_interpolation([0, 1], labels) == (0, 1)  # only one class chosen
     assert mapview.pair_for_interpolation([4, 0]) == (4, 0)  # click order kept
     assert mapview.pair_for_interpolation([3]) is None
+
+
+def test_a_continuous_colouring_is_one_trace_with_a_named_colour_bar():
+    rng = np.random.default_rng(0)
+    coords, labels = rng.normal(size=(50, 2)), np.arange(50) % 5
+    values = rng.gamma(2.0, size=50)
+    values[0] = 1e6  # one outlier must not wash the colours of all the others out
+    fig = map_figure(coords, labels, list("abcde"), values=values, values_title="error, nats",
+                     highlight=[4], highlight_name="found")
+    dots, rings = fig.data
+    assert dots.marker.colorbar.title.text == "error, nats"
+    assert np.allclose(np.asarray(dots.marker.color), values.astype(np.float32))
+    assert sorted(int(i) for i in dots.customdata) == list(range(50))  # selections still map back
+    assert dots.marker.cmax < 1e6 and dots.marker.cmin >= values.min()
+    assert rings.name == "found" and list(rings.customdata) == [4]
+    centred = map_figure(coords, labels, list("abcde"), values=values - 2, values_title="z[0]",
+                         centre=0.0).data[0].marker
+    assert centred.cmin == pytest.approx(-centred.cmax)  # a diverging scale, white at zero
+
+
+def test_kl_is_only_offered_for_a_vae_and_every_colouring_names_its_units():
+    assert "kl" in mapview.colour_options("vae") and "kl" not in mapview.colour_options("ae")
+    assert mapview.colour_title("kl", "vae", "bernoulli").endswith("nats per image")
+    assert "Gaussian" in mapview.colour_title("error", "vae", "gaussian")
+    assert mapview.colour_title("z", "ae", "bernoulli", 3).startswith("z[3]")
+
+
+def test_the_newest_action_decides_what_the_map_shows():
+    figure = ("model", None, ("umap", "class", 0))
+    # a click on this figure
+    chosen, kept = mapview.choose([3, 1], [], figure, None)
+    assert chosen == [3, 1] and not kept.inherited
+    # the UMAP map replaces its PCA stand-in, or another colouring: the clicks stay, marked kept
+    recoloured = ("model", None, ("umap", "error", 0))
+    chosen, kept = mapview.choose([], [], recoloured, kept)
+    assert chosen == [3, 1] and kept.inherited
+    assert mapview.choose([], [], recoloured, kept)[0] == [3, 1]  # and stay on the next run
+    # a search changes the figure: what it found replaces the clicks
+    searching = ("model", ("image", 7), ("umap", "error", 0))
+    chosen, kept = mapview.choose([], [7], searching, kept)
+    assert chosen == [7] and not kept.inherited
+    # a click made while searching wins over the search, until the search changes
+    chosen, kept = mapview.choose([2], [7], searching, kept)
+    assert chosen == [2]
+    assert mapview.choose([], [9], ("model", ("image", 9), ("umap", "error", 0)), kept)[0] == [9]
+    # another model never inherits this one's clicks
+    assert mapview.choose([], [], ("other", None, ("umap", "class", 0)), kept)[0] == []
+
+
+def test_two_maps_ring_the_newest_selection_made_on_either():
+    chosen = mapview.newest_selection({"a": [1, 2], "b": []}, {}, [])
+    assert chosen == [1, 2]
+    # both charts were redrawn with rings, so both start empty: the choice stays
+    assert mapview.newest_selection({"a": [], "b": []}, {"a": [1, 2]}, chosen) == [1, 2]
+    # a selection still standing on one chart is not new; one made on the other is
+    assert mapview.newest_selection({"a": [1, 2], "b": [5]}, {"a": [1, 2], "b": []},
+                                    chosen) == [5]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -299,3 +299,36 @@ def test_binarized_bounds_are_true_bounds(binarized, digits):
     assert metrics.recon_floor(binarized, x) == 0.0
     card = metrics.evaluate(binarized, digits, iw_k=20)
     assert card["iw_bound"] <= card["neg_elbo"] and card["recon_floor"] == 0.0
+
+
+# -- one number per image, for colouring the map ---------------------------------------------------
+
+
+def test_kl_per_image_averages_to_the_rate(vae, ae, digits):
+    x = digits.x_test
+    kl = metrics.kl_per_image(vae, x)
+    assert kl.shape == (len(x),) and (kl >= 0).all()
+    assert kl.std() > 0, "images differ in how many nats their codes spend"
+    assert kl.mean() == pytest.approx(metrics.rate_distortion(vae, x)["rate"], rel=1e-5)
+    assert kl.mean() == pytest.approx(metrics.kl_per_dimension(vae, x).sum(), rel=1e-5)
+    with pytest.raises(ValueError, match="VAE"):
+        metrics.kl_per_image(ae, x)
+
+
+def test_recon_nll_per_image_is_in_the_models_own_likelihood(vae, digits):
+    x = digits.x_test
+    # Bernoulli: the BCE of the mean reconstruction, summed over pixels.
+    np.testing.assert_allclose(metrics.per_image_recon_nll(vae, x, batch_size=100),
+                               metrics.per_image_errors(vae, x)["bce"], rtol=1e-5)
+    # Fixed-variance Gaussian: squared error summed over pixels plus the constant n log(pi) / 2.
+    gaussian = _model("vae", likelihood="gaussian")
+    n_pixels = gaussian.cfg.n_pixels
+    expected = metrics.per_image_errors(gaussian, x)["mse"] * n_pixels \
+        + n_pixels * 0.5 * np.log(np.pi)
+    np.testing.assert_allclose(metrics.per_image_recon_nll(gaussian, x), expected, rtol=1e-4)
+    # Binarised: scored on the one fixed binarised draw every metric uses.
+    binarized = _model("vae", likelihood="binarized")
+    np.testing.assert_allclose(
+        metrics.per_image_recon_nll(binarized, x),
+        metrics.per_image_errors(binarized, metrics.scoring_images(binarized, x))["bce"],
+        rtol=1e-5)

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explorer import drawing, figures, latent, projection
+from explorer import drawing, figures_map, latent, projection
 from explorer.errors import ExplorerError
 from explorer.ui import common
 
@@ -156,7 +156,7 @@ try:
 except ExplorerError as e:
     st.error(f"The map could not be drawn: {e}")
     st.stop()
-fig = figures.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
+fig = figures_map.map_figure(fitted.coords, labels, names, method, highlight=neighbours.tolist())
 fig.update_traces(selector=dict(name="chosen"), name="nearest test codes")
 # WebGL like the rings, and added after them, so the star is drawn on top.
 fig.add_trace(go.Scattergl(

@@ -1,7 +1,8 @@
 """Latent map page: the test set's codes in 2-D, in one of several views (bound to the URL as
 ``?map_view=``), each a module with ``show(cur)``:
 
-- ``map``: the 2-D map, coloured by class; select points to see them (:mod:`map_2d`);
+- ``map``: the 2-D map, coloured by class or by one number per image; find or select points to
+  see them (:mod:`map_2d`);
 - ``beside``: two models' maps of the same test images side by side (:mod:`map_beside`);
 - ``3d``: the codes in 3-D, to rotate (:mod:`map_3d`);
 - ``plane``: decode anywhere, a plane of the latent space that decodes any clicked point

@@ -1,15 +1,43 @@
-"""The latent map's main view: the test set's codes in 2-D, coloured by class; select points to
-see their images, reconstructions and nearest neighbours."""
+"""The latent map's main view: the test set's codes in 2-D, coloured by class or by one number per
+image; find an image or a class, or select points, to see their images, reconstructions and
+nearest neighbours."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import partial
 
+import numpy as np
 import streamlit as st
 
-from explorer import exports, figures, lessons, mapview
+from explorer import exports, figures_map, lessons, mapview
 from explorer.ui import common, map_parts, pages
 from explorer.ui.neighbours import show_neighbours
+
+
+def find_control(cur: common.Current, how_where, which_where) -> tuple[Hashable, list[int]]:
+    """"Find" (bound to the URL): one test image by index, or every image of one class; returns
+    what is searched for (None for nothing) and the test images found."""
+    labels, names = cur.labels, cur.names
+    how = how_where.segmented_control(
+        "Find", ["image", "class"], key="map_find", bind="query-params",
+        help="Ring one test image (by its index) or every image of a class on the map, and "
+             "show them below.")
+    if how == "image":
+        n = len(labels)
+        common.keep_in_range("map_find_index", 0, n - 1, 0)
+        i = int(which_where.number_input("Test image #", 0, n - 1, 0, key="map_find_index",
+                                         bind="query-params"))
+        return ("image", i), [i]
+    if how == "class":
+        def class_number(value) -> int:  # its option (3) or, in a link, the class's name
+            return names.index(value) if value in names else int(value)
+
+        common.keep_in_range("map_find_class", 0, len(names) - 1, 0, parse=class_number)
+        c = int(which_where.selectbox("Class", range(len(names)), format_func=names.__getitem__,
+                                      key="map_find_class", bind="query-params"))
+        return ("class", c), np.flatnonzero(labels == c).tolist()
+    return None, []
 
 
 def show(cur: common.Current) -> None:
@@ -20,32 +48,31 @@ def show(cur: common.Current) -> None:
         st.caption("This model's code is 2-D, so the map is the latent space itself: no "
                    "projection, nothing distorted. Each point is one test image's posterior mean.")
     params = map_parts.projection_controls(dim)
+    c1, c2, c3, c4 = st.columns(4)
+    colour, j = map_parts.colour_control(cur, c1, c2)
+    find, found = find_control(cur, c3, c4)
     coords, pending = map_parts.map_coords(cur, params)
     map_parts.wait_for([pending])
 
-    # No extra "chosen" trace: changing the figure would make Streamlit drop the selection, and
-    # plotly already dims the points that are not selected.
     shown = map_parts.shown_method(dim, params, pending)
-    fig = common.chart_style(figures.map_figure(coords, labels, names, shown))
-    event = st.plotly_chart(fig, key="map_chart", on_select="rerun",
+    values = map_parts.colour_values(cur, colour, j)
+    title = mapview.colour_title(colour, cur.cfg.kind, cur.cfg.likelihood, j) \
+        if values is not None else ""
+    # Only what was found is ringed, never the clicked points: changing the figure makes
+    # Streamlit drop the selection, and plotly already dims the points that are not selected.
+    fig = figures_map.map_figure(coords, labels, names, shown, highlight=found, values=values,
+                                 values_title=title, centre=0.0 if colour == "z" else None,
+                                 highlight_name="found")
+    event = st.plotly_chart(common.chart_style(fig), key="map_chart", on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
     # A selection made on another model's map may point past this test set: drop those.
     picked = [i for i in mapview.selected_indices(event.selection if event else None)
               if i < len(codes)]
-    # The selection outlives its figure: when the UMAP map replaces the PCA stand-in (a new
-    # figure, which Streamlit starts unselected) the points chosen on the stand-in stay chosen.
-    figure_id, (kept_id, kept) = (cur.hash, shown), st.session_state.get("map_kept", (None, []))
-    if picked:
-        chosen = mapview.in_click_order(kept, picked)
-    elif kept and kept_id is not None and kept_id[0] == cur.hash and (
-            kept_id != figure_id or st.session_state.get("map_inherited")):
-        chosen = kept
-        st.session_state["map_inherited"] = True
-    else:
-        chosen = []
-    if picked or not chosen:
-        st.session_state["map_inherited"] = False
-    st.session_state["map_kept"] = (figure_id, chosen)
+    # The selection outlives its figure (a UMAP map replacing its PCA stand-in, another
+    # colouring); a new search replaces it.
+    chosen, kept = mapview.choose(picked, found, (cur.hash, find, (shown, colour, j)),
+                                  st.session_state.get("map_kept"))
+    st.session_state["map_kept"] = kept
     if not common.presenting():
         st.download_button(
             "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
@@ -56,14 +83,15 @@ def show(cur: common.Current) -> None:
 
     if not chosen:
         st.caption("Click a point (shift-click adds more), or pick Box or Lasso Select in the "
-                   "chart's toolbar and draw around some, to see their images and what the "
-                   "model makes of them. Click a class in the legend to hide it.")
+                   "chart's toolbar and draw around some, or Find one, to see their images and "
+                   "what the model makes of them."
+                   + (" Click a class in the legend to hide it." if values is None else ""))
         return
 
-    if st.session_state.get("map_inherited"):
+    if kept.inherited:
         st.caption("Kept from the map shown before; select on this one to start afresh.")
         if st.button("Clear the selection", icon=":material/deselect:", type="tertiary"):
-            st.session_state["map_kept"], st.session_state["map_inherited"] = (None, []), False
+            st.session_state["map_kept"] = None
             st.rerun()
     map_parts.show_chosen(cur, chosen, [("Reconstructions", cur.model, codes)])
     show_neighbours(cur, chosen)
@@ -75,4 +103,3 @@ def show(cur: common.Current) -> None:
         # The pair is on the first tab: open that one, not whichever was used last.
         st.session_state.pop("interp_tab", None)
         pages.switch("interpolate", {"interp_tab": lessons.PAIR_TAB})
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import figures, mapview, store
+from explorer import figures_map, mapview, store
 from explorer.models import model_class
 from explorer.ui import common, map_parts
 
@@ -20,18 +20,16 @@ def others(cur: common.Current) -> list[store.ModelEntry]:
 
 
 def chosen_from_charts(dataset: str) -> list[int]:
-    """The selection both maps ring: the newest selection made on either chart, kept until
-    another replaces it. A chart whose figure changed (its rings) starts unselected, so only a
-    selection not seen before on that chart counts as new."""
-    seen = st.session_state.setdefault("_beside_seen", {})
+    """The selection both maps ring: the newest made on either chart (read before the charts are
+    drawn, so both draw it), kept until another replaces it."""
+    seen = st.session_state.get("_beside_seen", {})
     kept_dataset, chosen = st.session_state.get("_beside_chosen", (dataset, []))
-    chosen = chosen if kept_dataset == dataset else []
+    selections = {}
     for key in CHARTS:
         state = st.session_state.get(key)
-        picked = mapview.selected_indices(state.get("selection") if state else None)
-        if picked and picked != seen.get(key):
-            chosen = picked
-        seen[key] = picked
+        selections[key] = mapview.selected_indices(state.get("selection") if state else None)
+    chosen = mapview.newest_selection(selections, seen, chosen if kept_dataset == dataset else [])
+    st.session_state["_beside_seen"] = selections
     st.session_state["_beside_chosen"] = (dataset, chosen)
     return chosen
 
@@ -61,7 +59,9 @@ def show(cur: common.Current) -> None:
         entry = getattr(source, "entry", source)
         with column:
             st.markdown(f"**{entry.name}** · {entry.config.describe()}")
-            fig = figures.map_figure(coords, labels, names, shown, highlight=chosen, height=420)
+            # One legend, on the right-hand map: two would squeeze both maps.
+            fig = figures_map.map_figure(coords, labels, names, shown, highlight=chosen,
+                                         height=420, legend=source is other)
             st.plotly_chart(common.chart_style(fig), key=key, on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
     map_parts.wait_for(pending)

@@ -1,5 +1,6 @@
-"""The latent map's shared parts: a model's test codes as 2-D coordinates, and the projection
-controls. Every view of the map (and any page that draws one) gets its picture here.
+"""The latent map's shared parts: a model's test codes as 2-D coordinates, the projection
+controls, what to colour the points by and the chosen images below a map. Every view of the map
+(and any page that draws one) gets its picture here.
 
 Where the picture comes from, fastest first: the latent itself (2-D codes), a projection shipped
 beside the model, the on-disk projection cache, PCA (instant), or a UMAP / t-SNE job running in a
@@ -13,7 +14,7 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, latent, projection, store
+from explorer import datasets, latent, mapview, metrics, projection, store
 from explorer.errors import ExplorerError
 from explorer.projection import ProjectionParams
 from explorer.projection_files import (
@@ -40,6 +41,21 @@ def codes_of(source: common.Current | store.ModelEntry) -> np.ndarray:
     except ExplorerError as e:
         st.error(str(e))
         st.stop()
+
+
+@st.cache_data(max_entries=48, show_spinner="Scoring the test set…")
+def test_recon_nll(path: str, content_hash: str, dataset: str) -> np.ndarray:
+    """(N,) reconstruction cost of each test image in the model's own likelihood, nats; computed
+    once per model, never on a slider."""
+    model = common.get_model(path, content_hash)
+    return metrics.per_image_recon_nll(model, common.get_dataset(dataset).x_test)
+
+
+@st.cache_data(max_entries=48, show_spinner="Scoring the test set…")
+def test_kl(path: str, content_hash: str, dataset: str) -> np.ndarray:
+    """(N,) KL(q(z|x) || N(0, I)) of each test image, nats (a VAE's); once per model."""
+    model = common.get_model(path, content_hash)
+    return metrics.kl_per_image(model, common.get_dataset(dataset).x_test)
 
 
 @st.cache_resource(max_entries=1)
@@ -194,3 +210,44 @@ def show_chosen(cur: common.Current, chosen: list[int],
     for title, model, codes in reconstructions:
         st.markdown(f"**{title}**")
         common.show_images(list(latent.decode(model, codes[some])), None, size=72)
+
+
+def colour_control(cur: common.Current, where=st, dim_where=None) -> tuple[str, int]:
+    """"Colour by" (bound to the URL) and, for one latent dimension, which one: (colour, j).
+    A colouring this model cannot give (KL for an autoencoder, from a link or another model)
+    falls back to class, with a sentence."""
+    options = mapview.colour_options(cur.cfg.kind)
+    asked = st.session_state.get("map_colour", None)
+    if asked is None and st.query_params.get("map_colour") == mapview.COLOURS["kl"]:
+        asked = "kl"
+    if asked is not None and asked not in options:
+        st.session_state["map_colour"] = "class"
+        st.caption(f"{mapview.COLOURS[asked]} needs a VAE: an autoencoder's code has no "
+                   "posterior to compare with the prior. The map is coloured by class.")
+    colour = where.selectbox(
+        "Colour by", options, format_func=mapview.COLOURS.get, key="map_colour",
+        bind="query-params",
+        help="Class: the true labels. Reconstruction error: how far each image's reconstruction "
+             "is from it, in the model's own likelihood. KL per image (VAE): how far its "
+             "posterior is from the prior, the nats its code spends. One latent dimension: that "
+             "coordinate of each code.")
+    if colour != "z":
+        return colour, 0
+    dim = cur.cfg.latent_dim
+    common.keep_in_range("map_dim", 0, dim - 1, 0,
+                         parse=lambda v: int(str(v).removeprefix("z[").removesuffix("]")))
+    j = (dim_where or where).selectbox("Dimension", range(dim), format_func=lambda i: f"z[{i}]",
+                                       key="map_dim", bind="query-params")
+    return colour, int(j)
+
+
+def colour_values(source: common.Current | store.ModelEntry, colour: str,
+                  j: int = 0) -> np.ndarray | None:
+    """(N,) numbers to colour a model's test images by, None for class; cached per model."""
+    if colour == "error":
+        return test_recon_nll(*model_key(source))
+    if colour == "kl":
+        return test_kl(*model_key(source))
+    if colour == "z":
+        return codes_of(source)[:, j]
+    return None

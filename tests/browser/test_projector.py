@@ -26,6 +26,8 @@ pytestmark = pytest.mark.browser
 Z16 = "model=pretrained/mnist-vae-mlp-z16"
 VIEWS = [(path, "") for path in PAGE_PATHS] + [
     ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension"),
+    ("", "map_view=Two+models"),
+    ("", "map_colour=one+latent+dimension&map_find=image&map_find_index=3"),
     ("", f"{Z16}&map_view=3-D&map_method=PCA"),
     ("", f"{Z16}&map_view=Decode+anywhere&plane_manifold=true&plane_at=1,0.5")]
 
