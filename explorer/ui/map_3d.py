@@ -9,11 +9,11 @@ from dataclasses import replace
 import streamlit as st
 
 from explorer import figures_map
-from explorer.projection import TITLES, ProjectionParams
+from explorer.projection import ProjectionParams
 from explorer.ui import common, map_parts
 
-WHAT = {"pca": "the first three principal components of the codes (the 2-D map's two, and the "
-               "next)",
+WHAT = {"pca": "The first three principal components of the codes (the 2-D PCA map's two, and "
+               "the next)",
         "umap": "UMAP fitted to three dimensions, not the 2-D map with an axis added",
         "tsne": "t-SNE fitted to three dimensions, not the 2-D map with an axis added"}
 
@@ -37,6 +37,6 @@ def show(cur: common.Current) -> None:
     shown = map_parts.shown_method(dim, params, pending)
     fig = figures_map.map_3d_figure(coords, cur.labels, cur.names, shown)
     st.plotly_chart(common.chart_style(fig), key="map_3d_chart")
-    where = "" if shown == "latent" else f"{TITLES[shown]}: {WHAT[shown]}. "
+    where = "" if shown == "latent" else f"{WHAT[shown]}. "
     st.caption(f"{where}Each point is one test image's code, coloured by its class. Rotate with "
                "the mouse; pick points on the 2-D map (a 3-D chart cannot select them).")
