@@ -51,7 +51,8 @@ def class_traces(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[s
 
     Each point carries its index into `coords` as customdata, which is how a selection maps back
     to test images. `animated` gives plain SVG scatters without hover labels, for the frames of
-    an animation (plotly animates SVG traces, not WebGL ones).
+    an animation (plotly animates SVG traces, not WebGL ones). Coordinates with three columns
+    give 3-D scatters (go.Scatter3d), which plotly can rotate but not select in.
     """
     coords = np.asarray(coords, dtype=np.float32)  # float32 typed arrays keep the payload small
     labels = np.asarray(labels)
@@ -66,7 +67,11 @@ def class_traces(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[s
             continue
         points = dict(x=coords[members, 0], y=coords[members, 1], mode="markers", name=str(name),
                       marker={**marker, "color": class_color(c)})
-        if animated:
+        if coords.shape[1] == 3:
+            traces.append(go.Scatter3d(
+                **points, z=coords[members, 2], customdata=index[members],
+                hovertemplate=f"#%{{customdata}} · {name}<extra></extra>"))
+        elif animated:
             traces.append(go.Scatter(**points))
         else:
             # A selection dims the rest hard and enlarges the chosen, so they stand out.
@@ -105,7 +110,8 @@ def usage_figure(usage: LatentUsage, height: int = 320) -> go.Figure:
     return fig
 
 
-def _image_source(image: np.ndarray):
+def image_source(image: np.ndarray):
+    """A PIL image of a [0, 1] picture, for a figure's layout image."""
     from PIL import Image
 
     return Image.fromarray(to_uint8(image))
@@ -154,7 +160,7 @@ def holes_figure(
     fig = go.Figure()
     if image is not None:
         fig.add_layout_image(
-            source=_image_source(image), xref="x", yref="y", x=x0, y=y1,
+            source=image_source(image), xref="x", yref="y", x=x0, y=y1,
             sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below",
             opacity=image_opacity,
         )

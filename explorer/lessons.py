@@ -54,7 +54,8 @@ class Lesson:
 # could open on the spherical path chosen earlier.
 VIEW_KEYS: dict[str, tuple[str, ...]] = {
     MAP: ("map_view", "map_method", "map_neighbors", "map_min_dist", "map_perplexity",
-          "map_colour", "map_dim", "map_find", "map_find_index", "map_find_class", "map_other"),
+          "map_colour", "map_dim", "map_find", "map_find_index", "map_find_class", "map_other",
+          "plane_i", "plane_j", "plane_manifold"),
     COMPARE: ("compare_models", "compare_pca", "compare_how", "compare_n", "compare_worst",
               "compare_class", "compare_idx", "compare_seed", "compare_heat"),
     INTERPOLATE: ("interp_tab", "interp_method", "interp_t", "interp_steps", "trav_dim",

@@ -1,6 +1,7 @@
 """The plain logic behind the latent map: a plotly selection event -> test-image indices, which
 selection wins when clicks, a search and two maps compete, and what a colouring is called (the
-figure itself is :func:`explorer.figures_map.map_figure`).
+figure itself is :func:`explorer.figures_map.map_figure`); on the decode-anywhere plane, a click
+-> the latent code of the clicked position.
 
 Kept out of the pages so it can be unit-tested: AppTest cannot drive a plotly selection, but it
 can check that a selection event turns into the right test-image indices.
@@ -8,8 +9,11 @@ can check that a selection event turns into the right test-image indices.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 # What the 2-D map can be coloured by: the option (also its value in code) -> its label.
 COLOURS = {"class": "class", "error": "reconstruction error", "kl": "KL per image",
@@ -120,3 +124,50 @@ def newest_selection(selections: Mapping[str, Sequence[int]], seen: Mapping[str,
         if picked and list(picked) != list(seen.get(key, ())):
             return list(picked)
     return list(chosen)
+
+
+# ----------------------------------------------------------------------------------------------
+# the decode-anywhere plane (:func:`explorer.figures_map.plane_figure`)
+
+
+def clicked_position(selection: Mapping | None) -> tuple[float, float] | None:
+    """The (x, y) of the point clicked on the plane, from a plotly selection event: a test code
+    or one of the invisible grid points alike. With several points selected (shift-click), the
+    last one listed; None when nothing with finite coordinates is selected."""
+    if not selection:
+        return None
+    for p in reversed(selection.get("points") or []):
+        if not isinstance(p, Mapping):
+            continue
+        try:
+            x, y = float(p["x"]), float(p["y"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if math.isfinite(x) and math.isfinite(y):
+            return x, y
+    return None
+
+
+def plane_code(base: np.ndarray, dims: Sequence[int], position: Sequence[float]) -> np.ndarray:
+    """The latent code a point of the plane stands for: `base` (D,) with dimensions dims[0] and
+    dims[1] set to the point's (x, y); (D,) float32. For a 2-D latent it is the point itself."""
+    z = np.array(base, dtype=np.float32).reshape(-1)  # a copy: the base stays as it was
+    i, j = (int(d) for d in dims)
+    z[i], z[j] = position
+    return z
+
+
+def position_text(position: Sequence[float]) -> str:
+    """A position for the URL (``?plane_at=0.512,-1.3``): short, and read back by
+    :func:`parse_position`."""
+    return ",".join(f"{float(v):.4g}" for v in position)
+
+
+def parse_position(text: str | None) -> tuple[float, float] | None:
+    """The (x, y) in a link's ``plane_at``, or None when it is missing or not two finite
+    numbers."""
+    try:
+        x, y = (float(v) for v in str(text).split(","))
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None

@@ -1,9 +1,11 @@
-"""2-D maps of latent codes: PCA, t-SNE and UMAP, fitted and seeded (:func:`fit_projection`).
+"""2-D (or 3-D) maps of latent codes: PCA, t-SNE and UMAP, fitted and seeded
+(:func:`fit_projection`).
 
 A model whose code is 2-D needs no projection: its latent space *is* the map, so
 :func:`fit_projection` hands such codes back unchanged (1-D codes are drawn as ``(z, 0)``). Every
 other size is squeezed onto the screen by one of :data:`METHODS`, seeded, so the same codes and the
-same :class:`ProjectionParams` always give the same picture.
+same :class:`ProjectionParams` always give the same picture. ``n_components=3`` asks for a 3-D map
+instead (codes of at most 3 dimensions are then drawn as they are, padded with zeros).
 
 UMAP needs care to be quick (bench/README.md has the measurements):
 
@@ -43,6 +45,7 @@ METHODS = ("umap", "pca", "tsne")
 UMAP_EPOCHS = 200  # umap's own default above 10,000 points (500 below); see the docstring
 NEIGHBOURS_FOR_PLACING = 5  # k for placing new points on a t-SNE map
 MIN_POINTS = 4  # the fewest codes all three methods handle (UMAP's spectral start needs N > 3)
+COMPONENTS = (2, 3)  # a map on the screen, or one to rotate in 3-D
 
 TITLES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 
@@ -67,6 +70,7 @@ class ProjectionParams:
     min_dist: float = 0.1
     perplexity: float = 30.0
     seed: int = 0
+    n_components: int = 2  # 2 for the map, 3 for the 3-D view
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -78,6 +82,7 @@ class ProjectionParams:
         try:
             n_neighbors = _as_int(self.n_neighbors)
             seed = _as_int(self.seed)
+            n_components = _as_int(self.n_components)
             min_dist = float(self.min_dist)
             perplexity = float(self.perplexity)
         except (TypeError, ValueError):
@@ -93,22 +98,29 @@ class ProjectionParams:
             raise ConfigError(f"perplexity must be a positive number; got {perplexity}.")
         if not 0 <= seed < 2**32:
             raise ConfigError(f"seed must be between 0 and 2**32 - 1; got {seed}.")
+        if n_components not in COMPONENTS:
+            raise ConfigError(f"A map has 2 or 3 dimensions; got n_components={n_components}.")
         object.__setattr__(self, "n_neighbors", n_neighbors)
         object.__setattr__(self, "seed", seed)
         object.__setattr__(self, "min_dist", min_dist)
         object.__setattr__(self, "perplexity", perplexity)
+        object.__setattr__(self, "n_components", n_components)
 
     def key(self) -> str:
-        """A short, stable, file-name-safe name for these settings, e.g. ``umap-n15-d0.1-s0``.
+        """A short, stable, file-name-safe name for these settings, e.g. ``umap-n15-d0.1-s0``
+        (a 3-D map adds ``-c3``: ``umap-n15-d0.1-s0-c3``).
 
         Settings the method ignores are left out, so changing the t-SNE perplexity never
-        invalidates a cached UMAP map.
+        invalidates a cached UMAP map; the 2-D maps keep the names they had before 3-D maps
+        existed, so no cached or shipped map goes stale.
         """
         if self.method == "umap":
-            return f"umap-n{self.n_neighbors}-d{self.min_dist!r}-s{self.seed}"
-        if self.method == "tsne":
-            return f"tsne-p{self.perplexity!r}-s{self.seed}"
-        return f"pca-s{self.seed}"
+            key = f"umap-n{self.n_neighbors}-d{self.min_dist!r}-s{self.seed}"
+        elif self.method == "tsne":
+            key = f"tsne-p{self.perplexity!r}-s{self.seed}"
+        else:
+            key = f"pca-s{self.seed}"
+        return key if self.n_components == 2 else f"{key}-c{self.n_components}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -242,8 +254,8 @@ class _ExactIndex:
 
 
 class Projection:
-    """A fitted map: ``coords`` (N, 2) float32 for the codes it was fitted on, and
-    :meth:`transform` to place new codes on the same map."""
+    """A fitted map: ``coords`` (N, k) float32 for the codes it was fitted on (k =
+    ``params.n_components``, 2 or 3), and :meth:`transform` to place new codes on the same map."""
 
     def __init__(self, coords: np.ndarray, params: ProjectionParams, method: str,
                  codes: np.ndarray, model: Any = None, index: Any = None) -> None:
@@ -262,7 +274,7 @@ class Projection:
         return len(self.coords)
 
     def transform(self, new_codes) -> np.ndarray:
-        """(M, 2) float32 positions for new codes of the same dimension.
+        """(M, k) float32 positions for new codes of the same dimension.
 
         PCA and UMAP use their own ``transform``. t-SNE has none, so a new point goes to the
         inverse-distance-weighted mean of the map positions of its 5 nearest fitted codes (in
@@ -275,9 +287,9 @@ class Projection:
                 f"{self.dim}-dimensional codes."
             )
         if len(new) == 0:
-            return np.zeros((0, 2), dtype=np.float32)
+            return np.zeros((0, self.params.n_components), dtype=np.float32)
         if self.method == "latent":
-            return _as_map(new)
+            return _as_map(new, self.params.n_components)
         if self.method == "pca":
             return self._model.transform(new).astype(np.float32)
         if self.method == "umap":
@@ -301,7 +313,7 @@ def _neighbour_index(codes: np.ndarray):
     return NearestNeighbors().fit(codes)
 
 
-def _as_codes(codes, allow_few: bool = False) -> np.ndarray:
+def _as_codes(codes, allow_few: bool = False, n_components: int = 2) -> np.ndarray:
     """Check and convert codes to a C-contiguous float32 (N, D) array, or raise a sentence."""
     try:
         arr = np.ascontiguousarray(np.asarray(codes, dtype=np.float32))
@@ -319,18 +331,20 @@ def _as_codes(codes, allow_few: bool = False) -> np.ndarray:
             f"{bad} of the {len(arr)} codes contain NaN or infinite values, so they cannot be "
             "drawn; the model has probably diverged: retrain it with a lower learning rate."
         )
-    if not allow_few and arr.shape[1] > 2 and len(arr) < MIN_POINTS:
+    if not allow_few and arr.shape[1] > n_components and len(arr) < MIN_POINTS:
         raise ProjectionError(
             f"A projected map needs at least {MIN_POINTS} points; got {len(arr)}."
         )
     return arr
 
 
-def _as_map(codes: np.ndarray) -> np.ndarray:
-    """1-D and 2-D codes drawn as they are: 2-D unchanged, 1-D along the x axis."""
-    if codes.shape[1] == 2:
+def _as_map(codes: np.ndarray, n_components: int = 2) -> np.ndarray:
+    """Codes of at most `n_components` dimensions drawn as they are: unchanged when they have
+    exactly that many, else padded with zeros (1-D codes lie along the x axis)."""
+    if codes.shape[1] == n_components:
         return codes
-    return np.column_stack([codes[:, 0], np.zeros(len(codes), dtype=np.float32)])
+    pad = np.zeros((len(codes), n_components - codes.shape[1]), dtype=np.float32)
+    return np.column_stack([codes, pad])
 
 
 def _fit_umap(codes: np.ndarray, params: ProjectionParams) -> Projection:
@@ -346,7 +360,7 @@ def _fit_umap(codes: np.ndarray, params: ProjectionParams) -> Projection:
     reducer = umap.UMAP(
         n_neighbors=k,
         min_dist=params.min_dist,
-        n_components=2,
+        n_components=params.n_components,
         random_state=params.seed,
         transform_seed=params.seed,
         n_jobs=1,  # what random_state forces anyway; saying so avoids umap's warning
@@ -366,7 +380,7 @@ def _fit_umap(codes: np.ndarray, params: ProjectionParams) -> Projection:
 def _fit_pca(codes: np.ndarray, params: ProjectionParams) -> Projection:
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=2, random_state=params.seed).fit(codes)
+    pca = PCA(n_components=params.n_components, random_state=params.seed).fit(codes)
     coords = pca.transform(codes).astype(np.float32)
     return Projection(coords, params, "pca", codes, model=pca)
 
@@ -380,7 +394,7 @@ def _fit_tsne(codes: np.ndarray, params: ProjectionParams) -> Projection:
     # This is sklearn's own init="pca" (same PCA, same rescaling of PC 1 to a spread of 1e-4,
     # same result), done here so it can be checked first: codes without spread make it NaN, and
     # sklearn's Barnes-Hut tree then crashes the whole process (a segfault, not an exception).
-    init = PCA(n_components=2, random_state=params.seed).fit_transform(codes)
+    init = PCA(n_components=params.n_components, random_state=params.seed).fit_transform(codes)
     init = init.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         init = init / np.std(init[:, 0]) * np.float32(1e-4)
@@ -389,7 +403,8 @@ def _fit_tsne(codes: np.ndarray, params: ProjectionParams) -> Projection:
             "The codes hardly differ from one another, so t-SNE has nothing to spread out; "
             "the model's code may carry no information (posterior collapse). Try PCA."
         )
-    tsne = TSNE(n_components=2, perplexity=perplexity, init=init, random_state=params.seed)
+    tsne = TSNE(n_components=params.n_components, perplexity=perplexity, init=init,
+                random_state=params.seed)
     # One OpenMP thread. sklearn's Barnes-Hut runs several parallel regions per iteration, and
     # when the cores are busy (a model training beside it, the page itself) its spinning threads
     # wait on each other and a fit takes several times longer. The limit applies to this thread
@@ -406,17 +421,19 @@ _FITTERS = {"umap": _fit_umap, "pca": _fit_pca, "tsne": _fit_tsne}
 
 def fit_projection(codes, params: ProjectionParams | None = None,
                    progress: Callable[[str], None] | None = None) -> Projection:
-    """Fit a 2-D map of ``codes`` (N, D) with ``params``; seeded, so it repeats exactly.
+    """Fit a map of ``codes`` (N, D) with ``params`` (2-D, or 3-D with ``n_components=3``);
+    seeded, so it repeats exactly.
 
-    2-D codes are returned unchanged (``method == "latent"``): the latent space is the map, and
-    projecting it would only distort it. ``progress``, if given, is called with a stage name
+    Codes with no more dimensions than the map are returned as they are (``method ==
+    "latent"``, padded with zeros when shorter): the latent space is the map, and projecting it
+    would only distort it. ``progress``, if given, is called with a stage name
     (:data:`STAGE_WARMING` when UMAP must first compile, then :data:`STAGE_FITTING`). Raises
     :class:`ProjectionError` with a readable sentence for codes that cannot be drawn.
     """
     params = params or ProjectionParams()
-    arr = _as_codes(codes)
-    if arr.shape[1] <= 2:
-        return Projection(_as_map(arr), params, "latent", arr)
+    arr = _as_codes(codes, n_components=params.n_components)
+    if arr.shape[1] <= params.n_components:
+        return Projection(_as_map(arr, params.n_components), params, "latent", arr)
     if params.method != "pca" and len(arr) and not np.ptp(arr, axis=0).any():
         # PCA draws identical codes honestly, as one point; UMAP would scatter them at random
         # and t-SNE would crash, so say what is going on instead.
@@ -442,5 +459,6 @@ def fit_projection(codes, params: ProjectionParams | None = None,
 
 def project(codes, params: ProjectionParams | None = None,
             progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """The (N, 2) float32 map of ``codes``; see :func:`fit_projection`."""
+    """The (N, k) float32 map of ``codes``, k = ``params.n_components``; see
+    :func:`fit_projection`."""
     return fit_projection(codes, params, progress).coords

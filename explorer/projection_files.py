@@ -40,8 +40,9 @@ def _coords_bytes(coords, model_hash: str, data_key: str, params: ProjectionPara
     from safetensors.numpy import save
 
     arr = np.ascontiguousarray(np.asarray(coords, dtype=np.float32))
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ProjectionError(f"A map must have shape (N, 2); got {arr.shape}.")
+    if arr.ndim != 2 or arr.shape[1] != params.n_components:
+        raise ProjectionError(
+            f"A map must have shape (N, {params.n_components}); got {arr.shape}.")
     metadata = {
         "format": FILE_FORMAT,
         "model_hash": str(model_hash),
@@ -52,17 +53,20 @@ def _coords_bytes(coords, model_hash: str, data_key: str, params: ProjectionPara
     return save({"coords": arr}, metadata=metadata)
 
 
-def _params_key(meta: dict) -> str | None:
+def _file_params(meta: dict) -> ProjectionParams | None:
+    """The settings a file was made with; files from before 3-D maps have no ``n_components``
+    and are 2-D, which is the default."""
     try:
-        return ProjectionParams.from_dict(json.loads(meta.get("params", ""))).key()
+        return ProjectionParams.from_dict(json.loads(meta.get("params", "")))
     except (ValueError, TypeError, ConfigError):
         return None
 
 
 def read_coords(path: Path, model_hash: str, data_key: str | None = None,
                 params: ProjectionParams | None = None, rows: int | None = None) -> np.ndarray:
-    """The (N, 2) float32 map in ``path``, checked: a projection file of ours, made for the
+    """The (N, k) float32 map in ``path``, checked: a projection file of ours, made for the
     weights ``model_hash`` and, where given, for ``data_key``, ``params`` and ``rows`` points.
+    k is the file's own ``n_components`` (2 unless it says otherwise).
 
     Raises FileNotFoundError when there is no file, OSError when it cannot be read, and
     :class:`UnusableFile` (saying why) when it is corrupt or made for something else.
@@ -81,7 +85,9 @@ def read_coords(path: Path, model_hash: str, data_key: str | None = None,
         raise UnusableFile(str(e)) from None
     if meta.get("format") != FILE_FORMAT:
         raise UnusableFile(f"format {meta.get('format')!r}")
-    if coords.dtype != np.float32 or coords.ndim != 2 or coords.shape[1] != 2:
+    made_with = _file_params(meta)
+    columns = made_with.n_components if made_with is not None else 2
+    if coords.dtype != np.float32 or coords.ndim != 2 or coords.shape[1] != columns:
         raise UnusableFile(f"coords of shape {coords.shape} and type {coords.dtype}")
     if not np.isfinite(coords).all():
         raise UnusableFile("non-finite coords")
@@ -89,7 +95,7 @@ def read_coords(path: Path, model_hash: str, data_key: str | None = None,
         raise UnusableFile("made for other weights")
     if data_key is not None and meta.get("data_key") != data_key:
         raise UnusableFile(f"made for data {meta.get('data_key')!r}")
-    if params is not None and _params_key(meta) != params.key():
+    if params is not None and (made_with is None or made_with.key() != params.key()):
         raise UnusableFile("made with other settings")
     if rows is not None and len(coords) != rows:
         raise UnusableFile(f"{len(coords)} points, not {rows}")

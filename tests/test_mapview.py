@@ -109,3 +109,39 @@ def test_two_maps_ring_the_newest_selection_made_on_either():
     # a selection still standing on one chart is not new; one made on the other is
     assert mapview.newest_selection({"a": [1, 2], "b": [5]}, {"a": [1, 2], "b": []},
                                     chosen) == [5]
+
+
+# ---------------------------------------------------------------------------------------------
+# the decode-anywhere plane: a click -> the latent code it stands for
+
+
+def test_a_click_on_the_plane_becomes_its_position():
+    # What Streamlit hands over for a click on a grid point (no customdata) or on a code.
+    grid_click = {"points": [{"curve_number": 0, "point_index": 12, "x": 0.25, "y": -1.5}]}
+    assert mapview.clicked_position(grid_click) == (0.25, -1.5)
+    code_click = {"points": [{"curve_number": 3, "x": 2.0, "y": 1.0, "customdata": 17}]}
+    assert mapview.clicked_position(code_click) == (2.0, 1.0)
+    # shift-click: the last point listed; points without usable coordinates are skipped
+    both = {"points": [*grid_click["points"], *code_click["points"], {"x": None, "y": 1},
+                       {"x": float("nan"), "y": 0.0}]}
+    assert mapview.clicked_position(both) == (2.0, 1.0)
+    assert mapview.clicked_position(None) is None
+    assert mapview.clicked_position({"points": []}) is None
+    assert mapview.clicked_position({"points": [{"customdata": 3}]}) is None
+
+
+def test_a_position_on_the_plane_is_the_base_code_with_two_dimensions_moved():
+    base = np.arange(5, dtype=np.float32)
+    z = mapview.plane_code(base, (3, 1), (0.5, -2.0))
+    assert z.dtype == np.float32 and z.shape == (5,)
+    assert z.tolist() == [0.0, -2.0, 2.0, 0.5, 4.0]
+    assert base.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]  # the base is not changed
+    assert mapview.plane_code(np.zeros(2), (0, 1), (1.25, -0.75)).tolist() == [1.25, -0.75]
+
+
+def test_a_position_survives_the_url():
+    for position in [(0.5, -1.0), (-2.3456789, 1e-3)]:
+        back = mapview.parse_position(mapview.position_text(position))
+        assert np.allclose(back, position, rtol=1e-3)
+    for bad in [None, "", "1", "1,2,3", "a,b", "nan,0", "1,inf"]:
+        assert mapview.parse_position(bad) is None

@@ -5,6 +5,7 @@ umap is imported and compiled once, by the session fixture ``warm_umap``; every 
 for it, so they all share that one warm-up (5-8 s on 2 cores) and fit only tiny data sets.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -418,3 +419,92 @@ def test_background_maps_take_turns_and_a_superseded_one_is_dropped(monkeypatch)
     gate.set()
     assert first.wait(60) and first.result is not None
     assert shared.wait(60) and shared.result is not None and not shared.dropped
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-D maps (the latent map's 3-D view)
+
+
+def test_a_3d_map_has_its_own_key_and_2d_keys_are_unchanged():
+    for method in projection.METHODS:
+        flat, deep = ProjectionParams(method), ProjectionParams(method, n_components=3)
+        assert deep.key() != flat.key() and deep.key().startswith(flat.key())
+        assert ProjectionParams.from_dict(deep.to_dict()) == deep
+    # Files written before 3-D maps existed carry no n_components: they are 2-D maps.
+    old = {k: v for k, v in ProjectionParams("tsne").to_dict().items() if k != "n_components"}
+    assert ProjectionParams.from_dict(old) == ProjectionParams("tsne")
+    with pytest.raises(ConfigError):
+        ProjectionParams(n_components=4)
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+def test_3d_maps_have_three_columns_and_keep_blobs_apart(method, fitted):
+    if method == "umap":
+        projection.warm_up_umap()
+    codes, labels, _ = blobs()
+    proj = fit_projection(codes, ProjectionParams(method, n_components=3))
+    assert proj.coords.shape == (len(codes), 3) and proj.coords.dtype == np.float32
+    assert knn_accuracy(proj.coords, labels) > 0.95
+    assert proj.transform(codes[:5]).shape == (5, 3)
+    assert proj.transform(codes[:0]).shape == (0, 3)
+
+
+def test_pca_3d_is_the_first_three_principal_components():
+    codes, _, _ = blobs(dim=8)
+    coords = project(codes, ProjectionParams("pca", n_components=3))
+    # The principal components from an SVD of the centred codes, each up to its sign.
+    centred = codes.astype(np.float64) - codes.mean(axis=0)
+    u, s, _ = np.linalg.svd(centred, full_matrices=False)
+    expected = u[:, :3] * s[:3]  # (N, 3)
+    signs = np.sign((coords * expected).sum(axis=0))
+    assert np.allclose(coords * signs, expected, atol=1e-3 * np.abs(expected).max())
+    # and the 3-D map's first two axes are the 2-D PCA map
+    flat = project(codes, ProjectionParams("pca"))
+    assert np.allclose(np.abs(coords[:, :2]), np.abs(flat), atol=1e-4)
+
+
+def test_codes_of_three_or_fewer_dims_are_their_own_3d_map():
+    codes = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    proj = fit_projection(codes, ProjectionParams("umap", n_components=3))
+    assert proj.method == "latent" and np.array_equal(proj.coords, codes)
+    flat = project(codes[:, :2], ProjectionParams("tsne", n_components=3))
+    assert np.array_equal(flat[:, :2], codes[:, :2]) and not flat[:, 2].any()
+
+
+def test_3d_maps_are_cached_beside_the_2d_ones(cache):
+    flat = np.zeros((10, 2), dtype=np.float32)
+    deep = np.ones((10, 3), dtype=np.float32)
+    p2, p3 = ProjectionParams("umap"), ProjectionParams("umap", n_components=3)
+    assert cache.put(HASH, "test", p2, flat) and cache.put(HASH, "test", p3, deep)
+    assert np.array_equal(cache.get(HASH, "test", p2), flat)
+    assert np.array_equal(cache.get(HASH, "test", p3), deep)
+    with pytest.raises(ProjectionError):  # a map's columns must match its settings
+        cache.put(HASH, "test", p3, flat)
+
+
+def test_a_3d_job_fills_the_cache_under_its_own_key(cache):
+    codes, _, _ = blobs()
+    params = ProjectionParams("tsne", n_components=3)
+    job = ProjectionJob(codes, params, cache=cache, model_hash=HASH, data_key="test").start()
+    assert job.wait(120) and job.error is None
+    assert job.result.coords.shape == (len(codes), 3)
+    assert np.array_equal(cache.get(HASH, "test", params), job.result.coords)
+    assert cache.get(HASH, "test", ProjectionParams("tsne")) is None
+
+
+def test_shipped_maps_read_as_2d_maps_of_their_settings():
+    """Shipped files were written before n_components existed: they must still match the 2-D
+    settings they were made with (and not a 3-D request)."""
+    from explorer.projection_files import SHIPPED_METHODS, UnusableFile, projection_file
+    from explorer.store import PRETRAINED_DIR
+
+    folder = PRETRAINED_DIR / "mnist-vae-mlp-z16"
+    card = json.loads((folder / "card.json").read_text())
+    for method in SHIPPED_METHODS:
+        coords = projection_files.read_coords(projection_file(folder, method),
+                                              card["content_hash"],
+                                              params=ProjectionParams(method))
+        assert coords.shape == (card["dataset"]["n_test"], 2)
+        with pytest.raises(UnusableFile):
+            projection_files.read_coords(projection_file(folder, method), card["content_hash"],
+                                         params=ProjectionParams(method, n_components=3))

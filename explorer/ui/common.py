@@ -226,6 +226,8 @@ def chart_style(fig):
     fig.update_layout(font_size=size, legend_font_size=size, legend_title_font_size=size)
     fig.update_xaxes(tickfont_size=size, title_font_size=size)
     fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    axis = dict(tickfont_size=size, title_font_size=size)
+    fig.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)  # a 3-D chart's axes
     return fig.update_annotations(font_size=size)
 
 

@@ -3,7 +3,10 @@
 
 - ``map``: the 2-D map, coloured by class or by one number per image; find or select points to
   see them (:mod:`map_2d`);
-- ``beside``: two models' maps of the same test images side by side (:mod:`map_beside`).
+- ``beside``: two models' maps of the same test images side by side (:mod:`map_beside`);
+- ``3d``: the codes in 3-D, to rotate (:mod:`map_3d`);
+- ``plane``: decode anywhere, a plane of the latent space that decodes any clicked point
+  (:mod:`map_plane`).
 
 Where a view's picture comes from (the latent, a shipped or cached projection, PCA, a background
 UMAP / t-SNE job) is :func:`explorer.ui.map_parts.map_coords`.
@@ -11,13 +14,15 @@ UMAP / t-SNE job) is :func:`explorer.ui.map_parts.map_coords`.
 
 import streamlit as st
 
-from explorer.ui import common, map_2d, map_beside
+from explorer.ui import common, map_2d, map_3d, map_beside, map_plane
 
 # A view: its label on the switch (also what the URL holds) and the function that draws it.
 # A new view is one more entry here and one module with show(cur).
 VIEWS = {
     "map": ("Map", map_2d.show),
     "beside": ("Two models", map_beside.show),
+    "3d": ("3-D", map_3d.show),
+    "plane": ("Decode anywhere", map_plane.show),
 }
 
 cur = common.start_page("Latent map", needs="encode", what="The latent map", load=False)
@@ -34,6 +39,8 @@ view = st.segmented_control(
     "View", list(VIEWS), default="map", key="map_view", required=True,
     format_func=lambda v: VIEWS[v][0], bind="query-params",
     help="Map: one model's test images, placed by their codes. Two models: the same test "
-         "images on two models' maps, side by side.",
+         "images on two models' maps, side by side. 3-D: the codes in three dimensions, to "
+         "rotate. Decode anywhere: click any point of the latent plane to see what it decodes "
+         "to.",
 ) or "map"
 VIEWS[view][1](cur)

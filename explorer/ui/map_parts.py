@@ -26,8 +26,6 @@ from explorer.projection_files import (
 from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common
 
-PCA = ProjectionParams("pca")
-
 
 def model_key(source: common.Current | store.ModelEntry) -> tuple[str, str, str]:
     """(path, content hash, dataset) of the sidebar's model or of any other model entry."""
@@ -121,18 +119,22 @@ def projection_controls(dim: int) -> ProjectionParams | None:
 
 def map_coords(source: common.Current | store.ModelEntry, params: ProjectionParams | None,
                slot: str = "map") -> tuple[np.ndarray, ProjectionJob | None]:
-    """(N, 2) map coordinates of a model's test codes under `params`, and the background job
-    still fitting them (None when these are the coordinates asked for).
+    """(N, k) map coordinates of a model's test codes under `params` (k = its n_components: 2,
+    or 3 for the 3-D view), and the background job still fitting them (None when these are the
+    coordinates asked for).
 
-    2-D codes are their own map. While a UMAP / t-SNE job runs, the PCA map stands in for it.
+    Codes of at most k dimensions are their own map (padded with zeros when shorter). While a
+    UMAP / t-SNE job runs, the PCA map (with as many dimensions) stands in for it.
     `slot` names which of this session's maps this is: a session wants one map per slot, and a
     map it asked for before in that slot, not yet started, is dropped unless another session
     still wants it.
     """
     codes = codes_of(source)
-    if codes.shape[1] == 2:
-        return codes, None
     params = params or ProjectionParams()
+    if codes.shape[1] <= params.n_components:
+        return (codes if codes.shape[1] == params.n_components
+                else fit_or_stop(codes, params)), None
+    pca = ProjectionParams("pca", n_components=params.n_components)
     path, content_hash, dataset = model_key(source)
     coords, pending = stored_coords(path, content_hash, params), None
     if coords is None and params.method == "pca":
@@ -159,17 +161,18 @@ def map_coords(source: common.Current | store.ModelEntry, params: ProjectionPara
         else:
             pending = job
     if coords is None:
-        coords = stored_coords(path, content_hash, PCA) if pending is not None else None
+        coords = stored_coords(path, content_hash, pca) if pending is not None else None
         if coords is None:
-            coords = fit_or_stop(codes, PCA)
+            coords = fit_or_stop(codes, pca)
     return coords, pending
 
 
 def shown_method(dim: int, params: ProjectionParams | None, pending: ProjectionJob | None) -> str:
     """What the coordinates from :func:`map_coords` are: "latent", "pca", "umap" or "tsne"."""
-    if dim == 2:
+    params = params or ProjectionParams()
+    if dim <= params.n_components:
         return "latent"
-    return "pca" if pending is not None else (params or ProjectionParams()).method
+    return "pca" if pending is not None else params.method
 
 
 def wait_for(pending: list[ProjectionJob]) -> None:

@@ -31,7 +31,8 @@ def show_rows(cur: common.Current, found: Neighbours, of_class: int | None = Non
     def row(index: np.ndarray, distance: np.ndarray) -> None:
         if of_class is not None:
             same = int((labels[index] == of_class).sum())
-            st.caption(f"{same} of {len(index)} are also a {names[of_class]}.")
+            verb = "is" if same == 1 else "are"
+            st.caption(f"{same} of {len(index)} {verb} also a {names[of_class]}.")
         else:
             votes = np.bincount(labels[index], minlength=len(names))
             st.caption(f"{votes.max()} of {len(index)} are a {names[int(votes.argmax())]}, the "

@@ -38,11 +38,14 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """`streamlit run app.py` on a free port, with runs and caches in a temporary folder."""
+    """`streamlit run app.py` on a free port, with runs, caches and the data folder (where an
+    uploaded dataset is stored) in a temporary folder."""
+    work = tmp_path_factory.mktemp("app")
     # A closed tab's job stops 2 s after the disconnect here (30 s by default), so a test can
-    # watch it happen.
-    with running_app(tmp_path_factory.mktemp("app"),
-                     env={"EXPLORER_RELEASE_GRACE_S": "2"}) as running:
+    # watch it happen. Every dataset the pages use ships with the packages: an empty data folder
+    # needs no download.
+    with running_app(work, env={"EXPLORER_RELEASE_GRACE_S": "2",
+                                "EXPLORER_DATA_DIR": str(work / "data")}) as running:
         yield running
 
 

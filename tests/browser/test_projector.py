@@ -21,11 +21,16 @@ pytestmark = pytest.mark.browser
 
 
 # Every page as it opens, and the tabs that hold the pictures a class looks at longest.
+# The map's 3-D and decode-anywhere views on a 16-D model (a 2-D one has no third axis), PCA so
+# that no background UMAP keeps the page busy.
+Z16 = "model=pretrained/mnist-vae-mlp-z16"
 VIEWS = [(path, "") for path in PAGE_PATHS] + [
     ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension"),
     ("interpolate", "interp_tab=Arithmetic"),
     ("", "map_view=Two+models"),
-    ("", "map_colour=one+latent+dimension&map_find=image&map_find_index=3")]
+    ("", "map_colour=one+latent+dimension&map_find=image&map_find_index=3"),
+    ("", f"{Z16}&map_view=3-D&map_method=PCA"),
+    ("", f"{Z16}&map_view=Decode+anywhere&plane_manifold=true&plane_at=1,0.5")]
 
 
 @pytest.mark.parametrize(("path", "view"), VIEWS, ids=[f"{p or 'map'}{'-' + v if v else ''}"
@@ -38,9 +43,11 @@ def test_every_page_fits_the_screen(app: Page, server, screen, path, view):
         # Presenter mode gives the screen to the pictures: the sidebar starts folded.
         expect(app.locator('[data-testid="stExpandSidebarButton"]')).to_be_visible()
         # and chart text is enlarged like the page's (Streamlit's theme draws ticks at ~13 px)
+        # (a 3-D chart has no x axis of the page's kind: its axes live in its scene)
         sizes = app.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
-            .filter(g => g._fullLayout).map(g => g._fullLayout.xaxis.showticklabels
-                ? g._fullLayout.xaxis.tickfont.size : g._fullLayout.font.size)""")
+            .filter(g => g._fullLayout).map(g => {
+                const x = g._fullLayout.xaxis || g._fullLayout.scene.xaxis;
+                return x.showticklabels ? x.tickfont.size : g._fullLayout.font.size; })""")
         assert all(size >= 18 for size in sizes), sizes
     problems = layout_problems(app)
     assert not problems, f"{path} at {screen}: {problems}"
@@ -111,6 +118,29 @@ def test_a_click_on_the_map_selects_the_point(app: Page, server, tool):
         app.locator(f'.modebar-btn[data-title="{tool}"]').first.click()
     click_point(app, 0)
     expect(app.locator('[data-testid="stHeading"]', has_text="1 selected")).to_be_visible()
+    assert_no_errors(app)
+
+
+def test_a_click_between_codes_on_the_plane_decodes_that_point(app: Page, server):
+    """Decode anywhere: a click where no code lies (the plane's top right corner, beyond the
+    codes) still decodes, through the invisible grid of clickable points under the codes."""
+    open_page(app, server, query="map_view=Decode+anywhere")
+    plot = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    expect(plot).to_be_visible()
+    x, y, x_range, y_range = plot.evaluate("""gd => {
+        const L = gd._fullLayout, box = gd.getBoundingClientRect(), X = L.xaxis, Y = L.yaxis;
+        const at = (axis, f) => axis._offset + axis.l2p(axis.range[0] + f * (axis.range[1] -
+                                                                         axis.range[0]));
+        return [box.left + at(X, 0.95), box.top + at(Y, 0.95), X.range, Y.range]; }""")
+    app.mouse.move(x, y)
+    app.mouse.click(x, y)
+    wait_idle(app, expect_run=True)
+    printed = app.locator('[data-testid="stMarkdown"]').get_by_text(re.compile(r"z\[0\] = -?[\d.]+, z\[1\] = -?[\d.]+"))
+    expect(printed).to_be_visible()
+    z0, z1 = (float(v) for v in re.findall(r"= (-?[\d.]+)", printed.inner_text()))
+    assert z0 > sum(x_range) / 2 and z1 > sum(y_range) / 2, (z0, z1, x_range, y_range)
+    expect(app.locator('[data-testid="stImage"]')).to_have_count(1)
+    assert "plane_at=" in app.url  # a shared link decodes the same point
     assert_no_errors(app)
 
 
