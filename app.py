@@ -12,8 +12,8 @@ from explorer.ui import pages
 # Presenter mode is for a projector: the pictures get the screen, so the sidebar starts folded.
 st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide",
                    initial_sidebar_state="collapsed" if pages.presenting() else "auto")
-# A session's first run imports torch and loads a model, seconds on a busy server: show a title
-# and say so at once rather than a blank page (later runs are quick, and would only flicker).
+# A session's first run may load a model, seconds on a busy server: show a title and say so at
+# once rather than a blank page (later runs are quick, and would only flicker).
 loading = st.empty()
 if "_started" not in st.session_state:
     st.session_state["_started"] = True
@@ -21,8 +21,9 @@ if "_started" not in st.session_state:
         st.title("Latent Explorer")
         st.caption(":material/hourglass_top: Loading the model…")
 
-from explorer import store  # noqa: E402 - heavy (torch): imported once the page shows something
-from explorer.training import configure_threads  # noqa: E402
+# None of these imports torch: the model list comes from the cards, and a page loads a model (and
+# torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
+from explorer import store  # noqa: E402
 from explorer.ui import common, sidebar  # noqa: E402
 
 
@@ -32,7 +33,6 @@ def once_per_server() -> None:
     store.clean_stale_temps()
 
 
-configure_threads()  # one torch thread per operation: many sessions share two cores
 once_per_server()
 
 page = st.navigation(pages.navigation())

@@ -8,16 +8,10 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from explorer.config import conv_sizes
+
 if TYPE_CHECKING:
-    from explorer.models import ModelConfig
-
-
-def conv_sizes(size: int, n_layers: int) -> list[int]:
-    """Spatial sizes after each stride-2, kernel-3, padding-1 convolution, starting with `size`."""
-    sizes = [size]
-    for _ in range(n_layers):
-        sizes.append((sizes[-1] - 1) // 2 + 1)
-    return sizes
+    from explorer.config import ModelConfig
 
 
 class MLPBody(nn.Module):

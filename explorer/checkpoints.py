@@ -22,15 +22,16 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as st_load_bytes
-from safetensors.torch import save as st_save_bytes
 
 from explorer import __version__
+from explorer.config import ModelConfig, check_size
 from explorer.errors import ConfigError, ModelFileError, plain
-from explorer.models import Autoencoder, ModelConfig, build_model, check_size
+
+if TYPE_CHECKING:
+    from explorer.models import Autoencoder
 
 WEIGHTS = "model.safetensors"
 CARD = "card.json"
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 def versions() -> dict[str, str]:
     import numpy
+    import torch
 
     return {
         "latent_explorer": __version__,
@@ -106,6 +108,8 @@ def model_bytes(model: Autoencoder, card: dict) -> tuple[bytes, dict]:
     """What a save writes, without writing it: the safetensors bytes and the card completed with
     `format`, `config`, `content_hash`, `versions` and `saved_at`. Lets a model that could not be
     saved still be downloaded."""
+    from safetensors.torch import save as st_save_bytes
+
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     data = st_save_bytes(state, metadata={"format": FORMAT})
     card = dict(card)
@@ -350,6 +354,12 @@ def _check_header(data: bytes, source: str) -> None:
 def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoencoder:
     """Build the model the card describes and fill it with the safetensors `data`, checking size,
     dtypes, names and shapes first so a mismatch is reported clearly rather than half-loaded."""
+    # torch is imported here, not with the module: reading cards (the model list) never needs it.
+    import torch
+    from safetensors.torch import load as st_load_bytes
+
+    from explorer.models import build_model
+
     try:
         cfg = ModelConfig.from_dict(card["config"])  # also refuses a model over the size limits
     except (ConfigError, KeyError, TypeError, ValueError) as e:

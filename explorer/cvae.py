@@ -13,13 +13,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ConfigError
 from explorer.models import MODEL_CLASSES, VAE, ModelConfig, Posterior
 
 
 class CVAE(VAE):
     # No "encode" of an image alone: pages that encode unlabelled images (the map, Draw) need a VAE.
-    capabilities = frozenset({"decode", "sample", "condition"})
+    capabilities = FAMILY_CAPABILITIES["cvae"]
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

@@ -15,14 +15,17 @@ import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from explorer import downloads, paths
 from explorer.atomic import write_atomic
 from explorer.downloads import IdxSource, IdxSpec
 from explorer.errors import DatasetError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +175,8 @@ def stratified_split(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray,
 
 
 def _to_tensors(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int], scale: float):
+    import torch  # here, not at the top: the model list and a first map need no torch
+
     x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / scale).reshape(-1, *shape)
     return x.clamp_(0.0, 1.0), torch.from_numpy(np.asarray(y, dtype=np.int64))
 
@@ -245,9 +250,9 @@ def _split_problem(info: DatasetInfo, arrays: dict[str, np.ndarray]) -> str | No
     return None
 
 
-def _read_split_cache(info: DatasetInfo) -> Dataset | None:
-    """The split saved by an earlier process, or None; a damaged file is deleted (and rebuilt by
-    the caller), never allowed to take the page down."""
+def _read_split_arrays(info: DatasetInfo) -> dict[str, np.ndarray] | None:
+    """The split saved by an earlier process, checked, or None; a damaged file is deleted (and
+    rebuilt by the caller), never allowed to take the page down."""
     path = _split_cache_path(info.name)
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -259,13 +264,21 @@ def _read_split_cache(info: DatasetInfo) -> Dataset | None:
     else:
         problem = _split_problem(info, arrays)
         if problem is None:
-            return Dataset(info, *(torch.from_numpy(arrays[k]) for k in _SPLIT_KEYS))
+            return arrays
     log.warning("rebuilding the damaged dataset cache %s (%s)", path, problem)
     try:
         path.unlink()
     except OSError:
         pass  # unwritable: the rebuilt split is still used, only not saved
     return None
+
+
+def _read_split_cache(info: DatasetInfo) -> Dataset | None:
+    import torch
+
+    arrays = _read_split_arrays(info)
+    return None if arrays is None else Dataset(info, *(torch.from_numpy(arrays[k])
+                                                        for k in _SPLIT_KEYS))
 
 
 def _write_split_cache(data: Dataset) -> None:
@@ -296,6 +309,15 @@ def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Da
     if name == "noise":
         return _load_noise(info)
     return _load_idx(info, Path(data_dir) if data_dir else None)
+
+
+def test_labels(name: str) -> np.ndarray:
+    """(N,) class index of each test image. Read from the saved split where there is one, without
+    torch: a first page can draw its map from these and a stored projection alone."""
+    info = get_info(name)
+    if name in ("digits", "mnist-5k") and (arrays := _read_split_arrays(info)) is not None:
+        return arrays["y_test"]
+    return load_dataset(name).y_test.numpy()
 
 
 def is_available(name: str, data_dir: str | None = None) -> bool:

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from explorer import checkpoints, datasets, latent, store
+from explorer import checkpoints, datasets, store
 from explorer.checkpoints import CARD, MAX_CARD_BYTES, WEIGHTS
+from explorer.config import ModelConfig
 from explorer.errors import ConfigError, ModelFileError, plain
-from explorer.models import ModelConfig
+from explorer.images import image_grid, to_uint8, upscale
 
 TILE_PX = 112  # exported tiles are upscaled to about this size: crisp when pasted into slides
 MAX_ZIP_BYTES = checkpoints.MAX_WEIGHTS_BYTES + MAX_CARD_BYTES
@@ -71,7 +72,7 @@ def _scale(images: np.ndarray, scale: int | None) -> int:
 
 def _png(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(latent.to_uint8(picture)).save(buffer, format="PNG", optimize=True)
+    Image.fromarray(to_uint8(picture)).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -79,8 +80,8 @@ def grid_png(images, ncols: int, scale: int | None = None) -> bytes:
     """Images tiled row-major into one PNG with a 1-pixel white border, each pixel enlarged to a
     `scale` x `scale` block (default: tiles about TILE_PX wide), so digits stay crisp."""
     images = _stack(images)
-    grid = latent.image_grid(images, ncols=ncols, pad=1, pad_value=1.0)  # (H', W') or (H', W', C)
-    return _png(latent.upscale(grid, _scale(images, scale)))
+    grid = image_grid(images, ncols=ncols, pad=1, pad_value=1.0)  # (H', W') or (H', W', C)
+    return _png(upscale(grid, _scale(images, scale)))
 
 
 def strip_gif(images, scale: int | None = None, duration_ms: int = 120,
@@ -95,7 +96,7 @@ def strip_gif(images, scale: int | None = None, duration_ms: int = 120,
     factor = _scale(images, scale)
     if images.ndim == 4:
         images = images.transpose(0, 2, 3, 1)  # (B, H, W, C) channel-last for PIL
-    frames = [Image.fromarray(latent.to_uint8(latent.upscale(im, factor))) for im in images]
+    frames = [Image.fromarray(to_uint8(upscale(im, factor))) for im in images]
     if bounce and len(frames) > 2:
         frames = frames + frames[-2:0:-1]
     buffer = io.BytesIO()

@@ -18,18 +18,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer import latent
-from explorer.inspect_latent import (
-    PRIOR_SIGMAS,
-    data_density,
-    grid_centres,
-    mass_levels,
-    posterior_ellipse,
-    prior_density,
-    prior_level,
-)
-from explorer.metrics import ACTIVE_THRESHOLD
-from explorer.replay import thin
+from explorer.images import to_uint8
+
+# The modules that compute what some figures show (inspect_latent, metrics, replay) import torch:
+# those figures import them when drawn, so the latent map, the first page, draws without torch.
 
 if TYPE_CHECKING:
     from explorer.inspect_latent import LatentUsage
@@ -97,6 +89,8 @@ def class_traces(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[s
 
 def usage_figure(usage: LatentUsage, height: int = 320) -> go.Figure:
     """Bars per dimension, most used first; active dimensions dark, inactive ones pale."""
+    from explorer.metrics import ACTIVE_THRESHOLD
+
     order = usage.order
     active = usage.variance[order] > ACTIVE_THRESHOLD
     what = "KL (nats)" if usage.is_vae else "code variance"
@@ -120,7 +114,7 @@ def image_source(image: np.ndarray):
     """A PIL image of a [0, 1] picture, for a figure's layout image."""
     from PIL import Image
 
-    return Image.fromarray(latent.to_uint8(image))
+    return Image.fromarray(to_uint8(image))
 
 
 def _contour_traces(xs, ys, density, levels, legend_name: str, color: str,
@@ -153,6 +147,15 @@ def holes_figure(
 ) -> go.Figure:
     """The decoded grid as the background of the plane, the codes on top, and optionally the
     prior's 1-2-3 sigma contours and the data density's 50/90/99% contours."""
+    from explorer.inspect_latent import (
+        PRIOR_SIGMAS,
+        data_density,
+        grid_centres,
+        mass_levels,
+        prior_density,
+        prior_level,
+    )
+
     x0, x1, y0, y1 = (float(v) for v in extent)
     fig = go.Figure()
     if image is not None:
@@ -197,6 +200,8 @@ def ellipses_figure(
 ) -> go.Figure:
     """All codes faint, the chosen images' posterior n_sigma ellipses in their class colours,
     and the prior's 1 and 2 sigma circles."""
+    from explorer.inspect_latent import posterior_ellipse
+
     i, j = dims
     fig = go.Figure()
     fig.add_trace(go.Scattergl(
@@ -288,6 +293,8 @@ def loss_figure(state: JobState, likelihood: str = "bernoulli") -> go.Figure | N
 
     The Gaussian's loss is its squared error: nats less a constant (n log(pi)/2 per image, the
     fixed variance 1/2), and the axis says so."""
+    from explorer.replay import thin
+
     if not state.steps:
         return None
     known = [p for p in PART_TITLES if p in state.steps[-1]]

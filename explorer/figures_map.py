@@ -16,7 +16,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.figures import AXIS_NAMES, NO_MARGIN, class_traces, image_source
-from explorer.inspect_latent import grid_centres
 
 VALUE_PERCENTILES = (1.0, 99.0)  # a continuous colour spans these, so a few outliers wash nothing out
 
@@ -171,6 +170,8 @@ def plane_figure(
     :func:`explorer.inspect_latent.decoded_grid`) drawn under everything, aligned with `extent`.
     The figure never depends on what was clicked: a changed figure would drop the selection.
     """
+    from explorer.inspect_latent import grid_centres  # torch's module: imported when drawn
+
     x0, x1, y0, y1 = (float(v) for v in extent)
     fig = go.Figure()
     if image is not None:

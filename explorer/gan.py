@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.bodies import BODIES
+from explorer.config import FAMILY_CAPABILITIES
 from explorer.models import MODEL_CLASSES, ModelConfig
 
 LEAK = 0.2  # the DCGAN paper's slope for the discriminator's leaky ReLUs
@@ -58,7 +59,7 @@ def _leaky(layers: nn.Sequential) -> nn.Sequential:
 
 
 class GAN(nn.Module):
-    capabilities = frozenset({"decode", "sample"})
+    capabilities = FAMILY_CAPABILITIES["gan"]
     generator: torch.Generator | None = None  # the run's random source, as for the autoencoders
 
     def __init__(self, cfg: ModelConfig):

@@ -14,200 +14,34 @@ Models are built from a frozen :class:`ModelConfig`; every layer shape derives f
 
 from __future__ import annotations
 
-import functools
 import importlib
 import math
-from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.bodies import BODIES, conv_sizes
-from explorer.errors import ConfigError
-
-KINDS = ("ae", "vae")  # the autoencoders, defined here
-# Families beyond the autoencoders live in modules of their own, imported when first built.
-FAMILY_MODULES = {"cvae": "explorer.cvae", "gan": "explorer.gan"}
-FAMILIES = (*KINDS, *FAMILY_MODULES)
-# What a model can do; pages ask for one and say so, naming a family that can, where it lacks it.
-CAPABILITIES = ("encode", "decode", "sample", "condition")
-ARCHS = ("mlp", "conv")
-LIKELIHOODS = ("bernoulli", "gaussian", "binarized")
-DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # a body's layer widths / channels when unset
-
-# The Gaussian likelihood uses a fixed variance of 1/2, so its negative log-likelihood per pixel is
-# (x - x_hat)^2 + log(pi)/2: the squared error plus a constant we add back when reporting nats.
-GAUSSIAN_LOG_NORMALISER = 0.5 * math.log(math.pi)
-
-# A shared classroom server trains many models at once: each must fit beside thirty others.
-MAX_PARAMETERS = 20_000_000
-MAX_ACTIVATIONS = 2_000_000  # values per image kept for the backward pass
-MAX_PIXELS = 3 * 256 * 256
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild a model; stored as JSON beside its weights."""
-
-    kind: str = "vae"  # "ae" or "vae"
-    arch: str = "mlp"  # "mlp" or "conv"
-    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
-    latent_dim: int = 16
-    hidden: tuple[int, ...] = (400,)  # MLP: layer widths; conv: channels per stride-2 layer
-    # "bernoulli" (BCE on grey levels), "gaussian" (squared error, fixed variance 1/2) or
-    # "binarized" (BCE on a Bernoulli draw of each pixel: a normalised density, true bounds)
-    likelihood: str = "bernoulli"
-    beta: float = 1.0  # weight on the KL term (beta-VAE); ignored by the AE
-    sparsity: float = 0.0  # weight of an L1 penalty on the code (sparse autoencoder)
-    denoise: float = 0.0  # std of Gaussian noise added to inputs while training (denoising AE)
-    n_classes: int = 0  # a conditional model's number of classes (CVAE); 0 for the others
-
-    def __post_init__(self):
-        # JSON gives lists; the config must stay hashable and comparable, and whole numbers must
-        # be whole (a card saying latent_dim 2.5 is wrong, not "2").
-        try:
-            object.__setattr__(self, "image_shape", tuple(_whole(v) for v in self.image_shape))
-            object.__setattr__(self, "hidden", tuple(_whole(v) for v in self.hidden))
-            object.__setattr__(self, "latent_dim", _whole(self.latent_dim))
-            object.__setattr__(self, "n_classes", _whole(self.n_classes))
-            for name in ("beta", "sparsity", "denoise"):
-                object.__setattr__(self, name, float(getattr(self, name)))
-        except (TypeError, ValueError):
-            raise ConfigError(
-                "Model settings must be numbers: whole numbers for sizes, e.g. latent_dim 16."
-            ) from None
-        self.validate()
-
-    def validate(self) -> None:
-        if self.kind not in FAMILIES:
-            raise ConfigError(
-                f"Unknown model kind {self.kind!r}: choose one of {', '.join(FAMILIES)}.")
-        if self.arch not in ARCHS:
-            raise ConfigError(f"Unknown body {self.arch!r}: choose one of {', '.join(ARCHS)}.")
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(
-                f"Unknown likelihood {self.likelihood!r}: choose one of {', '.join(LIKELIHOODS)}."
-            )
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ConfigError(f"Image shape must be (channels, height, width), got {self.image_shape}.")
-        if not 2 <= self.latent_dim <= 256:
-            raise ConfigError(f"Latent size must be between 2 and 256, got {self.latent_dim}.")
-        if not self.hidden or len(self.hidden) > 4 or min(self.hidden) < 1 or max(self.hidden) > 4096:
-            raise ConfigError(
-                "Hidden sizes must be one to four numbers between 1 and 4096, e.g. 400 or 512,256."
-            )
-        if not (0.0 <= self.beta <= 1000.0 and math.isfinite(self.beta)):
-            raise ConfigError(f"β must be between 0 and 1000, got {self.beta}.")
-        if not (0.0 <= self.sparsity <= 100.0 and math.isfinite(self.sparsity)):
-            raise ConfigError(f"Sparsity weight must be between 0 and 100, got {self.sparsity}.")
-        if not (0.0 <= self.denoise <= 1.0 and math.isfinite(self.denoise)):
-            raise ConfigError(f"Denoising noise must be between 0 and 1, got {self.denoise}.")
-        if (self.kind == "cvae") != (self.n_classes >= 2) or not 0 <= self.n_classes <= 1000:
-            raise ConfigError("A conditional VAE needs between 2 and 1000 classes; the other "
-                              f"models none (got {self.n_classes}).")
-        check_size(self)
-
-    @property
-    def n_pixels(self) -> int:
-        c, h, w = self.image_shape
-        return c * h * w
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["image_shape"] = list(self.image_shape)
-        d["hidden"] = list(self.hidden)
-        if not self.n_classes:
-            del d["n_classes"]  # an unconditional model's card stays as it always was
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"Unknown model setting(s): {', '.join(sorted(unknown))}.")
-        try:
-            return cls(**d)
-        except (TypeError, ValueError) as e:  # e.g. a list where a number belongs
-            raise ConfigError(f"Bad model settings: {e}.") from None
-
-    def describe(self) -> str:
-        """A one-line summary such as 'VAE · MLP 400 · z=16 · β=4'."""
-        body = f"{self.arch.upper()} {','.join(map(str, self.hidden))}"
-        parts = [self.kind.upper(), body, f"z={self.latent_dim}"]
-        if self.kind in ("vae", "cvae") and self.beta != 1.0:
-            parts.append(f"β={self.beta:g}")
-        if self.sparsity:
-            parts.append(f"L1={self.sparsity:g}")
-        if self.denoise:
-            parts.append(f"noise={self.denoise:g}")
-        if self.likelihood != "bernoulli":
-            parts.append(self.likelihood)
-        return " · ".join(parts)
-
-
-def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
-    """'512, 256' (or '512 256') -> (512, 256); empty means the body's default. Ranges are checked
-    by ModelConfig, so the form and the command line give the same sentence."""
-    text = text.strip()
-    if not text:
-        return DEFAULT_HIDDEN.get(arch, DEFAULT_HIDDEN["mlp"])  # ModelConfig names a bad arch
-    try:
-        return tuple(int(part) for part in text.replace(" ", ",").split(",") if part)
-    except ValueError:
-        raise ConfigError(
-            f"Hidden sizes must be whole numbers separated by commas, e.g. 400 or 512,256 — "
-            f"not '{text}'."
-        ) from None
-
-
-def _whole(value) -> int:
-    """An int from an int-like value (16, 16.0, "16"); refuses 2.5, True and text."""
-    if isinstance(value, bool):
-        raise TypeError("a flag is not a size")
-    number = float(value)
-    if not number.is_integer():
-        raise ValueError(f"{value} is not a whole number")
-    return int(number)
-
-
-class ModelSize(NamedTuple):
-    parameters: int
-    activations: int  # per image, forward values kept for the backward pass
-
-
-@functools.lru_cache(maxsize=256)
-def check_size(cfg: ModelConfig) -> ModelSize:
-    """The model's size, refused with a sentence above the server's limits. Parameters are
-    counted on the meta device (nothing allocated); activations follow from the layer shapes."""
-    if cfg.n_pixels > MAX_PIXELS:
-        raise ConfigError(
-            f"Images of shape {cfg.image_shape} are too large; this app works with at most "
-            f"{MAX_PIXELS:,} values per image."
-        )
-    with torch.device("meta"):
-        parameters = sum(p.numel() for p in build_model(cfg).parameters())
-    if cfg.arch == "mlp":
-        widths = list(cfg.hidden)
-    else:
-        _, h, w = cfg.image_shape
-        hs, ws = conv_sizes(h, len(cfg.hidden)), conv_sizes(w, len(cfg.hidden))
-        widths = [c * h * w for c, h, w in zip(cfg.hidden, hs[1:], ws[1:], strict=True)]
-    # Encoder and mirrored decoder: each hidden layer's output and its ReLU, plus input and output.
-    activations = 2 * (cfg.n_pixels + 2 * sum(widths) + cfg.latent_dim)
-    if parameters > MAX_PARAMETERS:
-        raise ConfigError(
-            f"This model would have {parameters:,} parameters; the limit on this server is "
-            f"{MAX_PARAMETERS:,}. Use fewer or narrower hidden layers."
-        )
-    if activations > MAX_ACTIVATIONS:
-        raise ConfigError(
-            f"This model would keep {activations:,} values per image while training; the limit on "
-            f"this server is {MAX_ACTIVATIONS:,}. Use fewer channels in the first layers."
-        )
-    return ModelSize(parameters, activations)
+from explorer.bodies import BODIES
+from explorer.config import (  # noqa: F401 - the model contract's names, re-exported
+    ARCHS,
+    CAPABILITIES,
+    DEFAULT_HIDDEN,
+    FAMILIES,
+    FAMILY_CAPABILITIES,
+    FAMILY_MODULES,
+    GAUSSIAN_LOG_NORMALISER,
+    KINDS,
+    LIKELIHOODS,
+    MAX_ACTIVATIONS,
+    MAX_PARAMETERS,
+    MAX_PIXELS,
+    ModelConfig,
+    ModelSize,
+    check_size,
+    parameter_count,
+    parse_hidden,
+)
 
 
 class Posterior(NamedTuple):
@@ -224,8 +58,7 @@ class Autoencoder(nn.Module):
     """
 
     generator: torch.Generator | None = None
-    # An AE samples too, from a Gaussian fitted to its codes (explorer.generate).
-    capabilities: frozenset[str] = frozenset({"encode", "decode", "sample"})
+    capabilities: frozenset[str] = FAMILY_CAPABILITIES["ae"]
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()

@@ -10,9 +10,12 @@ per model (the map's clicks, the Draw page) and a query costs milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 QUERY_BATCH = 1024  # queries answered at once: a (batch, N) float64 matrix of squared distances
 
@@ -36,8 +39,7 @@ class Space:
     """Points (N, ...) under Euclidean distance, each flattened to one row."""
 
     def __init__(self, points: np.ndarray | torch.Tensor):
-        if isinstance(points, torch.Tensor):
-            points = points.numpy()
+        points = np.asarray(points)  # a CPU tensor too (torch is not imported here: maps need none)
         self.shape = tuple(np.shape(points)[1:])  # one point's shape: (D,) or (C, H, W)
         self.points = np.ascontiguousarray(points, dtype=np.float32).reshape(len(points), -1)
         self.norms = (self.points.astype(np.float64) ** 2).sum(1)  # (N,)

@@ -9,6 +9,7 @@ and the :class:`ProjectionCache` of maps computed while the app runs. Both read 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -223,3 +224,44 @@ class ProjectionCache:
         for _, _, p in sorted(entries)[: max(0, excess)]:
             if p != keep:
                 self._remove(p)
+
+
+# --------------------------------------------------------------------------------------------
+# The codes a map is drawn from, kept on disk between server runs
+
+
+def codes_path(model_hash: str, data_key: str) -> Path:
+    for name, value in (("model_hash", model_hash), ("data_key", data_key)):
+        if not isinstance(value, str) or not _NAME_OK.fullmatch(value):
+            raise ConfigError(f"{name} {value!r} cannot be part of a cache file name.")
+    return cache_dir("codes") / f"{model_hash}-{data_key}.npy"
+
+
+def load_codes(model_hash: str, data_key: str, rows: int, dim: int) -> np.ndarray | None:
+    """The (rows, dim) float32 codes of the weights `model_hash` saved by an earlier run, or None
+    (missing, unreadable, or not what is expected: such a file is removed). With them a 2-D
+    model's map, the first page, is drawn without loading the model."""
+    path = codes_path(model_hash, data_key)
+    try:
+        codes = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError) as e:
+        log.warning("removing the codes cache file %s: %s", path, e)
+        codes = None
+    if codes is not None and codes.dtype == np.float32 and codes.shape == (rows, dim) \
+            and np.isfinite(codes).all():
+        return codes
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return None
+
+
+def save_codes(model_hash: str, data_key: str, codes: np.ndarray) -> None:
+    """Keep `codes` for :func:`load_codes`; a cache that cannot be written is skipped."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(codes, dtype=np.float32), allow_pickle=False)
+    try:
+        write_atomic(codes_path(model_hash, data_key), buffer.getvalue())
+    except OSError as e:
+        log.warning("cannot write the codes cache: %s", e)

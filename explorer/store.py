@@ -29,8 +29,8 @@ from explorer.checkpoints import (
     read_card,
     save_bytes,
 )
+from explorer.config import ModelConfig
 from explorer.errors import ConfigError, ModelFileError, plain
-from explorer.models import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED_DIR = ROOT / "pretrained"

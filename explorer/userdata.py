@@ -21,13 +21,16 @@ import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from explorer import paths
 from explorer.atomic import write_atomic
 from explorer.errors import DatasetError, plain
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,8 @@ def descriptions() -> list[dict]:
 
 def load_arrays(name: str) -> tuple[torch.Tensor, ...]:
     """(x_train, y_train, x_test, y_test) of a stored dataset, x float32 in [0, 1]."""
+    import torch  # here: the dataset registry is read at start-up, before torch is needed
+
     path = user_dir() / name / ARRAYS
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -296,6 +301,8 @@ def read_npz(data: bytes, size: int | None = None) -> tuple[np.ndarray, np.ndarr
         x = x.astype(np.uint8) if np.array_equal(x, np.round(x)) else (x / 255.0)
     x = x if x.dtype == np.uint8 else x.astype(np.float32)
     if size is not None and x.shape[2:] != (size, size):
+        import torch
+
         t = torch.from_numpy(x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0))
         x = torch.nn.functional.interpolate(t, size=(size, size), mode="bilinear",
                                             antialias=True).clamp_(0, 1).numpy()

@@ -109,3 +109,19 @@ def test_model_config_turns_every_bad_value_into_a_config_error():
     for field, value in [("image_shape", [1, 8, "x"]), ("hidden", ["x"]), ("latent_dim", 2.5)]:
         with pytest.raises(ConfigError):
             ModelConfig.from_dict({**base, field: value})
+
+
+def test_the_size_known_from_a_card_is_the_built_models_size():
+    """check_size counts parameters from the config alone (the model list needs no torch): the
+    count must be the built model's, for every family, body and image shape."""
+    from explorer.config import parameter_count
+
+    for kind in ("ae", "vae", "cvae", "gan"):
+        for arch, hidden in (("mlp", (400,)), ("mlp", (512, 256, 64)), ("conv", (32, 64)),
+                             ("conv", (16, 32, 64)), ("conv", (8,))):
+            for shape in ((1, 28, 28), (3, 10, 12), (1, 8, 8)):
+                cfg = ModelConfig(kind, arch, shape, latent_dim=5, hidden=hidden,
+                                  n_classes=7 if kind == "cvae" else 0)
+                with torch.device("meta"):
+                    built = sum(p.numel() for p in build_model(cfg).parameters())
+                assert parameter_count(cfg) == built, cfg

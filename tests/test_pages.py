@@ -21,7 +21,7 @@ from hostile import (
 )
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints
+from explorer import checkpoints, models
 from explorer.models import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +160,7 @@ def broken_models(runs, digits_vae):
     weights = runs / "cut-short" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     model, card, _ = digits_vae
-    huge = checkpoints.build_model(model.cfg)
+    huge = models.build_model(model.cfg)
     huge.load_state_dict({k: torch.full_like(v, 3e38) for k, v in model.state_dict().items()})
     checkpoints.save_model(huge, runs / "huge", {**card, "name": "huge"})
     return runs

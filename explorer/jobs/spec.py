@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.models import ModelConfig
+from explorer.config import ModelConfig
 from explorer.replay import thin
 from explorer.training import TrainConfig
 

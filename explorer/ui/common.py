@@ -12,14 +12,20 @@ from __future__ import annotations
 import math
 import uuid
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
-from explorer import checkpoints, datasets, exports, latent, store
+from explorer import checkpoints, datasets, exports, store
+from explorer.config import FAMILY_CAPABILITIES, ModelConfig
 from explorer.errors import ExplorerError
-from explorer.models import Autoencoder
+from explorer.images import image_grid, to_uint8, upscale
+from explorer.projection_files import load_codes, save_codes
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
+
+if TYPE_CHECKING:
+    from explorer.models import Autoencoder
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
 PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back of a room
@@ -59,22 +65,66 @@ CHART_FONT_PX = 14  # a chart's text in presenter mode, before PRESENTER_SCALE
 
 
 # -- cached loaders ---------------------------------------------------------------------------
-@st.cache_resource(max_entries=24, show_spinner=False)
+# torch (seconds to import) is first imported by these loaders, not at start-up: the model list and
+# a map drawn from stored coordinates need none of it, so the first page appears sooner.
+@st.cache_resource(show_spinner=False)
+def _torch_ready() -> int:
+    """Once per server, before torch's first work: one thread per operation, as many sessions
+    share two cores."""
+    from explorer.training import configure_threads
+
+    return configure_threads()
+
+
+@st.cache_resource(max_entries=24, show_spinner="Loading the model…")
 def get_model(path: str, content_hash: str) -> Autoencoder:
     """A loaded model (eval mode, CPU). `content_hash` is part of the key on purpose."""
+    _torch_ready()
     model, _ = checkpoints.load_model(path)
     return model
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
 def get_dataset(name: str) -> datasets.Dataset:
+    _torch_ready()
     return datasets.load_dataset(name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def test_labels(name: str) -> np.ndarray:
+    """(N,) class of each test image, without loading the dataset where its split is saved."""
+    return datasets.test_labels(name)
 
 
 @st.cache_data(max_entries=48, show_spinner="Encoding the test set…")
 def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
-    """(N, D) posterior means of the test split; computed once per model, never on a slider."""
-    return latent.encode_dataset(get_model(path, content_hash), get_dataset(dataset).x_test)
+    """(N, D) posterior means of the test split; computed once per model's weights, never on a
+    slider, and kept on disk, so a restarted server draws a 2-D model's map without the model."""
+    rows = len(test_labels(dataset))
+    dim = checkpoints.read_card(path)["config"]["latent_dim"]
+    if content_hash and (codes := load_codes(content_hash, dataset, rows, dim)) is not None:
+        return codes
+    from explorer import latent
+
+    codes = latent.encode_dataset(get_model(path, content_hash), get_dataset(dataset).x_test)
+    if content_hash and np.isfinite(codes).all():
+        save_codes(content_hash, dataset, codes)
+    return codes
+
+
+def codes_or_stop(path: str, content_hash: str, dataset: str) -> np.ndarray:
+    """(N, D) test codes of a model; a model that cannot be loaded, or whose codes overflow, stops
+    the page with a sentence saying which."""
+    try:
+        return test_codes(path, content_hash, dataset)
+    except ExplorerError as e:
+        try:  # the codes may come from disk before the model is loaded: was it the model?
+            get_model(path, content_hash)
+        except ExplorerError as load_error:
+            st.error(f"This model could not be loaded: {load_error}")
+        else:
+            st.error(str(e))
+        st.stop()
 
 
 def _release_session(owner: str) -> None:
@@ -113,15 +163,32 @@ def list_entries() -> tuple[list[store.ModelEntry], list[str]]:
 
 # -- the current model -------------------------------------------------------------------------
 class Current:
-    """The model the sidebar picked, with its dataset; what every page starts from."""
+    """The model the sidebar picked, with its dataset; what every page starts from. The config,
+    labels and class names come from the card and the saved split; the model and the images are
+    loaded when first asked for (a map drawn from stored coordinates needs neither)."""
 
     def __init__(self, entry: store.ModelEntry):
         self.entry = entry
         self.card = entry.card
         self.hash = entry.card.get("content_hash", "")
-        self.model = get_model(str(entry.path), self.hash)
-        self.data = get_dataset(entry.dataset)
-        self.cfg = self.model.cfg
+        self.cfg: ModelConfig = entry.config
+
+    @property
+    def model(self) -> Autoencoder:
+        """The loaded model; one that cannot be loaded stops the page with the reason."""
+        try:
+            return get_model(str(self.entry.path), self.hash)
+        except ExplorerError as e:
+            st.error(f"This model could not be loaded: {e}")
+            st.stop()
+
+    @property
+    def data(self) -> datasets.Dataset:
+        try:
+            return get_dataset(self.entry.dataset)
+        except ExplorerError as e:
+            st.error(f"This model's dataset could not be loaded: {e}")
+            st.stop()
 
     @property
     def is_vae(self) -> bool:
@@ -130,20 +197,15 @@ class Current:
     @property
     def labels(self) -> np.ndarray:
         """(N,) class index of each test image."""
-        return self.data.y_test.numpy()
+        return test_labels(self.entry.dataset)
 
     @property
-    def names(self) -> list[str]:
-        return self.data.class_names
+    def names(self) -> tuple[str, ...]:
+        return datasets.get_info(self.entry.dataset).class_names
 
     def codes(self) -> np.ndarray:
-        """(N, D) codes of the test split; a model whose codes overflow stops the page with a
-        sentence."""
-        try:
-            return test_codes(str(self.entry.path), self.hash, self.entry.dataset)
-        except ExplorerError as e:
-            st.error(str(e))
-            st.stop()
+        """(N, D) codes of the test split (see :func:`codes_or_stop`)."""
+        return codes_or_stop(str(self.entry.path), self.hash, self.entry.dataset)
 
 
 def presenter_switch() -> None:
@@ -245,12 +307,12 @@ def hidden_setting(key: str, default, options=None, lo=None, hi=None):
 
 
 # -- teaching helpers -------------------------------------------------------------------------
-def explain(text: str, model: Autoencoder | None = None) -> None:
+def explain(text: str, cfg: ModelConfig | None = None) -> None:
     """The page's short theory, folded away until wanted; with a VAE, its loss written out."""
     with st.expander("What am I looking at?"):
         st.markdown(text)
-        if model is not None and model.cfg.kind == "vae":
-            show_elbo(model.cfg.beta)
+        if cfg is not None and cfg.kind == "vae":
+            show_elbo(cfg.beta)
 
 
 def show_elbo(beta: float) -> None:
@@ -288,22 +350,21 @@ def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) 
 
 
 def start_page(title: str, needs_model: bool = True, needs: str | None = None,
-               what: str | None = None) -> Current | None:
+               what: str | None = None, load: bool = True) -> Current | None:
     """How every page begins: its title, then (unless `needs_model` is False) the sidebar's
     model, loaded; a page whose model cannot be loaded, or cannot do what the page `needs`
-    (a capability, see :func:`require`), says why and stops there."""
+    (a capability, see :func:`require`), says why and stops there. With `load` False the model
+    is loaded when the page first asks for it (the map, drawn from kept codes, may not)."""
     st.title(title)
     if not needs_model:
         return None
-    # Loading a model and encoding its test set takes a while the first time: say so at once.
-    loading = st.empty()
-    loading.caption(":material/hourglass_top: Loading the model…")
     cur = current()
-    loading.empty()
     if cur is None:
         st.stop()
     if needs is not None:
         require(cur, needs, what or title)
+    if load:
+        _ = cur.model  # a model that cannot be loaded stops the page here, saying so
     return cur
 
 
@@ -315,13 +376,10 @@ ABILITY = {"encode": "turn an image into a code (it has no encoder)",
 def require(cur: Current, capability: str, page: str) -> None:
     """Stop the page with one sentence, naming a model that can, when the model lacks
     `capability` ("encode", "decode", "sample", "condition")."""
-    from explorer.models import can, model_class
-
-    if can(cur.model, capability):
+    if capability in FAMILY_CAPABILITIES[cur.cfg.kind]:
         return
     entries, _ = list_entries()
-    able = [e.id for e in entries
-            if capability in getattr(model_class(e.config.kind), "capabilities", ())]
+    able = [e.id for e in entries if capability in FAMILY_CAPABILITIES[e.config.kind]]
     suggestion = f" Pick one that can, such as **{able[0]}**, in the sidebar." if able else ""
     st.info(f"{page} needs a model that can {ABILITY[capability]}; "
             f"{cur.cfg.describe()} cannot.{suggestion}")
@@ -329,7 +387,8 @@ def require(cur: Current, capability: str, page: str) -> None:
 
 
 def current() -> Current | None:
-    """The sidebar's model, loaded; shows a readable message and returns None if it cannot be."""
+    """The sidebar's model; shows a readable message and returns None if there is none or its card
+    cannot be read."""
     entry = st.session_state.get("_entry")
     if entry is None:
         st.info("Pick or train a model first (sidebar).")
@@ -348,7 +407,7 @@ def pixels(img: np.ndarray, size: int = IMAGE_PX) -> np.ndarray:
     if img.ndim == 3:
         img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
     factor = max(1, size // img.shape[1])
-    return latent.to_uint8(latent.upscale(img, factor))
+    return to_uint8(upscale(img, factor))
 
 
 def show_images(images, captions=None, size: int = IMAGE_PX) -> None:
@@ -361,6 +420,6 @@ def show_grid(images: np.ndarray, ncols: int, size: int = IMAGE_PX, caption: str
     """Many images tiled into one picture: one element, so it is cheap to send and redraw."""
     size = px(size)
     tiles = np.stack([np.asarray(im).reshape(np.asarray(im).shape[-2:]) for im in images])
-    grid = latent.image_grid(tiles, ncols=ncols, pad=1, pad_value=1.0)
+    grid = image_grid(tiles, ncols=ncols, pad=1, pad_value=1.0)
     factor = max(1, size // tiles.shape[-1])
-    st.image(latent.to_uint8(latent.upscale(grid, factor)), caption=caption)
+    st.image(to_uint8(upscale(grid, factor)), caption=caption)

@@ -12,20 +12,23 @@ Where a view's picture comes from (the latent, a shipped or cached projection, P
 UMAP / t-SNE job) is :func:`explorer.ui.map_parts.map_coords`.
 """
 
+import importlib
+
 import streamlit as st
 
-from explorer.ui import common, map_2d, map_3d, map_beside, map_plane
+from explorer.ui import common
 
-# A view: its label on the switch (also what the URL holds) and the function that draws it.
-# A new view is one more entry here and one module with show(cur).
+# A view: its label on the switch (also what the URL holds) and the module whose show(cur) draws
+# it, imported when chosen (the plane's decoder needs torch; the first map, drawn from kept
+# codes, does not). A new view is one more entry here and one module with show(cur).
 VIEWS = {
-    "map": ("Map", map_2d.show),
-    "beside": ("Two models", map_beside.show),
-    "3d": ("3-D", map_3d.show),
-    "plane": ("Decode anywhere", map_plane.show),
+    "map": ("Map", "map_2d"),
+    "beside": ("Two models", "map_beside"),
+    "3d": ("3-D", "map_3d"),
+    "plane": ("Decode anywhere", "map_plane"),
 }
 
-cur = common.start_page("Latent map", needs="encode", what="The latent map")
+cur = common.start_page("Latent map", needs="encode", what="The latent map", load=False)
 common.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "
@@ -33,7 +36,7 @@ common.explain(
     "digit. A 2-D code is drawn as it is; a longer one is squeezed onto the screen by a "
     "projection — PCA keeps the broad layout, UMAP and t-SNE keep neighbours together but "
     "distort distances between clusters.",
-    model=cur.model,
+    cfg=cur.cfg,
 )
 view = st.segmented_control(
     "View", list(VIEWS), default="map", key="map_view", required=True,
@@ -43,4 +46,4 @@ view = st.segmented_control(
          "rotate. Decode anywhere: click any point of the latent plane to see what it decodes "
          "to.",
 ) or "map"
-VIEWS[view][1](cur)
+importlib.import_module(f"explorer.ui.{VIEWS[view][1]}").show(cur)

@@ -14,7 +14,7 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, latent, mapview, metrics, projection, store
+from explorer import datasets, mapview, projection, store
 from explorer.errors import ExplorerError
 from explorer.projection import ProjectionParams
 from explorer.projection_files import (
@@ -34,19 +34,16 @@ def model_key(source: common.Current | store.ModelEntry) -> tuple[str, str, str]
 
 
 def codes_of(source: common.Current | store.ModelEntry) -> np.ndarray:
-    """(N, D) test codes of a model, cached per model; codes that overflow stop the page with a
-    sentence."""
-    try:
-        return common.test_codes(*model_key(source))
-    except ExplorerError as e:
-        st.error(str(e))
-        st.stop()
+    """(N, D) test codes of a model, cached per model (see :func:`common.codes_or_stop`)."""
+    return common.codes_or_stop(*model_key(source))
 
 
 @st.cache_data(max_entries=48, show_spinner="Scoring the test set…")
 def test_recon_nll(path: str, content_hash: str, dataset: str) -> np.ndarray:
     """(N,) reconstruction cost of each test image in the model's own likelihood, nats; computed
     once per model, never on a slider."""
+    from explorer import metrics  # torch: only when a colouring asks for it
+
     model = common.get_model(path, content_hash)
     return metrics.per_image_recon_nll(model, common.get_dataset(dataset).x_test)
 
@@ -54,6 +51,8 @@ def test_recon_nll(path: str, content_hash: str, dataset: str) -> np.ndarray:
 @st.cache_data(max_entries=48, show_spinner="Scoring the test set…")
 def test_kl(path: str, content_hash: str, dataset: str) -> np.ndarray:
     """(N,) KL(q(z|x) || N(0, I)) of each test image, nats (a VAE's); once per model."""
+    from explorer import metrics
+
     model = common.get_model(path, content_hash)
     return metrics.kl_per_image(model, common.get_dataset(dataset).x_test)
 
@@ -199,6 +198,8 @@ def show_chosen(cur: common.Current, chosen: list[int],
     """The chosen test images (at most 24, of mixed classes: a box over a crowded region may hold
     hundreds of one digit), then one row per (title, model, test codes) of what that model's
     decoder makes of their codes."""
+    from explorer.latent import decode  # torch: only once something is chosen
+
     labels, names = cur.labels, cur.names
     some = np.asarray(chosen)
     some = some[np.sort(datasets.mixed_indices(labels[some], 24))] if len(some) > 24 else some
@@ -209,7 +210,7 @@ def show_chosen(cur: common.Current, chosen: list[int],
                        [f"#{i} · {names[labels[i]]}" for i in some], size=72)
     for title, model, codes in reconstructions:
         st.markdown(f"**{title}**")
-        common.show_images(list(latent.decode(model, codes[some])), None, size=72)
+        common.show_images(list(decode(model, codes[some])), None, size=72)
 
 
 def colour_control(cur: common.Current, where=st, dim_where=None) -> tuple[str, int]:

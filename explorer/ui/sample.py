@@ -38,7 +38,7 @@ common.explain(
     "This only works where the decoder has learned something, which is what a VAE's KL term "
     "buys: it pulls the codes of the training images towards N(0, I), so the prior's draws land "
     "where the decoder has been. The temperature T shrinks (T < 1) or widens (T > 1) the draws.",
-    model=cur.model,
+    cfg=cur.cfg,
 )
 
 presenting = common.presenting()  # the seed is not drawn when presenting; "New samples" stays

@@ -1,0 +1,79 @@
+"""Start-up: the first page a visitor sees (the default model's latent map) is drawn from the cards,
+the saved split and the codes kept on disk, without importing torch (seconds on this machine), and
+it is the same map either way."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from explorer import checkpoints, datasets, store
+from explorer.projection_files import load_codes, save_codes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs the app's first page in a fresh process and reports what it drew and what it imported.
+FIRST_PAGE = """
+import base64, json, sys
+import numpy as np
+sys.path.insert(0, {root!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=300)
+at.run()
+chart = at.get("plotly_chart")[0].proto.spec if at.get("plotly_chart") else None
+
+
+def count(values):  # plotly sends long arrays as typed binary: {{"dtype": ..., "bdata": ...}}
+    if isinstance(values, dict):
+        return len(np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]))
+    return len(values)
+
+
+print(json.dumps({{
+    "exceptions": [e.value for e in at.exception],
+    "title": [t.value for t in at.title],
+    "torch": "torch" in sys.modules,
+    "points": None if chart is None else sum(count(t.get("x", [])) for t in json.loads(chart)["data"]),
+}}))
+"""
+
+
+def first_page(cache: Path, runs: Path) -> dict:
+    env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache), "EXPLORER_RUNS_DIR": str(runs)}
+    script = FIRST_PAGE.format(root=str(ROOT), app=str(ROOT / "app.py"))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_restarted_server_draws_the_first_map_without_torch(tmp_path):
+    cache, runs = tmp_path / "cache", tmp_path / "runs"
+    runs.mkdir()
+    first = first_page(cache, runs)  # a new server: encodes the test set once, and keeps the codes
+    again = first_page(cache, runs)  # a restarted one
+    for run in (first, again):
+        assert run["exceptions"] == [] and "Latent map" in run["title"]
+        assert run["points"] == len(datasets.test_labels("mnist-5k"))  # every test image drawn
+    assert first["torch"] and not again["torch"]
+
+
+def test_kept_codes_are_the_models_codes_and_a_bad_file_is_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    from explorer import latent
+
+    entry = store.default_entry(store.list_models()[0])
+    model, card = checkpoints.load_model(entry.path)
+    codes = latent.encode_dataset(model, datasets.load_dataset(entry.dataset).x_test)
+    h, n, d = card["content_hash"], len(codes), model.latent_dim
+    assert load_codes(h, "mnist-5k", n, d) is None
+    save_codes(h, "mnist-5k", codes)
+    np.testing.assert_array_equal(load_codes(h, "mnist-5k", n, d), codes)
+    assert load_codes(h, "mnist-5k", n - 1, d) is None  # another test split: not these codes
+    save_codes(h, "mnist-5k", codes)
+    path = next(tmp_path.rglob("*.npy"))
+    path.write_bytes(b"not an array")
+    assert load_codes(h, "mnist-5k", n, d) is None and not path.exists()
