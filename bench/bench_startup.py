@@ -1,14 +1,17 @@
 """Start-up: from launching ``streamlit run app.py`` to its first page drawn in the browser,
-against the bare slider app (``bench/bare_slider_app.py``) launched and timed the same way.
+against the bare slider app (``bench/bare_slider_app.py``) launched and timed the same way, and
+against a bare app opening on a plotly map (``bench/bare_plotly_app.py``): the part of the time
+that is Chromium loading plotly.js, which no server-side work can remove.
 
 "Drawn" means: the default page's plotly chart (for the bare app: its image, loaded) is on
 screen, the status widget ("Running…") is gone and the script state is "notRunning". The moment
 is noted inside the page (an init script checks every 10 ms and records ``Date.now()``), so the
 driver's polling adds nothing; the clock starts just before the server's process is launched,
-with Chromium already running. Launches alternate ours / bare and keep their runs and cache
+with Chromium already running. Launches alternate in order and keep their runs and cache
 folders, as a restarted server does: the first of each fills the disk and data caches, so the
 reported number is the median of the later ones (2 launches each with --quick, 4 in a full run).
-Goal: <= 5 s.
+Goal (issue 18): <= 3 s on a warm machine. The bare app's time, measured alongside, says what the
+machine allows: on a busy one both grow, and the ratio is the comparable number.
 
     python bench/bench_startup.py [--quick] [--json out.json]
 """
@@ -48,8 +51,10 @@ RENDERED_JS = """
 })();
 """
 
-APPS = {"ours": ("app.py", '[data-testid="stPlotlyChart"] .main-svg'),
-        "bare": ("bench/bare_slider_app.py", '[data-testid="stImageContainer"] img')}
+PLOT = '[data-testid="stPlotlyChart"] .main-svg'
+APPS = {"ours": ("app.py", PLOT),
+        "bare": ("bench/bare_slider_app.py", '[data-testid="stImageContainer"] img'),
+        "plotly": ("bench/bare_plotly_app.py", PLOT)}
 
 
 def one_launch(browser, side: str, work: Path) -> dict:
@@ -79,11 +84,11 @@ def main() -> None:
     launches = 2 if args.quick else 4
     work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     C.log(f"load {C.load_average():.1f}")
-    res: dict[str, list[dict]] = {"ours": [], "bare": []}
+    res: dict[str, list[dict]] = {side: [] for side in APPS}
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         for r in range(launches):
-            for side in ("ours", "bare") if r % 2 == 0 else ("bare", "ours"):
+            for side in list(APPS) if r % 2 == 0 else list(APPS)[::-1]:
                 m = one_launch(browser, side, work / side)  # caches kept, as on a restart
                 res[side].append(m)
                 C.log(f"launch {r + 1} {side}: first page drawn {m['total_s']:.2f} s after "
@@ -91,10 +96,13 @@ def main() -> None:
         browser.close()
     later = {side: C.median([m["total_s"] for m in v[1:]]) for side, v in res.items()}
     rows = [C.Row("start-up: launch → first page drawn (restart, caches kept)", later["ours"],
-                  later["bare"], "s", goal="≤ 5 s", met=later["ours"] <= 5.0,
+                  later["bare"], "s", goal="≤ 3 s", met=later["ours"] <= 3.0,
                   reference_name="bare slider app, launch → first image",
                   notes=f"first launch {res['ours'][0]['total_s']:.1f} vs "
-                        f"{res['bare'][0]['total_s']:.1f} s")]
+                        f"{res['bare'][0]['total_s']:.1f} s"),
+            C.Row("start-up against a bare app opening on a plotly map", later["ours"],
+                  later["plotly"], "s", goal="", met=None,
+                  reference_name="bare plotly map app (plotly.js in Chromium included)")]
     C.finish("startup", rows, args, res)
 
 
