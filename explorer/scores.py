@@ -39,6 +39,9 @@ from explorer.models import init_weights
 from explorer.paths import cache_dir
 
 CLASSIFIERS = Path(__file__).resolve().parent.parent / "pretrained" / "classifiers"
+# The shipped models' scores, written by `python -m explorer pretrain`: a fresh server's Compare
+# view opens at once instead of sampling and scoring every model for its first visitor.
+SHIPPED_SCORES = CLASSIFIERS.parent / "scores"
 K_NEIGHBOURS = 3  # Kynkäänniemi et al. use k = 3
 N_SAMPLES = 5000  # samples scored per model
 FD_NAME = ("Fréchet distance in the classifier's features (FID recipe, Heusel et al. 2017, "
@@ -222,18 +225,24 @@ def floor(data: Dataset) -> dict[str, float]:
     return dict(_FLOORS[data.name])
 
 
+def score_file(content_hash: str, dataset: str, n: int = N_SAMPLES, seed: int = 0) -> str:
+    """The name the scores of those weights, dataset, sample count and seed are kept under."""
+    return f"{content_hash}-{dataset}-{n}-{seed}.json"
+
+
 def score_model(model, data: Dataset, n: int = N_SAMPLES, seed: int = 0,
                 content_hash: str = "") -> dict[str, float]:
     """fid, precision, recall (and class_accuracy for a conditional model) of n samples against
-    the test split. With a `content_hash` the result is cached on disk for those exact weights."""
+    the test split. With a `content_hash` the result is kept for those exact weights: read from
+    the shipped scores or the cache, else computed and written to the cache."""
     from explorer.generate import sample
 
-    path = cache_dir("scores") / f"{content_hash}-{data.name}-{n}-{seed}.json"
-    if content_hash and path.is_file():
+    name = score_file(content_hash, data.name, n, seed)
+    for folder in (SHIPPED_SCORES, cache_dir("scores")) if content_hash else ():
         try:
-            return json.loads(path.read_text())
+            return json.loads((folder / name).read_text())
         except (OSError, ValueError):
-            pass  # a damaged cache entry is recomputed
+            pass  # none there, or a damaged entry: look further, or compute
     clf, _ = load_classifier(data.name)
     x, labels = sample(model, n, seed=seed, data=data)
     feats, preds = _run(clf, x)
@@ -242,7 +251,7 @@ def score_model(model, data: Dataset, n: int = N_SAMPLES, seed: int = 0,
         scores["class_accuracy"] = float((preds == labels).mean())
     if content_hash:
         try:
-            write_atomic(path, json.dumps(scores).encode())
+            write_atomic(cache_dir("scores") / name, json.dumps(scores).encode())
         except OSError:
             pass  # a read-only cache only costs a recomputation
     return scores

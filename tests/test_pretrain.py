@@ -19,3 +19,30 @@ def test_a_rebuilt_model_ships_with_its_training_replay(tmp_path):
     model, _ = load_model(folder)
     n = min(replay.REPLAY_IMAGES, len(load_dataset("digits").y_test))
     assert recorded.codes.shape[1:] == (n, model.cfg.latent_dim)
+
+
+def test_shipped_scores_open_the_compare_view_without_sampling(tmp_path, monkeypatch):
+    """`pretrain --only scores` scores each shipped model that samples; a server then reads those
+    numbers instead of sampling 5,000 images per model for its first visitor."""
+    import shutil
+
+    import pytest
+
+    from explorer import generate, scores
+    from explorer.pretrain import build_scores
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    for name in ("digits-vae-mlp-z2", "digits-ae-mlp-z2"):
+        shutil.copytree(scores.CLASSIFIERS.parent / name, tmp_path / name)
+    build_scores(tmp_path, log=lambda *_: None)
+    files = sorted(p.name for p in (tmp_path / "scores").glob("*.json"))
+    assert len(files) == 2 and all(f.endswith("-digits-5000-0.json") for f in files)
+
+    monkeypatch.setattr(scores, "SHIPPED_SCORES", tmp_path / "scores")
+    shutil.rmtree(tmp_path / "cache")
+    model, card = load_model(tmp_path / "digits-vae-mlp-z2")
+    data = load_dataset("digits")
+    expected = scores.score_model(model, data, content_hash=card["content_hash"])
+    monkeypatch.setattr(generate, "sample", lambda *a, **k: pytest.fail("sampled again"))
+    assert scores.score_model(model, data, content_hash=card["content_hash"]) == expected
+    assert 0 <= expected["precision"] <= 1 and expected["fid"] > 0

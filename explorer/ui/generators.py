@@ -5,10 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from explorer import scores
+from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ExplorerError
 from explorer.figures_compare import precision_recall_figure
 from explorer.generate import sample
-from explorer.models import can
 from explorer.ui import common
 
 common.start_page("Compare generators", needs_model=False)
@@ -22,8 +22,8 @@ entries = [e for e in common.list_entries()[0] if e.source == "pretrained"]
 names = sorted({e.dataset for e in entries if e.config.kind in ("gan", "cvae")}) or ["mnist-5k"]
 dataset = st.selectbox("Dataset", names, key="gen_dataset", bind="query-params")
 seed = int(st.number_input("Seed", 0, 1_000_000, 0, key="gen_seed", bind="query-params"))
-chosen = [e for e in entries if e.dataset == dataset and can(common.get_model(
-    str(e.path), e.card.get("content_hash", "")), "sample") and e.config.latent_dim > 2]
+chosen = [e for e in entries if e.dataset == dataset
+          and "sample" in FAMILY_CAPABILITIES[e.config.kind] and e.config.latent_dim > 2]
 
 
 @st.cache_data(max_entries=64, show_spinner="Scoring 5,000 samples…")
