@@ -20,6 +20,13 @@ if "_started" not in st.session_state:
     with loading.container():
         st.title("Latent Explorer")
         st.caption(":material/hourglass_top: Loading the model…")
+        # The browser fetches plotly.js (megabytes) only when a page first shows a chart: an
+        # empty one here starts that download while the server builds the page.
+        import plotly.graph_objects as go
+
+        st.plotly_chart(go.Figure(layout=dict(height=10, margin=dict(l=0, r=0, t=0, b=0),
+                                              xaxis_visible=False, yaxis_visible=False)),
+                        config={"staticPlot": True}, key="_plotly_prefetch")
 
 # None of these imports torch: the model list comes from the cards, and a page loads a model (and
 # torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
