@@ -10,10 +10,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures import NO_MARGIN, class_color
+from explorer.figures import NO_MARGIN, PALETTE, class_color
 
 if TYPE_CHECKING:
     from explorer.rdplane import RDPoint
+
+MODEL_COLOUR, CURRENT_COLOUR = PALETTE[0], PALETTE[1]  # a model on the plane; the sidebar's
+SWEEP_COLOURS = PALETTE[3:]  # one per β sweep: not the models' blue, current orange, red β=1 line
+
+SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -23,8 +28,11 @@ if TYPE_CHECKING:
 def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None,
                            height: int = 520) -> go.Figure:
     """Models at (rate, distortion): iso-ELBO diagonals R + D = c, the slope -1 (β = 1) line
-    through the best -ELBO, the floor, models differing only in β joined in order of β, and AEs
-    (unbounded rate) at the right edge. Each marker's customdata is its model id."""
+    through the best -ELBO, the floor, each β sweep (:func:`explorer.rdplane.sweeps`) joined in
+    order of β in its own colour, and AEs (unbounded rate) at the right edge. Each marker's
+    customdata is its model id."""
+    from explorer.rdplane import sweeps  # torch's module: imported when drawn
+
     vaes = [p for p in points if p.rate is not None]
     aes = [p for p in points if p.rate is None]
     floor = min((p.floor for p in points), default=0.0)
@@ -45,54 +53,67 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
                                  name=f"β = 1 line (slope −1): −ELBO {best:.1f}"))
     fig.add_hline(y=floor, line=dict(color="#555555", dash="dash"),
                   annotation_text=f"floor {floor:.1f} nats", annotation_position="top left")
-    for body in dict.fromkeys(p.body for p in vaes):
-        curve = sorted((p for p in vaes if p.body == body), key=lambda p: p.beta)
-        if len(curve) > 1:
-            fig.add_trace(go.Scatter(x=[p.rate for p in curve], y=[p.distortion for p in curve],
-                                     mode="lines", line=dict(color="#9c755f", width=1),
-                                     hoverinfo="skip", name=f"β sweep: {body}"))
+    x_of = {p.id: (p.rate if p.rate is not None else r_max) for p in points}  # AEs at the edge
 
-    def markers(group, x, symbol, name, hover):
-        chosen = [p.id == current for p in group]
+    def hover(p: RDPoint) -> str:
+        if p.rate is None:
+            return f"{p.name}<br>autoencoder: no finite rate<br>distortion {p.distortion:.2f}"
+        return (f"{p.name}<br>β = {p.beta:g}<br>rate {p.rate:.2f} · distortion "
+                f"{p.distortion:.2f}<br>−ELBO {p.neg_elbo:.2f}")
+
+    def models(group, name, colour, symbol="circle", size=11, line=None, text=None):
+        """One trace of models; a click on one gives its id (customdata)."""
         fig.add_trace(go.Scatter(
-            x=x, y=[p.distortion for p in group], mode="markers+text", name=name,
-            text=[f"β={p.beta:g}" if p.kind == "vae" else "AE" for p in group],
-            textposition="top center", customdata=[p.id for p in group],
-            hovertext=[hover(p) for p in group], hoverinfo="text",
-            marker=dict(size=[16 if c else 11 for c in chosen], symbol=symbol,
-                        color=["#f28e2b" if c else "#4e79a7" for c in chosen],
+            x=[x_of[p.id] for p in group], y=[p.distortion for p in group], name=name,
+            mode="markers" + ("+lines" if line else "") + ("+text" if text else ""),
+            text=text, textposition="top center", customdata=[p.id for p in group],
+            hovertext=[hover(p) for p in group], hoverinfo="text", line=line,
+            marker=dict(size=size, symbol=symbol, color=colour,
                         line=dict(width=1, color="black"))))
 
-    if vaes:
-        markers(vaes, [p.rate for p in vaes], "circle", "VAE", lambda p: (
-            f"{p.name}<br>β = {p.beta:g}<br>rate {p.rate:.2f} · distortion {p.distortion:.2f}"
-            f"<br>−ELBO {p.neg_elbo:.2f}"))
-    if aes:
-        markers(aes, [r_max] * len(aes), "triangle-right", "AE (rate unbounded, at the edge)",
-                lambda p: f"{p.name}<br>autoencoder: no finite rate<br>distortion {p.distortion:.2f}")
+    # Each β sweep in its own colour, its points labelled with their β. Models outside a sweep
+    # carry no label (β is on hover): several runs of one β would print theirs over each other.
+    curves = sweeps(points)
+    for k, (body, curve) in enumerate(curves.items()):
+        colour = SWEEP_COLOURS[k % len(SWEEP_COLOURS)]
+        models(curve, f"β sweep: {body}", colour, line=dict(color=colour, width=1.5),
+               text=[f"β={p.beta:g}" for p in curve])
+    swept = {p.id for curve in curves.values() for p in curve}
+    if rest := [p for p in vaes if p.id not in swept and p.id != current]:
+        models(rest, "VAE", MODEL_COLOUR)
+    if rest := [p for p in aes if p.id != current]:
+        models(rest, "AE (rate unbounded, at the edge)", MODEL_COLOUR, "triangle-right")
+    for p in points:
+        if p.id == current:  # drawn last, so on top of its sweep's point
+            models([p], "the sidebar's model", CURRENT_COLOUR,
+                   "circle" if p.rate is not None else "triangle-right", size=16)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",
         xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z)), nats", range=[0, r_max * 1.05]),
         yaxis=dict(title="distortion D = −log p(x|z), nats", range=[d_lo, d_hi]),
-        legend=dict(orientation="h", y=-0.18, yanchor="top"))
-
-
+        # Above the plot, where plotly makes room for it whatever the font: below, it sat on
+        # the x-axis title once presenter mode enlarged the text.
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
     return fig
 
 
 def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
     """Each generator as a point (recall, precision); the floor (train vs test images) as a star.
     Sharp samples that miss modes sit high and left; blurry ones that cover the data, low and
-    right."""
+    right. Names are in the legend and on hover, not printed beside the points: a dozen models
+    crowd one corner, and their names would print over each other."""
     fig = go.Figure()
     for i, (name, s) in enumerate(rows.items()):
         floor = name.startswith("real")
         fig.add_trace(go.Scatter(
-            x=[s["recall"]], y=[s["precision"]], mode="markers+text", text=[name],
-            textposition="top center", name=name, showlegend=False,
-            marker={"size": 16 if floor else 12, "symbol": "star" if floor else "circle",
-                    "color": "#444" if floor else class_color(i)}))
+            x=[s["recall"]], y=[s["precision"]], mode="markers", name=name,
+            hovertemplate=f"{name}<br>recall %{{x:.3f}} · precision %{{y:.3f}}<extra></extra>",
+            # Past ten models the colours repeat: a second shape keeps each legend entry unique.
+            marker={"size": 16 if floor else 12,
+                    "symbol": "star" if floor else SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)],
+                    "color": "#444" if floor else class_color(i),
+                    "line": {"width": 1, "color": "white"}}))
     fig.update_layout(xaxis={"title": "recall (the data covered)", "range": [-0.05, 1.05]},
                       yaxis={"title": "precision (samples realistic)", "range": [-0.05, 1.1]},
-                      height=420, margin=NO_MARGIN)
+                      legend={"title": "model"}, height=420, margin=NO_MARGIN)
     return fig

@@ -18,6 +18,9 @@ import plotly.graph_objects as go
 from explorer.figures import AXIS_NAMES, NO_MARGIN, class_traces, image_source
 
 VALUE_PERCENTILES = (1.0, 99.0)  # a continuous colour spans these, so a few outliers wash nothing out
+# Blue below the centre, red above, grey at it: RdBu's white middle vanished on the white page.
+DIVERGING = [[0.0, "#053061"], [0.25, "#4393c3"], [0.5, "#a0a0a0"], [0.75, "#d6604d"],
+             [1.0, "#67001f"]]
 
 
 def value_trace(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
@@ -39,7 +42,7 @@ def value_trace(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[st
         x=coords[:, 0], y=coords[:, 1], mode="markers", name=title, showlegend=False,
         customdata=index, text=np.asarray(class_names, dtype=object)[np.asarray(labels)],
         marker=dict(size=marker_size, opacity=0.8, color=values, cmin=float(lo), cmax=float(hi),
-                    colorscale="RdBu_r" if centre is not None else "Viridis",
+                    colorscale=DIVERGING if centre is not None else "Viridis",
                     colorbar=dict(title=dict(text=title, side="right"), thickness=14)),
         selected=dict(marker=dict(opacity=1.0, size=marker_size + 4)),
         unselected=dict(marker=dict(opacity=0.08)),
@@ -166,7 +169,7 @@ def plane_figure(
     Behind the codes lies a `grid_n` x `grid_n` grid of invisible points tiling `extent`
     (x0, x1, y0, y1), so a click between codes still selects a position (plotly picks the nearest
     point within 20 px, and the grid's points are closer than that at any usual size). The
-    clicked point turns black. `image`, when given, is the decoded manifold (from
+    clicked point appears, black ringed in white. `image`, when given, is the decoded manifold (from
     :func:`explorer.inspect_latent.decoded_grid`) drawn under everything, aligned with `extent`.
     The figure never depends on what was clicked: a changed figure would drop the selection.
     """
@@ -181,8 +184,11 @@ def plane_figure(
     xs, ys = grid_centres(extent, grid_n)  # (n,) each, ascending
     fig.add_trace(go.Scattergl(
         x=np.tile(xs, grid_n), y=np.repeat(ys, grid_n), mode="markers", name=GRID_NAME,
-        showlegend=False, marker=dict(size=10, color="rgba(0,0,0,0)"),
-        selected=dict(marker=dict(color="black", size=12)),
+        # Invisible until clicked; the clicked point is black ringed in white, so it shows on
+        # the white plane and on the decoded manifold's black tiles alike.
+        showlegend=False, marker=dict(size=12, color="black", opacity=0,
+                                      line=dict(width=2, color="white")),
+        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0)),
         hovertemplate=f"{axis_names[0]} = %{{x:.2f}}, {axis_names[1]} = %{{y:.2f}}"
                       "<extra>click to decode</extra>",
     ))

@@ -108,6 +108,14 @@ class NeighbourIndex:
         return Neighbours(code_index, code_distance, pixel_index, pixel_distance)
 
 
+def most_common(labels: np.ndarray) -> tuple[int, list[int]]:
+    """How many of `labels` share the most common class, and every class that many share: one
+    class, or several on a tie, in increasing order."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64))
+    top = int(counts.max())
+    return top, np.flatnonzero(counts == top).tolist()
+
+
 def landing_ratio(codes: np.ndarray, new_codes: np.ndarray) -> float:
     """How far made-up codes (latent arithmetic's sums) land from the data's: the median
     distance from each new code to its nearest code, over the median distance from each code to

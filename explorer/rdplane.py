@@ -68,3 +68,16 @@ def rd_point(entry_id: str, name: str, model: Autoencoder, numbers: dict[str, fl
     body = cfg.describe().replace(f" · β={cfg.beta:g}", "")
     return RDPoint(entry_id, name, cfg.kind, cfg.beta, cfg.likelihood, body,
                    numbers.get("rate"), numbers["distortion"], numbers["recon_floor"])
+
+
+def sweeps(points: list[RDPoint]) -> dict[str, list[RDPoint]]:
+    """β sweeps: the VAEs that share a body (everything but β) and between them have more than
+    one β, in order of β — one curve each. Models of one body and one β (several runs of the same
+    settings) are no sweep."""
+    out = {}
+    for body in dict.fromkeys(p.body for p in points if p.rate is not None):
+        curve = sorted((p for p in points if p.rate is not None and p.body == body),
+                       key=lambda p: (p.beta, p.rate))
+        if len({p.beta for p in curve}) > 1:
+            out[body] = curve
+    return out

@@ -46,6 +46,10 @@ K_NEIGHBOURS = 3  # Kynkäänniemi et al. use k = 3
 N_SAMPLES = 5000  # samples scored per model
 FD_NAME = ("Fréchet distance in the classifier's features (FID recipe, Heusel et al. 2017, "
            "with our classifier in place of Inception)")
+# Each score's column header: what it is, said in full (a table's "fid" reads as Inception's FID).
+SCORE_NAMES = {"fid": "Fréchet distance (classifier features)", "precision": "precision",
+               "recall": "recall", "class_accuracy": "class accuracy"}
+SHOWN_DECIMALS = 3  # scores are shown to three decimals: equal when they print equal
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,47 @@ def evaluate_generator(model, data: Dataset, seed: int = 0,
     except ModelFileError:
         pass  # no classifier for this dataset: the card simply has no scores
     return metrics
+
+
+# -- the table, in words --------------------------------------------------------------------------
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def table_in_words(table: dict[str, dict], kinds: dict[str, str]) -> str:
+    """What a table of scores shows, computed from it, so the words never contradict the numbers:
+    which model has the highest precision and which the highest recall (every one, on a tie at
+    the shown decimals), and where each GAN ranks on both. `table` maps a row's name to its
+    scores; `kinds` maps each model's name to its family ("vae", "gan", ...): rows it does not
+    name (the real-images floor) are not ranked."""
+    rows = {n: s for n, s in table.items() if n in kinds}
+    shown = {key: {n: round(float(s[key]), SHOWN_DECIMALS) for n, s in rows.items()
+                   if isinstance(s.get(key), int | float) and np.isfinite(s[key])}
+             for key in ("precision", "recall")}
+    parts = []
+    for key, values in shown.items():
+        if values:
+            top = max(values.values())
+            best = [n for n, v in values.items() if v == top]
+            value = f"{top:.{SHOWN_DECIMALS}f}"
+            parts.append(f"the highest {key} is {best[0]}'s ({value})" if len(best) == 1 else
+                         f"the highest {key}, {value}, is shared by {_names(best)}")
+    if not parts:
+        return ""
+    sentence = "On this table, " + " and ".join(parts) + "."
+    for gan in (n for n in rows if kinds[n] == "gan"):
+        ranks = [f"{_ordinal(1 + sum(v > values[gan] for v in values.values()))} of "
+                 f"{len(values)} on {key} ({values[gan]:.{SHOWN_DECIMALS}f})"
+                 for key, values in shown.items() if gan in values]
+        if ranks:
+            sentence += f" The GAN {gan} ranks {' and '.join(ranks)}."
+    return sentence
 
 
 # -- latent arithmetic, checked -----------------------------------------------------------------

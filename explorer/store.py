@@ -67,17 +67,44 @@ class ModelEntry:
         return float(value) if isinstance(value, int | float) else None
 
     @property
+    def test_number(self) -> str | None:
+        """The one test number a picker shows, named for what it is: a VAE's −ELBO when its card
+        has it (the number Rate and distortion plots), else its loss as :func:`loss_name` says."""
+        neg_elbo = self.card.get("metrics", {}).get("neg_elbo")
+        if self.config.kind == "vae" and isinstance(neg_elbo, int | float):
+            return f"test −ELBO {neg_elbo:.1f} nats per image"
+        if self.test_loss is None:
+            return None
+        name, unit = loss_name(self.config)
+        return f"{name} {self.test_loss:.1f} {unit}"
+
+    @property
     def summary(self) -> str:
-        """One line for pickers: kind, body, latent size, dataset, test loss."""
-        cfg = self.config
-        parts = [cfg.describe(), self.dataset]
-        if self.test_loss is not None:
-            parts.append(f"test loss {self.test_loss:.1f}")
+        """One line for pickers: kind, body, latent size, dataset, the test number."""
+        parts = [self.config.describe(), self.dataset]
+        if self.test_number is not None:
+            parts.append(self.test_number)
         return " · ".join(parts)
 
     @property
     def read_only(self) -> bool:
         return self.source == "pretrained"
+
+
+def loss_name(cfg: ModelConfig) -> tuple[str, str]:
+    """What a card's ``loss`` is (the training objective on the test split, per image), as
+    (name, unit): β-weighted when β is not 1, so not an ELBO; nats only when the reconstruction
+    is a Bernoulli cost and no L1 penalty is added."""
+    how = []
+    if cfg.kind in ("vae", "cvae") and cfg.beta != 1.0:
+        how.append(f"β-weighted, β={cfg.beta:g}")
+    if cfg.sparsity:
+        how.append("with its L1 penalty")
+    if cfg.likelihood == "gaussian":
+        how.append("squared error")
+    name = "test loss" + (f" ({', '.join(how)})" if how else "")
+    nats = cfg.likelihood != "gaussian" and not cfg.sparsity
+    return name, "nats per image" if nats else "per image"
 
 
 def _scan(folder: Path, source: str) -> tuple[list[ModelEntry], list[str]]:

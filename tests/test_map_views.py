@@ -42,7 +42,7 @@ def test_the_plane_answers_a_click_anywhere():
     extent = inspect_latent.map_extent(codes2d)
     fig = figures_map.plane_figure(codes2d, labels, NAMES, extent)
     grid = fig.data[0]
-    assert grid.name == figures_map.GRID_NAME and grid.marker.color == "rgba(0,0,0,0)"
+    assert grid.name == figures_map.GRID_NAME and grid.marker.opacity == 0  # unseen until clicked
     n = figures_map.CLICK_GRID
     gx, gy = np.asarray(grid.x), np.asarray(grid.y)
     assert len(gx) == n * n
@@ -58,6 +58,12 @@ def test_the_plane_answers_a_click_anywhere():
     with_manifold = figures_map.plane_figure(codes2d, labels, NAMES, extent,
                                              image=np.zeros((40, 40), np.float32))
     assert len(with_manifold.layout.images) == 1
+    # The clicked point shows on the white plane and on the manifold's black tiles: black,
+    # ringed in white; the other positions stay unseen.
+    clicked = with_manifold.data[0]
+    assert clicked.selected.marker.opacity == 1 and clicked.unselected.marker.opacity == 0
+    assert clicked.marker.color == "black"
+    assert clicked.marker.line.color == "white" and clicked.marker.line.width >= 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,6 +163,22 @@ def test_a_click_on_the_plane_decodes_that_point_and_prints_it(model, runs, monk
     assert at.image[0].value[0] != first
     click(at, 0.5, -1.0)
     assert at.image[0].value[0] == first
+
+
+def test_another_model_forgets_the_clicked_point(runs):
+    """A position belongs to one model's plane: after the sidebar's model changes, nothing is
+    decoded until the student clicks, and the link no longer carries the old point."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"model": "pretrained/mnist-vae-mlp-z2", "plane_at": "2.55,3.48"})
+    at.session_state["map_view"] = "plane"
+    at.run()
+    assert len(at.image) == 1, "the link's point is decoded"
+    at.selectbox(key="model").set_value("pretrained/mnist-vae-mlp-z16").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.image and "plane_at" not in at.query_params
+    assert any("Click anywhere on the plane" in c.value for c in at.caption)
+    click(at, 0.5, -1.0)  # a click on the new plane decodes as before
+    assert len(at.image) == 1 and at.query_params["plane_at"] == "0.5,-1"
 
 
 def test_a_link_to_a_point_of_the_plane_decodes_it(runs):

@@ -70,6 +70,27 @@ def test_colouring_by_one_dimension_colours_each_point_by_that_coordinate(runs):
     np.testing.assert_allclose(points(dots, "color"), points(dots, "y"), rtol=1e-6)
 
 
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of a "#rrggbb" or "rgb(r, g, b)" colour against a white page."""
+    if colour.startswith("#"):
+        rgb = [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
+    else:
+        rgb = [float(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+    linear = [(c / 255) / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+              for c in rgb]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_points_near_zero_of_one_dimension_stay_visible_on_the_white_page(runs):
+    at = open_link({"model": Z2_VAE, "map_colour": "one latent dimension", "map_dim": "z[0]"})
+    (spec,) = charts(at)
+    scale = spec["data"][0]["marker"]["colorscale"]
+    middle = [c for position, c in scale if abs(float(position) - 0.5) < 1e-9]
+    assert middle, "the diverging scale has a colour at its centre, 0"
+    assert all(contrast_with_white(c) >= 1.5 for _, c in scale), scale
+
+
 def test_by_class_the_map_has_a_legend_and_no_colour_bar(runs):
     (spec,) = charts(open_link({"model": Z2_VAE}))
     assert not colour_bars(spec)
@@ -101,8 +122,8 @@ def test_finding_a_class_selects_every_test_image_of_it(runs):
     sevens = spec["data"][7]  # the class's own trace holds every test image of it
     rings = spec["data"][-1]
     assert sorted(points(rings, "customdata")) == sorted(points(sevens, "customdata"))
-    assert f"{len(points(sevens, 'x'))} selected (24 of mixed classes shown)" in [
-        s.value for s in at.subheader]
+    # All of one class: the header does not call the 24 shown "of mixed classes".
+    assert f"{len(points(sevens, 'x'))} selected (24 shown)" in [s.value for s in at.subheader]
     assert all(c.endswith(" · 7") for image in at.image[:1] for c in image.captions)
 
 

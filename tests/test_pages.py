@@ -19,10 +19,12 @@ from hostile import (
     evil_pickle,
     evil_torch_save,
 )
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, models
+from explorer import checkpoints, figures_compare, models, rdplane
 from explorer.models import ModelConfig
+from explorer.rdplane import RDPoint
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
@@ -225,12 +227,59 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
 def test_rate_distortion_page_places_every_model_of_the_dataset(runs):
     at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
     assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[0].value
+    table = at.main.table[0].value
     assert "pretrained/mnist-vae-mlp-z2" not in set(table["model"])  # names, not ids
     assert {"mnist-vae-mlp-z2", "mnist-ae-mlp-z2", "mnist-vae-z8-beta1"} <= set(table["model"])
-    vaes = table[table["rate"].notna()]
-    assert (vaes["rate"] + vaes["distortion"] - vaes["−ELBO"]).abs().max() < 0.02
-    assert table[table["model"] == "mnist-ae-mlp-z2"]["rate"].isna().all()  # AE: at the edge
+    rate, distortion, neg_elbo = (f"{k}, nats per image" for k in ("rate", "distortion", "−ELBO"))
+    vaes = table[table[rate].notna()]
+    assert (vaes[rate] + vaes[distortion] - vaes[neg_elbo]).abs().max() < 0.02
+    assert table[table["model"] == "mnist-ae-mlp-z2"][rate].isna().all()  # AE: at the edge
     assert any("floor" in c.value and "Σ H(x)" in c.value for c in at.caption)
     at.segmented_control(key="rd_likelihood").set_value("binarized").run()
-    assert list(at.dataframe[0].value["model"]) == ["mnist-vae-binarized-z16"]
+    assert list(at.main.table[0].value["model"]) == ["mnist-vae-binarized-z16"]
+
+
+def test_the_sidebar_and_rate_distortion_give_a_beta_vae_the_same_number(runs):
+    """The sidebar names its number (−ELBO, nats per image) and it is the −ELBO the Rate and
+    distortion table shows for that model, not the β-weighted training loss."""
+    at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-betavae-mlp-z16")
+    table = at.main.table[0].value.set_index("model")
+    neg_elbo = table.loc["mnist-betavae-mlp-z16", "−ELBO, nats per image"]
+    summary = at.sidebar.caption[0].value
+    assert f"test −ELBO {neg_elbo:.1f} nats per image" in summary, summary
+
+
+def test_rate_distortion_table_dashes_what_an_autoencoder_has_not_and_says_why(runs):
+    at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
+    cells = dataframe_util.convert_arrow_bytes_to_pandas_df(
+        at.main.table[0].proto.arrow_data.styler.display_values)
+    ae = cells[cells["model"] == "mnist-ae-mlp-z2"].iloc[0]
+    assert [ae["β"], ae["rate, nats per image"], ae["−ELBO, nats per image"]] == ["—"] * 3
+    assert "None" not in set(map(str, cells.to_numpy().ravel()))
+    assert any("autoencoder has no rate" in c.value and "posterior" in c.value
+               for c in at.caption)
+
+
+def rd(name: str, body: str, beta: float, rate: float | None = 10.0) -> RDPoint:
+    return RDPoint(f"runs/{name}", name, "vae" if rate is not None else "ae", beta, "bernoulli",
+                   body, rate, 100.0 - (rate or 0), 46.0)
+
+
+def test_only_models_differing_in_beta_make_a_sweep_each_in_its_own_colour():
+    points = [rd("a1", "VAE · MLP 400 · z=2", 1.0, 5.0), rd("a2", "VAE · MLP 400 · z=2", 1.0, 6.0),
+              rd("a3", "VAE · MLP 400 · z=2", 1.0, 7.0),  # three runs of one β: no sweep
+              rd("b1", "VAE · MLP 256 · z=8", 1.0, 20.0), rd("b4", "VAE · MLP 256 · z=8", 4.0, 9),
+              rd("c1", "VAE · MLP 400 · z=16", 1.0, 25.0), rd("c4", "VAE · MLP 400 · z=16", 4.0, 8),
+              rd("ae", "AE · MLP 400 · z=2", 1.0, None)]
+    assert list(rdplane.sweeps(points)) == ["VAE · MLP 256 · z=8", "VAE · MLP 400 · z=16"]
+    fig = figures_compare.rate_distortion_figure(points)
+    lines = [t for t in fig.data if (t.name or "").startswith("β sweep")]
+    assert [t.name for t in lines] == ["β sweep: VAE · MLP 256 · z=8",
+                                       "β sweep: VAE · MLP 400 · z=16"]
+    assert len({t.line.color for t in lines}) == 2, "each sweep its own colour"
+    labels = {i: label for t in fig.data if t.customdata is not None
+              for i, label in zip(t.customdata, t.text or [""] * len(t.customdata), strict=True)}
+    assert [labels[f"runs/{n}"] for n in ("a1", "a2", "a3")] == ["", "", ""]  # no β=1 pile-up
+    assert labels["runs/b4"] == "β=4" and labels["runs/c1"] == "β=1"
+    # Every legend entry is one colour, so the legend says what each colour is.
+    assert all(isinstance(t.marker.color, str) for t in fig.data if t.customdata is not None)

@@ -187,3 +187,23 @@ def test_existing_runs_and_linked_shipped_models_are_never_overwritten(runs, tmp
     assert save_model(build_model(TINY), runs / "link", _card())["name"] == "link-2"
     assert (mine / WEIGHTS).read_bytes() == mine_before
     assert (shipped / WEIGHTS).read_bytes() == before
+
+
+def test_the_pickers_test_number_is_named_for_what_it_is(runs, tmp_path):
+    def summary(name, metrics, **cfg):
+        model = build_model(ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(8,), **cfg))
+        save_model(model, runs / name, {"dataset": {"name": "digits"}, "metrics": metrics})
+        entries, _ = list_models(tmp_path / "no-pretrained", runs)
+        return {e.name: e.summary for e in entries}[name]
+
+    # A β-VAE's card has its β-weighted loss and its −ELBO: the picker shows the −ELBO, the
+    # number Rate and distortion plots, with its unit.
+    said = summary("beta", {"loss": 154.6, "neg_elbo": 126.8}, beta=4.0)
+    assert "test −ELBO 126.8 nats per image" in said and "154.6" not in said
+    # An older card without it: the loss, said to be β-weighted.
+    said = summary("old-beta", {"loss": 154.6}, beta=4.0)
+    assert "test loss (β-weighted, β=4) 154.6 nats per image" in said
+    # An autoencoder's loss is its reconstruction cost; a squared error is no number of nats.
+    assert "test loss 98.0 nats per image" in summary("ae", {"loss": 98.0}, kind="ae")
+    said = summary("ae-mse", {"loss": 12.0}, kind="ae", likelihood="gaussian")
+    assert "test loss (squared error) 12.0 per image" in said and "nats" not in said

@@ -108,6 +108,24 @@ def test_every_lesson_opens_its_view(runs):
     assert at.radio(key="interp_method").value == "linear"
 
 
+def test_the_aes_grid_lesson_does_not_claim_the_grid_covers_its_codes(runs):
+    """The AE's codes reach far beyond the grid's ±Extent: the caption must not say the grid
+    covers the latent space, and must say the codes may lie outside it."""
+    from explorer import datasets, latent
+
+    (view,) = [v for lesson in lessons.LESSONS for v in lesson.views if v.label == "The AE's grid"]
+    at = open_app(view.params)
+    at.switch_page("explorer/ui/interpolate.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    model, card = checkpoints.load_model(ROOT / view.model)
+    codes = latent.encode_dataset(model, datasets.load_dataset(card["dataset"]["name"]).x_test)
+    extent = at.slider(key="grid_extent").value
+    assert (np.abs(codes) > extent).any(axis=1).mean() > 0.1, "the AE's codes leave the grid"
+    captions = [c.value for c in at.caption]
+    assert not any("covers all" in c for c in captions), captions
+    assert any("±Extent" in c and "outside" in c for c in captions), captions
+
+
 # -- presenter mode ---------------------------------------------------------------------------
 def test_presenter_mode_hides_the_advanced_settings(runs):
     advanced = {"explorer/ui/interpolate.py": ("grid_extent", "trav_span", "interp_steps"),

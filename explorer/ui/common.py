@@ -35,7 +35,9 @@ PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back
 # - a column too narrow for its widgets moves to the next line instead of clipping them, and a
 #   label wraps between words, never inside one;
 # - a group of choices (segmented control) wraps whole buttons of equal width, never clips one;
-# - an image never spills out of its column: it shrinks to fit, keeping its shape.
+# - an image never spills out of its column: it shrinks to fit, keeping its shape;
+# - the sidebar's model picker is a one-line text box: a smaller font there (in px, so presenter
+#   mode does not enlarge it) shows every shipped model's whole id, "pretrained/…" included.
 LAYOUT_CSS = """<style>
 @media (max-width: 1300px) {
   [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
@@ -49,6 +51,7 @@ LAYOUT_CSS = """<style>
 [data-testid="stImageContainer"] img { max-width: 100%; height: auto; }
 [data-testid="stSidebar"] [data-testid="stTable"] td,
 [data-testid="stSidebar"] [data-testid="stTable"] th { white-space: normal; overflow: visible; }
+[data-testid="stSidebar"] .st-key-model input { font-size: 12px; }
 </style>"""
 # Presenter mode: Streamlit sizes text in rem, so a larger root font scales text and spacing
 # together (less on a small screen, where 22 px text would leave no room for the pictures);
@@ -422,4 +425,7 @@ def show_grid(images: np.ndarray, ncols: int, size: int = IMAGE_PX, caption: str
     tiles = np.stack([np.asarray(im).reshape(np.asarray(im).shape[-2:]) for im in images])
     grid = image_grid(tiles, ncols=ncols, pad=1, pad_value=1.0)
     factor = max(1, size // tiles.shape[-1])
-    st.image(to_uint8(upscale(grid, factor)), caption=caption)
+    picture = to_uint8(upscale(grid, factor))
+    # A fixed width: left to "content", the element takes its caption's width when that is wider,
+    # and the picture stretches with it, so grids beside each other differed in tile size.
+    st.image(picture, caption=caption, width=picture.shape[1])

@@ -12,11 +12,13 @@ from explorer.generate import sample
 from explorer.ui import common
 
 common.start_page("Compare generators", needs_model=False)
-st.caption("GAN samples tend to be sharp but may miss modes (high precision, lower recall); a "
-           "VAE's cover the data but blur. The scores are measured in a small classifier's "
-           f"features: **fid** is the {scores.FD_NAME}; precision and recall follow Kynkäänniemi "
-           "et al. (2019, k = 3). The first row is the floor: real training images scored "
-           "against the test images.")
+st.caption("Published comparisons often report that GAN samples are sharp but may miss modes "
+           "(high precision, lower recall) and that a VAE's cover the data but blur; the table "
+           "below says how these models score. The scores are measured in a small classifier's "
+           f"features: the first column is the {scores.FD_NAME}, lower when the samples' "
+           "features are spread more like the test images'; precision and recall follow "
+           "Kynkäänniemi et al. (2019, k = 3). The first row is the floor: real training images "
+           "scored against the test images.")
 
 entries = [e for e in common.list_entries()[0] if e.source == "pretrained"]
 names = sorted({e.dataset for e in entries if e.config.kind in ("gan", "cvae")}) or ["mnist-5k"]
@@ -47,9 +49,15 @@ for i, e in enumerate(chosen):
     images, _ = sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if e.config.kind == "ae" else ""
-        common.show_grid(images[:, 0].numpy(), ncols=4, size=48,
-                         caption=f"{e.name}{how}")
+        common.show_grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}")
 
-st.dataframe(pd.DataFrame(table).T.round(3), width="stretch")
+# A score a model has no use for (class accuracy of an unconditional model) shows as "—": a
+# static table, since st.dataframe prints "None" in an empty cell whatever the Styler says.
+frame = pd.DataFrame(table).T.rename(columns=scores.SCORE_NAMES)
+st.table(frame.style.format(precision=scores.SHOWN_DECIMALS, na_rep="—"))
+missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
+           "the classifier reads as the class asked for): the other rows show —. "
+           if frame.isna().to_numpy().any() else "")
+st.caption(missing + scores.table_in_words(table, {e.name: e.config.kind for e in chosen}))
 st.plotly_chart(common.chart_style(precision_recall_figure(table)),
                 config={"displayModeBar": False})

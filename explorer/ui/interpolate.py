@@ -203,8 +203,11 @@ with tab_grid:
     c1, c2, c3, c4 = st.columns(4)
     if dim == 2:
         dims = (0, 1)
-        c1.caption("This model's latent space is 2-D: the grid covers all of it (the "
-                   "'manifold' picture).")
+        c1.caption("This model's latent space is 2-D: the grid decodes the square ±Extent "
+                   "around 0 (the 'manifold' picture). A VAE's KL term pulls its codes towards "
+                   "N(0, I), which has over 99% of its mass inside ±3; an autoencoder's codes "
+                   "feel no such pull and may lie far outside the square (see its latent map's "
+                   "axes).")
         center = np.zeros(2, dtype=np.float32)
     else:
         for n_key, key in enumerate(("grid_i", "grid_j")):

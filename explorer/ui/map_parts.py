@@ -203,8 +203,9 @@ def show_chosen(cur: common.Current, chosen: list[int],
     labels, names = cur.labels, cur.names
     some = np.asarray(chosen)
     some = some[np.sort(datasets.mixed_indices(labels[some], 24))] if len(some) > 24 else some
-    st.subheader(f"{len(chosen)} selected" + (" (24 of mixed classes shown)" if len(chosen) > 24
-                                              else ""))
+    mixed = "of mixed classes " if len(np.unique(labels[some])) > 1 else ""
+    st.subheader(f"{len(chosen)} selected" + (f" ({len(some)} {mixed}shown)"
+                                              if len(chosen) > len(some) else ""))
     st.markdown("**Originals**")
     common.show_images(list(cur.data.x_test[some]),
                        [f"#{i} · {names[labels[i]]}" for i in some], size=72)

@@ -17,6 +17,7 @@ from explorer.ui import common
 
 MANIFOLD_N = 20  # decoded images per side of the manifold picture
 AT = "plane_at"  # the URL parameter holding the clicked position
+PLANE_OF = "_plane_of"  # (model id, i, j) of the plane the position in the URL was clicked on
 
 
 @st.cache_data(max_entries=16, show_spinner="Decoding the manifold…")
@@ -87,6 +88,13 @@ def plane(cur: common.Current, codes: np.ndarray) -> None:
     if i == j:
         st.info("Pick two different dimensions.")
         return
+    # A position belongs to one model's plane of two dimensions: on another (the sidebar's model
+    # changed, or the dimensions did after it) it would decode a point nobody clicked. A link's
+    # position is kept on its first run, when nothing is recorded yet.
+    plane_of = (cur.entry.id, i, j)
+    if st.session_state.get(PLANE_OF, plane_of) != plane_of:
+        forget_position()
+    st.session_state[PLANE_OF] = plane_of
     names = (f"z[{i}]", f"z[{j}]")
     base = codes.mean(axis=0)  # (D,) where the dimensions not shown are held
     if dim == 2:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.neighbours import NeighbourIndex, Neighbours
+from explorer.neighbours import NeighbourIndex, Neighbours, most_common
 from explorer.ui import common
 
 K = 8
@@ -34,9 +34,7 @@ def show_rows(cur: common.Current, found: Neighbours, of_class: int | None = Non
             verb = "is" if same == 1 else "are"
             st.caption(f"{same} of {len(index)} {verb} also a {names[of_class]}.")
         else:
-            votes = np.bincount(labels[index], minlength=len(names))
-            st.caption(f"{votes.max()} of {len(index)} are a {names[int(votes.argmax())]}, the "
-                       "most common class among them.")
+            st.caption(vote_sentence(labels[index], names))
         common.show_images(list(x[index]), [f"#{j} · {names[labels[j]]} · {d:.2f}"
                                             for j, d in zip(index, distance, strict=True)], size=64)
 
@@ -47,6 +45,18 @@ def show_rows(cur: common.Current, found: Neighbours, of_class: int | None = Non
     st.caption(f"{found.shared} of {len(found.code_index)} images are in both rows. Where the rows "
                "differ, the code groups images by something other than their raw pixels — often "
                "the class, drawn differently.")
+
+
+def vote_sentence(found: np.ndarray, names) -> str:
+    """Which class most of the neighbours are, naming every class on a tie."""
+    top, classes = most_common(found)
+    n, tied = len(found), [names[c] for c in classes]
+    if len(tied) == 1:
+        return f"{top} of {n} are a {tied[0]}, the most common class among them."
+    if top == 1:
+        return f"No two of the {n} share a class."
+    return (f"No single most common class among the {n}: a tie between "
+            f"{', '.join(tied[:-1])} and {tied[-1]}, {top} each.")
 
 
 def show_neighbours(cur: common.Current, chosen: list[int]) -> None:

@@ -1,8 +1,10 @@
 """Rate & distortion: every model of the current dataset on the rate–distortion plane (Alemi et al.
 2018), so β's effect is a walk along one curve. Clicking a model makes it the sidebar's model, on
-every page. The numbers are in :mod:`explorer.rdplane`, the figure in :mod:`explorer.figures`.
+every page. The numbers are in :mod:`explorer.rdplane`, the figure in
+:mod:`explorer.figures_compare`.
 """
 
+import pandas as pd
 import streamlit as st
 
 from explorer import figures_compare, rdplane
@@ -60,9 +62,14 @@ if likelihood == "bernoulli":
 elif likelihood == "gaussian":
     st.caption(f"The dashed floor ({floor:.1f} nats) is the fixed-variance (½) Gaussian's "
                "constant, reached only by a perfect reconstruction.")
+NATS = "nats per image"
 rows = [{"model": p.name, "β": p.beta if p.rate is not None else None,
-         "rate": None if p.rate is None else round(p.rate, 2),
-         "distortion": round(p.distortion, 2),
-         "−ELBO": None if p.neg_elbo is None else round(p.neg_elbo, 2),
-         "floor": round(p.floor, 2)} for p in sorted(shown, key=lambda p: (p.kind, p.beta))]
-st.dataframe(rows, hide_index=True)
+         f"rate, {NATS}": p.rate, f"distortion, {NATS}": p.distortion,
+         f"−ELBO, {NATS}": p.neg_elbo, f"floor, {NATS}": p.floor}
+        for p in sorted(shown, key=lambda p: (p.kind, p.beta))]
+# A static table: st.dataframe prints "None" in an empty cell whatever the Styler says.
+st.table(pd.DataFrame(rows).style.format(precision=2, na_rep="—")
+         .format("{:g}", subset=["β"], na_rep="—"), hide_index=True)
+if any(p.rate is None for p in shown):
+    st.caption("— : an autoencoder has no rate, hence no β and no −ELBO: its code is one point, "
+               "not a posterior q(z|x) to measure a KL against the prior.")

@@ -40,7 +40,7 @@ def sidebar() -> store.ModelEntry | None:
         entry = by_id[chosen]
         st.caption(plain(entry.summary))
         with st.expander("Model card"):
-            show_card(entry.card)
+            show_card(entry)
             st.download_button(
                 "Download model (.zip)", data=partial(exports.model_zip, entry.path),
                 file_name=f"{entry.name}.zip", mime="application/zip", key="model_download",
@@ -117,11 +117,15 @@ FLOOR_NOTE = ("Bernoulli on grey pixels: a grey pixel is not a 0/1 outcome, so t
               "model's is.")
 
 
-def show_card(card: dict) -> None:
+def show_card(entry: store.ModelEntry) -> None:
     """A model's card as a table. Cards come from other people's files and st.table renders
     Markdown: a row that should hold a number shows only a number, every text is escaped."""
+    card = entry.card
     metrics, train = card.get("metrics") or {}, card.get("train") or {}
     number = checkpoints.finite_number
+    # The loss and the −ELBO named as the summary above names them (store.ModelEntry.test_number).
+    names = {"loss": ", ".join(store.loss_name(entry.config)),
+             "neg_elbo": "test −ELBO, nats per image"}
     rows = {
         "dataset": (card.get("dataset") or {}).get("name"),
         "epochs": number(train.get("epochs_done")),
@@ -130,7 +134,8 @@ def show_card(card: dict) -> None:
         "precision": train.get("precision_used") if train.get("precision_used") in (
             "fp32", "bf16") else None,
         "seed": number(card.get("seed")),
-        **{f"test {k}": round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
+        **{names.get(k, f"test {k}"): round(v, 4) for k, v in metrics.items()
+           if isinstance(v, float)},
     }
     # One row per field: a row of a dozen columns would not fit the sidebar. Every text escaped.
     shown = {plain(k): str(v) if number(v) is not None else plain(v)
