@@ -32,6 +32,7 @@ def test_shipped_scores_open_the_compare_view_without_sampling(tmp_path, monkeyp
     from explorer.pretrain import build_scores
 
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(scores, "SHIPPED_SCORES", tmp_path / "none")  # as before any were shipped
     for name in ("digits-vae-mlp-z2", "digits-ae-mlp-z2"):
         shutil.copytree(scores.CLASSIFIERS.parent / name, tmp_path / name)
     build_scores(tmp_path, log=lambda *_: None)
