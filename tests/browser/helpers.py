@@ -71,7 +71,8 @@ def progress_moved(page: Page) -> bool:
 
 # What a cramped screen breaks, measured in the page: every choice (a segmented control's or
 # radio's option, a button, a widget's label) lies inside its column and shows its whole text; no
-# word of a label or a heading is broken across two lines; no two pictures overlap.
+# word of a label or a heading is broken across two lines; no two pictures overlap; a row of
+# images (one st.image of several) stays on one line, so rows under it keep their columns.
 LAYOUT_PROBLEMS_JS = """() => {
     const problems = [];
     const main = document.querySelector('[data-testid="stMain"]') || document.body;
@@ -127,6 +128,11 @@ LAYOUT_PROBLEMS_JS = """() => {
             const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
             if (w > 2 && h > 2) problems.push(`two images overlap (${Math.round(w)}×${Math.round(h)} px)`);
         }
+    }
+    for (const row of main.querySelectorAll('[data-testid="stImage"]')) {
+        const tiles = [...row.querySelectorAll('[data-testid="stImageContainer"]')].filter(shown);
+        const tops = new Set(tiles.map(e => Math.round(e.getBoundingClientRect().top)));
+        if (tops.size > 1) problems.push(`a row of ${tiles.length} images wraps onto ${tops.size} lines`);
     }
     return problems;
 }"""
