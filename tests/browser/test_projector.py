@@ -231,6 +231,23 @@ def test_pressing_train_keeps_the_live_run_in_sight(app: Page, server, size):
     expect(app.locator('[data-testid="stForm"]')).to_be_visible()
 
 
+@pytest.mark.parametrize("query", ["", f"{Z16}&map_method=PCA"], ids=["2-D", "16-D"])
+def test_in_presenter_mode_the_map_takes_the_screen(app: Page, server, query):
+    """On a 1024×768 projector the map started some 450 px down, behind three rows of
+    controls, 560 px tall with points 5 px across: most of it below the screen, its points too
+    small for the back of the room. (Its legend's scrollbar is a layout problem, above.)"""
+    app.set_viewport_size(PRESENTER.viewport)
+    open_page(app, server, query="&".join(q for q in (PRESENTER.query, query) if q))
+    plot = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    expect(plot).to_be_visible()
+    top, height, sizes = plot.evaluate("""gd => [gd.getBoundingClientRect().top,
+        gd._fullLayout.height, gd._fullData.map(t => t.marker.size)]""")
+    assert top <= PRESENTER.height / 2, f"the map starts {top:.0f} px down"
+    assert height >= 0.75 * PRESENTER.height, f"the map is {height} px tall"
+    assert min(sizes) >= 7, f"points of {sizes} px"
+    assert not layout_problems(app)
+
+
 def test_the_model_card_fits_the_sidebar(app: Page, server, screen):
     """Defect 13: the card's table ran off the sidebar ("learni")."""
     if screen.presenting:
