@@ -25,7 +25,8 @@ pytestmark = pytest.mark.browser
 # that no background UMAP keeps the page busy.
 Z16 = "model=pretrained/mnist-vae-mlp-z16"
 VIEWS = [(path, "") for path in PAGE_PATHS] + [
-    ("inside", "inside_tab=Holes"), ("compare", "compare_n=16"),
+    ("inside", "inside_tab=Holes"), ("inside", "inside_tab=Holes&holes_compare=true"),
+    ("compare", "compare_n=16"),
     ("interpolate", "interp_tab=Along+one+dimension"),
     ("interpolate", "interp_tab=Arithmetic"),
     ("", "map_view=Two+models"),
