@@ -182,8 +182,10 @@ def holes_figure(
                      constrain="domain")
     fig.update_yaxes(range=[y0, y1], title=axis_names[1], showgrid=False, zeroline=False,
                      scaleanchor="x", scaleratio=1, constrain="domain")
+    # Twelve entries in presenter mode's large text outgrow the plot's height: the legend may
+    # run down beside the x axis's labels to the figure's foot rather than scroll.
     fig.update_layout(height=height, margin=NO_MARGIN,
-                      plot_bgcolor="black", legend=dict(itemsizing="constant"),
+                      plot_bgcolor="black", legend=dict(itemsizing="constant", maxheight=height),
                       uirevision="keep")
     return fig
 

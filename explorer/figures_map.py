@@ -23,6 +23,16 @@ DIVERGING = [[0.0, "#053061"], [0.25, "#4393c3"], [0.5, "#a0a0a0"], [0.75, "#d66
              [1.0, "#67001f"]]
 
 
+TOOLBAR_PX = 40  # the top margin of a map: plotly's toolbar floats there, over the right side
+
+
+def legend_room(height: int) -> int:
+    """The most a legend beside a map of `height` px may take, in px: from the plot's top to
+    the figure's foot. Plotly's default, the plot area's height alone (less the x axis's labels
+    and title), makes ten classes in presenter mode's large text scroll."""
+    return height - TOOLBAR_PX
+
+
 def value_trace(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
                 values: np.ndarray, title: str, centre: float | None = None,
                 marker_size: int = 5) -> go.Scattergl:
@@ -90,15 +100,19 @@ def map_figure(
     if highlight:
         fig.add_trace(ring_trace(coords, highlight, highlight_name, marker_size))
     x_name, y_name = AXIS_NAMES.get(method, ("1", "2"))
-    # The legend starts below plotly's toolbar, which floats over the plot's top right; beside a
-    # colour bar it moves above the plot, on the left.
-    place = dict(y=0.92, yanchor="top") if values is None else \
+    # The legend starts at the plot's top, under plotly's toolbar (which floats in the top
+    # margin, on the right), and may run down to the figure's foot (beside the x axis's labels)
+    # rather than scroll; beside a colour bar it moves above the plot, on the left.
+    place = dict(y=1.0, yanchor="top", maxheight=legend_room(height)) if values is None else \
         dict(orientation="h", x=0, y=1.0, yanchor="bottom")
     fig.update_layout(
         height=height,
-        margin=dict(l=10, r=10, t=40, b=10),  # room above the plot for plotly's toolbar
+        margin=dict(l=10, r=10, t=TOOLBAR_PX, b=10),  # room above the plot for the toolbar
         showlegend=legend,
-        legend=dict(title="class" if values is None else None, itemsizing="constant", **place),
+        # No gap between classes (each its own legend group): ten of them fit beside the plot
+        # without a scrollbar, even in presenter mode's large text.
+        legend=dict(title="class" if values is None else None, itemsizing="constant",
+                    tracegroupgap=0, **place),
         # Streamlit's chart selects a clicked point only while the drag tool is pan or zoom (with
         # box or lasso it turns click selection off), so the map opens in pan mode, where a click
         # selects and shift-click adds; box and lasso are in the toolbar for groups.
@@ -205,8 +219,11 @@ def plane_figure(
                      scaleanchor="x", scaleratio=1)  # a true picture of the plane
     fig.update_layout(
         height=height,
-        margin=dict(l=10, r=10, t=40, b=10),  # room above the plot for plotly's toolbar
-        legend=dict(title="class", itemsizing="constant", y=0.92, yanchor="top"),
+        margin=dict(l=10, r=10, t=TOOLBAR_PX, b=10),  # room above the plot for the toolbar
+        # Under the toolbar, with no gap between classes, down to the figure's foot at most:
+        # ten classes fit without a scrollbar, even in presenter mode's large text.
+        legend=dict(title="class", itemsizing="constant", y=1.0, yanchor="top",
+                    tracegroupgap=0, maxheight=legend_room(height)),
         dragmode="pan",  # Streamlit selects on click only under pan or zoom
         clickmode="event+select",
         uirevision="keep",

@@ -34,3 +34,4 @@ WIDE = Screen("wide", 1400, 900)
 PROJECTOR = Screen("projector", 1024, 768)  # a classroom projector, the sidebar open
 PRESENTER = Screen("presenter", 1024, 768, presenting=True)
 SCREENS = (WIDE, PROJECTOR, PRESENTER)
+WIDE_PRESENTER = Screen("wide presenter", 1400, 900, presenting=True)  # a large screen in class

@@ -308,3 +308,31 @@ def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monke
                                                                                    epochs)
     assert sorted(p.name for p in runs.iterdir()) == ["alice-s-AE", "bob-.-vae"]
     assert alice.session_state["train_job"] is not bob.session_state["train_job"]
+
+
+def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch):
+    """On a projector the form is a column taller than the screen: while a run is live it gives
+    way to the run (its progress and Stop right under the title, where the teacher looks), and
+    comes back when the run ends. The same settings trained again get the next free name."""
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["present"] = "true"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert at.form_submit_button, "the form, before any run"
+    at = submit(at, dataset="digits", epochs=500)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.form_submit_button, "the form stays while the run is live"
+    assert at.get("progress") and at.button(key="stop_training")
+    deadline = time.monotonic() + 60
+    while at.session_state["train_job"].snapshot().step == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.button(key="stop_training").click().run()
+    assert run_until_done(at).status == "stopped"
+    assert [b.label for b in at.form_submit_button] == ["Train"]  # back for the next run
+    assert at.selectbox(key="train_dataset").value == "digits"  # with its settings
+    at = submit(at, epochs=1)
+    assert not at.error, [e.value for e in at.error]
+    assert run_until_done(at).status == "finished"
+    assert sorted(p.name for p in runs.iterdir()) == ["digits-vae-mlp-z2", "digits-vae-mlp-z2-2"]

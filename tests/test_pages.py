@@ -83,6 +83,42 @@ def test_interpolation_slider_changes_the_decoded_image(runs):
     assert image_with_caption(at, "decoded at t") == start  # same code, same picture
 
 
+def test_choosing_random_draws_a_random_image_at_once(runs):
+    """Choosing "random" kept image #0 until "Another" was pressed. The draw is seeded: a new
+    session choosing random gets the same image; the index drawn is in the URL."""
+    drawn = []
+    for _ in range(2):
+        at = open_page("explorer/ui/interpolate.py")
+        before = at.number_input(key="interp_a").value
+        at.segmented_control(key="interp_a_how").set_value("random").run()
+        assert not at.exception, [e.message for e in at.exception]
+        index = at.number_input(key="interp_a").value
+        assert index != before
+        assert image_with_caption(at, f"#{index} · ")
+        assert at.query_params["interp_a"] == str(index)
+        drawn.append(index)
+    assert drawn[0] == drawn[1]
+    at.button(key="interp_a_roll").click().run()
+    assert at.number_input(key="interp_a").value not in (drawn[0], before)  # "Another": another
+
+
+@pytest.mark.parametrize("model", ["pretrained/mnist-vae-mlp-z16", "pretrained/mnist-ae-mlp-z16"])
+def test_the_dimension_list_says_what_each_dimension_carries(runs, model):
+    """It said dimensions were listed by the KL (nats) each carries, and showed no nats."""
+    from explorer import datasets, metrics
+
+    at = open_page("explorer/ui/interpolate.py", model)
+    d = at.selectbox(key="trav_dim").value
+    loaded, _ = checkpoints.load_model(ROOT / model)
+    x = datasets.load_dataset(json.loads((ROOT / model / "card.json").read_text())["dataset"]
+                              ["name"]).x_test
+    if loaded.cfg.kind == "vae":
+        said = f"z[{d}] carries {metrics.kl_per_dimension(loaded, x)[d]:.2f} nats"
+    else:
+        said = f"z[{d}]'s codes vary by {metrics.code_variance(loaded, x)[d]:.3g}"
+    assert any(said in c.value for c in at.caption), [c.value for c in at.caption]
+
+
 def test_traversal_slider_changes_the_image(runs):
     at = open_page("explorer/ui/interpolate.py", "pretrained/mnist-vae-mlp-z16")
     slider = at.slider(key="trav_value")

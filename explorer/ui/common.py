@@ -38,6 +38,8 @@ PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back
 # - an image never spills out of its column: it shrinks to fit, keeping its shape;
 # - the sidebar's model picker is a one-line text box: a smaller font there (in px, so presenter
 #   mode does not enlarge it) shows every shipped model's whole id, "pretrained/…" included.
+# - a row of images (one st.image of several) stays one line: its tiles shrink together, so the
+#   columns of rows drawn one under another (originals, reconstructions) line up.
 LAYOUT_CSS = """<style>
 @media (max-width: 1300px) {
   [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
@@ -49,6 +51,9 @@ LAYOUT_CSS = """<style>
 [data-testid="stButtonGroup"] > div { flex-wrap: wrap; }
 [data-testid="stButtonGroup"] button { flex: 1 0 auto; }
 [data-testid="stImageContainer"] img { max-width: 100%; height: auto; }
+[data-testid="stImage"] { flex-wrap: nowrap; }
+[data-testid="stImage"] > [data-testid="stImageContainer"] { flex: 0 1 auto; min-width: 0; }
+[data-testid="stImageCaption"] { max-width: 100%; }
 [data-testid="stSidebar"] [data-testid="stTable"] td,
 [data-testid="stSidebar"] [data-testid="stTable"] th { white-space: normal; overflow: visible; }
 [data-testid="stSidebar"] .st-key-model input { font-size: 12px; }
@@ -413,10 +418,21 @@ def pixels(img: np.ndarray, size: int = IMAGE_PX) -> np.ndarray:
     return to_uint8(upscale(img, factor))
 
 
+ROW_MAX = 16  # images in one row; more are shown as several rows of equal length
+
+
 def show_images(images, captions=None, size: int = IMAGE_PX) -> None:
-    """A row (wrapping) of images with optional captions; bigger in presenter mode."""
+    """Images with optional captions in a row, bigger in presenter mode. The row stays one line,
+    its tiles shrinking together where the page is narrower than `size` each (LAYOUT_CSS), so
+    rows drawn one under another keep their columns; more than ROW_MAX images make equal rows."""
     size = px(size)
-    st.image([pixels(im, size) for im in images], caption=captions, width=size)
+    images = [pixels(im, size) for im in images]
+    if not images:
+        return
+    per_row = math.ceil(len(images) / math.ceil(len(images) / ROW_MAX))
+    for start in range(0, len(images), per_row):
+        st.image(images[start:start + per_row], width=size,
+                 caption=None if captions is None else list(captions[start:start + per_row]))
 
 
 def show_grid(images: np.ndarray, ncols: int, size: int = IMAGE_PX, caption: str | None = None):

@@ -180,7 +180,11 @@ def holes_tab() -> None:
                 st.markdown(f"**{model.cfg.kind.upper()}** · {entry.name}")
                 fig = holes_picture(model, pair_codes, (0, 1), np.zeros(2, np.float32), n, show,
                                     height=620)
-                fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
+                # The legend at the figure's foot, below the axis title: plotly makes room for
+                # it there (one placed under the plot, in the plot's own terms, covered "z[0]"
+                # once the text was large).
+                fig.update_layout(legend=dict(orientation="h", yref="container", y=0,
+                                              yanchor="bottom"))
                 st.plotly_chart(common.chart_style(fig), key=f"holes_{entry.name}")
                 st.markdown(holes_sentence(pair_codes[:, :2]))
         st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they spread "

@@ -5,10 +5,12 @@ Every slider lives in a fragment, so moving it reruns only the few lines that de
 the test set is encoded once per model (cached) and never on a slider's path.
 """
 
+import zlib
+
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, latent, lessons, neighbours, scores
+from explorer import datasets, inspect_latent, latent, lessons, neighbours, scores
 from explorer.errors import ModelFileError
 from explorer.models import can
 from explorer.ui import common, conditional
@@ -59,10 +61,11 @@ def analogy_check(path: str, content_hash: str, dataset: str):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def dimension_order(path: str, content_hash: str, dataset: str) -> np.ndarray:
-    """Latent dimensions, most used first (by KL for a VAE, by code variance for an AE)."""
+def dimension_usage(path: str, content_hash: str, dataset: str) -> inspect_latent.LatentUsage:
+    """Each latent dimension's mean KL in nats (VAE) or code variance (AE) over the test set,
+    and the dimensions most used first."""
     model = common.get_model(path, content_hash)
-    return latent.kl_order(model, common.get_dataset(dataset).x_test)
+    return inspect_latent.latent_usage(model, common.get_dataset(dataset).x_test)
 
 
 def dimension_number(value) -> int:
@@ -75,12 +78,28 @@ def class_number(value) -> int:
     return names.index(value) if value in names else int(value)
 
 
+def draw_random(key: str, n: int) -> None:
+    """Callback: a random one of `n` test images for the picker `key`. Its draws are numbered
+    per session and seed the generator, so the same clicks give the same images; the index
+    drawn is the picker's, so it is in the URL like a typed one."""
+    draws = st.session_state.get(f"_{key}_draws", 0) + 1
+    st.session_state[f"_{key}_draws"] = draws
+    rng = np.random.default_rng([zlib.crc32(key.encode()), draws])
+    st.session_state[key] = int(rng.integers(n))
+
+
+def on_choose_by(key: str, n: int) -> None:
+    """Callback: switching a picker to "random" draws an image at once."""
+    if st.session_state.get(f"{key}_how") == "random":
+        draw_random(key, n)
+
+
 def pick_image(label: str, key: str, default: int) -> int:
     """An index into the test set, chosen by index, by class or at random."""
     st.markdown(f"**{label}**")
     how = st.segmented_control("Choose by", ["index", "class", "random"], default="index",
                                key=f"{key}_how", label_visibility="collapsed",
-                               bind="query-params")
+                               on_change=on_choose_by, args=(key, n_test), bind="query-params")
     if how == "class" and len(names) > 1:
         common.keep_in_range(f"{key}_class", 0, len(names) - 1, 0, parse=class_number)
         cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
@@ -91,8 +110,8 @@ def pick_image(label: str, key: str, default: int) -> int:
                             bind="query-params")
         st.session_state[key] = int(members[k])
     elif how == "random":
-        if st.button("Another", key=f"{key}_roll", icon=":material/casino:"):
-            st.session_state[key] = int(np.random.default_rng().integers(n_test))
+        st.button("Another", key=f"{key}_roll", icon=":material/casino:", on_click=draw_random,
+                  args=(key, n_test))
     common.keep_in_range(key, 0, n_test - 1, default % n_test)  # another model's test set
 
     # The default is the widget's own value (not set through session state), so that a link
@@ -163,16 +182,23 @@ with tab_pair:
 
 # -- one dimension -----------------------------------------------------------------------------
 with tab_dim:
-    order = dimension_order(str(cur.entry.path), cur.hash, cur.entry.dataset)
-    what = "KL (nats) it carries" if cur.is_vae else "variance of its codes"
-    st.caption(f"Dimensions are listed by the {what}, most used first.")
+    usage = dimension_usage(str(cur.entry.path), cur.hash, cur.entry.dataset)
+    order = usage.order
     left, right = st.columns([1, 3])
     with left:
         base = pick_image("Around image", "trav_image", first)
     with right:
         common.keep_in_range("trav_dim", 0, dim - 1, int(order[0]), parse=dimension_number)
+        # Its options read z[3] (a link holds that text), so what each carries is said below.
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
                          key="trav_dim", bind="query-params")
+        if cur.is_vae:
+            st.caption(f"z[{d}] carries {usage.values[d]:.2f} nats (its mean KL over the test "
+                       f"set; all {dim} together: {usage.total_kl:.2f}). Dimensions are listed "
+                       "by the KL each carries, most first.")
+        else:
+            st.caption(f"z[{d}]'s codes vary by {usage.values[d]:.3g} (their variance over the "
+                       "test set). Dimensions are listed by that variance, most first.")
         z0 = codes[base]
         span = common.setting("slider", "Range around the image's value", "trav_span", 3.0,
                               lo=0.5, hi=6.0, step=0.5)
@@ -199,7 +225,7 @@ with tab_dim:
 
 # -- a 2-D grid --------------------------------------------------------------------------------
 with tab_grid:
-    order = dimension_order(str(cur.entry.path), cur.hash, cur.entry.dataset)
+    order = dimension_usage(str(cur.entry.path), cur.hash, cur.entry.dataset).order
     c1, c2, c3, c4 = st.columns(4)
     if dim == 2:
         dims = (0, 1)

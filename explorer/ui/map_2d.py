@@ -14,6 +14,9 @@ from explorer import exports, figures_map, lessons, mapview
 from explorer.ui import common, map_parts, pages
 from explorer.ui.neighbours import show_neighbours
 
+PRESENTER_HEIGHT = 620  # px of the map in presenter mode (560 otherwise)
+PRESENTER_MARKER = 8  # px of a point in presenter mode (5 otherwise)
+
 
 def find_control(cur: common.Current, how_where, which_where) -> tuple[Hashable, list[int]]:
     """"Find" (bound to the URL): one test image by index, or every image of one class; returns
@@ -44,11 +47,16 @@ def show(cur: common.Current) -> None:
     codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
     labels, names = cur.labels, cur.names
     dim = codes.shape[1]
-    if dim == 2:
-        st.caption("This model's code is 2-D, so the map is the latent space itself: no "
-                   "projection, nothing distorted. Each point is one test image's posterior mean.")
-    params = map_parts.projection_controls(dim)
-    c1, c2, c3, c4 = st.columns(4)
+    presenting = common.presenting()
+    if presenting and dim > 2:
+        # One row of controls (the projection's knobs are hidden), so that on a projector the
+        # map starts high on the screen; a dimension to colour by goes under "Colour by".
+        c0, c1, c3, c4 = st.columns(4)
+        params = map_parts.projection_controls(dim, where=c0)
+        c2 = c1
+    else:
+        params = map_parts.projection_controls(dim)
+        c1, c2, c3, c4 = st.columns(4)
     colour, j = map_parts.colour_control(cur, c1, c2)
     find, found = find_control(cur, c3, c4)
     coords, pending = map_parts.map_coords(cur, params)
@@ -60,11 +68,17 @@ def show(cur: common.Current) -> None:
         if values is not None else ""
     # Only what was found is ringed, never the clicked points: changing the figure makes
     # Streamlit drop the selection, and plotly already dims the points that are not selected.
+    # Presenting: a taller map (on a 1024×768 projector it nearly fills the screen) with points
+    # big enough to see from the back of the room.
     fig = figures_map.map_figure(coords, labels, names, shown, highlight=found, values=values,
                                  values_title=title, centre=0.0 if colour == "z" else None,
-                                 highlight_name="found")
+                                 highlight_name="found", height=PRESENTER_HEIGHT if presenting
+                                 else 560, marker_size=PRESENTER_MARKER if presenting else 5)
     event = st.plotly_chart(common.chart_style(fig), key="map_chart", on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
+    if dim == 2:  # under the map, not between its controls and it
+        st.caption("This model's code is 2-D, so the map is the latent space itself: no "
+                   "projection, nothing distorted. Each point is one test image's posterior mean.")
     # A selection made on another model's map may point past this test set: drop those.
     picked = [i for i in mapview.selected_indices(event.selection if event else None)
               if i < len(codes)]

@@ -90,12 +90,16 @@ def fit_or_stop(codes: np.ndarray, params: ProjectionParams) -> np.ndarray:
         st.stop()
 
 
-def projection_controls(dim: int) -> ProjectionParams | None:
+def projection_controls(dim: int, where=None) -> ProjectionParams | None:
     """The projection choice for codes of `dim` dimensions (bound to the URL; its knobs are
-    advanced settings, hidden when presenting); None, drawing nothing, for 2-D codes."""
+    advanced settings, hidden when presenting); None, drawing nothing, for 2-D codes. It takes
+    a row of its own, or, when presenting (no knobs), the column `where` if one is given."""
     if dim <= 2:
         return None
-    c1, c2, c3 = st.columns([2, 2, 2])
+    if where is not None and common.presenting():
+        c1 = c2 = c3 = where  # the knobs are not drawn
+    else:
+        c1, c2, c3 = st.columns([2, 2, 2])
     method = c1.segmented_control(
         "Projection", ["umap", "pca", "tsne"], default="umap", key="map_method",
         format_func=projection.TITLES.get,

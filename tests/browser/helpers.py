@@ -71,7 +71,9 @@ def progress_moved(page: Page) -> bool:
 
 # What a cramped screen breaks, measured in the page: every choice (a segmented control's or
 # radio's option, a button, a widget's label) lies inside its column and shows its whole text; no
-# word of a label or a heading is broken across two lines; no two pictures overlap.
+# word of a label or a heading is broken across two lines; no two pictures overlap; a row of
+# images (one st.image of several) stays on one line, so rows under it keep their columns; a
+# chart's legend shows all its entries without a scrollbar and covers no axis title or tick label.
 LAYOUT_PROBLEMS_JS = """() => {
     const problems = [];
     const main = document.querySelector('[data-testid="stMain"]') || document.body;
@@ -126,6 +128,31 @@ LAYOUT_PROBLEMS_JS = """() => {
             const w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
             const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
             if (w > 2 && h > 2) problems.push(`two images overlap (${Math.round(w)}×${Math.round(h)} px)`);
+        }
+    }
+    for (const row of main.querySelectorAll('[data-testid="stImage"]')) {
+        const tiles = [...row.querySelectorAll('[data-testid="stImageContainer"]')].filter(shown);
+        const tops = new Set(tiles.map(e => Math.round(e.getBoundingClientRect().top)));
+        if (tops.size > 1) problems.push(`a row of ${tiles.length} images wraps onto ${tops.size} lines`);
+    }
+    const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 2
+        && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 2;
+    for (const gd of main.querySelectorAll('.js-plotly-plot')) {
+        if (!shown(gd) || !gd._fullLayout) continue;
+        for (const [key, legend] of Object.entries(gd._fullLayout)) {
+            if (/^legend\\d*$/.test(key) && legend && legend._height > legend._effHeight + 1)
+                problems.push(`a chart's legend scrolls (${Math.round(legend._effHeight)} of ` +
+                              `${Math.round(legend._height)} px shown)`);
+        }
+        const labels = [...gd.querySelectorAll('.g-xtitle text, .g-ytitle text, .xtick text, ' +
+                                               '.ytick text')].filter(shown);
+        for (const legend of gd.querySelectorAll('g.legend')) {
+            const r = legend.getBoundingClientRect();
+            for (const label of labels)
+                if (overlap(r, label.getBoundingClientRect())) {
+                    problems.push(`a chart's legend covers "${label.textContent}"`);
+                    break;
+                }
         }
     }
     return problems;

@@ -13,8 +13,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from harness.page import box_select, open_page, wait_idle
-from harness.pages import PAGE_PATHS
+from harness.page import RUN_TIMEOUT_MS, box_select, fill_train_form, open_page, wait_idle
+from harness.pages import PAGE_PATHS, PRESENTER, WIDE_PRESENTER
 from tests.browser.helpers import assert_no_errors, layout_problems
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,9 @@ pytestmark = pytest.mark.browser
 # that no background UMAP keeps the page busy.
 Z16 = "model=pretrained/mnist-vae-mlp-z16"
 VIEWS = [(path, "") for path in PAGE_PATHS] + [
-    ("inside", "inside_tab=Holes"), ("interpolate", "interp_tab=Along+one+dimension"),
+    ("inside", "inside_tab=Holes"), ("inside", "inside_tab=Holes&holes_compare=true"),
+    ("compare", "compare_n=16"),
+    ("interpolate", "interp_tab=Along+one+dimension"),
     ("interpolate", "interp_tab=Arithmetic"),
     ("", "map_view=Two+models"),
     ("", "map_colour=one+latent+dimension&map_find=image&map_find_index=3"),
@@ -201,6 +203,50 @@ def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, s
     go_to(app, "Train")
     expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
     expect(form.get_by_label("Epochs", exact=True)).to_have_value("3")
+
+
+@pytest.mark.parametrize("size", [PRESENTER, WIDE_PRESENTER], ids=["projector", "wide"])
+def test_pressing_train_keeps_the_live_run_in_sight(app: Page, server, size):
+    """Presenter mode: the form is a column taller than the screen, and its Train button at the
+    foot; the progress, the curves and the reconstructions a teacher then talks over were drawn
+    beside the form's top, some 1,100 px above, out of sight."""
+    app.set_viewport_size(size.viewport)
+    open_page(app, server, "train", query=size.query)
+    form = fill_train_form(app, "Digits 8×8", {"Epochs": 500, "Batch size": 8})
+    train = form.get_by_role("button", name="Train")
+    train.scroll_into_view_if_needed()
+    train.click()
+    bar, stop = app.locator('[data-testid="stProgress"]'), app.get_by_role("button", name="Stop")
+    curves = app.locator('[data-testid="stPlotlyChart"]').first
+    expect(curves).to_be_visible(timeout=RUN_TIMEOUT_MS)  # drawn after the first steps
+    wait_idle(app)
+    expect(bar).to_be_in_viewport(ratio=1)
+    expect(stop).to_be_in_viewport(ratio=1)
+    expect(curves).to_be_in_viewport(ratio=0.5)
+    expect(app.locator('[data-testid="stImageContainer"]').first).to_be_in_viewport()
+    assert_no_errors(app)
+    stop.click()
+    expect(app.locator('[data-testid="stAlertContentInfo"]')).to_contain_text(
+        "Stopped", timeout=RUN_TIMEOUT_MS)
+    # The run over, the form is back for the next one.
+    expect(app.locator('[data-testid="stForm"]')).to_be_visible()
+
+
+@pytest.mark.parametrize("query", ["", f"{Z16}&map_method=PCA"], ids=["2-D", "16-D"])
+def test_in_presenter_mode_the_map_takes_the_screen(app: Page, server, query):
+    """On a 1024×768 projector the map started some 450 px down, behind three rows of
+    controls, 560 px tall with points 5 px across: most of it below the screen, its points too
+    small for the back of the room. (Its legend's scrollbar is a layout problem, above.)"""
+    app.set_viewport_size(PRESENTER.viewport)
+    open_page(app, server, query="&".join(q for q in (PRESENTER.query, query) if q))
+    plot = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    expect(plot).to_be_visible()
+    top, height, sizes = plot.evaluate("""gd => [gd.getBoundingClientRect().top,
+        gd._fullLayout.height, gd._fullData.map(t => t.marker.size)]""")
+    assert top <= PRESENTER.height / 2, f"the map starts {top:.0f} px down"
+    assert height >= 0.75 * PRESENTER.height, f"the map is {height} px tall"
+    assert min(sizes) >= 7, f"points of {sizes} px"
+    assert not layout_problems(app)
 
 
 def test_the_model_card_fits_the_sidebar(app: Page, server, screen):
