@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.figures import NO_MARGIN, PALETTE, class_color
+from explorer.figures_map import legend_room
 
 if TYPE_CHECKING:
     from explorer.rdplane import RDPoint
@@ -103,6 +104,7 @@ def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
     right. Names are in the legend and on hover, not printed beside the points: a dozen models
     crowd one corner, and their names would print over each other."""
     fig = go.Figure()
+    height = max(420, 60 + 36 * len(rows))  # px: room for one legend line per model
     for i, (name, s) in enumerate(rows.items()):
         floor = name.startswith("real")
         fig.add_trace(go.Scatter(
@@ -115,5 +117,9 @@ def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
                     "line": {"width": 1, "color": "white"}}))
     fig.update_layout(xaxis={"title": "recall (the data covered)", "range": [-0.05, 1.05]},
                       yaxis={"title": "precision (samples realistic)", "range": [-0.05, 1.1]},
-                      legend={"title": "model"}, height=420, margin=NO_MARGIN)
+                      # Tall enough that a dozen names, in presenter mode's large text too, fit
+                      # from the plot's top to the figure's foot without a scrollbar.
+                      legend={"title": "model", "y": 1.0, "yanchor": "top",
+                              "maxheight": legend_room(height)},
+                      height=height, margin=NO_MARGIN)
     return fig
