@@ -21,7 +21,7 @@ import torch
 
 from explorer.errors import ModelFileError
 from explorer.images import image_grid, to_uint8, upscale  # noqa: F401 - re-exported
-from explorer.metrics import code_variance, eval_mode, kl_per_dimension, model_device
+from explorer.metrics import as_tensor, code_variance, eval_mode, kl_per_dimension, model_device
 from explorer.models import Autoencoder
 
 SLERP_EPS = 1e-6  # below this sin(angle) the endpoints are parallel and slerp becomes lerp
@@ -40,7 +40,7 @@ def encode_dataset(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) 
     """The code of every image, (N, D) float32: the posterior mean for a VAE (model.embed).
     Raises ModelFileError when a code is not finite: weights near float32's limit (3e38) pass
     the loader's checks but overflow here, and every picture made from such codes is noise."""
-    x = torch.as_tensor(x, dtype=torch.float32)
+    x = as_tensor(x)
     device = model_device(model)
     codes = []
     with eval_mode(model), torch.inference_mode():
@@ -68,7 +68,7 @@ def decode(model: Autoencoder, z: np.ndarray | torch.Tensor) -> np.ndarray:
     Returns float32 in [0, 1], (B, H, W) for greyscale or (B, C, H, W). Cheap enough to call on
     every slider move: no mode switching, one forward pass.
     """
-    z = torch.as_tensor(z, dtype=torch.float32)
+    z = as_tensor(z)
     if z.ndim == 1:
         z = z[None]  # (1, D)
     if z.ndim != 2 or z.shape[1] != model.cfg.latent_dim:

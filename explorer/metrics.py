@@ -54,7 +54,10 @@ def eval_mode(model: torch.nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+def as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """float32 tensor of x; an array shared read-only (a model view's) is copied, not aliased."""
+    if isinstance(x, np.ndarray) and not x.flags.writeable:
+        x = np.array(x, dtype=np.float32)
     return torch.as_tensor(x, dtype=torch.float32)
 
 
@@ -92,7 +95,7 @@ def _log_normaliser(model: Autoencoder) -> float:
 def image_errors(x: torch.Tensor | np.ndarray, x_hat: torch.Tensor | np.ndarray) -> dict:
     """Per-image `mse` (mean over pixels) and `psnr` (dB, peak 1.0) between any two image stacks,
     e.g. a PCA reconstruction, so it can be compared with a model's on the same scale."""
-    x, x_hat = _as_tensor(x), _as_tensor(x_hat)
+    x, x_hat = as_tensor(x), as_tensor(x_hat)
     mse = (x_hat - x).pow(2).flatten(1).mean(1)  # (N,)
     return {"mse": mse.numpy(), "psnr": _psnr(mse).numpy()}
 
@@ -111,7 +114,7 @@ def per_image_errors(
     (nats, whatever likelihood the model was trained with); `psnr`: dB with peak 1.0, capped at
     `PSNR_CAP_DB` for a perfect reconstruction.
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     device = model_device(model)
     mse, bce = [], []
     with eval_mode(model), torch.inference_mode():
@@ -145,7 +148,7 @@ def pca_baseline(x_train: torch.Tensor | np.ndarray, n_components: int, seed: in
     code size, the baseline a learned model has to beat."""
     from sklearn.decomposition import PCA
 
-    flat = _as_tensor(x_train).flatten(1).numpy()  # (N, C*H*W)
+    flat = as_tensor(x_train).flatten(1).numpy()  # (N, C*H*W)
     most = min(flat.shape)
     if not 1 <= n_components <= most:
         raise ValueError(f"PCA needs between 1 and {most} components here, got {n_components}.")
@@ -154,7 +157,7 @@ def pca_baseline(x_train: torch.Tensor | np.ndarray, n_components: int, seed: in
 
 def pca_reconstruct(pca, x: torch.Tensor | np.ndarray) -> np.ndarray:
     """Project onto the principal components and back; float32 clipped to [0, 1], shaped like x."""
-    x = _as_tensor(x)
+    x = as_tensor(x)
     flat = x.flatten(1).numpy()  # (N, C*H*W)
     x_hat = pca.inverse_transform(pca.transform(flat))
     return np.clip(x_hat, 0.0, 1.0).astype(np.float32).reshape(tuple(x.shape))
@@ -176,7 +179,7 @@ def recon_floor(model: Autoencoder, x: torch.Tensor | np.ndarray) -> float:
         return 0.0
     if model.cfg.likelihood == "gaussian":
         return _log_normaliser(model)
-    x = _as_tensor(x)
+    x = as_tensor(x)
     # BCE of x against itself is its entropy; torch clamps log(0) so 0 log 0 counts as 0.
     entropy = F.binary_cross_entropy(x, x, reduction="none").flatten(1).sum(1)  # (N,)
     return float(entropy.double().mean())
@@ -185,7 +188,7 @@ def recon_floor(model: Autoencoder, x: torch.Tensor | np.ndarray) -> float:
 def scoring_images(model: Autoencoder, x: torch.Tensor | np.ndarray) -> torch.Tensor:
     """The images a model is scored on: x itself, or for a binarised model ONE fixed, seeded
     Bernoulli draw of x (the standard test protocol), the same for every metric and every call."""
-    x = _as_tensor(x)
+    x = as_tensor(x)
     if model.cfg.likelihood != "binarized":
         return x
     u = torch.rand(x.shape, generator=_generator(TEST_BINARIZATION_SEED))
@@ -271,7 +274,7 @@ def iw_bound(
 
 def posteriors(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> Posterior:
     """The posterior of every image, on the CPU: mu (N, D) and logvar (N, D) or None."""
-    x = _as_tensor(x)
+    x = as_tensor(x)
     device = model_device(model)
     mus, logvars = [], []
     with eval_mode(model), torch.inference_mode():

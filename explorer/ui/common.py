@@ -2,13 +2,14 @@
 presenter mode), presenter-aware settings, the teaching helpers ("What am I looking at?",
 downloads) and image helpers.
 
-Caching follows one rule: models and datasets are resources (``st.cache_resource``, shared by all
-sessions, capped); arrays derived from them are data (``st.cache_data``, capped), keyed by the
-model's content hash so a retrained model never shows a stale picture.
+What a model does with its test set (codes, maps, per-image numbers) comes from its one
+:class:`explorer.view.ModelView`, shared by every session and memoised by the model's content hash,
+so a retrained model never shows a stale picture; pages cache only what is theirs alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from functools import partial
@@ -17,12 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from explorer import checkpoints, datasets, exports, store
+from explorer import datasets, exports, store, view
 from explorer.config import FAMILY_CAPABILITIES, ModelConfig
 from explorer.errors import ExplorerError
 from explorer.images import image_grid, to_uint8, upscale
-from explorer.projection_files import load_codes, save_codes
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
+from explorer.view import ModelView
 
 if TYPE_CHECKING:
     from explorer.models import Autoencoder
@@ -72,52 +73,40 @@ h2, h3 { overflow-wrap: normal; word-break: normal; }
 CHART_FONT_PX = 14  # a chart's text in presenter mode, before PRESENTER_SCALE
 
 
-# -- cached loaders ---------------------------------------------------------------------------
-# torch (seconds to import) is first imported by these loaders, not at start-up: the model list and
-# a map drawn from stored coordinates need none of it, so the first page appears sooner.
-@st.cache_resource(show_spinner=False)
-def _torch_ready() -> int:
-    """Once per server, before torch's first work: one thread per operation, as many sessions
-    share two cores."""
-    from explorer.training import configure_threads
-
-    return configure_threads()
+# -- the model's view --------------------------------------------------------------------------
+# Every model's numbers come from its one ModelView (explorer.view), shared by every session and
+# memoised by content hash; these helpers only add a spinner where the answer is not ready yet.
+# torch (seconds to import) is first imported by the view, not at start-up: the model list and a
+# map drawn from stored coordinates need none of it, so the first page appears sooner.
+def view_of(path: str, content_hash: str) -> ModelView:
+    return ModelView.of(path, content_hash)
 
 
-@st.cache_resource(max_entries=24, show_spinner="Loading the model…")
+def ask(model_view: ModelView, what: str, text: str, *args):
+    """``model_view.<what>(*args)``, with a spinner saying `text` while it is being computed."""
+    key = (what, *args) if args else what
+    with st.spinner(text) if not model_view.ready(key) else contextlib.nullcontext():
+        return getattr(model_view, what)(*args)
+
+
 def get_model(path: str, content_hash: str) -> Autoencoder:
-    """A loaded model (eval mode, CPU). `content_hash` is part of the key on purpose."""
-    _torch_ready()
-    model, _ = checkpoints.load_model(path)
-    return model
+    """A loaded model (eval mode, CPU)."""
+    return ask(view_of(path, content_hash), "model", "Loading the model…")
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
 def get_dataset(name: str) -> datasets.Dataset:
-    _torch_ready()
-    return datasets.load_dataset(name)
+    return view.dataset(name)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def test_labels(name: str) -> np.ndarray:
     """(N,) class of each test image, without loading the dataset where its split is saved."""
-    return datasets.test_labels(name)
+    return view.test_labels(name)
 
 
-@st.cache_data(max_entries=48, show_spinner="Encoding the test set…")
 def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
-    """(N, D) posterior means of the test split; computed once per model's weights, never on a
+    """(N, D) test codes (posterior means); computed once per model's weights, never on a
     slider, and kept on disk, so a restarted server draws a 2-D model's map without the model."""
-    rows = len(test_labels(dataset))
-    dim = checkpoints.read_card(path)["config"]["latent_dim"]
-    if content_hash and (codes := load_codes(content_hash, dataset, rows, dim)) is not None:
-        return codes
-    from explorer import latent
-
-    codes = latent.encode_dataset(get_model(path, content_hash), get_dataset(dataset).x_test)
-    if content_hash and np.isfinite(codes).all():
-        save_codes(content_hash, dataset, codes)
-    return codes
+    return ask(view_of(path, content_hash), "codes", "Encoding the test set…")
 
 
 def codes_or_stop(path: str, content_hash: str, dataset: str) -> np.ndarray:

@@ -9,7 +9,7 @@ import plotly.colors
 import plotly.express as px
 import streamlit as st
 
-from explorer import checkpoints, latent, metrics
+from explorer import checkpoints, metrics
 from explorer.errors import ExplorerError, plain
 from explorer.ui import common
 
@@ -32,11 +32,11 @@ def with_errors(x, x_hat):
     return x_hat[:, 0], {k: np.asarray(v) for k, v in errors.items()}
 
 
-@st.cache_data(max_entries=32, show_spinner="Reconstructing the test set…")
 def model_reconstructions(path: str, content_hash: str, dataset: str):
-    x = common.get_dataset(dataset).x_test
-    model = common.get_model(path, content_hash)
-    return with_errors(x, latent.decode(model, latent.encode_dataset(model, x)))
+    """(N, H, W) what the model makes of every test image, and each image's errors (its view's)."""
+    x_hat, errors = common.ask(common.view_of(path, content_hash), "reconstructions",
+                               "Reconstructing the test set…")
+    return x_hat[:, 0], errors
 
 
 @st.cache_data(max_entries=8, show_spinner="Fitting the PCA baseline…")

@@ -31,14 +31,13 @@ if c != 1 or h != w:
 digits8 = h == drawing.DIGITS_SIZE
 
 
-@st.cache_resource(max_entries=8, show_spinner="Fitting the map once for this model…")
 def fitted_map(path: str, content_hash: str, dataset: str, method: str) -> projection.Projection:
     """The test set's map, kept fitted so new codes can be placed on it with ``transform``.
     Same codes and settings as the Latent map page, so the same picture."""
-    codes = common.test_codes(path, content_hash, dataset)
     # 2-D codes come back as they are ("latent") whatever the method asked for.
     params = projection.ProjectionParams(method="pca" if method == "latent" else method)
-    return projection.fit_projection(codes, params)
+    return common.ask(common.view_of(path, content_hash), "fit_map",
+                      "Fitting the map once for this model…", params)
 
 
 def canvas_picture() -> np.ndarray | None:

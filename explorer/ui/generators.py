@@ -28,10 +28,8 @@ chosen = [e for e in entries if e.dataset == dataset
           and "sample" in FAMILY_CAPABILITIES[e.config.kind] and e.config.latent_dim > 2]
 
 
-@st.cache_data(max_entries=64, show_spinner="Scoring 5,000 samples…")
 def model_scores(path: str, content_hash: str, dataset: str) -> dict:
-    return scores.score_model(common.get_model(path, content_hash), common.get_dataset(dataset),
-                              content_hash=content_hash)
+    return common.ask(common.view_of(path, content_hash), "scores", "Scoring 5,000 samples…")
 
 
 data = common.get_dataset(dataset)

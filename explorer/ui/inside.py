@@ -8,7 +8,7 @@ in the URL (``?inside_tab=...``) so the Train page can link straight to the repl
 import numpy as np
 import streamlit as st
 
-from explorer import figures, inspect_latent, metrics, projection, replay, store
+from explorer import figures, inspect_latent, projection, replay, store
 from explorer.ui import common, pages
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
@@ -25,18 +25,15 @@ path = str(cur.entry.path)
 
 
 # -- cached computations ----------------------------------------------------------------------
-@st.cache_data(max_entries=32, show_spinner="Measuring each dimension on the test set…")
 def usage_of(model_path: str, content_hash: str, dataset: str) -> inspect_latent.LatentUsage:
-    model = common.get_model(model_path, content_hash)
-    return inspect_latent.latent_usage(model, common.get_dataset(dataset).x_test)
+    return common.ask(common.view_of(model_path, content_hash), "usage",
+                      "Measuring each dimension on the test set…")
 
 
-@st.cache_data(max_entries=16, show_spinner="Encoding the test set…")
 def posteriors_of(model_path: str, content_hash: str, dataset: str):
     """mu (N, D) and logvar (N, D) of q(z|x) for every test image, as numpy arrays."""
-    model = common.get_model(model_path, content_hash)
-    post = metrics.posteriors(model, common.get_dataset(dataset).x_test)
-    return post.mu.numpy(), None if post.logvar is None else post.logvar.numpy()
+    return common.ask(common.view_of(model_path, content_hash), "posteriors",
+                      "Encoding the test set…")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -34,12 +34,9 @@ n_test, dim = len(codes), cur.cfg.latent_dim
 first, second = (datasets.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def class_means(path: str, content_hash: str, dataset: str) -> np.ndarray:
     """(K, D) the mean test code of each class (NaN for a class with no test image)."""
-    data = common.get_dataset(dataset)
-    return latent.class_means(common.test_codes(path, content_hash, dataset),
-                              data.y_test.numpy(), len(data.class_names))
+    return common.view_of(path, content_hash).class_means()
 
 
 @st.cache_data(max_entries=16, show_spinner="Reading the analogies of the test images…")
@@ -60,12 +57,10 @@ def analogy_check(path: str, content_hash: str, dataset: str):
     return check, neighbours.landing_ratio(codes, sums)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def dimension_usage(path: str, content_hash: str, dataset: str) -> inspect_latent.LatentUsage:
     """Each latent dimension's mean KL in nats (VAE) or code variance (AE) over the test set,
     and the dimensions most used first."""
-    model = common.get_model(path, content_hash)
-    return inspect_latent.latent_usage(model, common.get_dataset(dataset).x_test)
+    return common.view_of(path, content_hash).usage()
 
 
 def dimension_number(value) -> int:

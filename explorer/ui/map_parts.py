@@ -17,14 +17,9 @@ import streamlit as st
 from explorer import datasets, mapview, projection, store
 from explorer.errors import ExplorerError
 from explorer.projection import ProjectionParams
-from explorer.projection_files import (
-    ProjectionCache,
-    default_cache_root,
-    load_coords,
-    projection_file,
-)
 from explorer.projection_jobs import ProjectionJob
 from explorer.ui import common
+from explorer.view import ModelView
 
 
 def model_key(source: common.Current | store.ModelEntry) -> tuple[str, str, str]:
@@ -38,56 +33,15 @@ def codes_of(source: common.Current | store.ModelEntry) -> np.ndarray:
     return common.codes_or_stop(*model_key(source))
 
 
-@st.cache_data(max_entries=48, show_spinner="Scoring the test set…")
-def test_recon_nll(path: str, content_hash: str, dataset: str) -> np.ndarray:
-    """(N,) reconstruction cost of each test image in the model's own likelihood, nats; computed
-    once per model, never on a slider."""
-    from explorer import metrics  # torch: only when a colouring asks for it
-
-    model = common.get_model(path, content_hash)
-    return metrics.per_image_recon_nll(model, common.get_dataset(dataset).x_test)
+def _view(source: common.Current | store.ModelEntry) -> ModelView:
+    path, content_hash, _ = model_key(source)
+    return common.view_of(path, content_hash)
 
 
-@st.cache_data(max_entries=48, show_spinner="Scoring the test set…")
-def test_kl(path: str, content_hash: str, dataset: str) -> np.ndarray:
-    """(N,) KL(q(z|x) || N(0, I)) of each test image, nats (a VAE's); once per model."""
-    from explorer import metrics
-
-    model = common.get_model(path, content_hash)
-    return metrics.kl_per_image(model, common.get_dataset(dataset).x_test)
-
-
-@st.cache_resource(max_entries=1)
-def projection_cache() -> ProjectionCache:
-    return ProjectionCache(default_cache_root())
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def projection_job(path: str, content_hash: str, dataset: str, params: ProjectionParams):
-    """One background job per model and settings, shared by every session that asks."""
-    codes = common.test_codes(path, content_hash, dataset)
-    return ProjectionJob(codes, params, cache=projection_cache(), model_hash=content_hash,
-                         data_key="test").start()
-
-
-def stored_coords(path: str, content_hash: str, params: ProjectionParams) -> np.ndarray | None:
-    """A projection computed before: shipped beside the model, or in the disk cache."""
-    if params == ProjectionParams(method=params.method):
-        shipped = projection_file(path, params.method)
-        if shipped.exists():
-            coords = load_coords(shipped, content_hash)
-            if coords is not None:
-                return coords
-    return projection_cache().get(content_hash, "test", params)
-
-
-def fit_or_stop(codes: np.ndarray, params: ProjectionParams) -> np.ndarray:
-    """A quick projection (PCA) fitted here; codes it cannot map get a sentence, not a trace."""
-    try:
-        return projection.fit_projection(codes, params).coords
-    except ExplorerError as e:
-        st.error(f"This model's codes cannot be drawn as a map: {e}")
-        st.stop()
+def per_image(source: common.Current | store.ModelEntry, what: str) -> np.ndarray:
+    """(N,) "error" (reconstruction cost in the model's own likelihood) or "kl" of each test
+    image, nats; computed once per model, never on a slider."""
+    return common.ask(_view(source), "per_image", "Scoring the test set…", what)
 
 
 def projection_controls(dim: int, where=None) -> ProjectionParams | None:
@@ -125,28 +79,24 @@ def map_coords(source: common.Current | store.ModelEntry, params: ProjectionPara
                slot: str = "map") -> tuple[np.ndarray, ProjectionJob | None]:
     """(N, k) map coordinates of a model's test codes under `params` (k = its n_components: 2,
     or 3 for the 3-D view), and the background job still fitting them (None when these are the
-    coordinates asked for).
+    coordinates asked for); see :meth:`ModelView.map`.
 
-    Codes of at most k dimensions are their own map (padded with zeros when shorter). While a
-    UMAP / t-SNE job runs, the PCA map (with as many dimensions) stands in for it.
     `slot` names which of this session's maps this is: a session wants one map per slot, and a
     map it asked for before in that slot, not yet started, is dropped unless another session
     still wants it.
     """
-    codes = codes_of(source)
-    params = params or ProjectionParams()
-    if codes.shape[1] <= params.n_components:
-        return (codes if codes.shape[1] == params.n_components
-                else fit_or_stop(codes, params)), None
-    pca = ProjectionParams("pca", n_components=params.n_components)
-    path, content_hash, dataset = model_key(source)
-    coords, pending = stored_coords(path, content_hash, params), None
-    if coords is None and params.method == "pca":
-        coords = fit_or_stop(codes, params)
-        projection_cache().put(content_hash, "test", params, coords)
-    elif coords is None:
-        key = (path, content_hash, dataset, params)
-        job = projection_job(*key)
+    codes_of(source)  # a model whose codes cannot be had stops the page with a sentence
+    view = _view(source)
+    try:
+        result = view.map(params)
+    except ExplorerError as e:
+        st.error(f"This model's codes cannot be drawn as a map: {e}")
+        st.stop()
+    if result.error is not None:
+        st.error(f"The {(params or ProjectionParams()).method.upper()} map could not be "
+                 f"computed: {result.error}")
+    job = result.pending
+    if job is not None:
         owner = st.session_state.setdefault("_map_owner", uuid.uuid4().hex)
         slot_key = "_map_job" if slot == "map" else f"_map_job_{slot}"
         previous = st.session_state.get(slot_key)
@@ -154,21 +104,7 @@ def map_coords(source: common.Current | store.ModelEntry, params: ProjectionPara
             previous.release(owner)
         job.claim(owner)
         st.session_state[slot_key] = job
-        if job.done and job.result is not None:
-            coords = job.result.coords
-        elif job.done:
-            if not job.dropped:
-                st.error(f"The {params.method.upper()} map could not be computed: {job.error}")
-            projection_job.clear(*key)  # only this map's entry: the next attempt starts afresh
-            if job.dropped:
-                st.rerun()
-        else:
-            pending = job
-    if coords is None:
-        coords = stored_coords(path, content_hash, pca) if pending is not None else None
-        if coords is None:
-            coords = fit_or_stop(codes, pca)
-    return coords, pending
+    return result.coords, job
 
 
 def shown_method(dim: int, params: ProjectionParams | None, pending: ProjectionJob | None) -> str:
@@ -250,10 +186,8 @@ def colour_control(cur: common.Current, where=st, dim_where=None) -> tuple[str, 
 def colour_values(source: common.Current | store.ModelEntry, colour: str,
                   j: int = 0) -> np.ndarray | None:
     """(N,) numbers to colour a model's test images by, None for class; cached per model."""
-    if colour == "error":
-        return test_recon_nll(*model_key(source))
-    if colour == "kl":
-        return test_kl(*model_key(source))
+    if colour in ("error", "kl"):
+        return per_image(source, colour)
     if colour == "z":
         return codes_of(source)[:, j]
     return None

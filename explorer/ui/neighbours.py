@@ -12,11 +12,9 @@ from explorer.ui import common
 K = 8
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def neighbour_index(path: str, content_hash: str, dataset: str) -> NeighbourIndex:
     """Built once per model's weights (the content hash) and shared by every session."""
-    return NeighbourIndex(common.test_codes(path, content_hash, dataset),
-                          common.get_dataset(dataset).x_test)
+    return common.view_of(path, content_hash).neighbour_index()
 
 
 def index_of(cur: common.Current) -> NeighbourIndex:
