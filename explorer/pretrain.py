@@ -205,11 +205,12 @@ def build_scores(out: Path, log=print) -> None:
         model, card = load_model(e.path)
         t = time.perf_counter()
         try:
-            result = scores.score_model(model, load_dataset(e.dataset),
-                                        content_hash=card["content_hash"])
+            # Mean and spread over the sampling seeds; computed afresh (the cache may hold an
+            # earlier recipe's numbers for the same weights).
+            result = scores.score_spread(model, load_dataset(e.dataset))
         except ModelFileError:
             continue  # no classifier for this dataset
-        name = scores.score_file(card["content_hash"], e.dataset)
+        name = scores.spread_file(card["content_hash"], e.dataset)
         write_atomic(folder / name, json.dumps(result).encode())
         kept.add(name)
         log(f"    scores of {e.name} in {time.perf_counter() - t:.1f} s: "
