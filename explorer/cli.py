@@ -124,12 +124,16 @@ def cmd_eval(args) -> int:
     model, card = load_model(args.path)
     data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
     if can(model, "encode"):
+        from explorer.inspect_latent import holes_shares
+
         metrics = evaluate(model, data, seed=args.seed, iw_k=args.iw_k)
-        if can(model, "sample"):  # the sample scores: fid, precision, recall
+        metrics.update(holes_shares(model, data.x_test))
+        if can(model, "sample"):  # the sample scores' mean and spread (fid_sd...) over seeds
             metrics.update(evaluate_generator(model, data, seed=args.seed,
-                                              content_hash=card["content_hash"]))
+                                              content_hash=card["content_hash"], seeds=True))
     else:
-        metrics = evaluate_generator(model, data, seed=args.seed, content_hash=card["content_hash"])
+        metrics = evaluate_generator(model, data, seed=args.seed, content_hash=card["content_hash"],
+                                     seeds=True)
     if args.json:
         print(json.dumps(metrics))
     else:
