@@ -17,9 +17,11 @@ from explorer.errors import ExplorerError
 class ProgressBar:
     """A one-line text progress bar with the running loss, for terminals (stderr)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
-        self.tty = stream.isatty()
+    def __init__(self, stream=None, width: int = 30):
+        # sys.stderr as it is now, not as it was when this module was imported (a test's
+        # captured stream, since closed).
+        self.stream, self.width = stream or sys.stderr, width
+        self.tty = self.stream.isatty()
         self.last_epoch_line = 0
 
     def __call__(self, event) -> None:
@@ -139,7 +141,12 @@ def cmd_eval(args) -> int:
     else:
         print(f"{args.path}: {model.cfg.describe()} on {data.name} (test split, {len(data.x_test)} images)")
         for k, v in metrics.items():
-            print(f"  {k:<14}{v:.4f}" if isinstance(v, float) else f"  {k:<14}{v}")
+            sd = metrics.get(f"{k}_sd")
+            if k.endswith("_sd") and k[:-3] in metrics:
+                continue  # printed beside its mean
+            print(f"  {k:<14}{v:.4f} ± {sd:.4f} (sd over {metrics['seeds']} sampling seeds)"
+                  if sd is not None else f"  {k:<14}{v:.4f}" if isinstance(v, float)
+                  else f"  {k:<14}{v}")
     return 0
 
 

@@ -262,3 +262,14 @@ def test_the_lessons_numbers_are_the_shipped_models_numbers():
     assert said in text["rate-distortion"] and m["rate"] > 1
     lo, hi = chi.ppf([0.05, 0.95], 16)
     assert f"radius {lo:.1f} to {hi:.1f} nine times in ten" in text["lerp-vs-slerp"]
+
+
+def test_eval_prints_each_sample_score_with_its_spread(digits_vae, capsys, tmp_path, monkeypatch):
+    from explorer.cli import main
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    assert main(["eval", str(digits_vae[2]), "--iw-k", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (fid,) = [line for line in lines if line.split()[0] == "fid"]
+    assert " ± " in fid and "3 sampling seeds" in fid
+    assert not any(line.split()[0].endswith("_sd") for line in lines[1:])
