@@ -17,9 +17,11 @@ from explorer.errors import ExplorerError
 class ProgressBar:
     """A one-line text progress bar with the running loss, for terminals (stderr)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
-        self.tty = stream.isatty()
+    def __init__(self, stream=None, width: int = 30):
+        # sys.stderr as it is now, not as it was when this module was imported (a test's
+        # captured stream, since closed).
+        self.stream, self.width = stream or sys.stderr, width
+        self.tty = self.stream.isatty()
         self.last_epoch_line = 0
 
     def __call__(self, event) -> None:
@@ -124,18 +126,27 @@ def cmd_eval(args) -> int:
     model, card = load_model(args.path)
     data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
     if can(model, "encode"):
+        from explorer.inspect_latent import holes_shares
+
         metrics = evaluate(model, data, seed=args.seed, iw_k=args.iw_k)
-        if can(model, "sample"):  # the sample scores: fid, precision, recall
+        metrics.update(holes_shares(model, data.x_test))
+        if can(model, "sample"):  # the sample scores' mean and spread (fid_sd...) over seeds
             metrics.update(evaluate_generator(model, data, seed=args.seed,
-                                              content_hash=card["content_hash"]))
+                                              content_hash=card["content_hash"], seeds=True))
     else:
-        metrics = evaluate_generator(model, data, seed=args.seed, content_hash=card["content_hash"])
+        metrics = evaluate_generator(model, data, seed=args.seed, content_hash=card["content_hash"],
+                                     seeds=True)
     if args.json:
         print(json.dumps(metrics))
     else:
         print(f"{args.path}: {model.cfg.describe()} on {data.name} (test split, {len(data.x_test)} images)")
         for k, v in metrics.items():
-            print(f"  {k:<14}{v:.4f}" if isinstance(v, float) else f"  {k:<14}{v}")
+            sd = metrics.get(f"{k}_sd")
+            if k.endswith("_sd") and k[:-3] in metrics:
+                continue  # printed beside its mean
+            print(f"  {k:<14}{v:.4f} ± {sd:.4f} (sd over {metrics['seeds']} sampling seeds)"
+                  if sd is not None else f"  {k:<14}{v:.4f}" if isinstance(v, float)
+                  else f"  {k:<14}{v}")
     return 0
 
 

@@ -94,6 +94,12 @@ class ModelConfig:
             raise ConfigError(
                 f"Unknown likelihood {self.likelihood!r}: choose one of {', '.join(LIKELIHOODS)}."
             )
+        if self.kind == "gan" and self.likelihood != "bernoulli":
+            # The GAN would train the same either way, and its card would name a cost it never
+            # computed: refused, not ignored.
+            raise ConfigError("A GAN has no likelihood: its generator learns from the "
+                              "discriminator, not from a reconstruction cost. Leave Likelihood "
+                              "at Bernoulli.")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ConfigError(f"Image shape must be (channels, height, width), got {self.image_shape}.")
         if not 2 <= self.latent_dim <= 256:

@@ -75,14 +75,15 @@ class CVAE(VAE):
 
     def loss(self, x: torch.Tensor, y=None) -> dict[str, torch.Tensor]:
         """The VAE's negative ELBO with every distribution conditioned on y (Sohn et al., 2015,
-        eq. 4): recon + beta * KL(q(z|x,y) || N(0, I)), nats per image."""
+        eq. 4): recon + beta * KL(q(z|x,y) || N(0, I)), nats per image. The reconstruction
+        term is the VAE's for the same likelihood: BCE on grey levels, squared error, or BCE on a
+        fresh black-and-white draw of x ("binarized")."""
+        if self.cfg.likelihood == "binarized":
+            x = self.binarize(x)
         post = self.encode(x, y)
         z = self.sample_z(post, sample=True)
-        logits = self.decode_logits(z, y)  # (B, C, H, W)
-        if self.cfg.likelihood == "bernoulli":
-            recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
-        else:
-            recon = (torch.sigmoid(logits) - x).pow(2).sum() / len(x)
+        logits = self.decode_logits(z, y).float()  # (B, C, H, W)
+        recon = self.recon_nll(logits, x).mean()  # the VAE's cost per image, whatever the likelihood
         kl = self.kl(post).mean()
         return {"loss": recon + self.cfg.beta * kl, "recon": recon, "kl": kl}
 

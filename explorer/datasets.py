@@ -328,11 +328,19 @@ def is_available(name: str, data_dir: str | None = None) -> bool:
     return downloads.is_available_offline(info, Path(data_dir) if data_dir else None)
 
 
-def mixed_indices(labels: np.ndarray, k: int) -> np.ndarray:
-    """`k` indices of mixed classes, for examples shown to a student (a split may be sorted by
-    class): the first image of each class in turn, then the second of each, and so on."""
+REFERENCE_SEED = 0  # the seed of "a sample" of a split: the same images for every run and page
+
+
+def mixed_indices(labels: np.ndarray, k: int, seed: int | None = None) -> np.ndarray:
+    """`k` indices of mixed classes, for examples shown to a student or a reference sample (a
+    split may be sorted by class, so a prefix is one class): the first image of each class in
+    turn, then the second of each, and so on. With a `seed`, each class's images are taken in a
+    seeded random order instead of the split's: a class-mixed random sample, the same every call."""
     labels = np.asarray(labels)
     by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    if seed is not None:
+        rng = np.random.default_rng(seed)
+        by_class = [rng.permutation(ix) for ix in by_class]
     picked: list[int] = []
     for rank in range(max((len(ix) for ix in by_class), default=0)):
         picked += [int(ix[rank]) for ix in by_class if rank < len(ix)]

@@ -90,8 +90,10 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
                    "circle" if p.rate is not None else "triangle-right", size=16)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",
-        xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z)), nats", range=[0, r_max * 1.05]),
-        yaxis=dict(title="distortion D = −log p(x|z), nats", range=[d_lo, d_hi]),
+        xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z)), mean nats per image",
+                   range=[0, r_max * 1.05]),
+        yaxis=dict(title="distortion D = E_q[−log p(x|z)], mean nats per image",
+                   range=[d_lo, d_hi]),
         # Above the plot, where plotly makes room for it whatever the font: below, it sat on
         # the x-axis title once presenter mode enlarged the text.
         legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
@@ -99,7 +101,9 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
 
 
 def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
-    """Each generator as a point (recall, precision); the floor (train vs test images) as a star.
+    """Each generator as a point (recall, precision), with its spread over sampling seeds as error
+    bars where the row has one (`precision_sd`, `recall_sd`); the real images' reference (train
+    vs test) as a star.
     Sharp samples that miss modes sit high and left; blurry ones that cover the data, low and
     right. Names are in the legend and on hover, not printed beside the points: a dozen models
     crowd one corner, and their names would print over each other."""
@@ -109,6 +113,10 @@ def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
         floor = name.startswith("real")
         fig.add_trace(go.Scatter(
             x=[s["recall"]], y=[s["precision"]], mode="markers", name=name,
+            error_x={"array": [s.get("recall_sd") or 0.0], "visible": "recall_sd" in s,
+                     "thickness": 1},
+            error_y={"array": [s.get("precision_sd") or 0.0], "visible": "precision_sd" in s,
+                     "thickness": 1},
             hovertemplate=f"{name}<br>recall %{{x:.3f}} · precision %{{y:.3f}}<extra></extra>",
             # Past ten models the colours repeat: a second shape keeps each legend entry unique.
             marker={"size": 16 if floor else 12,

@@ -6,8 +6,9 @@ dimension is used, where the holes are, and how sure the encoder is.
   :func:`explorer.latent.kl_order`, as on the Interpolate page.
 * **Holes.** :func:`decoded_grid` decodes a dense grid over a 2-D slice of the latent space;
   :func:`prior_density` and :func:`data_density` say where the prior and the data put their mass.
-  An AE leaves regions no code ever visits, and decodes them to garbage; a VAE's KL term pushes
-  its codes towards the prior, so it leaves far fewer holes: :func:`holes_fraction` measures them.
+  An AE's codes sit wherever training left them, and much of the prior falls where no code ever
+  visits; a VAE's KL term pushes its codes to where the prior puts mass. :func:`holes_fraction`
+  measures both against the prior and against a Gaussian fitted to the codes.
 * **Uncertainty.** A VAE's posterior q(z|x) = N(mu, diag(exp(logvar))) is an axis-aligned
   ellipse in any two dimensions (:func:`posterior_ellipse`).
 
@@ -200,19 +201,50 @@ def sigma_mass(n_sigma: float) -> float:
 
 
 def holes_fraction(codes2d: np.ndarray, n_draws: int = 20_000, ratios: Sequence[float] = HOLE_RATIOS,
-                   seed: int = 0, bandwidth: float | None = None) -> dict[float, float]:
-    """How much of the prior falls in holes: the share of draws z ~ N(0, I_2) where the codes'
-    density (the Gaussian KDE of :func:`data_density`) is below `ratio` times the prior's, for
-    each ratio. A decoder never trained near such a z is likely to decode it to garbage."""
+                   seed: int = 0, bandwidth: float | None = None,
+                   reference: str = "prior") -> dict[float, float]:
+    """How much of a reference Gaussian falls in holes: the share of its draws z where the codes'
+    density (the Gaussian KDE of :func:`data_density`) is below `ratio` times the reference's own
+    density, for each ratio. A decoder never trained near such a z is likely to decode it to
+    garbage.
+
+    `reference`: "prior", N(0, I_2), what a VAE samples from — this share also counts codes that
+    sit at another place or scale than N(0, I) (an AE's codes far from the origin give a large
+    share with no gap at all); "fitted", a Gaussian fitted to the codes themselves (mean and
+    covariance), what an AE samples from on Compare generators — this share counts only the gaps
+    inside the codes' own spread, whatever its place and scale."""
     codes2d = np.asarray(codes2d, dtype=np.float64).reshape(-1, 2)
     h = float(bandwidth) if bandwidth is not None else scott_bandwidth(codes2d)
-    z = np.random.default_rng(seed).standard_normal((n_draws, 2))  # (M, 2)
+    eps = np.random.default_rng(seed).standard_normal((n_draws, 2))  # (M, 2)
+    if reference == "prior":
+        mean, chol = np.zeros(2), np.eye(2)
+    elif reference == "fitted":
+        mean = codes2d.mean(0)
+        chol = np.linalg.cholesky(np.cov(codes2d, rowvar=False) + 1e-9 * np.eye(2))
+    else:
+        raise InspectError(f"Unknown reference {reference!r}: choose 'prior' or 'fitted'.")
+    z = mean + eps @ chol.T  # (M, 2) draws of the reference
     density = np.empty(n_draws)
     for i in range(0, n_draws, 2000):  # (chunk, N) kernel matrix at a time
         d2 = ((z[i : i + 2000, None, :] - codes2d[None, :, :]) ** 2).sum(-1)
         density[i : i + 2000] = np.exp(-0.5 * d2 / h**2).mean(1) / (2.0 * math.pi * h * h)
-    prior = np.exp(-0.5 * (z**2).sum(1)) / (2.0 * math.pi)  # (M,)
-    return {float(r): float((density < r * prior).mean()) for r in ratios}
+    # The reference's density at its own draws: N(eps; 0, I) over the Jacobian |det chol|.
+    ref = np.exp(-0.5 * (eps**2).sum(1)) / (2.0 * math.pi * abs(np.linalg.det(chol)))  # (M,)
+    return {float(r): float((density < r * ref).mean()) for r in ratios}
+
+
+def holes_shares(model: Autoencoder, x: torch.Tensor) -> dict[str, float]:
+    """Both hole shares of the codes of images x (at ratio HOLE_RATIOS[0]), in the plane of the
+    two most used dimensions (the whole latent space of a 2-D model): `holes_prior`, against
+    N(0, I) — where the codes sit relative to the prior, scale included; `holes_fitted`, against
+    a Gaussian fitted to the codes — the gaps inside their own spread."""
+    codes = latent.encode_dataset(model, x)  # (N, D)
+    dims = list(latent.kl_order(model, x)[:2]) if codes.shape[1] > 2 else [0, 1]
+    plane = np.ascontiguousarray(codes[:, dims], dtype=np.float64)
+    ratio = HOLE_RATIOS[0]
+    return {"holes_prior": holes_fraction(plane, ratios=(ratio,))[ratio],
+            "holes_fitted": holes_fraction(plane, ratios=(ratio,), reference="fitted")[ratio],
+            "holes_ratio": ratio, "holes_dims": [int(d) for d in dims]}
 
 
 def center_code(codes: np.ndarray, how: str = "zero") -> np.ndarray:

@@ -104,14 +104,16 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         slug="no-holes",
-        title="Why the VAE's latent space has far fewer holes",
+        title="Where the prior's draws land: VAE and AE",
         text=(
-            "A plain autoencoder only has to put each image *somewhere*; nothing stops it leaving "
-            "gaps between the classes, and a code in a gap decodes to a smudge. A VAE pays a KL "
-            "penalty for every code that strays from N(0, I), which packs the codes towards one "
-            "round cloud, so far fewer of the prior's points fall in a hole — not none: the page "
-            "measures the share for each model (for the 2-D VAE a few percent of prior draws, "
-            "for the AE about half)."
+            "A plain autoencoder only has to put each image *somewhere*; nothing says where, and "
+            "a code where none of its training images landed decodes to a smudge. A VAE pays a KL "
+            "penalty for every code that strays from N(0, I), so its codes sit where its prior "
+            "puts mass; the AE's sit wherever training left them. The page measures both: the "
+            "share of prior draws that land where no code is (for the 2-D VAE a few percent, for "
+            "the AE about half — mostly because its codes sit off-centre and four to five times "
+            "wider than N(0, I)), and the share of draws from a Gaussian fitted to the model's "
+            "own codes that land in a gap (a few percent at most for both)."
         ),
         views=(
             View("The holes, AE and VAE", INSIDE, {"model": AE_Z2, "inside_tab": "Holes"}),
@@ -128,8 +130,10 @@ LESSONS: tuple[Lesson, ...] = (
         text=(
             "β weighs the KL term (the *rate*) of the VAE's loss against reconstruction. A larger "
             "β makes every nat of rate expensive, so the model keeps only what matters most: the "
-            "β = 4 model keeps 14 active dimensions of 16 where β = 1 uses all 16, each tends to "
-            "capture one broad factor (slant, width, thickness) and the images get blurrier. "
+            "β = 4 model keeps 14 active dimensions of 16 where β = 1 uses all 16, and the images "
+            "get blurrier. A larger β is often said to give each dimension one factor (slant, "
+            "width, thickness); that is not guaranteed (Locatello et al. 2019) and not measured "
+            "here, so look and judge. "
             "Walk along the top dimensions of the β-VAE (β = 4), then of the plain VAE (β = 1)."
         ),
         views=(
@@ -167,9 +171,9 @@ LESSONS: tuple[Lesson, ...] = (
         slug="lerp-vs-slerp",
         title="Interpolation: linear versus spherical",
         text=(
-            "In 16 dimensions almost all of N(0, I)'s mass lies near a shell of radius √16 = 4, so "
-            "the straight line between two codes far apart in angle cuts inside it, through "
-            "shorter codes than the decoder usually sees. Spherical interpolation (slerp) turns "
+            "In 16 dimensions N(0, I)'s draws lie at radius 2.8 to 5.1 nine times in ten (around "
+            "√16 = 4) and almost never near 0, so the straight line between two codes far apart "
+            "in angle cuts inside that band, through shorter codes than the decoder usually sees. Spherical interpolation (slerp) turns "
             "the angle instead; it keeps the length only when both ends share it (here #2 and "
             "#105 differ, and the page shows the length along both paths). In a 2-D latent there "
             "is no thin shell, so the argument does not apply there."
@@ -193,8 +197,9 @@ LESSONS: tuple[Lesson, ...] = (
             "costs. Six models of one body, trained with β from 0.25 to 8, lie on one curve "
             "(Alemi et al. 2018): a larger β buys a lower rate with more distortion. At small β "
             "reconstructions are sharp but prior samples look less like digits; at large β both "
-            "blur towards an average digit. Where the rate reaches 0 the code says nothing: "
-            "posterior collapse, at the curve's left end."
+            "blur towards an average digit. Where the rate reaches 0 the code would say nothing "
+            "(posterior collapse); the shipped curve stops short of it: at β = 8 the rate is "
+            "still 4.0 nats, with 7 of 8 dimensions active."
         ),
         views=(
             View("The plane", RATE_DISTORTION, {"model": SWEEP[1.0]}),

@@ -185,13 +185,24 @@ def recon_floor(model: Autoencoder, x: torch.Tensor | np.ndarray) -> float:
     return float(entropy.double().mean())
 
 
-def scoring_images(model: Autoencoder, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+def scoring_images(model: Autoencoder, x: torch.Tensor | np.ndarray,
+                   indices=None) -> torch.Tensor:
     """The images a model is scored on: x itself, or for a binarised model ONE fixed, seeded
-    Bernoulli draw of x (the standard test protocol), the same for every metric and every call."""
+    Bernoulli draw of x (the standard test protocol), the same for every metric and every call.
+
+    The draw is a function of each image's index in its split: image i is compared with the i-th
+    block of one seeded uniform stream, so a subset (x = split[indices], pass `indices`) gets the
+    very pixels those images get in the whole split (x is the whole split when indices is None)."""
     x = as_tensor(x)
     if model.cfg.likelihood != "binarized":
         return x
-    u = torch.rand(x.shape, generator=_generator(TEST_BINARIZATION_SEED))
+    idx = torch.arange(len(x)) if indices is None else torch.as_tensor(indices).reshape(-1).long()
+    if len(idx) != len(x):
+        raise ValueError(f"{len(idx)} indices for {len(x)} images")
+    n = int(idx.max()) + 1 if len(idx) else 0
+    # The CPU generator's stream is sequential: the first n blocks are the same for any longer
+    # draw, so block i does not depend on how many images are drawn (a test holds this).
+    u = torch.rand((n, *x.shape[1:]), generator=_generator(TEST_BINARIZATION_SEED))[idx]
     return (u < x).to(x.dtype)  # a binary x comes back unchanged
 
 

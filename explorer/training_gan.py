@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from explorer.datasets import Dataset
+from explorer.datasets import REFERENCE_SEED, Dataset, mixed_indices
 from explorer.errors import ConfigError
 from explorer.gan import GAN
 from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device
@@ -46,6 +46,12 @@ def collapse_warning(sample_variety: float, real_variety: float) -> str:
         return (f"The samples vary {sample_variety / real_variety:.0%} as much as real images: "
                 "the generator may be collapsing to a few modes (try another seed or fewer epochs).")
     return ""
+
+
+def reference_images(data: Dataset, n: int = 64) -> torch.Tensor:
+    """The real images the samples' variety is compared with: a seeded, class-mixed sample of the
+    test split (a prefix of a split sorted by class would be n images of one class)."""
+    return data.x_test[mixed_indices(data.y_test.numpy(), n, seed=REFERENCE_SEED)]
 
 
 @torch.no_grad()
@@ -83,7 +89,7 @@ def train_gan(
     opt_d = torch.optim.Adam(model.netD.parameters(), lr=cfg.lr, betas=BETAS,
                              weight_decay=cfg.weight_decay)
     z_fixed = fixed_noise(model, seed=cfg.seed)
-    real_variety = variety(data.x_test[:64])
+    real_variety = variety(reference_images(data))
 
     result = TrainResult()
     good_state = copy.deepcopy(model.state_dict())

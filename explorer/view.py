@@ -378,10 +378,11 @@ class ModelView:
         return self._memo.get("neighbour_index", compute)
 
     def scores(self) -> dict:
-        """Sample quality in the shipped classifier's features (:func:`scores.score_model`)."""
+        """Sample quality in the shipped classifier's features, mean ± sd over the sampling seeds
+        (:func:`scores.score_spread`)."""
         def compute():
             from explorer import scores
 
-            return scores.score_model(self.model(), self.data(), content_hash=self.hash)
+            return scores.score_spread(self.model(), self.data(), content_hash=self.hash)
 
         return self._memo.get("scores", compute)

@@ -254,8 +254,11 @@ def test_kl_tab_shows_total_kl_and_active_units_for_a_vae(runs):
 def test_holes_side_by_side_and_bad_choices_get_a_sentence(runs):
     at = open_inside("pretrained/digits-vae-mlp-z2", "Holes", holes_compare=True)
     assert len(charts(at)) == 2, "the AE and the VAE side by side"
-    holes = [m.value for m in at.markdown if "of prior draws land" in m.value]
+    holes = [m.value for m in at.markdown if "Against the prior N(0, I)" in m.value]
     assert len(holes) == 2, "each model's measured holes under its picture"
+    # Both shares, each said with what it measures: against the prior and against a Gaussian
+    # fitted to the model's own codes.
+    assert all(h.count("%**") == 2 and "fitted to the codes" in h for h in holes), holes
     at = open_inside("pretrained/mnist-ae-mlp-z16", "Holes")
     at.selectbox(key="holes_j").set_value(at.selectbox(key="holes_i").value).run()
     assert not at.exception and any("two different" in i.value for i in at.info)

@@ -37,13 +37,14 @@ def test_shipped_scores_open_the_compare_view_without_sampling(tmp_path, monkeyp
         shutil.copytree(scores.CLASSIFIERS.parent / name, tmp_path / name)
     build_scores(tmp_path, log=lambda *_: None)
     files = sorted(p.name for p in (tmp_path / "scores").glob("*.json"))
-    assert len(files) == 2 and all(f.endswith("-digits-5000-0.json") for f in files)
+    assert len(files) == 2 and all(f.endswith("-digits-5000-seeds0-2.json") for f in files)
 
     monkeypatch.setattr(scores, "SHIPPED_SCORES", tmp_path / "scores")
-    shutil.rmtree(tmp_path / "cache")
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)  # nothing may sit in a cache
     model, card = load_model(tmp_path / "digits-vae-mlp-z2")
     data = load_dataset("digits")
-    expected = scores.score_model(model, data, content_hash=card["content_hash"])
+    expected = scores.score_spread(model, data, content_hash=card["content_hash"])
     monkeypatch.setattr(generate, "sample", lambda *a, **k: pytest.fail("sampled again"))
-    assert scores.score_model(model, data, content_hash=card["content_hash"]) == expected
+    assert scores.score_spread(model, data, content_hash=card["content_hash"]) == expected
     assert 0 <= expected["precision"] <= 1 and expected["fid"] > 0
+    assert expected["seeds"] == scores.SCORE_SEEDS and expected["fid_sd"] > 0

@@ -9,7 +9,7 @@ import plotly.colors
 import plotly.express as px
 import streamlit as st
 
-from explorer import checkpoints, metrics
+from explorer import checkpoints, datasets, metrics
 from explorer.errors import ExplorerError, plain
 from explorer.ui import common
 
@@ -90,7 +90,9 @@ if how == "by class" and len(names) > 1:
                        key="compare_class", bind="query-params")
     pool = np.flatnonzero(y_test == cls)
 elif how == "by index":
-    text = st.text_input("Test image numbers (comma-separated)", "0,1,2,3,4,5,6,7",
+    # The default is a seeded, class-mixed sample: a split sorted by class starts with zeros.
+    sample = np.sort(datasets.mixed_indices(y_test, 8, seed=datasets.REFERENCE_SEED))
+    text = st.text_input("Test image numbers (comma-separated)", ",".join(map(str, sample)),
                          key="compare_idx", bind="query-params")
     try:
         pool = np.array([int(t) for t in text.replace(" ", "").split(",") if t])

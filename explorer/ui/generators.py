@@ -9,6 +9,7 @@ from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ExplorerError
 from explorer.figures_compare import precision_recall_figure
 from explorer.generate import sample
+from explorer.score_words import table_in_words
 from explorer.ui import common
 
 common.start_page("Compare generators", needs_model=False)
@@ -17,8 +18,9 @@ st.caption("Published comparisons often report that GAN samples are sharp but ma
            "below says how these models score. The scores are measured in a small classifier's "
            f"features: the first column is the {scores.FD_NAME}, lower when the samples' "
            "features are spread more like the test images'; precision and recall follow "
-           "Kynkäänniemi et al. (2019, k = 3). The first row is the floor: real training images "
-           "scored against the test images.")
+           "Kynkäänniemi et al. (2019, k = 3). The first row is a reference, not a best possible "
+           "score: real training images scored against the test images (a generator can beat "
+           "its precision, and its Fréchet distance depends on how many images each set has).")
 
 entries = [e for e in common.list_entries()[0] if e.source == "pretrained"]
 names = sorted({e.dataset for e in entries if e.config.kind in ("gan", "cvae")}) or ["mnist-5k"]
@@ -29,12 +31,15 @@ chosen = [e for e in entries if e.dataset == dataset
 
 
 def model_scores(path: str, content_hash: str, dataset: str) -> dict:
-    return common.ask(common.view_of(path, content_hash), "scores", "Scoring 5,000 samples…")
+    return common.ask(common.view_of(path, content_hash), "scores",
+                      f"Scoring {scores.N_SAMPLES:,} samples at each of {scores.SCORE_SEEDS} "
+                      "seeds…")
 
 
 data = common.get_dataset(dataset)
+n_train, n_test = len(data.x_train), len(data.x_test)
 try:
-    table = {"real (train vs test)": scores.floor(data)}
+    table = {f"real images ({n_train:,} train vs {n_test:,} test)": scores.floor(data)}
     for e in chosen:
         table[e.name] = model_scores(str(e.path), e.card["content_hash"], dataset)
 except ExplorerError as e:
@@ -51,11 +56,20 @@ for i, e in enumerate(chosen):
 
 # A score a model has no use for (class accuracy of an unconditional model) shows as "—": a
 # static table, since st.dataframe prints "None" in an empty cell whatever the Styler says.
-frame = pd.DataFrame(table).T.rename(columns=scores.SCORE_NAMES)
-st.table(frame.style.format(precision=scores.SHOWN_DECIMALS, na_rep="—"))
+# Each cell is "mean ± sd" over the sampling seeds: the third decimal alone would claim more than
+# the scores hold.
+st.table(pd.DataFrame({name: {scores.SCORE_NAMES[k]: scores.with_spread(row, k)
+                              for k in scores.SPREAD_KEYS} for name, row in table.items()}).T)
+n_compared = min(n_test, scores.N_SAMPLES)
+sizes = (f"Each model's Fréchet distance compares its {scores.N_SAMPLES:,} samples with the "
+         f"{n_test:,} test images; precision and recall compare {n_compared:,} of the samples (a "
+         f"seeded random subset) with {n_compared:,} test images, since both scores change with "
+         f"the sets' sizes. Each number is the mean ± standard deviation over {scores.SCORE_SEEDS} "
+         "sampling seeds (for the real images, over the subsets drawn). ")
 missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
            "the classifier reads as the class asked for): the other rows show —. "
-           if frame.isna().to_numpy().any() else "")
-st.caption(missing + scores.table_in_words(table, {e.name: e.config.kind for e in chosen}))
+           if any("class_accuracy" not in row for row in table.values()) else "")
+st.caption(sizes + missing
+           + table_in_words(table, {e.name: e.config.kind for e in chosen}))
 st.plotly_chart(common.chart_style(precision_recall_figure(table)),
                 config={"displayModeBar": False})

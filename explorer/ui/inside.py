@@ -47,17 +47,22 @@ def replay_coords_of(model_path: str, content_hash: str, method: str) -> np.ndar
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def holes_of(codes2d: np.ndarray) -> dict[float, float]:
-    return inspect_latent.holes_fraction(codes2d)
+def holes_of(codes2d: np.ndarray, reference: str = "prior") -> dict[float, float]:
+    return inspect_latent.holes_fraction(codes2d, reference=reference)
 
 
 def holes_sentence(codes2d: np.ndarray) -> str:
-    """The measured holes of these 2-D codes, as a sentence a student can repeat."""
-    share = holes_of(np.ascontiguousarray(codes2d, dtype=np.float64))
-    spread = codes2d.std(axis=0)
-    return (f"**{share[0.1]:.1%}** of prior draws land where the codes' density is below a tenth "
-            f"of the prior's ({share[0.01]:.1%} below a hundredth); the codes' spread is "
-            f"{spread[0]:.2f} and {spread[1]:.2f} (the prior's: 1).")
+    """Both measured hole shares of these 2-D codes, each with what it measures, as sentences a
+    student can repeat."""
+    codes2d = np.ascontiguousarray(codes2d, dtype=np.float64)
+    prior, fitted = holes_of(codes2d), holes_of(codes2d, "fitted")
+    spread, mean = codes2d.std(axis=0), codes2d.mean(axis=0)
+    return (f"Against the prior N(0, I): **{prior[0.1]:.1%}** of its draws land where the "
+            f"codes' density is below a tenth of the prior's ({prior[0.01]:.1%} below a "
+            "hundredth) — this counts codes sitting elsewhere or at another scale as well as "
+            f"gaps. Against a Gaussian fitted to the codes: **{fitted[0.1]:.1%}** — only the gaps "
+            f"inside the codes' own spread. The codes' mean is ({mean[0]:.2f}, {mean[1]:.2f}) "
+            f"and their spread {spread[0]:.2f} and {spread[1]:.2f} (the prior's: 0 and 1).")
 
 
 def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
@@ -184,13 +189,14 @@ def holes_tab() -> None:
                                               yanchor="bottom"))
                 st.plotly_chart(common.chart_style(fig), key=f"holes_{entry.name}")
                 st.markdown(holes_sentence(pair_codes[:, :2]))
-        st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they spread "
-                   "wherever reconstruction likes (note its axes) and leave gaps no code visits; "
-                   "what the decoder draws there was never trained, and a code sampled from the "
-                   "prior may land in one. Right, the VAE: the KL term pulls its codes towards "
-                   "the prior, so it leaves far fewer holes (not none: the numbers under each "
-                   "picture are measured with the density drawn here) and its digits morph "
-                   "smoothly into one another.")
+        st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they sit "
+                   "wherever training left them (note its axes), and much of the prior falls "
+                   "where no code visits: what the decoder draws there was never trained. "
+                   "Right, the VAE: the KL term pulls its codes to where its prior puts mass, "
+                   "so a code drawn from the prior lands among them. Against a Gaussian fitted "
+                   "to each model's own codes the two leave gaps of a similar, small share: the "
+                   "AE's large share against the prior is mostly place and scale (the numbers "
+                   "under each picture are measured with the density drawn here).")
         return
     dims = dims_picker("holes", usage.order)
     if dims[0] == dims[1]:
@@ -208,10 +214,12 @@ def holes_tab() -> None:
     fig = holes_picture(cur.model, codes, dims, center, n, show)
     st.plotly_chart(common.chart_style(fig), key="holes_chart")
     st.markdown(holes_sentence(codes[:, list(dims)]))
-    kind = ("The KL term pulls a VAE's codes towards N(0, I), so it leaves far fewer holes "
-            "inside the prior's circles than an autoencoder, though not none." if cur.is_vae else
-            "Nothing pulls an autoencoder's codes towards N(0, I): look for the dark gaps "
-            "between the clusters and the smudges decoded there.")
+    kind = ("The KL term pulls a VAE's codes to where N(0, I) puts mass, so few of the prior's "
+            "draws fall where no code lands, though some do." if cur.is_vae else
+            "Nothing pulls an autoencoder's codes towards N(0, I): they sit wherever training "
+            "left them, so the share against the prior mostly measures their place and scale; "
+            "the share against the fitted Gaussian, the gaps between the clusters and the "
+            "smudges decoded there.")
     where = ("" if dim == 2 else
              f" The codes are drawn by their values in z[{dims[0]}] and z[{dims[1]}] only; the "
              "grid is one slice with every other dimension fixed, so a code can sit over a tile "

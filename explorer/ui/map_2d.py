@@ -77,8 +77,9 @@ def show(cur: common.Current) -> None:
     event = st.plotly_chart(common.chart_style(fig), key="map_chart", on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
     if dim == 2:  # under the map, not between its controls and it
+        what = "posterior mean" if cur.is_vae else "code"  # an AE has no posterior
         st.caption("This model's code is 2-D, so the map is the latent space itself: no "
-                   "projection, nothing distorted. Each point is one test image's posterior mean.")
+                   f"projection, nothing distorted. Each point is one test image's {what}.")
     # A selection made on another model's map may point past this test set: drop those.
     picked = [i for i in mapview.selected_indices(event.selection if event else None)
               if i < len(codes)]

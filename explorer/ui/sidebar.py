@@ -10,6 +10,7 @@ import streamlit as st
 
 from explorer import checkpoints, exports, store
 from explorer.errors import ExplorerError, plain
+from explorer.metric_names import metric_name
 from explorer.ui.common import list_entries, presenter_switch
 
 
@@ -123,9 +124,9 @@ def show_card(entry: store.ModelEntry) -> None:
     card = entry.card
     metrics, train = card.get("metrics") or {}, card.get("train") or {}
     number = checkpoints.finite_number
-    # The loss and the −ELBO named as the summary above names them (store.ModelEntry.test_number).
-    names = {"loss": ", ".join(store.loss_name(entry.config)),
-             "neg_elbo": "test −ELBO, nats per image"}
+    # The loss named as the summary above names it (store.loss_name); every other number with
+    # its unit, and "bound" only where the model's likelihood makes it one (metric_names).
+    names = {"loss": ", ".join(store.loss_name(entry.config))}
     rows = {
         "dataset": (card.get("dataset") or {}).get("name"),
         "epochs": number(train.get("epochs_done")),
@@ -134,7 +135,7 @@ def show_card(entry: store.ModelEntry) -> None:
         "precision": train.get("precision_used") if train.get("precision_used") in (
             "fp32", "bf16") else None,
         "seed": number(card.get("seed")),
-        **{names.get(k, f"test {k}"): round(v, 4) for k, v in metrics.items()
+        **{names.get(k) or metric_name(k, entry.config): round(v, 4) for k, v in metrics.items()
            if isinstance(v, float)},
     }
     # One row per field: a row of a dozen columns would not fit the sidebar. Every text escaped.

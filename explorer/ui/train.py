@@ -115,8 +115,10 @@ with st.expander("What am I training?"):
         "An **autoencoder (AE)** squeezes each image into a short code and rebuilds the image "
         "from it; a **variational autoencoder (VAE)** also pushes its codes to look like draws from "
         "a standard normal, so that new codes decode to new, plausible images. "
-        "**β** weighs that push against reconstruction: above 1 it gives smoother, more "
-        "disentangled codes but blurrier images. The **latent size** is the length of the code: "
+        "**β** weighs that push against reconstruction: above 1 the codes carry less (fewer "
+        "dimensions in use) and the images blur; it is often said to give more disentangled "
+        "codes, one factor per dimension, but that is not guaranteed (Locatello et al. 2019) "
+        "and this app does not measure it. The **latent size** is the length of the code: "
         "2 can be drawn as a map as it is, larger sizes reconstruct better but need a projection "
         "to be seen."
     )

@@ -65,7 +65,7 @@ FIELDS = (  # drawn two to a row, in this order
           0, lo=0, hi=2**31 - 1, step=1),
     Field("precision", "train_precision", "Precision",
           "Arithmetic of the layers. Auto: bf16 where this machine has bf16 units (faster, the "
-          "same loss), else fp32. The weights and the loss are fp32 either way.",
+          "loss within 1% of fp32's), else fp32. The weights and the loss are fp32 either way.",
           options=("auto", "fp32", "bf16")),
 )
 RUN_NAME = Field(

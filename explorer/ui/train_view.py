@@ -15,6 +15,8 @@ from explorer.errors import ExplorerError
 from explorer.figures import loss_figure
 from explorer.inspect_latent import COLLAPSE_NATS
 from explorer.jobs import Job, JobState
+from explorer.metric_names import floor_about
+from explorer.models import ModelConfig
 from explorer.training_gan import collapse_warning
 from explorer.ui import common, pages
 
@@ -141,7 +143,8 @@ def live_view() -> None:
     live_charts()
 
 
-def metric_row(metrics: dict, is_vae: bool) -> None:
+def metric_row(metrics: dict, cfg: ModelConfig) -> None:
+    is_vae = cfg.kind == "vae"
     shown = {
         "Test loss": ("loss", "{:.2f}", "the training objective, nats per image"),
         "MSE": ("mse", "{:.4f}", "mean squared error per pixel"),
@@ -161,8 +164,7 @@ def metric_row(metrics: dict, is_vae: bool) -> None:
                  "Rate (KL)": ("kl", "{:.2f}", "mean KL(q(z|x) ‖ p(z)), nats: an upper bound on "
                                "the information the code carries, I(x; z) ≤ log N for N images"),
                  "Floor": ("recon_floor", "{:.1f}", "the least reconstruction cost any decoder "
-                           "can reach: grey pixels are not 0/1 outcomes, so Bernoulli's "
-                           "−ELBO cannot go below Σ H(x)"),
+                           f"can reach, nats per image: {floor_about(cfg)}"),
                  **shown}
     present = [
         (label, *v) for label, v in shown.items() if isinstance(metrics.get(v[0]), int | float)
@@ -223,7 +225,7 @@ def final_view(job: Job, state: JobState) -> None:
         if saved:
             st.caption(f"The weights from its last good epoch were saved as '{name}'.")
     if saved:
-        metric_row(state.metrics, job.model_config().kind == "vae")
+        metric_row(state.metrics, job.model_config())
         if (kl := state.metrics.get("kl", COLLAPSE_NATS)) < COLLAPSE_NATS:  # a VAE's, collapsed
             st.warning(f"**Posterior collapse:** the codes carry only {kl:.2f} nats about each "
                        "image, so the decoder draws nearly the same picture for every code. "
