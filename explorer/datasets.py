@@ -9,9 +9,11 @@ entry names exactly the images it was tested on.
 
 from __future__ import annotations
 
-import functools
+import collections
 import io
 import logging
+import os
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,10 +292,43 @@ def _write_split_cache(data: Dataset) -> None:
         pass  # a cache is an optimisation; a read-only home must not break loading
 
 
-@functools.lru_cache(maxsize=4)
+def _cache_bytes() -> int:
+    """How much memory the per-process dataset cache may hold: $EXPLORER_DATASET_CACHE_MB."""
+    try:
+        return int(float(os.environ.get("EXPLORER_DATASET_CACHE_MB") or 512) * 2**20)
+    except ValueError:
+        return 512 * 2**20
+
+
+def dataset_bytes(data: Dataset) -> int:
+    return sum(getattr(data, k).nbytes for k in _SPLIT_KEYS)
+
+
+_CACHE: collections.OrderedDict[tuple, Dataset] = collections.OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
 def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Dataset:
-    """Load (and for the full sets, download once) a dataset; cached per process, and the
-    offline sets' fixed split also on disk."""
+    """Load (and for the full sets, download once) a dataset; cached per process (the most
+    recently used ones, together at most $EXPLORER_DATASET_CACHE_MB), and the offline sets'
+    fixed split also on disk."""
+    key = (name, data_dir)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    data = _load_uncached(name, data_dir)
+    with _CACHE_LOCK:
+        _CACHE[key] = data
+        while len(_CACHE) > 1 and sum(map(dataset_bytes, _CACHE.values())) > _cache_bytes():
+            _CACHE.popitem(last=False)  # the least recently used goes first
+    return data
+
+
+load_dataset.cache_clear = _CACHE.clear  # the name functools' caches use, kept for callers
+
+
+def _load_uncached(name: str, data_dir: str | None) -> Dataset:
     info = get_info(name)
     if info.user:
         from explorer import userdata
