@@ -31,7 +31,7 @@ if "_started" not in st.session_state:
 # None of these imports torch: the model list comes from the cards, and a page loads a model (and
 # torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
 from explorer import store  # noqa: E402
-from explorer.ui import common, sidebar  # noqa: E402
+from explorer.ui import common, sidebar, url_values  # noqa: E402
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,6 +42,7 @@ def once_per_server() -> None:
 
 once_per_server()
 
+url_values.check_query_params()  # before any widget reads the URL: one place for every value
 page = st.navigation(pages.navigation())
 loading.empty()
 common.reclaim_session()
