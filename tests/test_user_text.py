@@ -59,6 +59,17 @@ def texts(at: AppTest) -> tuple[list[str], list[str]]:
     return markdown, figures
 
 
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
 def _walk(node):
     yield node
     for child in getattr(node, "children", {}).values():
@@ -80,8 +91,8 @@ def test_hostile_class_names_show_as_text_on_every_page(page, hostile_model):
     markdown, figures = texts(at)
     rendered = [t for t in markdown if RENDERED.search(t)]
     assert not rendered, rendered
-    for spec in figures:
-        assert "<a " not in spec and "<img" not in spec, spec[:300]
+    strings = [t for spec in figures for t in _strings(json.loads(spec))]  # JSON escapes '<'
+    assert not [t for t in strings if "<a " in t or "<img" in t]
     for box in at.selectbox:  # option labels are plain text: the names as uploaded
         shown = [o for o in box.options if any(h in o for h in HOSTILE)]
         assert all(not RENDERED.search(usertext.md(o)) for o in shown)
