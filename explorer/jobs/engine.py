@@ -332,28 +332,38 @@ def running_engine() -> Engine | None:
     return _ENGINE
 
 
+def _ray_backend() -> tuple[object | None, int | None, str]:
+    """(backend, workers, notice) for $EXPLORER_RAY_ADDRESS: a Ray backend, or None and the
+    sentence saying why training stays on this server. Takes at most the join timeout."""
+    address = os.environ.get("EXPLORER_RAY_ADDRESS", "").strip()
+    if not address:
+        return None, None, ""
+    try:
+        from explorer.jobs.ray_backend import connect
+    except ImportError:
+        notice = ("EXPLORER_RAY_ADDRESS is set but Ray is not installed (pip install -r "
+                  "requirements-ray.txt); training runs on this server's own workers instead.")
+    else:
+        try:
+            backend, workers = connect(address)
+            return backend, workers, ""
+        except Exception as e:  # noqa: BLE001 - RayUnavailable, said in a sentence
+            notice = str(e)
+    log.warning(notice)
+    return None, None, notice
+
+
 def get_engine() -> Engine:
     """The process's engine: on a Ray cluster when $EXPLORER_RAY_ADDRESS is set and reachable,
-    else local worker processes (with a notice saying why, when Ray was asked for)."""
+    else local worker processes (with a notice saying why, when Ray was asked for). The cluster
+    is joined outside the lock, with a timeout: a head that never answers delays the first page
+    that asks by at most that, and blocks no one else's lock."""
     global _ENGINE
+    if _ENGINE is not None:
+        return _ENGINE
+    backend, workers, notice = _ray_backend()
     with _ENGINE_LOCK:
-        if _ENGINE is None:
-            address = os.environ.get("EXPLORER_RAY_ADDRESS", "").strip()
-            backend, notice, workers = None, "", None
-            if address:
-                try:
-                    from explorer.jobs.ray_backend import connect
-                except ImportError:
-                    notice = ("EXPLORER_RAY_ADDRESS is set but Ray is not installed "
-                              "(pip install -r requirements-ray.txt); training runs on this "
-                              "server's own workers instead.")
-                else:
-                    try:
-                        backend, workers = connect(address)
-                    except Exception as e:  # noqa: BLE001 - RayUnavailable, said in a sentence
-                        notice = str(e)
-                if notice:
-                    log.warning(notice)
+        if _ENGINE is None:  # another thread may have finished first: its engine is kept
             try:
                 grace = float(os.environ.get("EXPLORER_RELEASE_GRACE_S", RELEASE_GRACE_S))
             except ValueError:
