@@ -25,7 +25,8 @@ LARGEST = 2**53  # past this a float no longer holds every whole number, and no 
 
 def rules() -> dict:
     """Parameter -> (lo, hi) for a number, a tuple of the options it may take, or the most
-    characters a text box takes."""
+    characters a text box takes. (Imports the Train form, and with it torch: ask only when a
+    link holds the form's values.)"""
     from explorer.ui.train_form import FIELDS, RUN_NAME
 
     found: dict = {"train_kind": tuple(FAMILIES), "train_arch": tuple(ARCHS)}
@@ -64,9 +65,10 @@ def fits(key: str, raw: str, known: dict) -> bool:
 
 def check_query_params() -> list[str]:
     """Drop every query parameter its widget would refuse; returns the keys dropped."""
-    known = rules()
+    keys = list(st.query_params.keys())
+    known = rules() if any(k.startswith("train_") for k in keys) else {}
     dropped = []
-    for key in list(st.query_params.keys()):
+    for key in keys:
         values = st.query_params.get_all(key)
         if not all(fits(key, v, known) for v in values):
             dropped.append(key)
