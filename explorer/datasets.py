@@ -9,11 +9,9 @@ entry names exactly the images it was tested on.
 
 from __future__ import annotations
 
-import collections
 import io
 import logging
 import os
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 
 from explorer import downloads, paths
 from explorer.atomic import write_atomic
+from explorer.bounded_cache import bytes_bounded
 from explorer.downloads import IdxSource, IdxSpec
 from explorer.errors import DatasetError
 
@@ -304,31 +303,11 @@ def dataset_bytes(data: Dataset) -> int:
     return sum(getattr(data, k).nbytes for k in _SPLIT_KEYS)
 
 
-_CACHE: collections.OrderedDict[tuple, Dataset] = collections.OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
+@bytes_bounded(_cache_bytes, dataset_bytes)
 def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Dataset:
     """Load (and for the full sets, download once) a dataset; cached per process (the most
-    recently used ones, together at most $EXPLORER_DATASET_CACHE_MB), and the offline sets'
-    fixed split also on disk."""
-    key = (name, data_dir)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    data = _load_uncached(name, data_dir)
-    with _CACHE_LOCK:
-        _CACHE[key] = data
-        while len(_CACHE) > 1 and sum(map(dataset_bytes, _CACHE.values())) > _cache_bytes():
-            _CACHE.popitem(last=False)  # the least recently used goes first
-    return data
-
-
-load_dataset.cache_clear = _CACHE.clear  # the name functools' caches use, kept for callers
-
-
-def _load_uncached(name: str, data_dir: str | None) -> Dataset:
+    recently used, together at most $EXPLORER_DATASET_CACHE_MB), and the offline sets' fixed
+    split also on disk."""
     info = get_info(name)
     if info.user:
         from explorer import userdata

@@ -141,7 +141,8 @@ def test_the_dataset_cache_is_bounded_in_bytes(monkeypatch):
     datasets.load_dataset.cache_clear()
     datasets.load_dataset("digits")
     datasets.load_dataset("noise")
-    assert [k[0] for k in datasets._CACHE] == ["noise"]  # the older one was let go
+    kept = [args[0] for args, _ in datasets.load_dataset.cached_keys()]
+    assert kept == ["noise"]  # the older one was let go
     datasets.load_dataset.cache_clear()
 
 
