@@ -5,6 +5,8 @@ The pages live in ``explorer/ui/`` (their table in ``explorer/ui/pages.py``); ev
 compute comes from the ``explorer`` backend.
 """
 
+import time
+
 import streamlit as st
 
 from explorer.ui import pages
@@ -31,21 +33,29 @@ if "_started" not in st.session_state:
 # None of these imports torch: the model list comes from the cards, and a page loads a model (and
 # torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
 from explorer import store  # noqa: E402
-from explorer.ui import common, sidebar  # noqa: E402
+from explorer.ui import common, sidebar, url_values  # noqa: E402
 
 
 @st.cache_resource(show_spinner=False)
-def once_per_server() -> None:
-    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks."""
-    store.clean_stale_temps()
+def once_per_server() -> tuple[int, float]:
+    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks.
+    Returns how many jobs the server lost that way (their names freed) and when it started."""
+    cleared = store.clean_stale_temps()
+    return sum(name.endswith(".reserved") for name in cleared), time.time()
 
 
-once_per_server()
+lost_jobs, started = once_per_server()
 
+url_values.check_query_params()  # before any widget reads the URL: one place for every value
 page = st.navigation(pages.navigation())
 loading.empty()
 common.reclaim_session()
 st.session_state["_entry"] = sidebar.sidebar()
 sidebar.training_notice(on_train_page=page.url_path == "train")
 pages.follow()  # a button's callback may have asked for another page
+if lost_jobs and page.url_path == "train" and time.time() - started < 3600:
+    st.warning(f"The server restarted at {time.strftime('%H:%M', time.localtime(started))} while "
+               f"{lost_jobs} training job(s) were running or queued; they were lost and nothing "
+               "of them was saved. If yours was one, press Train again.",
+               icon=":material/restart_alt:")
 page.run()

@@ -236,7 +236,9 @@ def parse_card(data: bytes, source: str) -> dict:
         raise ModelFileError(f"{source} has no model 'config' section.")
     try:
         config = ModelConfig.from_dict(raw["config"])
-    except (ConfigError, TypeError, ValueError) as e:  # ValueError: e.g. int("x") in a shape
+    except ConfigError as e:  # our own sentence, the card's names in it already made plain
+        raise ModelFileError(f"{source}: bad model config ({e})") from None
+    except (TypeError, ValueError) as e:  # ValueError: e.g. int("x") in a shape
         raise ModelFileError(f"{source}: bad model config ({plain(e)})") from None
     card = {"config": config.to_dict()}
     for key, check in CARD_FIELDS.items():
@@ -362,7 +364,9 @@ def model_from_bytes(card: dict, data: bytes, source: str = "model") -> Autoenco
 
     try:
         cfg = ModelConfig.from_dict(card["config"])  # also refuses a model over the size limits
-    except (ConfigError, KeyError, TypeError, ValueError) as e:
+    except ConfigError as e:
+        raise ModelFileError(f"{source}: bad model config ({e})") from None
+    except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{source}: bad model config ({plain(e)})") from None
     if len(data) > weights_limit(cfg):
         raise ModelFileError(f"{source}: the weights file is larger than the card's model needs.")

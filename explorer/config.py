@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
-from explorer.errors import ConfigError
+from explorer.errors import ConfigError, plain
 
 KINDS = ("ae", "vae")  # the autoencoders, defined in explorer.models
 # Families beyond the autoencoders live in modules of their own, imported when first built.
@@ -87,12 +87,12 @@ class ModelConfig:
     def validate(self) -> None:
         if self.kind not in FAMILIES:
             raise ConfigError(
-                f"Unknown model kind {self.kind!r}: choose one of {', '.join(FAMILIES)}.")
+                f"Unknown model kind '{plain(self.kind, 40)}': choose one of {', '.join(FAMILIES)}.")
         if self.arch not in ARCHS:
-            raise ConfigError(f"Unknown body {self.arch!r}: choose one of {', '.join(ARCHS)}.")
+            raise ConfigError(f"Unknown body '{plain(self.arch, 40)}': choose one of {', '.join(ARCHS)}.")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(
-                f"Unknown likelihood {self.likelihood!r}: choose one of {', '.join(LIKELIHOODS)}."
+                f"Unknown likelihood '{plain(self.likelihood, 40)}': choose one of {', '.join(LIKELIHOODS)}."
             )
         if self.kind == "gan" and self.likelihood != "bernoulli":
             # The GAN would train the same either way, and its card would name a cost it never
@@ -101,7 +101,7 @@ class ModelConfig:
                               "discriminator, not from a reconstruction cost. Leave Likelihood "
                               "at Bernoulli.")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ConfigError(f"Image shape must be (channels, height, width), got {self.image_shape}.")
+            raise ConfigError(f"Image shape must be (channels, height, width), got {plain(self.image_shape, 60)}.")
         if not 2 <= self.latent_dim <= 256:
             raise ConfigError(f"Latent size must be between 2 and 256, got {self.latent_dim}.")
         if not self.hidden or len(self.hidden) > 4 or min(self.hidden) < 1 or max(self.hidden) > 4096:
@@ -137,11 +137,11 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ConfigError(f"Unknown model setting(s): {', '.join(sorted(unknown))}.")
+            raise ConfigError(f"Unknown model setting(s): {plain(', '.join(sorted(unknown)))}.")
         try:
             return cls(**d)
         except (TypeError, ValueError) as e:  # e.g. a list where a number belongs
-            raise ConfigError(f"Bad model settings: {e}.") from None
+            raise ConfigError(f"Bad model settings: {plain(e)}.") from None
 
     def describe(self) -> str:
         """A one-line summary such as 'VAE · MLP 400 · z=16 · β=4'."""

@@ -9,9 +9,9 @@ entry names exactly the images it was tested on.
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ import numpy as np
 
 from explorer import downloads, paths
 from explorer.atomic import write_atomic
+from explorer.bounded_cache import bytes_bounded
 from explorer.downloads import IdxSource, IdxSpec
 from explorer.errors import DatasetError
 
@@ -290,10 +291,23 @@ def _write_split_cache(data: Dataset) -> None:
         pass  # a cache is an optimisation; a read-only home must not break loading
 
 
-@functools.lru_cache(maxsize=4)
+def _cache_bytes() -> int:
+    """How much memory the per-process dataset cache may hold: $EXPLORER_DATASET_CACHE_MB."""
+    try:
+        return int(float(os.environ.get("EXPLORER_DATASET_CACHE_MB") or 512) * 2**20)
+    except ValueError:
+        return 512 * 2**20
+
+
+def dataset_bytes(data: Dataset) -> int:
+    return sum(getattr(data, k).nbytes for k in _SPLIT_KEYS)
+
+
+@bytes_bounded(_cache_bytes, dataset_bytes)
 def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | None = None) -> Dataset:
-    """Load (and for the full sets, download once) a dataset; cached per process, and the
-    offline sets' fixed split also on disk."""
+    """Load (and for the full sets, download once) a dataset; cached per process (the most
+    recently used, together at most $EXPLORER_DATASET_CACHE_MB), and the offline sets' fixed
+    split also on disk."""
     info = get_info(name)
     if info.user:
         from explorer import userdata

@@ -31,5 +31,8 @@ def plain(text: object, limit: int = 200) -> str:
     text = re.sub(r"([\\`*\[\]()!|<>~$&:])", r"\\\1", text)  # links, tags, emphasis, math
     # '_' emphasises only at a word's edge: snake_case and F8_E5M2 stay as they are.
     text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
-    text = re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # would start a numbered list
-    return re.sub(r"^([#>+=-])", r"\\\1", text)  # would start a heading, quote or list
+    # Only what would start a block: "1. " a numbered list, "# " a heading, "- " or "+ " a list
+    # ("#5 · 7" and "-x" are plain text to Markdown already), ">" a quote wherever it stands first.
+    text = re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
+    text = re.sub(r"^([#+=-])(?=\s|$|-)", r"\\\1", text)
+    return re.sub(r"^>", r"\\>", text)

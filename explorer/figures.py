@@ -18,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from explorer import usertext
 from explorer.images import to_uint8
 
 # The modules that compute what some figures show (inspect_latent, metrics, replay) import torch:
@@ -61,11 +62,11 @@ def class_traces(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[s
     if outline:
         marker["line"] = dict(width=0.5, color="black")
     traces = []
-    for c, name in enumerate(class_names):
+    for c, name in enumerate(map(usertext.html, class_names)):  # a user's names, as text
         members = labels == c
         if not members.any():
             continue
-        points = dict(x=coords[members, 0], y=coords[members, 1], mode="markers", name=str(name),
+        points = dict(x=coords[members, 0], y=coords[members, 1], mode="markers", name=name,
                       marker={**marker, "color": class_color(c)})
         if coords.shape[1] == 3:
             traces.append(go.Scatter3d(
@@ -225,13 +226,13 @@ def ellipses_figure(
         fig.add_trace(go.Scatter(
             x=ex, y=ey, mode="lines", fill="toself", opacity=0.45, name=f"#{k}",
             line=dict(color=color, width=1.5), showlegend=False,
-            hovertemplate=f"#{k} · {class_names[c]}<br>σ = ({sx:.3f}, {sy:.3f})<extra></extra>",
+            hovertemplate=f"#{k} · {usertext.html(class_names[c])}<br>σ = ({sx:.3f}, {sy:.3f})<extra></extra>",
         ))
         fig.add_trace(go.Scatter(
             x=[mu[k, i]], y=[mu[k, j]], mode="markers+text", text=[str(k)],
             textposition="top center", marker=dict(size=7, color=color,
                                                    line=dict(width=1, color="black")),
-            showlegend=False, hovertemplate=f"#{k} · {class_names[c]}<extra></extra>",
+            showlegend=False, hovertemplate=f"#{k} · {usertext.html(class_names[c])}<extra></extra>",
         ))
     fig.update_xaxes(title=f"z[{i}]")
     fig.update_yaxes(title=f"z[{j}]", scaleanchor="x", scaleratio=1)

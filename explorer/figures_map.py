@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from explorer import usertext
 from explorer.figures import AXIS_NAMES, NO_MARGIN, class_traces, image_source
 
 VALUE_PERCENTILES = (1.0, 99.0)  # a continuous colour spans these, so a few outliers wash nothing out
@@ -50,7 +51,8 @@ def value_trace(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[st
     index = np.arange(len(coords), dtype=np.int32)
     return go.Scattergl(
         x=coords[:, 0], y=coords[:, 1], mode="markers", name=title, showlegend=False,
-        customdata=index, text=np.asarray(class_names, dtype=object)[np.asarray(labels)],
+        customdata=index, text=np.asarray([usertext.html(n) for n in class_names] or [""],
+                                           dtype=object)[np.asarray(labels)],
         marker=dict(size=marker_size, opacity=0.8, color=values, cmin=float(lo), cmax=float(hi),
                     colorscale=DIVERGING if centre is not None else "Viridis",
                     colorbar=dict(title=dict(text=title, side="right"), thickness=14)),

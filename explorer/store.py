@@ -10,11 +10,14 @@ start-up :func:`clean_stale_temps` removes what writers killed mid-save left beh
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -214,28 +217,74 @@ def is_taken(name: str, runs: Path | None = None) -> bool:
 
 
 def unique_run_name(base: str, runs: Path | None = None) -> str:
-    """`base`, or `base-2`, `base-3`, ... whichever is neither a run nor reserved."""
-    return next(name for name in free_names(sanitize_run_name(base)) if not is_taken(name, runs))
+    """`base`, or `base-2`, `base-3`, ... whichever is neither a run nor reserved (from the
+    suffix the last reservation of `base` left off at, as :func:`reserve_run_name`)."""
+    root = runs or runs_dir()
+    return next(name for _, name in _candidates(root, sanitize_run_name(base))
+                if not is_taken(name, root))
+
+
+_NEXT_SUFFIX: dict[tuple[str, str], int] = {}  # (runs folder, base) -> next suffix to try
+_NEXT_LOCK = threading.Lock()
 
 
 def reserve_run_name(base: str, runs: Path | None = None) -> str:
-    """Reserve the first free name of `unique_run_name`'s sequence for a job, atomically: the
+    """Reserve a free name of `unique_run_name`'s sequence for a job, atomically: the
     reservation is a hidden marker file created with O_EXCL, so two jobs accepted at the same
-    moment get two names. The job saves into ``runs/<name>`` and then releases the marker."""
+    moment get two names. The job saves into ``runs/<name>`` and then releases the marker.
+
+    O(1) however many jobs share a base: `base` itself is tried, then the suffix after the last
+    one this process handed out (3,000 jobs named "run" probe two names each, not 3,000). The
+    marker holds this host and process id, so a restarted server can tell its own dead ones."""
     root = runs or runs_dir()
     root.mkdir(parents=True, exist_ok=True)
-    for name in free_names(sanitize_run_name(base)):
-        if (root / name).exists():
-            continue
-        try:
-            os.close(os.open(_reservation(root, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            continue
-        if (root / name).exists():  # saved by someone else between the check and the marker
-            _reservation(root, name).unlink(missing_ok=True)
-            continue
-        return name
+    base = sanitize_run_name(base)
+    for index, name in _candidates(root, base):
+        if _claim(root, name):
+            if index > 1:
+                with _NEXT_LOCK:
+                    key = (str(root), base)
+                    _NEXT_SUFFIX[key] = max(_NEXT_SUFFIX.get(key, 2), index + 1)
+            return name
     raise AssertionError("unreachable: the candidate names never run out")
+
+
+def _candidates(root: Path, base: str):
+    """(index, name): `base` itself, then `base-<n>` from the next suffix not yet handed out."""
+    with _NEXT_LOCK:
+        start = _NEXT_SUFFIX.get((str(root), base), 2)
+    yield 1, base
+    yield from zip(itertools.count(start), itertools.islice(free_names(base), start - 1, None))
+
+
+def _claim(root: Path, name: str) -> bool:
+    if (root / name).exists():
+        return False
+    try:
+        fd = os.open(_reservation(root, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{socket.gethostname()} {os.getpid()}")
+    if (root / name).exists():  # saved by someone else between the check and the marker
+        _reservation(root, name).unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _owner_gone(marker: Path) -> bool:
+    """The reservation was made by a process of this host that no longer runs (a server killed
+    mid-training): its job can never save, so its name is free at once, not after an hour."""
+    try:
+        host, pid = marker.read_text().split()
+        if host != socket.gethostname() or int(pid) == os.getpid():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def release_run_name(run_folder: Path) -> None:
@@ -291,9 +340,22 @@ def check_writable(folder: Path | None = None, need_bytes: int = 0) -> None:
     used, quota = folder_bytes(folder), quota_bytes()
     if used + need_bytes > quota:
         raise ModelFileError(
-            f"The runs folder is full ({used / 2**20:.0f} MB of its {quota / 2**20:.0f} MB); "
-            "delete old runs or ask your teacher to raise EXPLORER_RUNS_QUOTA_MB."
+            f"The class's saved runs take {used / 2**20:.0f} MB of the {quota / 2**20:.0f} MB "
+            "they may use, so nothing more can be saved; ask your teacher to remove old runs "
+            "or raise EXPLORER_RUNS_QUOTA_MB."
         )
+
+
+def check_room(folder: Path, need_bytes: int, room_bytes: int | None = None) -> None:
+    """At save time: the class's quota and disk (:func:`check_writable`), and the student's own
+    `room_bytes` (None: no per-student quota). Raises ModelFileError with one sentence."""
+    if room_bytes is not None and need_bytes > room_bytes:
+        raise ModelFileError(
+            f"This model takes {need_bytes / 2**20:.1f} MB, more than the "
+            f"{room_bytes / 2**20:.1f} MB left of your own quota, so it was not saved; download "
+            "it below, and ask your teacher to remove runs of yours you no longer need."
+        )
+    check_writable(folder, need_bytes)
 
 
 def save_kept(data: bytes, card: dict, runs: Path | None = None) -> str:
@@ -322,7 +384,8 @@ def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) 
     for place, paths in contents:
         for p in paths:
             try:
-                if not p.name.startswith(".") or p.lstat().st_mtime > cutoff:
+                dead = p.name.endswith(".reserved") and _owner_gone(p)
+                if not p.name.startswith(".") or (p.lstat().st_mtime > cutoff and not dead):
                     continue
                 if place == folder and (m := re.fullmatch(r"\.(.+)\.old-\d+-\d+", p.name)):
                     if not os.path.lexists(folder / m[1]):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import stat
@@ -41,6 +42,12 @@ MAX_IMAGE_PIXELS = 4096 * 4096  # one image, checked from its header before it i
 MIN_IMAGE_SIDE = 4  # smaller images cannot be resized into anything a model can learn from
 MIN_PER_CLASS = 5
 MAX_CLASSES = 100
+# What one dataset may cost the server. Decoding: every image's pixels, counted from the headers
+# before any is decoded (a few KB of PNG can declare 4096×4096). Storing: images × H × W × C
+# bytes of what is kept (float32 counts four), so upscaling many tiny images is bounded too.
+MAX_DECODED_PIXELS = int(os.environ.get("EXPLORER_MAX_DECODED_MPIXELS", "400")) * 10**6
+MAX_STORED_BYTES = int(os.environ.get("EXPLORER_MAX_DATASET_MB", "64")) * 2**20
+DATA_QUOTA_BYTES = int(os.environ.get("EXPLORER_DATA_QUOTA_MB", "1024")) * 2**20  # all of user/
 DEFAULT_SIZE = 28
 SIZES = (4, 128)  # the side lengths a user may pick
 TEST_FRACTION = 0.2
@@ -109,11 +116,19 @@ def load_arrays(name: str) -> tuple[torch.Tensor, ...]:
 # -- checks shared by both formats ---------------------------------------------------------------
 def check_name(name: str, taken: set[str] | frozenset[str]) -> str:
     if not NAME_PATTERN.fullmatch(name or ""):
-        raise DatasetError(f"{plain(name)!r} cannot be a dataset name: use 1 to 40 lowercase "
+        raise DatasetError(f"'{plain(name)}' cannot be a dataset name: use 1 to 40 lowercase "
                            "letters, digits, '-' or '_', starting with a letter or digit.")
-    if name in taken:
-        raise DatasetError(f"A dataset named {name!r} already exists; choose another name.")
+    same = {_name_key(t): t for t in taken}.get(_name_key(name))
+    if same is not None:
+        raise DatasetError(f"A dataset named '{same}' already exists"
+                           f"{'' if same == name else f', too like {name!r} to tell apart'}; "
+                           "choose another name.")
     return name
+
+
+def _name_key(name: str) -> str:
+    """Names that differ only by '-' against '_' (mnist_5k, mnist-5k) are one name."""
+    return name.replace("_", "-")
 
 
 def suggested_name(filename: str) -> str:
@@ -123,10 +138,13 @@ def suggested_name(filename: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "-", stem).strip("-_")[:40] or "my-images"
 
 
+MAX_NAME_SHOWN = 40
+
+
 def class_name(text: str) -> str:
     """A class name as shown in captions and legends: one line of printable text, 40 at most."""
     text = "".join(c for c in " ".join(str(text).split()) if c.isprintable())
-    return text[:40] or "?"
+    return text[:MAX_NAME_SHOWN] or "?"
 
 
 def _check_size(size: int | None) -> None:
@@ -142,8 +160,18 @@ def _check_classes(y: np.ndarray, class_names: list[str]) -> None:
     counts = np.bincount(y, minlength=len(class_names))
     if counts.min() < MIN_PER_CLASS:
         few = class_names[int(counts.argmin())]
-        raise DatasetError(f"The class {plain(few)!r} has {counts.min()} image(s); every class "
+        raise DatasetError(f"The class '{plain(few)}' has {counts.min()} image(s); every class "
                            f"needs at least {MIN_PER_CLASS}.")
+
+
+def _check_distinct(clashes: list[list[str]], what: str) -> None:
+    """Refuse names that would show as one class (cut at 40 characters, blank, or repeated)."""
+    if clashes:
+        first = clashes[0]
+        raise DatasetError(f"The class {what}names '{plain(first[0], 60)}' and "
+                           f"'{plain(first[1], 60)}' would show as the same class "
+                           f"('{plain(class_name(first[0]))}'); give every class a name of its "
+                           f"own, at most {MAX_NAME_SHOWN} characters.")
 
 
 def _check_zip_entries(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -154,10 +182,10 @@ def _check_zip_entries(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         name = info.filename
         parts = PurePosixPath(name).parts
         if name.startswith("/") or "\\" in name or ".." in parts or re.match(r"[A-Za-z]:", name):
-            raise DatasetError(f"The zip holds an entry with an unsafe path ({plain(name)!r}); "
+            raise DatasetError(f"The zip holds an entry with an unsafe path ('{plain(name)}'); "
                                "nothing was added.")
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise DatasetError(f"The zip holds a symbolic link ({plain(name)!r}); only image "
+            raise DatasetError(f"The zip holds a symbolic link ('{plain(name)}'); only image "
                                "files are accepted.")
         if not info.is_dir():
             entries.append(info)
@@ -172,99 +200,18 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     with zf.open(info) as f:
         data = f.read(info.file_size + 1)
     if len(data) > info.file_size:  # an entry whose header lies about its size
-        raise DatasetError(f"The zip entry {plain(info.filename)!r} is larger than it declares.")
+        raise DatasetError(f"The zip entry '{plain(info.filename)}' is larger than it declares.")
     return data
 
 
-# -- a zip of class folders ----------------------------------------------------------------------
-def _image_entries(entries: list[zipfile.ZipInfo]) -> list[tuple[str, zipfile.ZipInfo]]:
-    """(class name, entry) of every image: the class is the folder the image is in."""
-    images = []
-    for info in entries:
-        if _JUNK.search(info.filename):
-            continue
-        path = PurePosixPath(info.filename)
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            raise DatasetError(f"{plain(info.filename)!r} is not an image (PNG, JPEG, BMP or "
-                               "GIF); remove it from the zip.")
-        if len(path.parts) < 2:
-            raise DatasetError(f"{plain(info.filename)!r} is not in a folder: put the images in "
-                               "one folder per class (the folder names become the class names).")
-        images.append((class_name(path.parent.name), info))
-    if not images:
-        raise DatasetError("The zip holds no images; put PNG, JPEG, BMP or GIF files in one "
-                           "folder per class.")
-    if len(images) > MAX_IMAGES:
-        raise DatasetError(f"The zip holds {len(images):,} images; the limit is {MAX_IMAGES:,}.")
-    return images
-
-
-def _open_image(data: bytes, name: str):
-    """A PIL image with only its header read, refused if its pixel count is too large."""
-    from PIL import Image
-
-    try:
-        image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:  # PIL's own, far higher limit, checked by open()
-        raise DatasetError(f"{plain(name)!r} has more pixels than images may have "
-                           f"({MAX_IMAGE_PIXELS:,}).") from None
-    except (OSError, ValueError, SyntaxError):
-        raise DatasetError(f"{plain(name)!r} is not an image this app can read.") from None
-    w, h = image.size
-    if w * h > MAX_IMAGE_PIXELS:
-        raise DatasetError(f"{plain(name)!r} is {w}×{h} pixels; images may have at most "
-                           f"{MAX_IMAGE_PIXELS:,} pixels.")
-    if min(w, h) < MIN_IMAGE_SIDE:
-        raise DatasetError(f"{plain(name)!r} is {w}×{h} pixels, too small to resize; images "
-                           f"need at least {MIN_IMAGE_SIDE} pixels a side.")
-    return image
-
-
-def _decode(image, name: str, size: int, mode: str) -> np.ndarray:
-    """(size, size) or (size, size, 3) uint8: transparent parts on white, as on paper."""
-    from PIL import Image
-
-    try:
-        image.draft(mode, (size, size))  # JPEG decodes straight to a smaller scale
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-        image = image.convert(mode).resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError):
-        raise DatasetError(f"{plain(name)!r} could not be decoded; it may be damaged.") from None
-
-
-def read_zip(data: bytes, size: int | None = None, colour: bool = False,
-             progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """x (N, C, S, S) uint8, y (N,) and the class names of a zip of class folders."""
-    report = progress or (lambda fraction, text: None)
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise DatasetError("The file is not a valid .zip archive.") from None
-    with zf:
-        images = _image_entries(_check_zip_entries(zf))
-        class_names = sorted({c for c, _ in images})
-        # Headers first: every size is checked before any pixel is decoded.
-        opened = []
-        for i, (cls, info) in enumerate(images):
-            opened.append((cls, info.filename, _open_image(_read_entry(zf, info), info.filename)))
-            if i % 200 == 0:
-                report(0.1 * i / len(images), f"Checking {len(images):,} images…")
-    if size is None:
-        smallest = min(min(image.size) for _, _, image in opened)
-        size = min(DEFAULT_SIZE, smallest)
-    mode = "RGB" if colour else "L"
-    x = np.empty((len(opened), size, size, 3) if colour else (len(opened), size, size), np.uint8)
-    for i, (_, name, image) in enumerate(opened):
-        x[i] = _decode(image, name, size, mode)
-        if i % 100 == 0:
-            report(0.1 + 0.8 * i / len(opened), f"Decoding image {i + 1:,} of {len(opened):,}…")
-    x = x.transpose(0, 3, 1, 2) if colour else x[:, None]
-    index = {c: k for k, c in enumerate(class_names)}
-    y = np.array([index[cls] for cls, _, _ in opened], dtype=np.int64)
-    return np.ascontiguousarray(x), y, class_names
+def _check_stored(n_images: int, values_per_image: int, itemsize: int = 1) -> None:
+    """Refuse a dataset whose stored arrays would exceed MAX_STORED_BYTES (checked before they
+    are built: a resize to a larger size multiplies what a small file holds)."""
+    stored = n_images * values_per_image * itemsize
+    if stored > MAX_STORED_BYTES:
+        raise DatasetError(f"Stored at this size the dataset would take {stored / 2**20:,.0f} MB; "
+                           f"the limit is {MAX_STORED_BYTES // 2**20} MB. Pick a smaller image "
+                           "size, grey instead of colour, or fewer images.")
 
 
 # -- an .npz of arrays ---------------------------------------------------------------------------
@@ -300,28 +247,52 @@ def read_npz(data: bytes, size: int | None = None) -> tuple[np.ndarray, np.ndarr
     if hi > 1:  # 0-255: kept as bytes when they are whole numbers
         x = x.astype(np.uint8) if np.array_equal(x, np.round(x)) else (x / 255.0)
     x = x if x.dtype == np.uint8 else x.astype(np.float32)
+    y, names = _labels(arrays, len(x))
+    if size is None and x.shape[2] != x.shape[3]:
+        raise DatasetError(f"The images are {x.shape[2]}×{x.shape[3]} pixels; this app works "
+                           "with square images. Pick an image size, and they are resized to it.")
+    side = size or x.shape[2]
+    _check_stored(len(x), x.shape[1] * side * side, 4 if size is not None else x.itemsize)
     if size is not None and x.shape[2:] != (size, size):
         import torch
 
         t = torch.from_numpy(x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0))
         x = torch.nn.functional.interpolate(t, size=(size, size), mode="bilinear",
                                             antialias=True).clamp_(0, 1).numpy()
-    y = arrays.get("y", np.zeros(len(x), dtype=np.int64))
-    if y.dtype.kind not in "iub" or y.shape != (len(x),) or (y.size and y.min() < 0):
-        raise DatasetError(f"'y' must hold one non-negative whole-number label per image "
-                           f"({len(x)}); it is {y.dtype} of shape {y.shape}.")
-    present = np.unique(y)
+    return np.ascontiguousarray(x), y, names
+
+
+def _labels(arrays: dict, n: int) -> tuple[np.ndarray, list[str]]:
+    """y as 0..K-1 and the K class names of an .npz's `y` and `class_names`. The labels may be
+    any whole numbers (or booleans); only the ones present make classes, at most MAX_CLASSES,
+    counted before anything is built per label (one label of 10**7 must not make 10**7 names)."""
+    y = arrays.get("y", np.zeros(n, dtype=np.int64))
+    if y.dtype.kind not in "iub" or y.shape != (n,) or (y.size and y.min() < 0):
+        raise DatasetError(f"'y' must hold one non-negative whole-number label per image ({n}); "
+                           f"it is {y.dtype} of shape {y.shape}.")
+    present, y = np.unique(y.astype(np.int64), return_inverse=True)
+    if len(present) > MAX_CLASSES:
+        raise DatasetError(f"'y' holds {len(present):,} different labels; this app handles at "
+                           f"most {MAX_CLASSES} classes.")
     names = arrays.get("class_names")
-    if names is not None:
-        if names.dtype.kind not in "US" or names.ndim != 1 or len(names) <= int(present.max()):
-            raise DatasetError("'class_names' must be a list of strings, one per label.")
-        names = [class_name(n) for n in names.astype(str)]
-    else:
-        names = [str(k) for k in range(int(present.max()) + 1)] if "y" in arrays else ["all"]
-    # Labels no image carries are dropped, so every class has its images.
-    remap = np.full(int(present.max()) + 1, -1, dtype=np.int64)
-    remap[present] = np.arange(len(present))
-    return np.ascontiguousarray(x), remap[y.astype(np.int64)], [names[k] for k in present]
+    if names is None:
+        shown = [str(k) for k in present] if "y" in arrays else ["all"]
+        return y, shown
+    if names.dtype.kind not in "US" or names.ndim != 1 or not 0 < len(names) <= 10 * MAX_CLASSES:
+        raise DatasetError(f"'class_names' must be a list of at most {10 * MAX_CLASSES} strings, "
+                           "one per label.")
+    if present[-1] >= len(names):
+        raise DatasetError(f"'y' holds the label {present[-1]} but 'class_names' names labels 0 "
+                           f"to {len(names) - 1}; give every label a name.")
+    if names.dtype.kind == "S":  # bytes: UTF-8 as far as it goes, the rest shown as '�'
+        names = [n.decode("utf-8", errors="replace") for n in names.tolist()]
+    shown = [class_name(names[k]) for k in present]
+    first: dict[str, str] = {}
+    for c, k in zip(shown, present, strict=True):
+        if c in first:  # two labels that would show as one name
+            _check_distinct([[first[c], str(names[k])]], "")
+        first[c] = str(names[k])
+    return y, shown
 
 
 # -- adding one ----------------------------------------------------------------------------------
@@ -347,7 +318,7 @@ def add_dataset(name: str, data: bytes, filename: str, taken: set[str] | frozens
     elif suffix == ".npz":
         x, y, class_names = read_npz(data, size)
     else:
-        raise DatasetError(f"{plain(filename)!r} is neither a .zip of image folders nor an .npz.")
+        raise DatasetError(f"'{plain(filename)}' is neither a .zip of image folders nor an .npz.")
     if x.shape[1] * x.shape[2] * x.shape[3] > 3 * 256 * 256:
         raise DatasetError(f"Images of shape {x.shape[1:]} are too large; pick a smaller size.")
     _check_classes(y, class_names)
@@ -356,8 +327,11 @@ def add_dataset(name: str, data: bytes, filename: str, taken: set[str] | frozens
     train, test = stratified_split(y, n_test, SPLIT_SEED)
     buffer = io.BytesIO()
     np.savez(buffer, x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test])
+    shape = list(x.shape[1:])
+    del x
+    _check_quota(buffer.getbuffer().nbytes)
     meta = {
-        "format_version": FORMAT_VERSION, "name": name, "image_shape": list(x.shape[1:]),
+        "format_version": FORMAT_VERSION, "name": name, "image_shape": shape,
         "n_train": len(train), "n_test": len(test), "class_names": class_names,
         "source": plain(PurePosixPath(filename).name, 80),
         "added": time.strftime("%Y-%m-%d %H:%M"),
@@ -365,6 +339,18 @@ def add_dataset(name: str, data: bytes, filename: str, taken: set[str] | frozens
     _store(name, buffer.getvalue(), meta)
     report(1.0, f"Added {name} in {time.perf_counter() - started:.1f} s.")
     return meta
+
+
+def _check_quota(need: int) -> None:
+    """The data folder's user datasets together stay under DATA_QUOTA_BYTES."""
+    from explorer.store import folder_bytes
+
+    used = folder_bytes(user_dir()) if user_dir().is_dir() else 0
+    if used + need > DATA_QUOTA_BYTES:
+        raise DatasetError(f"The class's datasets already take {used / 2**20:,.0f} MB of the "
+                           f"{DATA_QUOTA_BYTES // 2**20} MB they may use, and this one needs "
+                           f"{need / 2**20:,.1f} MB more; ask your teacher to remove a dataset "
+                           "or raise EXPLORER_DATA_QUOTA_MB.")
 
 
 def _store(name: str, arrays: bytes, meta: dict) -> None:
@@ -379,7 +365,15 @@ def _store(name: str, arrays: bytes, meta: dict) -> None:
         tmp.rename(root / name)  # fails if another process took the name meanwhile
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DatasetError(f"The dataset could not be saved in {root} ({e.strerror}).") from None
+        log.warning("could not store the dataset %s in %s: %s", name, root, e)
+        if (root / name).exists():  # another add of the same name finished first
+            raise DatasetError(f"A dataset named '{name}' was added a moment ago by someone "
+                               "else; choose another name.") from None
+        raise DatasetError(f"The dataset could not be saved on the server ({e.strerror}); ask "
+                           "your teacher to check its data folder.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+from explorer.userdata_zip import read_zip  # noqa: E402 - it uses the checks above

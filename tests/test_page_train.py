@@ -152,7 +152,7 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
     at = submit(at)  # a second Train while the first runs
     assert "already training" in at.warning[0].value
     deadline = time.monotonic() + 60
-    while at.session_state["train_job"].snapshot().step == 0:  # in a worker, learning
+    while not at.session_state["train_job"].snapshot().history:  # an epoch learned: kept
         assert time.monotonic() < deadline
         time.sleep(0.1)
     at.run()
@@ -325,7 +325,7 @@ def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch
     assert not at.form_submit_button, "the form stays while the run is live"
     assert at.get("progress") and at.button(key="stop_training")
     deadline = time.monotonic() + 60
-    while at.session_state["train_job"].snapshot().step == 0:
+    while not at.session_state["train_job"].snapshot().history:  # an epoch learned: kept
         assert time.monotonic() < deadline
         time.sleep(0.1)
     at.button(key="stop_training").click().run()

@@ -19,12 +19,13 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing import forkserver
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 
 from explorer import store
-from explorer.errors import ConfigError
+from explorer.jobs.limits import Limits
 from explorer.jobs.spec import JobSpec, JobState
 
 log = logging.getLogger(__name__)
@@ -147,8 +148,15 @@ class _LocalRun:
 
 class Engine:
     def __init__(self, backend=None, workers: int | None = None, runs: Path | None = None,
-                 notice: str = "", release_grace: float = RELEASE_GRACE_S):
+                 notice: str = "", release_grace: float = RELEASE_GRACE_S,
+                 limits: Limits | None = None, usage: Callable[[str], int] | None = None):
+        """`limits`: the caps per owner and in total (default: from the environment). `usage`:
+        how many bytes an owner's saved runs take (default: the runs this engine saved for it;
+        the class store may know better)."""
         self.backend = backend or LocalProcesses()
+        self.limits = limits or Limits.from_env()
+        self._usage = usage or self._saved_bytes
+        self._saved: dict[str, list[Path]] = {}  # owner -> run folders saved for it
         self.workers = workers or default_workers()
         self.notice = notice  # one sentence for the Train page, e.g. why Ray is not used
         self._runs = runs
@@ -166,13 +174,16 @@ class Engine:
     # -- the pages' side ------------------------------------------------------------------
     def submit(self, spec: JobSpec, owner: str | None = None) -> Job:
         """Queue `spec`, with its run folder's name reserved now: two students who ask for the
-        same name get two folders. One active job per owner (a browser session)."""
+        same name get two folders. Refused with one sentence (ConfigError) beyond the caps of
+        :class:`Limits`: jobs per owner (a browser session, or a student), jobs in all, the
+        longest job, the owner's quota."""
+        used = self._usage(owner) if owner is not None else 0  # outside the lock: reads disk
         with self._lock:
-            if owner is not None and any(j.owner == owner for j in self._active()):
-                raise ConfigError("You already have a model training or queued: stop it, or "
-                                  "wait for it to finish, before starting another.")
+            active = self._active()
+            mine = sum(j.owner == owner for j in active) if owner is not None else 0
+            self.limits.check(int(spec.train["epochs"]), spec.n_train, mine, len(active), used)
             runs = self._runs or store.runs_dir()
-            name = store.reserve_run_name(spec.name, runs)
+            name = store.reserve_run_name(spec.name, runs)  # O(1): a remembered next suffix
             spec = dataclasses.replace(spec, out=str(runs / name), name=name)
             job = Job(self, spec, owner)
             self._queue.append(job)
@@ -266,6 +277,10 @@ class Engine:
         while self._queue and len(self._running) < self.workers:
             job = self._queue.popleft()
             job._state.status, job._state.position, job._state.wait = "starting", 0, None
+            if job.owner is not None and self.limits.owner_quota_bytes:
+                # What the owner may still save, checked again by the worker when it saves.
+                room = self.limits.room(self._usage(job.owner))
+                job.spec = dataclasses.replace(job.spec, room_bytes=room)
             try:
                 job._run = self.backend.start(job.spec)
             except Exception as e:  # noqa: BLE001 - one job's failure must not stop the queue
@@ -275,6 +290,7 @@ class Engine:
                 store.release_run_name(Path(job.spec.out))
                 continue
             self._running.append(job)
+            self._estimate_waits()  # the places behind it move up at once
 
     def _collect(self, job: Job) -> None:
         try:
@@ -292,10 +308,16 @@ class Engine:
             state.status, state.message, state.eta = "failed", job._run.why_ended(), 0.0
             self._finish(job)
 
+    def _saved_bytes(self, owner: str) -> int:
+        folders = list(self._saved.get(owner, ()))  # no lock: called with and without it
+        return sum(store.folder_bytes(f) for f in folders if f.is_dir())
+
     def _finish(self, job: Job) -> None:
         self._running.remove(job)
         job._run.close()
         store.release_run_name(Path(job.spec.out))
+        if job.owner is not None and job._state.saved_path:
+            self._saved.setdefault(job.owner, []).append(Path(job._state.saved_path))
         rate = job._state.images_per_second
         if rate > 0:
             self._rate = 0.7 * self._rate + 0.3 * rate
@@ -310,28 +332,38 @@ def running_engine() -> Engine | None:
     return _ENGINE
 
 
+def _ray_backend() -> tuple[object | None, int | None, str]:
+    """(backend, workers, notice) for $EXPLORER_RAY_ADDRESS: a Ray backend, or None and the
+    sentence saying why training stays on this server. Takes at most the join timeout."""
+    address = os.environ.get("EXPLORER_RAY_ADDRESS", "").strip()
+    if not address:
+        return None, None, ""
+    try:
+        from explorer.jobs.ray_backend import connect
+    except ImportError:
+        notice = ("EXPLORER_RAY_ADDRESS is set but Ray is not installed (pip install -r "
+                  "requirements-ray.txt); training runs on this server's own workers instead.")
+    else:
+        try:
+            backend, workers = connect(address)
+            return backend, workers, ""
+        except Exception as e:  # noqa: BLE001 - RayUnavailable, said in a sentence
+            notice = str(e)
+    log.warning(notice)
+    return None, None, notice
+
+
 def get_engine() -> Engine:
     """The process's engine: on a Ray cluster when $EXPLORER_RAY_ADDRESS is set and reachable,
-    else local worker processes (with a notice saying why, when Ray was asked for)."""
+    else local worker processes (with a notice saying why, when Ray was asked for). The cluster
+    is joined outside the lock, with a timeout: a head that never answers delays the first page
+    that asks by at most that, and blocks no one else's lock."""
     global _ENGINE
+    if _ENGINE is not None:
+        return _ENGINE
+    backend, workers, notice = _ray_backend()
     with _ENGINE_LOCK:
-        if _ENGINE is None:
-            address = os.environ.get("EXPLORER_RAY_ADDRESS", "").strip()
-            backend, notice, workers = None, "", None
-            if address:
-                try:
-                    from explorer.jobs.ray_backend import connect
-                except ImportError:
-                    notice = ("EXPLORER_RAY_ADDRESS is set but Ray is not installed "
-                              "(pip install -r requirements-ray.txt); training runs on this "
-                              "server's own workers instead.")
-                else:
-                    try:
-                        backend, workers = connect(address)
-                    except Exception as e:  # noqa: BLE001 - RayUnavailable, said in a sentence
-                        notice = str(e)
-                if notice:
-                    log.warning(notice)
+        if _ENGINE is None:  # another thread may have finished first: its engine is kept
             try:
                 grace = float(os.environ.get("EXPLORER_RELEASE_GRACE_S", RELEASE_GRACE_S))
             except ValueError:

@@ -16,14 +16,18 @@ import threading
 import time
 from pathlib import Path
 
-import ray
-import torch
+# Token authentication unless the department says otherwise; Ray reads this when it is imported.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+
+import ray  # noqa: E402
+import torch  # noqa: E402
 
 from explorer.jobs.spec import JobSpec
 from explorer.jobs.worker import run_job
 
 ROOT = Path(__file__).resolve().parents[2]
-CONNECT_TIMEOUT_S = 3.0
+CONNECT_TIMEOUT_S = 3.0  # to open the head's port
+JOIN_TIMEOUT_S = 10.0  # to join the cluster: a port that accepts and never answers must not hang
 
 
 class RayUnavailable(Exception):
@@ -108,22 +112,42 @@ def _reachable(address: str) -> bool:
         return False
 
 
-def connect(address: str) -> tuple[RayBackend, int]:
+def connect(address: str, timeout: float = JOIN_TIMEOUT_S) -> tuple[RayBackend, int]:
     """Join the Ray cluster at `address` ("host:port" of its head, or "auto"): the backend and
-    how many jobs to run at once ($EXPLORER_WORKERS, else the cluster's CPUs)."""
+    how many jobs to run at once ($EXPLORER_WORKERS, else the cluster's CPUs).
+
+    Token authentication is on unless $RAY_AUTH_MODE says otherwise: the cluster's token comes
+    from $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token (Ray's own token mode, see
+    README, "Serving a department"). Joining gives up after `timeout` seconds."""
     fallback = "training runs on this server's own workers instead"
     if address != "auto" and not _reachable(address):
         raise RayUnavailable(f"The Ray cluster at {address} could not be reached; {fallback}.")
     env = {k: v for k, v in os.environ.items() if k.startswith("EXPLORER_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    try:
-        ray.init(address=address, namespace="latent-explorer", log_to_driver=False,
-                 runtime_env={"env_vars": env}, ignore_reinit_error=True)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-    except Exception as e:  # noqa: BLE001 - any failure to join means: use local workers
+    outcome: dict = {}
+
+    def join() -> None:
+        try:
+            ray.init(address=address, namespace="latent-explorer", log_to_driver=False,
+                     runtime_env={"env_vars": env}, ignore_reinit_error=True)
+            outcome["cpus"] = int(ray.cluster_resources().get("CPU", 1))
+        except BaseException as e:  # noqa: BLE001 - any failure to join means: use local workers
+            outcome["error"] = e
+
+    # ray.init has no timeout of its own for a head that accepts and never answers: it runs in
+    # a thread of its own, left behind (a daemon) if it does not finish in time.
+    joining = threading.Thread(target=join, name="ray-join", daemon=True)
+    joining.start()
+    joining.join(timeout)
+    if joining.is_alive():
+        raise RayUnavailable(f"The Ray cluster at {address} did not answer within "
+                             f"{timeout:.0f} s; {fallback}.")
+    if "error" in outcome:
+        e = outcome["error"]
         raise RayUnavailable(
             f"The Ray cluster at {address} could not be joined ({type(e).__name__}); "
             f"{fallback}.") from e
+    cpus = outcome["cpus"]
     try:
         workers = max(1, int(os.environ["EXPLORER_WORKERS"]))
     except (KeyError, ValueError):

@@ -62,11 +62,14 @@ def run_training(
     on_model: Callable[[Autoencoder], None] | None = None,
     replay: ReplayRecorder | None = None,
     keep_unsaved: bool = False,
+    room: int | None = None,
 ) -> RunOutcome:
     """Train a new model, evaluate it on the test split and save it to `out` (if given).
 
-    A run that diverged before finishing a single epoch is not saved: there is nothing learned
-    to keep. A stopped run is saved with what it learned so far. With a `replay` recorder, the
+    A run that did not finish a single epoch (diverged, or stopped at once: a queued job whose
+    tab was closed) is not saved: there is nothing learned to keep. A stopped run is saved with
+    what it learned so far. Before saving, the class's quota and the owner's `room` (bytes it
+    may still save; None: no cap of its own) are checked again. With a `replay` recorder, the
     codes of a sample of test images are kept before training and after every epoch, and saved
     beside the run (``replay.safetensors``) for the Inside page's training replay. A save that
     fails raises ModelFileError, or with `keep_unsaved` returns the model's bytes and card in
@@ -94,7 +97,7 @@ def run_training(
     else:
         result = train(model, data, train_cfg, callback=callback, stop=stop)
     model.to("cpu").eval()
-    nothing_learned = result.status == "diverged" and result.epochs_done == 0
+    nothing_learned = result.epochs_done == 0
     if nothing_learned:
         metrics = {}
     elif model_cfg.kind in ("gan", "cvae"):
@@ -108,6 +111,10 @@ def run_training(
         card = build_card(train_cfg, data, result, metrics, name or Path(out).name,
                           pick_device(train_cfg.device))
         try:
+            from explorer.store import check_room
+
+            need = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+            check_room(Path(out).parent, need, room)
             card = save_model(model, out, card, overwrite=overwrite)
         except ModelFileError as e:
             if not keep_unsaved:

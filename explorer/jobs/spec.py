@@ -39,6 +39,9 @@ class JobSpec:
     # The submitter's EXPLORER_* settings (data and cache folders): a worker forked long ago,
     # or on another machine, applies them before it loads anything.
     env: dict = field(default_factory=dict)
+    # Bytes the job's owner may still save (their quota less their saved runs), set by the
+    # engine when the job starts; None: no per-student quota.
+    room_bytes: int | None = None
 
     @classmethod
     def build(cls, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: str, out,

@@ -79,9 +79,11 @@ def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
         outcome = run_training(
             spec.model_config(), train_cfg, spec.dataset, Path(spec.out), callback=on_event,
             stop=should_stop, name=spec.name, on_model=lambda m: holder.__setitem__("model", m),
-            replay=replay, keep_unsaved=True,
+            replay=replay, keep_unsaved=True, room=spec.room_bytes,
         )
         result = outcome.result
+        if result.epochs_done == 0 and result.status == "stopped":
+            result.message = "Stopped before it finished an epoch; nothing was saved."
         emit("done", {
             "status": result.status,
             "message": outcome.save_error or result.message or

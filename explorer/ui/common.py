@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, exports, store, view
+from explorer import datasets, exports, store, usertext, view
 from explorer.config import FAMILY_CAPABILITIES, ModelConfig
 from explorer.errors import ExplorerError
 from explorer.images import image_grid, to_uint8, upscale
@@ -425,8 +425,9 @@ def show_images(images, captions=None, size: int = IMAGE_PX) -> None:
         return
     per_row = math.ceil(len(images) / math.ceil(len(images) / ROW_MAX))
     for start in range(0, len(images), per_row):
-        st.image(images[start:start + per_row], width=size,
-                 caption=None if captions is None else list(captions[start:start + per_row]))
+        st.image(images[start:start + per_row], width=size,  # captions hold users' class names
+                 caption=None if captions is None else
+                 [usertext.md(c) for c in captions[start:start + per_row]])
 
 
 def show_grid(images: np.ndarray, ncols: int, size: int = IMAGE_PX, caption: str | None = None):
@@ -438,4 +439,5 @@ def show_grid(images: np.ndarray, ncols: int, size: int = IMAGE_PX, caption: str
     picture = to_uint8(upscale(grid, factor))
     # A fixed width: left to "content", the element takes its caption's width when that is wider,
     # and the picture stretches with it, so grids beside each other differed in tile size.
-    st.image(picture, caption=caption, width=picture.shape[1])
+    st.image(picture, caption=None if caption is None else usertext.md(caption),
+             width=picture.shape[1])

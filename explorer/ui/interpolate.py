@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, inspect_latent, latent, lessons, neighbours, scores
+from explorer import datasets, inspect_latent, latent, lessons, neighbours, scores, usertext
 from explorer.errors import ModelFileError
 from explorer.models import can
 from explorer.ui import common, conditional
@@ -284,7 +284,7 @@ with tab_arith:
         a = pick_image("Image A", "arith_a", first)
     with right:
         source = int(y_test[a])
-        st.markdown(f"**Same style, another {digit}**: decode(z_A − mean {names[source]} + "
+        st.markdown(f"**Same style, another {digit}**: decode(z_A − mean {usertext.md(names[source])} + "
                     f"mean c) for every other class c")
         others = [c for c in present if c != source]
         sums = latent.analogy_codes(codes[a], means, source)  # (K, D), row `source` is z_A

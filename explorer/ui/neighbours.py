@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explorer import usertext
 from explorer.neighbours import NeighbourIndex, Neighbours, most_common
 from explorer.ui import common
 
@@ -30,9 +31,9 @@ def show_rows(cur: common.Current, found: Neighbours, of_class: int | None = Non
         if of_class is not None:
             same = int((labels[index] == of_class).sum())
             verb = "is" if same == 1 else "are"
-            st.caption(f"{same} of {len(index)} {verb} also a {names[of_class]}.")
+            st.caption(f"{same} of {len(index)} {verb} also a {usertext.md(names[of_class])}.")
         else:
-            st.caption(vote_sentence(labels[index], names))
+            st.caption(vote_sentence(labels[index], [usertext.md(n) for n in names]))
         common.show_images(list(x[index]), [f"#{j} · {names[labels[j]]} · {d:.2f}"
                                             for j, d in zip(index, distance, strict=True)], size=64)
 
