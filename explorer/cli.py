@@ -1,4 +1,5 @@
-"""Command line: ``python -m explorer datasets [add] | train | eval | list | import | pretrain``.
+"""Command line: ``python -m explorer datasets [add] | train | eval | list | import | pretrain |
+export-lesson``.
 
 Errors a user can fix (unknown dataset, latent size 0, a folder that is not a model) print one line
 and exit with status 2; nothing prints a traceback for them.
@@ -169,6 +170,18 @@ def cmd_pretrain(args) -> int:
     return 0
 
 
+def cmd_export_lesson(args) -> int:
+    from explorer.homework import write_bundle
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise ExplorerError(f"{out} is not empty; pass --overwrite or choose another --out.")
+    index = write_bundle(args.lesson, out)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"Wrote {index} ({size / 2**20:.1f} MB): open it in a browser, no server needed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -225,11 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="*", help="names of the models to rebuild")
     r.add_argument("--epochs", type=int, help="override every model's epochs (for quick checks)")
     r.add_argument("--no-projections", action="store_true")
+
+    h = sub.add_parser("export-lesson", help="write a lesson as a static page that decodes in "
+                                             "the browser (homework): index.html and its files")
+    h.add_argument("lesson", help="the lesson's name, e.g. no-holes")
+    h.add_argument("--out", required=True, help="folder to write")
+    h.add_argument("--overwrite", action="store_true", help="write into a folder that has files")
     return p
 
 
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "eval": cmd_eval, "list": cmd_list,
-            "import": cmd_import, "pretrain": cmd_pretrain}
+            "import": cmd_import, "pretrain": cmd_pretrain, "export-lesson": cmd_export_lesson}
 
 
 def main(argv: list[str] | None = None) -> int:
