@@ -8,7 +8,8 @@
   const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
     "#7f7f7f", "#bcbd22", "#17becf"];
   const status = $("status");
-  const api = { decodeMs: [], ready: false };
+  const api = { decodeMs: [], ready: false, marks: {} };
+  const mark = (name) => { api.marks[name] = performance.now(); };
   window.homework = api;
 
   function fail(message) {
@@ -73,18 +74,26 @@
     ort.env.wasm.proxy = false;
     const loader = new Blob([window.ORT_LOADER_MJS], { type: "text/javascript" });
     ort.env.wasm.wasmPaths = { mjs: URL.createObjectURL(loader) };
+    mark("script");
     const gz = new Blob([bytesOf(window.ORT_BINARY_GZIP_BASE64)]);
     const inflated = gz.stream().pipeThrough(new DecompressionStream("gzip"));
     ort.env.wasm.wasmBinary = new Uint8Array(await new Response(inflated).arrayBuffer());
+    mark("inflated");
+  }
+
+  // One session per model, created once; the first also starts the WebAssembly runtime.
+  function sessionFor(m) {
+    if (!m.session) {
+      m.session = ort.InferenceSession.create(m.onnx, { executionProviders: ["wasm"] });
+      m.session.then(() => mark("session " + m.label));
+    }
+    return m.session;
   }
 
   // Decode codes (n x d, flat) with model m: pixel means in [0, 1], flat (n, C, H, W).
   async function decode(m, codes, n) {
-    if (!m.session) {
-      m.session = await ort.InferenceSession.create(m.onnx, { executionProviders: ["wasm"] });
-    }
-    const start = performance.now();
-    const out = await m.session.run({ z: new ort.Tensor("float32", Float32Array.from(codes), [n, m.d]) });
+    const session = await sessionFor(m), start = performance.now();
+    const out = await session.run({ z: new ort.Tensor("float32", Float32Array.from(codes), [n, m.d]) });
     api.decodeMs.push(performance.now() - start);
     return out.x_hat.data;
   }
@@ -140,6 +149,7 @@
 
   function main(state) {
     const { lesson, models } = state;
+    sessionFor(models[0]); // compiles while the page is laid out
     setText($("title"), lesson.title);
     setText($("text"), lesson.text);
     setText($("try"), lesson.try_this ? "Try this: " + lesson.try_this : "");
@@ -316,15 +326,18 @@
   }
 
   (async () => {
-    let state;
+    let state, runtime;
     try {
+      runtime = startRuntime(); // inflates the runtime while the data is read
+      runtime.catch(() => {}); // its failure is reported below, once the data has been read
       state = load();
+      mark("data");
     } catch (e) {
       fail("This bundle's data could not be read (" + e.message + "); export the lesson again.");
       return;
     }
     try {
-      await startRuntime();
+      await runtime;
       await main(state);
     } catch (e) {
       fail("The decoder could not start in this browser: " + (e && e.message ? e.message : e));
