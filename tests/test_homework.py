@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from explorer.models import ModelConfig, build_model
 
 ort = pytest.importorskip("onnxruntime")  # pinned in requirements-test.txt
 
+ROOT = Path(__file__).resolve().parent.parent
 DATA = re.compile(rb'<script type="application/json" id="lesson-data">(.*?)</script>', re.S)
 
 
@@ -121,3 +123,32 @@ def test_the_export_command_writes_a_folder_that_opens_as_index_html(tmp_path):
     assert main(["export-lesson", "beta", "--out", str(tmp_path / "beta")]) == 0
     assert (tmp_path / "beta" / "index.html").is_file()
     assert main(["export-lesson", "beta", "--out", str(tmp_path / "beta")]) == 2  # not empty
+
+
+def lessons_page(monkeypatch, ort_web=None):
+    from streamlit.testing.v1 import AppTest
+
+    if ort_web is not None:
+        monkeypatch.setenv("EXPLORER_ORT_WEB", str(ort_web))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("explorer/ui/lessons.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def homework_buttons(at):
+    return [b for b in at.get("download_button") if str(b.key).startswith("homework_")]
+
+
+def test_each_lesson_offers_its_homework_page_and_says_what_is_missing(runs, monkeypatch,
+                                                                       tmp_path):
+    at = lessons_page(monkeypatch)
+    buttons = homework_buttons(at)
+    assert sorted(b.key for b in buttons) == sorted(f"homework_{x.slug}" for x in lessons.LESSONS)
+    assert not any(b.proto.disabled for b in buttons)  # every lesson opens a model
+    assert not any("npm install" in c.value for c in at.caption)
+
+    at = lessons_page(monkeypatch, tmp_path)  # no onnxruntime-web there
+    hints = [c.value for c in at.caption if "npm install --prefix .cache/npm" in c.value]
+    assert len(hints) == len(lessons.LESSONS)
+    assert all(b.proto.disabled for b in homework_buttons(at))

@@ -8,6 +8,19 @@ missing. Nothing here is imported by the app at start-up.
 
 from explorer.homework.bundle import bundle_files, bundle_zip, write_bundle
 from explorer.homework.onnx_decoder import ExportError, decoder_onnx, onnx_missing
+from explorer.homework.runtime import package_dir
 
 __all__ = ["ExportError", "bundle_files", "bundle_zip", "decoder_onnx", "onnx_missing",
-           "write_bundle"]
+           "unavailable", "write_bundle"]
+
+
+def unavailable() -> str | None:
+    """One sentence when this machine cannot export (onnx or onnxruntime-web missing), else None;
+    cheap: nothing is exported to find out."""
+    if (problem := onnx_missing()) is not None:
+        return problem
+    try:
+        package_dir()
+    except ExportError as e:
+        return str(e)
+    return None
