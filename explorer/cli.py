@@ -45,6 +45,8 @@ def cmd_datasets(args) -> int:
 
     if args.action == "add":
         return cmd_datasets_add(args)
+    if args.action == "export":
+        return cmd_datasets_export(args)
     print(f"{'name':<15}{'images':>8}  {'size':<8}{'offline now':<16}description")
     for info in INFOS.values():
         n = info.n_train + info.n_test
@@ -77,6 +79,18 @@ def cmd_datasets_add(args) -> int:
     c, h, w = info.image_shape
     print(f"Added {info.name}: {info.n_train} train and {info.n_test} test images, {h}x{w}"
           f"{' colour' if c == 3 else ''}, classes {', '.join(info.class_names)}")
+    return 0
+
+
+def cmd_datasets_export(args) -> int:
+    from explorer.dataset_export import dataset_npz
+
+    data, same = dataset_npz(args.name)
+    Path(args.out).write_bytes(data)
+    print(f"Wrote {args.out} ({len(data) / 2**20:.1f} MB): add it elsewhere with "
+          f"`python -m explorer datasets add {args.name} {Path(args.out).name}`"
+          + ("; it splits back into the same test images" if same else
+             "; its test split there will be drawn anew"))
     return 0
 
 
@@ -196,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--size", type=int, help="side of the square images (default: the smaller of "
                                             "28 and the images' own)")
     a.add_argument("--colour", action="store_true", help="keep colour (default: grey)")
+
+    x = d_sub.add_parser("export", help="write a dataset as an .npz that 'datasets add' takes")
+    x.add_argument("name", help="a built-in dataset or one a class added")
+    x.add_argument("--out", required=True, help="the .npz to write")
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")

@@ -1,0 +1,60 @@
+"""A dataset downloads as an .npz that `datasets add` takes back: same images, same class names,
+and (for a class's own set and mnist-5k) the same test images, so scores match elsewhere."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from explorer import datasets
+from explorer.cli import main
+from explorer.dataset_export import dataset_npz
+from explorer.errors import DatasetError
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
+    datasets.refresh_user_datasets()
+    yield folder
+    monkeypatch.undo()
+    datasets.refresh_user_datasets()
+
+
+def as_set(x) -> set[bytes]:
+    return {np.rint(image.numpy() * 255).astype(np.uint8).tobytes() for image in x}
+
+
+def test_a_class_dataset_comes_back_with_the_same_test_images(data_dir, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(60, 12, 12), dtype=np.uint8)
+    y = np.repeat(np.arange(3), 20)
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, y=y, class_names=np.array(["<b>circle</b>", "square", "star"]))
+    datasets.add_user_dataset("shapes", buffer.getvalue(), "shapes.npz")
+    assert main(["datasets", "export", "shapes", "--out", str(tmp_path / "shapes.npz")]) == 0
+    datasets.add_user_dataset("shapes-again", (tmp_path / "shapes.npz").read_bytes(), "s.npz")
+    a, b = datasets.load_dataset("shapes"), datasets.load_dataset("shapes-again")
+    assert b.class_names == a.class_names and b.image_shape == a.image_shape == (1, 12, 12)
+    assert as_set(b.x_test) == as_set(a.x_test) and as_set(b.x_train) == as_set(a.x_train)
+    assert sorted(b.y_test.tolist()) == sorted(a.y_test.tolist())
+
+
+def test_mnist_5k_travels_with_its_test_split(data_dir):
+    data, same = dataset_npz("mnist-5k")
+    assert same
+    datasets.add_user_dataset("mnist-copy", data, "mnist-5k.npz")
+    a, b = datasets.load_dataset("mnist-5k"), datasets.load_dataset("mnist-copy")
+    assert len(b.x_test) == len(a.x_test) == 1000
+    assert as_set(b.x_test) == as_set(a.x_test)
+    with np.load(io.BytesIO(data), allow_pickle=False) as f:
+        assert f["x"].dtype == np.uint8 and f["x"].shape == (5000, 28, 28)
+
+
+def test_a_set_too_large_for_datasets_add_is_refused_with_a_sentence(monkeypatch):
+    monkeypatch.setattr("explorer.userdata.MAX_IMAGES", 1000)
+    with pytest.raises(DatasetError, match="at most 1,000"):
+        dataset_npz("digits")
