@@ -58,3 +58,42 @@ def test_a_set_too_large_for_datasets_add_is_refused_with_a_sentence(monkeypatch
     monkeypatch.setattr("explorer.userdata.MAX_IMAGES", 1000)
     with pytest.raises(DatasetError, match="at most 1,000"):
         dataset_npz("digits")
+
+
+def test_a_model_of_a_class_dataset_travels_with_it_and_imports_elsewhere(data_dir, tmp_path,
+                                                                          monkeypatch):
+    import zipfile
+
+    from explorer import checkpoints, exports
+    from explorer.models import ModelConfig, build_model
+
+    x = np.random.default_rng(1).integers(0, 256, size=(40, 8, 8), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, y=np.repeat(np.arange(2), 20), class_names=np.array(["o", "x"]))
+    datasets.add_user_dataset("shapes", buffer.getvalue(), "shapes.npz")
+    model = build_model(ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(8,)))
+    checkpoints.save_model(model, tmp_path / "m", {"name": "m", "dataset": {"name": "shapes"}})
+    shared = exports.model_zip(tmp_path / "m")
+    here = datasets.load_dataset("shapes")
+
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "elsewhere"))  # another machine
+    datasets.refresh_user_datasets()
+    assert "shapes" not in datasets.INFOS
+    bad = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(shared)) as zf, zipfile.ZipFile(bad, "w") as out:
+        for name in zf.namelist():
+            out.writestr(name, _npz(side=6) if name == exports.DATASET else zf.read(name))
+    with pytest.raises(exports.ModelFileError, match="shape"):
+        exports.import_model_zip(bad.getvalue(), tmp_path / "runs", "m")
+    assert "shapes" not in datasets.INFOS and not (tmp_path / "runs").exists()
+
+    folder = exports.import_model_zip(shared, tmp_path / "runs", "m")
+    there = datasets.load_dataset("shapes")
+    assert as_set(there.x_test) == as_set(here.x_test) and there.class_names == ("o", "x")
+    assert checkpoints.load_model(folder)[1]["dataset"]["name"] == "shapes"
+
+
+def _npz(side: int) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.zeros((20, side, side), np.uint8), y=np.repeat(np.arange(2), 10))
+    return buffer.getvalue()
