@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from explorer import lessons
 from explorer.checkpoints import load_model, save_model
 from explorer.homework import ExportError, bundle_files, bundle_zip, decoder_onnx
 from explorer.homework.bundle import json_for_html
+from explorer.homework.onnx_decoder import INSTALL_HINT
 from explorer.latent import decode
 from explorer.models import ModelConfig, build_model
 
@@ -152,3 +154,8 @@ def test_each_lesson_offers_its_homework_page_and_says_what_is_missing(runs, mon
     hints = [c.value for c in at.caption if "npm install --prefix .cache/npm" in c.value]
     assert len(hints) == len(lessons.LESSONS)
     assert all(b.proto.disabled for b in homework_buttons(at))
+
+    monkeypatch.delenv("EXPLORER_ORT_WEB")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if onnx were not installed: the app runs
+    at = lessons_page(monkeypatch)
+    assert sum(INSTALL_HINT == c.value for c in at.caption) == len(lessons.LESSONS)
