@@ -97,3 +97,15 @@ def _npz(side: int) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, x=np.zeros((20, side, side), np.uint8), y=np.repeat(np.arange(2), 10))
     return buffer.getvalue()
+
+
+def test_the_train_page_offers_the_picked_dataset_as_an_npz(data_dir, runs):
+    from streamlit.testing.v1 import AppTest
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120).run()
+    at.switch_page("explorer/ui/train.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.selectbox(key="dataset_download_pick").set_value("digits").run()
+    [button] = [b for b in at.get("download_button") if b.key == "dataset_download"]
+    assert button.proto.label == "Download digits (.npz)"
