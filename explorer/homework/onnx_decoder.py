@@ -8,6 +8,7 @@ uses ``torch.onnx.export`` with the TorchScript exporter (``dynamo=False``), whi
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import warnings
 
@@ -38,12 +39,13 @@ class _Decoder(nn.Module):
 
 
 def onnx_missing() -> str | None:
-    """A sentence when the ONNX tooling is missing, else None."""
+    """A sentence when the ONNX tooling is missing, else None; looks without importing it (a
+    page asks on every run)."""
     try:
-        import onnx  # noqa: F401
-    except ImportError:
-        return INSTALL_HINT
-    return None
+        found = importlib.util.find_spec("onnx") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else INSTALL_HINT
 
 
 def check_exportable(model: nn.Module, label: str) -> None:
