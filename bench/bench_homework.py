@@ -142,6 +142,7 @@ def main() -> None:
     in_torch = torch_decode_times(20 * batches + 10)[10:]
     tti, ref = C.median(times["page"]), C.median(times["bare"])
     stages = {k: C.median([s[k] for s in STAGES if k in s]) for k in STAGES[-1]}
+    map_s = stages.get("map", float("nan")) / 1e3
     C.log("stages (median ms from navigation): "
           + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
     decode_ms = C.median(in_page)
@@ -151,6 +152,8 @@ def main() -> None:
         C.Row(f"homework bundle ({LESSON}), zip", zip_mb, None, "MB", "< 15 MB", zip_mb < 15),
         C.Row("homework time to first decoded picture, file://", tti, ref, "s", "< 2 s", tti < 2,
               "the same page's bytes, nothing run", f"load average {C.load_average():.1f}"),
+        C.Row("homework time to the map and text on screen, file://", map_s, ref, "s", "", None,
+              "the same page's bytes, nothing run"),
         C.Row("homework decode of one code in Chromium (WebAssembly)", decode_ms,
               C.median(in_torch), "ms", "< 20 ms", decode_ms < 20, "PyTorch, this process",
               f"p90 {C.percentile(in_page, 90):.2f} ms"),

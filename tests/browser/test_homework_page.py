@@ -139,3 +139,17 @@ def test_a_tampered_bundle_shows_its_markup_as_text_and_runs_none_of_it(offline,
     assert page.get_attribute("body", "data-state") == "error"
     expect(page.locator("#status")).to_contain_text("could not be read")
     assert page.evaluate("() => window.pwned") is None
+
+
+def test_a_bundle_without_its_runtime_says_so_and_still_shows_the_lesson(offline, bundle,
+                                                                         tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(bundle.parent, folder, ignore=shutil.ignore_patterns("ort-binary.js"))
+    page = offline
+    page.goto((folder / "index.html").as_uri())
+    page.wait_for_selector("body:not([data-state=loading])", timeout=60_000)
+    assert page.get_attribute("body", "data-state") == "error"
+    expect(page.locator("#status")).to_contain_text("ONNX Runtime Web is missing")
+    expect(page.locator("h1")).to_have_text("Why the VAE's latent space has far fewer holes")

@@ -68,7 +68,8 @@
 
   async function startRuntime() {
     if (typeof ort === "undefined" || !window.ORT_LOADER_MJS || !window.ORT_BINARY_GZIP_BASE64) {
-      throw new Error("ONNX Runtime Web is missing from the bundle's ort folder");
+      throw new Error("ONNX Runtime Web is missing from the bundle's ort folder; unzip the " +
+        "whole bundle, or export the lesson again");
     }
     ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which file:// lacks
     ort.env.wasm.proxy = false;
@@ -81,11 +82,13 @@
     mark("inflated");
   }
 
+  let runtime = null; // set at start: resolves once the WebAssembly binary is inflated
+
   // One session per model, created once; the first also starts the WebAssembly runtime.
   function sessionFor(m) {
     if (!m.session) {
-      m.session = ort.InferenceSession.create(m.onnx, { executionProviders: ["wasm"] });
-      m.session.then(() => mark("session " + m.label));
+      m.session = runtime.then(() => ort.InferenceSession.create(m.onnx, { executionProviders: ["wasm"] }));
+      m.session.then(() => mark("session " + m.label), () => {}); // a failure is said by decode
     }
     return m.session;
   }
@@ -143,7 +146,10 @@
       busy = true;
       try {
         while (pending) { const next = pending; pending = null; await render(next); }
-      } catch (e) { fail("Decoding failed: " + e.message); } finally { busy = false; }
+      } catch (e) {
+        api.failed = true;
+        fail("The decoder could not run in this browser: " + (e && e.message ? e.message : e));
+      } finally { busy = false; }
     };
   }
 
@@ -316,6 +322,10 @@
       });
       if (!m.ds.pixels) await spritePixels(m.ds);
       setPick("a", Math.min(pick.a, m.n - 1)); setPick("b", Math.min(pick.b, m.n - 1));
+      if (!api.marks.map) {
+        mark("map"); // the text, the map and the thumbnails are on screen: the first decode waits
+        status.textContent = "The map is ready; the decoder is starting…";
+      }
       await decodeAt([(view.x0 + view.x1) / 2, (view.y0 + view.y1) / 2]);
       await samples();
     }
@@ -326,7 +336,7 @@
   }
 
   (async () => {
-    let state, runtime;
+    let state;
     try {
       runtime = startRuntime(); // inflates the runtime while the data is read
       runtime.catch(() => {}); // its failure is reported below, once the data has been read
@@ -337,12 +347,13 @@
       return;
     }
     try {
+      await main(state); // draws the page at once; its decodes wait for the runtime
       await runtime;
-      await main(state);
     } catch (e) {
       fail("The decoder could not start in this browser: " + (e && e.message ? e.message : e));
       return;
     }
+    if (api.failed) return;
     api.ready = true;
     api.readyMs = performance.now();
     status.textContent = "Ready: every picture is decoded in this browser.";
