@@ -179,14 +179,14 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
                        "weights are accepted, because loading a pickle can run any code.")
         elif "/" in name or "\\" in name or name.startswith(".") or ":" in name:
             problem = (f"The zip holds a path or folder ('{plain(name, 80)}'); a shared model is "
-                       f"exactly two files at the top level: {CARD} and {WEIGHTS}.")
+                       f"files at the top level: {CARD}, {WEIGHTS} and perhaps {DATASET}.")
         if problem:
             break
     if problem is None and len(set(names)) != len(names):
         problem = "The zip holds the same file twice; it was not made by this app."
     if problem is None and (extra := sorted(set(names) - {CARD, WEIGHTS, DATASET})):
         problem = (f"The zip holds unexpected files ({plain(', '.join(extra[:4]), 120)}); a shared "
-                   f"model is exactly {CARD} and {WEIGHTS}.")
+                   f"model is {CARD} and {WEIGHTS}, with {DATASET} for a class's own dataset.")
     if problem is None and (missing := [n for n in (CARD, WEIGHTS) if n not in names]):
         problem = f"The zip has no {' and no '.join(missing)}; it is not a model."
     if problem is None and any(info.flag_bits & 0x1 for info in zf.infolist()):
