@@ -1,4 +1,5 @@
-"""Command line: ``python -m explorer datasets [add] | train | eval | list | import | pretrain``.
+"""Command line: ``python -m explorer datasets [add] | train | eval | list | import | pretrain |
+export-lesson``.
 
 Errors a user can fix (unknown dataset, latent size 0, a folder that is not a model) print one line
 and exit with status 2; nothing prints a traceback for them.
@@ -46,6 +47,8 @@ def cmd_datasets(args) -> int:
 
     if args.action == "add":
         return cmd_datasets_add(args)
+    if args.action == "export":
+        return cmd_datasets_export(args)
     print(f"{'name':<15}{'images':>8}  {'size':<8}{'offline now':<16}description")
     for info in INFOS.values():
         n = info.n_train + info.n_test
@@ -78,6 +81,18 @@ def cmd_datasets_add(args) -> int:
     c, h, w = info.image_shape
     print(f"Added {info.name}: {info.n_train} train and {info.n_test} test images, {h}x{w}"
           f"{' colour' if c == 3 else ''}, classes {', '.join(info.class_names)}")
+    return 0
+
+
+def cmd_datasets_export(args) -> int:
+    from explorer.dataset_export import dataset_npz
+
+    data, same = dataset_npz(args.name)
+    Path(args.out).write_bytes(data)
+    print(f"Wrote {args.out} ({len(data) / 2**20:.1f} MB): add it elsewhere with "
+          f"`python -m explorer datasets add {args.name} {Path(args.out).name}`"
+          + ("; it splits back into the same test images" if same else
+             "; its test split there will be drawn anew"))
     return 0
 
 
@@ -180,6 +195,18 @@ def cmd_pretrain(args) -> int:
     return 0
 
 
+def cmd_export_lesson(args) -> int:
+    from explorer.homework import write_bundle
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise ExplorerError(f"{out} is not empty; pass --overwrite or choose another --out.")
+    index = write_bundle(args.lesson, out)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"Wrote {index} ({size / 2**20:.1f} MB): open it in a browser, no server needed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -194,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--size", type=int, help="side of the square images (default: the smaller of "
                                             "28 and the images' own)")
     a.add_argument("--colour", action="store_true", help="keep colour (default: grey)")
+
+    x = d_sub.add_parser("export", help="write a dataset as an .npz that 'datasets add' takes")
+    x.add_argument("name", help="a built-in dataset or one a class added")
+    x.add_argument("--out", required=True, help="the .npz to write")
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")
@@ -236,11 +267,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="*", help="names of the models to rebuild")
     r.add_argument("--epochs", type=int, help="override every model's epochs (for quick checks)")
     r.add_argument("--no-projections", action="store_true")
+
+    h = sub.add_parser("export-lesson", help="write a lesson as a static page that decodes in "
+                                             "the browser (homework): index.html and its files")
+    h.add_argument("lesson", help="the lesson's name, e.g. no-holes")
+    h.add_argument("--out", required=True, help="folder to write")
+    h.add_argument("--overwrite", action="store_true", help="write into a folder that has files")
     return p
 
 
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "eval": cmd_eval, "list": cmd_list,
-            "import": cmd_import, "pretrain": cmd_pretrain}
+            "import": cmd_import, "pretrain": cmd_pretrain, "export-lesson": cmd_export_lesson}
 
 
 def main(argv: list[str] | None = None) -> int:

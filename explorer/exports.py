@@ -2,7 +2,8 @@
 through the latent space as animated GIFs, and a trained model as one .zip to share.
 
 Everything here turns arrays into bytes (or bytes into a model folder) and knows nothing about
-the UI. A shared model travels as a zip holding exactly ``card.json`` and ``model.safetensors``;
+the UI. A shared model travels as a zip holding exactly ``card.json`` and ``model.safetensors``,
+plus ``dataset.npz`` when it was trained on a class's own dataset (which another machine lacks);
 importing one checks every member before anything is written, so a refused file leaves no trace.
 Messages quote names from a file only through :func:`explorer.errors.plain`.
 """
@@ -25,7 +26,9 @@ from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.images import image_grid, to_uint8, upscale
 
 TILE_PX = 112  # exported tiles are upscaled to about this size: crisp when pasted into slides
-MAX_ZIP_BYTES = checkpoints.MAX_WEIGHTS_BYTES + MAX_CARD_BYTES
+DATASET = "dataset.npz"  # a class's own dataset, as `datasets add` takes it (dataset_export)
+MAX_DATASET_BYTES = 64 * 2**20  # explorer.userdata.MAX_FILE_BYTES: what `datasets add` takes
+MAX_ZIP_BYTES = checkpoints.MAX_WEIGHTS_BYTES + MAX_CARD_BYTES + MAX_DATASET_BYTES
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same model always zips to the same bytes
 
 
@@ -114,11 +117,18 @@ def _member(name: str, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
 
 
 def model_zip(folder: str | Path) -> bytes:
-    """A model folder as one .zip to share: exactly card.json and model.safetensors, nothing
+    """A model folder as one .zip to share: card.json and model.safetensors, and the dataset
+    when it is a class's own (so the pages have its test images on another machine), nothing
     else (no replays, no projections), checked to load before it is packed."""
     folder = Path(folder)
-    checkpoints.load_model(folder)  # refuse to pass on a model that would not load
-    return _pack({name: (folder / name).read_bytes() for name in (CARD, WEIGHTS)})
+    _, card = checkpoints.load_model(folder)  # refuse to pass on a model that would not load
+    files = {name: (folder / name).read_bytes() for name in (CARD, WEIGHTS)}
+    name = card.get("dataset", {}).get("name")
+    if name in datasets.INFOS and datasets.INFOS[name].user:
+        from explorer.dataset_export import dataset_npz
+
+        files[DATASET] = dataset_npz(name)[0]
+    return _pack(files)
 
 
 def unsaved_model_zip(data: bytes, card: dict) -> bytes:
@@ -130,8 +140,9 @@ def unsaved_model_zip(data: bytes, card: dict) -> bytes:
 def _pack(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        for name in (CARD, WEIGHTS):
-            zf.writestr(*_member(name, files[name]))
+        for name in (CARD, WEIGHTS, DATASET):
+            if name in files:
+                zf.writestr(*_member(name, files[name]))
     return buffer.getvalue()
 
 
@@ -162,19 +173,20 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     names = [info.filename for info in zf.infolist()]
     problem = None
     for name in names:
-        if name.lower().endswith(checkpoints.PICKLE_SUFFIXES):
+        # dataset.npz is read with allow_pickle=False (explorer.userdata.read_npz)
+        if name != DATASET and name.lower().endswith(checkpoints.PICKLE_SUFFIXES):
             problem = (f"The zip holds '{plain(name, 80)}', a pickled Python file; only safetensors "
                        "weights are accepted, because loading a pickle can run any code.")
         elif "/" in name or "\\" in name or name.startswith(".") or ":" in name:
             problem = (f"The zip holds a path or folder ('{plain(name, 80)}'); a shared model is "
-                       f"exactly two files at the top level: {CARD} and {WEIGHTS}.")
+                       f"files at the top level: {CARD}, {WEIGHTS} and perhaps {DATASET}.")
         if problem:
             break
     if problem is None and len(set(names)) != len(names):
         problem = "The zip holds the same file twice; it was not made by this app."
-    if problem is None and (extra := sorted(set(names) - {CARD, WEIGHTS})):
+    if problem is None and (extra := sorted(set(names) - {CARD, WEIGHTS, DATASET})):
         problem = (f"The zip holds unexpected files ({plain(', '.join(extra[:4]), 120)}); a shared "
-                   f"model is exactly {CARD} and {WEIGHTS}.")
+                   f"model is {CARD} and {WEIGHTS}, with {DATASET} for a class's own dataset.")
     if problem is None and (missing := [n for n in (CARD, WEIGHTS) if n not in names]):
         problem = f"The zip has no {' and no '.join(missing)}; it is not a model."
     if problem is None and any(info.flag_bits & 0x1 for info in zf.infolist()):
@@ -207,10 +219,13 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     return content
 
 
-def _card_from_bytes(data: bytes) -> dict:
-    """card.json parsed and checked as far as it can be without the weights."""
+def _card_from_bytes(data: bytes, carried: bool = False) -> dict:
+    """card.json parsed and checked as far as it can be without the weights; a dataset the zip
+    carries and this machine lacks is checked from its file (:func:`_carried_dataset`)."""
     card = checkpoints.parse_card(data, f"{CARD} in the zip")
     name = card.get("dataset", {}).get("name")
+    if carried and name not in datasets.INFOS:
+        return card
     if name not in datasets.INFOS:
         raise ModelFileError(
             f"{CARD} in the zip names the dataset {plain(repr(name), 80)}, which this app does not "
@@ -225,6 +240,24 @@ def _card_from_bytes(data: bytes) -> dict:
     return card
 
 
+def _carried_dataset(zf: zipfile.ZipFile, card: dict) -> bytes | None:
+    """The dataset file to add before the model, when the zip carries one this machine lacks;
+    checked as `datasets add` checks it, and against the images the card describes."""
+    name = card.get("dataset", {}).get("name")
+    if DATASET not in zf.namelist() or name in datasets.INFOS:
+        return None  # known here (built-in, or added before): the one here is used
+    from explorer import userdata
+
+    data = _read_member(zf, DATASET, MAX_DATASET_BYTES)
+    userdata.check_name(str(name), set(datasets.INFOS))
+    x, _, _ = userdata.read_npz(data)
+    shape = tuple(card["config"]["image_shape"])
+    if tuple(x.shape[1:]) != shape:
+        raise ModelFileError(f"{DATASET} in the zip holds images of shape {tuple(x.shape[1:])}, "
+                             f"but the model takes {shape}.")
+    return data
+
+
 def import_model_zip(data: bytes, runs_dir: str | Path, name: str) -> Path:
     """Check a shared model's zip and save it as a new run named after `name` (made safe, and
     `name-2`, ... when taken, even by an upload finishing at the same moment); returns the new
@@ -233,9 +266,10 @@ def import_model_zip(data: bytes, runs_dir: str | Path, name: str) -> Path:
     and room in the runs folder. The weights are rebuilt through safetensors, so a refused file
     leaves nothing behind."""
     with _open_zip(bytes(data)) as zf:
-        card = _card_from_bytes(_read_member(zf, CARD, MAX_CARD_BYTES))
+        card = _card_from_bytes(_read_member(zf, CARD, MAX_CARD_BYTES), DATASET in zf.namelist())
         limit = checkpoints.weights_limit(ModelConfig.from_dict(card["config"]))
         weights = _read_member(zf, WEIGHTS, limit)
+        dataset = _carried_dataset(zf, card)
     if _looks_pickled(weights):
         raise ModelFileError(
             f"{WEIGHTS} in the zip is a pickled PyTorch file (torch.save), not safetensors; it is "
@@ -248,6 +282,8 @@ def import_model_zip(data: bytes, runs_dir: str | Path, name: str) -> Path:
         base = store.sanitize_run_name(name)
     except ConfigError:
         base = "shared-model"
+    if dataset is not None:  # the model passed every check: its dataset goes in first
+        datasets.add_user_dataset(card["dataset"]["name"], dataset, DATASET)
     folder = store.new_run_path(store.unique_run_name(base, runs_dir), runs_dir, overwrite=True)
     card = checkpoints.save_model(model, folder, card)  # takes the next free name if need be
     return folder.with_name(card["name"])

@@ -7,6 +7,21 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# A lesson's homework page decodes with ONNX Runtime Web, copied into the export from here
+# (gitignored); pinned like explorer/homework/runtime.py's ORT_WEB_VERSION.
+ORT_WEB=onnxruntime-web@1.30.0
+if ! grep -qs '"version": "1.30.0"' .cache/npm/node_modules/onnxruntime-web/package.json; then
+  if ! command -v npm >/dev/null && [ "${1:-}" = "--test" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  fi
+  if command -v npm >/dev/null; then
+    npm install --prefix .cache/npm --no-audit --no-fund --silent "$ORT_WEB"
+  else
+    echo "npm not found: exporting a lesson as homework needs $ORT_WEB (install npm, run again)" >&2
+  fi
+fi
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
   # The optional Ray engine is tested against a real local head, so the tests install it.

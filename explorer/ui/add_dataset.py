@@ -3,6 +3,8 @@ arrays as an .npz, checked and stored by :mod:`explorer.userdata`; the new set i
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from explorer import datasets, userdata
@@ -30,8 +32,10 @@ def add_dataset_expander(picker_key: str) -> None:
             help="Every image is resized to this square. Larger images train more slowly.")
         colour = st.toggle("Keep colour", key="dataset_colour",
                            help="Off: grey images, which most drawings are.")
-        if not st.button("Add the dataset", key="dataset_add", disabled=upload is None,
-                         icon=":material/upload:"):
+        added = st.button("Add the dataset", key="dataset_add", disabled=upload is None,
+                          icon=":material/upload:")
+        download_dataset()
+        if not added:
             return
         bar = st.progress(0.0, text="Reading the file…")
         try:
@@ -47,3 +51,25 @@ def add_dataset_expander(picker_key: str) -> None:
         st.session_state[picker_key] = info.name
         st.success(f"Added **{info.name}**: {info.n_train + info.n_test:,} images in "
                    f"{len(info.class_names)} classes. It is picked in the Dataset list.")
+
+
+def _dataset_file(name: str) -> bytes:
+    from explorer.dataset_export import dataset_npz
+
+    return dataset_npz(name)[0]
+
+
+def download_dataset() -> None:
+    """A dataset as the .npz this box takes, to add on another machine (a full download set,
+    over the images a file may hold, is fetched there instead of carried)."""
+    names = [n for n, i in datasets.INFOS.items()
+             if i.n_train + i.n_test <= userdata.MAX_IMAGES and datasets.is_available(n)]
+    name = st.selectbox("Download a dataset", names, key="dataset_download_pick",
+                        help="To train on the same images elsewhere: the .npz holds its images, "
+                             "labels and class names, and adding it there splits off the same "
+                             "test images.")
+    if name is not None:
+        st.download_button(
+            f"Download {name} (.npz)", partial(_dataset_file, name), file_name=f"{name}.npz",
+            mime="application/octet-stream", key="dataset_download", on_click="ignore",
+            icon=":material/download:")

@@ -5,6 +5,8 @@ and settings. The lessons themselves are plain data in :mod:`explorer.lessons`.
 describes; the switch itself goes through :func:`explorer.ui.pages.open_page`.
 """
 
+from functools import partial
+
 import streamlit as st
 
 from explorer import lessons
@@ -36,6 +38,23 @@ def kl_line(ids: tuple[str, ...]) -> str:
     return "Rate (total KL) on the test set — " + " · ".join(parts) if parts else ""
 
 
+
+
+@st.cache_data(show_spinner="Exporting the lesson: its decoders to ONNX, its maps and pictures…",
+               max_entries=2)
+def homework_zip(slug: str) -> bytes:
+    from explorer.homework import bundle_zip
+
+    return bundle_zip(slug)
+
+
+def homework_problem() -> str | None:
+    from explorer.homework import unavailable
+
+    return unavailable()
+
+
+problem = homework_problem()
 columns = st.columns(2, gap="medium")
 for n, item in enumerate(lessons.LESSONS):
     with columns[n % 2].container(border=True):
@@ -58,6 +77,16 @@ for n, item in enumerate(lessons.LESSONS):
                     args=(view,),
                     disabled=bool(view.model and view.model not in by_id),
                 )
+        if any(v.model for v in item.views):
+            st.download_button(
+                "Homework page (.zip)", partial(homework_zip, item.slug),
+                file_name=f"{item.slug}-homework.zip", mime="application/zip",
+                key=f"homework_{item.slug}", icon=":material/download:", on_click="ignore",
+                disabled=bool(missing or problem),
+                help="A static page for students at home: unzip it and open index.html. Its "
+                     "maps and decoders run in the browser, with no server and no network.")
+            if problem and not missing:
+                st.caption(problem)
         if missing:
             st.caption("Needs the shipped model(s) " + ", ".join(f"`{m}`" for m in missing)
                        + ": run `python -m explorer pretrain` to rebuild them.")
