@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install the pinned requirements; `--test` adds the test tools, Ray (for
 # the cluster engine's test), Debian's Chromium for the browser tests and PostgreSQL for the class
-# store's tests. Safe to run again: it
-# only installs what is missing.
+# store's tests. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

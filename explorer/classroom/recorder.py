@@ -53,7 +53,7 @@ def fields_for(job, kind: str, payload: dict) -> dict | None:
         status = "tab_closed"
     elif status == "diverged":
         status = "failed"
-    return {"status": status, "epoch": int(state.epoch), "message": state.message or "",
+    return {"status": status, "epoch": len(state.history), "message": state.message or "",
             "metrics": _numbers(state.metrics), "saved_path": state.saved_path}
 
 
