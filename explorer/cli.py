@@ -225,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="*", help="names of the models to rebuild")
     r.add_argument("--epochs", type=int, help="override every model's epochs (for quick checks)")
     r.add_argument("--no-projections", action="store_true")
+
+    from explorer.classroom import cli as class_cli
+
+    class_cli.add_parser(sub)
     return p
 
 
@@ -239,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             from explorer.store import clean_stale_temps
 
             clean_stale_temps()  # what a killed save left behind must not outlive a restart
+        if args.command == "class":
+            from explorer.classroom import cli as class_cli
+
+            return class_cli.run(args)
         return COMMANDS[args.command](args)
     except ExplorerError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -193,3 +193,22 @@ def test_the_dashboard_has_one_row_per_student_and_the_export_no_secret(open_db,
         assert secret not in csv_text
     points = board.rd_points(store, klass.id)
     assert {p["student"] for p in points} == {"Ada", "=HYPERLINK(1)"}
+
+
+def test_class_new_on_the_command_line_prints_the_code_and_a_key_once(runs, capsys, monkeypatch):
+    from explorer.cli import main
+
+    monkeypatch.delenv("EXPLORER_TEACHER_KEY", raising=False)
+    monkeypatch.delenv("EXPLORER_DATABASE_URL", raising=False)
+    assert main(["class", "new", "Autoencoders, week 3"]) == 0
+    out = capsys.readouterr().out
+    key = out.strip().splitlines()[-1].strip()
+    code = out.split("Join code: ")[1].split()[0]
+    assert f"/join?code={code}" in out and key not in out.split("Teacher key")[0]
+    store = ClassStore(f"sqlite:///{runs / 'classroom.sqlite3'}")
+    assert store.is_teacher(key) and store.class_by_code(code).name == "Autoencoders, week 3"
+    assert main(["class", "new", "Another"]) == 2  # the key is not printed a second time
+    assert key not in capsys.readouterr().out
+    monkeypatch.setenv("EXPLORER_TEACHER_KEY", key)
+    assert main(["class", "new", "Another"]) == 0
+    assert key not in capsys.readouterr().out

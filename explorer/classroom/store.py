@@ -145,7 +145,7 @@ class ClassStore:
 
     def new_teacher_key(self) -> str:
         """A new teacher key (replacing a stored one): printed once, only its hash is kept."""
-        key = secrets.token_urlsafe(18)
+        key = secrets.token_hex(12)  # 96 bits, easy to copy (no leading dash)
         with Session(self.engine) as s, s.begin():
             s.merge(Setting(key="teacher_key_hash", value=token_hash(key)))
         self.gate = TeacherGate(token_hash(key))
