@@ -57,8 +57,8 @@ def test_the_teacher_opens_a_class_and_a_student_joins_by_name(class_env):
     assert "already called" in again.error[0].value
     teacher.run()
     assert "**Ada** <img src=x>" in [t.value for t in teacher.text]
-    rows = teacher.dataframe[0].value
-    assert list(rows["Student"]) == ["**Ada** <img src=x>"]
+    rows = teacher.main.table[0].value
+    assert list(rows.index) == ["**Ada** <img src=x>"]
     assert list(rows["State"]) == ["not training yet"]
 
 
@@ -66,7 +66,7 @@ def test_the_teacher_page_asks_for_the_key_when_one_is_set(class_env, monkeypatc
     monkeypatch.setenv("EXPLORER_TEACHER_KEY", KEY)
     at = page("teacher")
     assert [t.label for t in at.text_input] == ["Teacher key"]
-    assert not at.dataframe and not at.image
+    assert not at.main.table and not at.main.image
     at.text_input[0].input("a guess")
     at.button[0].click().run()
     assert "not the teacher key" in at.error[0].value

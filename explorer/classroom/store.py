@@ -14,8 +14,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -108,6 +106,9 @@ class RunInfo:
 
 
 def _migrate(engine) -> None:
+    from alembic import command  # imported when a store opens, not when the app starts
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -285,6 +286,17 @@ class ClassStore:
     def run(self, run_id: int) -> RunInfo | None:
         with Session(self.engine) as s:
             row = s.get(RunRecord, run_id)
+            if row is None:
+                return None
+            student = s.get(Student, row.student_id) if row.student_id else None
+            return _run(row, student.name if student else "")
+
+    def run_by_name(self, run_name: str) -> RunInfo | None:
+        """The record of the run saved in the runs folder as `run_name` (None for a run trained
+        outside a class, or copied in)."""
+        with Session(self.engine) as s:
+            row = s.scalars(select(RunRecord).where(RunRecord.run_name == run_name)
+                            .order_by(RunRecord.id.desc())).first()
             if row is None:
                 return None
             student = s.get(Student, row.student_id) if row.student_id else None

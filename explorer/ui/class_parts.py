@@ -17,6 +17,7 @@ import streamlit as st
 from explorer.classroom import ClassError, ClassStore, database_url
 from explorer.classroom.recorder import Recorder
 from explorer.classroom.store import ClassInfo, StudentInfo
+from explorer.errors import plain
 
 COOKIE = "explorer_student"
 COOKIE_DAYS = 30
@@ -160,3 +161,24 @@ def join_link(code: str) -> str:
     url = urlsplit(st.context.url or "http://localhost:8501/")
     folder = url.path.rsplit("/", 1)[0]  # the app may be served under a base path
     return f"{url.scheme}://{url.netloc}{folder}/join?code={code}"
+
+
+def owner_caption(entry) -> None:
+    """Under the model picker: who trained a class's run, and how it ended, in words."""
+    if entry is None or entry.source != "run":
+        return
+    store = _quiet_store()
+    if store is None or (record := store.run_by_name(entry.name)) is None:
+        return
+    klass = store.get_class(record.class_id)
+    who = record.student or "the teacher"
+    st.caption(f"Trained by {plain(who)} in {plain(klass.name if klass else '?')}: "
+               f"{plain(record.ending())}.")
+
+
+def _quiet_store() -> ClassStore | None:
+    """The store without a message on the page when it cannot open (the sidebar stays quiet)."""
+    try:
+        return _store(database_url(), configured_key())
+    except ClassError:
+        return None

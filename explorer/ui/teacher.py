@@ -85,7 +85,8 @@ def dashboard() -> None:
         st.caption("No one has joined yet.")
         return
     table = pd.DataFrame([{label: r.get(k) for k, label in COLUMNS.items()} for r in rows])
-    st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, key="class_table")
+    # A static table: every cell is text in the page (names as typed), large on a projector.
+    st.table(table.dropna(axis=1, how="all").round(3).fillna("").set_index("Student"))
     curves = board.curves(store, klass.id)
     points = board.rd_points(store, klass.id)
     left, right = st.columns(2)
