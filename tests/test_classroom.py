@@ -212,3 +212,22 @@ def test_class_new_on_the_command_line_prints_the_code_and_a_key_once(runs, caps
     monkeypatch.setenv("EXPLORER_TEACHER_KEY", key)
     assert main(["class", "new", "Another"]) == 0
     assert key not in capsys.readouterr().out
+
+
+def test_no_token_or_key_reaches_a_log_line(open_db, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # every statement logged
+    try:
+        store = open_db(KEY)
+        klass = store.open_class("Week 3", key=KEY)
+        student, token = store.join(klass.code, "Ada")
+        store.student(token)
+        store.is_teacher("a guess")
+        board.export_csv(store, klass.id, key=KEY)
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    assert caplog.records, "statements were logged"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert token not in logged and KEY not in logged

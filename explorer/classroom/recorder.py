@@ -42,7 +42,8 @@ def fields_for(job, kind: str, payload: dict) -> dict | None:
     if kind == "epoch":
         return {"status": "running", "epoch": int(payload["epoch"]),
                 "epochs": int(payload["epochs"]),
-                "append_history": {"epoch": int(payload["epoch"]),
+                # "at": when the server heard of the epoch (the dashboard's lag is measured from it)
+                "append_history": {"epoch": int(payload["epoch"]), "at": time.time(),
                                    **_numbers(payload.get("test") or payload.get("train"))}}
     if kind == "end":
         return {"status": "saving"}

@@ -96,7 +96,7 @@ class RunInfo:
         return {
             "queued": "queued",
             "running": f"running, epoch {k} of {n}",
-            "saving": "saving",
+            "saving": f"saving, {k} of {n} epochs done",
             "finished": f"finished ({n} epochs)",
             "stopped": f"stopped by the student after {k} of {n} epochs",
             "tab_closed": f"stopped because the tab closed, after {k} of {n} epochs",

@@ -112,7 +112,7 @@ st.subheader("Roster and runs")
 runs = store.runs(klass.id, include_hidden=True)
 for student in store.roster(klass.id):
     mine = [r for r in runs if r.student_id == student.id]
-    with st.container(border=True):
+    with st.container(border=True, key=f"roster_{student.id}"):
         head, remove = st.columns([5, 1])
         head.text(student.name)
         if remove.button("Remove", key=f"remove_{student.id}",

@@ -97,7 +97,7 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
         expect(table_row(teacher, name)).to_contain_text(re.compile(r"\d+\.\d"))  # numbers
     labels = teacher.locator('[data-testid="stPlotlyChart"] .textpoint text')
     expect(labels).to_have_count(3, timeout=30_000)
-    assert sorted(labels.all_inner_texts()) == sorted(STUDENTS)
+    assert sorted(labels.all_text_contents()) == sorted(STUDENTS)
 
     # Cy sees a Delete for their own run only; the backend's refusal of a forged request is
     # tested in tests/test_classroom.py.
@@ -109,6 +109,9 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
     # The teacher deletes Ada's run: the row says she is not training.
     teacher.reload()
     wait_idle(teacher)
-    ada_box = teacher.locator('[data-testid="stVerticalBlockBorderWrapper"]', has_text="Ada")
+    ada_box = teacher.locator('[class*="st-key-roster_"]', has_text="Ada")
     ada_box.get_by_role("button", name="Delete").first.click()
     expect(table_row(teacher, "Ada")).to_contain_text("not training yet", timeout=30_000)
+    # Neither the teacher key nor a student's token reached the server's log.
+    log = class_server.log_tail(10**8)
+    assert KEY not in log and token not in log
