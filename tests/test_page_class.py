@@ -86,3 +86,24 @@ def test_a_student_sees_only_their_own_runs_to_delete(class_env):
     at = join(klass.code, "Ada")
     assert not [b for b in at.button if b.label == "Delete"]  # Bob's run offers Ada nothing
     assert not any("bob-run" in t.value for t in at.text)
+
+
+def test_the_teacher_puts_a_students_run_on_the_projector(class_env, digits_vae):
+    import shutil
+
+    _, _, path = digits_vae
+    shutil.copytree(path, class_env / "ada-run")
+    store = ClassStore(f"sqlite:///{class_env / 'classroom.sqlite3'}")
+    klass = store.open_class("Week 3")
+    ada, _ = store.join(klass.code, "Ada")
+    record = store.start_run(klass.id, ada.id, "ada-run", "digits", "vae", {}, 8)
+    store.update_run(record, status="finished", epoch=8, saved_path=str(class_env / "ada-run"))
+    at = page("teacher")
+    assert at.selectbox(key="class_show_run").value == record
+    at.selectbox(key="class_show_page").set_value("compare").run()
+    next(b for b in at.button if b.label == "Show").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["model"] == "runs/ada-run"
+    assert at.title[0].value == "Reconstructions"
+    assert any(r"Trained by Ada in Week 3: finished \(8 epochs\)" in c.value
+               for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]

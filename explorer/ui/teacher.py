@@ -2,6 +2,7 @@
 dashboard, live: one row per student, the loss curves and the class's rate–distortion plane."""
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import segno
@@ -11,7 +12,7 @@ from explorer import figures_class
 from explorer.classroom import ClassError
 from explorer.classroom import dashboard as board
 from explorer.errors import plain
-from explorer.ui import class_parts, common
+from explorer.ui import class_parts, common, pages
 
 common.start_page("Teacher", needs_model=False)
 store = class_parts.class_store()
@@ -107,6 +108,19 @@ st.download_button("Export the table (CSV)", key="class_csv", on_click="ignore",
                    data=lambda: board.export_csv(store, klass.id, key=key, caller=who),
                    file_name=f"class-{klass.code}.csv", mime="text/csv",
                    icon=":material/download:")
+
+saved = {r.id: r for r in store.runs(klass.id, include_hidden=True) if r.saved_path}
+if saved:
+    show, where, go = st.columns([3, 2, 1], vertical_alignment="bottom")
+    run_id = show.selectbox("Put a run on the projector", list(saved), key="class_show_run",
+                            format_func=lambda i: f"{saved[i].student or 'teacher'} · "
+                                                  f"{saved[i].run_name}")
+    page_name = where.selectbox("on the page", ["map", "compare", "interpolate", "sample",
+                                                "rate_distortion", "generators"],
+                                key="class_show_page",
+                                format_func=lambda n: pages.PAGES[n].title)
+    go.button("Show", on_click=pages.open_page, args=(page_name,),
+              kwargs={"model": f"runs/{Path(saved[run_id].saved_path).name}"})
 
 st.subheader("Roster and runs")
 runs = store.runs(klass.id, include_hidden=True)

@@ -107,8 +107,10 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
     expect(cy.get_by_text("Ada")).to_have_count(0)
 
     # The teacher deletes Ada's run: the row says she is not training.
-    teacher.reload()
+    teacher.reload()  # a new session: the key is asked again (it is kept in no cookie)
     wait_idle(teacher)
+    teacher.get_by_label("Teacher key").fill(KEY)
+    teacher.get_by_role("button", name="Open the teacher's page").click()
     ada_box = teacher.locator('[class*="st-key-roster_"]', has_text="Ada")
     ada_box.get_by_role("button", name="Delete").first.click()
     expect(table_row(teacher, "Ada")).to_contain_text("not training yet", timeout=30_000)
