@@ -80,6 +80,16 @@ class PgServer:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def pause(self) -> None:
+        """Stop the server, keeping its data (PostgreSQL going away mid-class)."""
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off")
+        self._run(self.pg_ctl, "-D", str(self.data), "-o", options, "-l",
+                  str(self.folder / "log"), "-w", "-t", "60", "start")
+
     def stop(self) -> None:
         try:
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop")

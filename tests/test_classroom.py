@@ -231,3 +231,47 @@ def test_no_token_or_key_reaches_a_log_line(open_db, caplog):
     assert caplog.records, "statements were logged"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert token not in logged and KEY not in logged
+
+
+def test_a_locked_database_gets_a_sentence(runs):
+    import sqlite3
+
+    url = f"sqlite:///{runs / 'classroom.sqlite3'}"
+    store = ClassStore(url)
+    code = store.open_class("Week 3").code
+    holder = sqlite3.connect(runs / "classroom.sqlite3", timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the file
+    try:
+        with pytest.raises(ClassError, match="busy or cannot be reached"):
+            store.join(code, "Ada")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert store.join(code, "Ada")[0].name == "Ada"
+
+
+def test_postgresql_going_away_mid_class_then_rows_catch_up(pg_server):
+    """The server stops mid-class: the page gets a sentence, the recorder keeps the rows, and
+    they are written when PostgreSQL is back."""
+    from explorer.classroom.recorder import Recorder
+
+    server = PgServer().start()  # its own server: the shared one stays up for other tests
+    try:
+        store = ClassStore(server.new_database())
+        klass = store.open_class("Week 3")
+        ada, token = store.join(klass.code, "Ada")
+        record = store.start_run(klass.id, ada.id, "ada-run", "digits", "vae", {}, 3)
+        recorder = Recorder(store)
+        server.pause()
+        with pytest.raises(ClassError, match="cannot be reached"):
+            store.student(token)
+        recorder._put(record, {"status": "running", "epoch": 1,
+                               "append_history": {"epoch": 1, "loss": 30.0}})
+        assert not recorder.flush(timeout=2) and "training goes on" in recorder.trouble
+        server.resume()
+        assert recorder.flush(timeout=30)
+        run = store.run(record)
+        assert (run.status, run.epoch, len(run.history)) == ("running", 1, 1)
+        assert store.student(token) == ada and recorder.trouble == ""
+    finally:
+        server.stop()

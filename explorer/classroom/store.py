@@ -7,6 +7,7 @@ the backend, whatever a page shows or hides.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from explorer.classroom.identity import (
@@ -357,6 +358,29 @@ def _run(row: RunRecord, student: str | None) -> RunInfo:
                    row.ended, row.status, row.epoch, row.epochs, row.message,
                    dict(row.metrics or {}), list(row.history or []), row.saved_path,
                    bool(row.hidden))
+
+
+UNREACHABLE = ("The class database is busy or cannot be reached ({why}); try again in a moment. "
+               "Training goes on.")
+
+
+def _said(method):
+    """A database that is locked, read-only or gone becomes one sentence, not a traceback."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except IntegrityError:
+            raise
+        except DBAPIError as e:
+            raise ClassError(UNREACHABLE.format(why=_short(e))) from e
+    return wrapper
+
+
+for _name in ("open_class", "classes", "class_by_code", "get_class", "close_class", "join",
+              "student", "roster", "remove_student", "runs", "run", "run_by_name", "hide_run",
+              "delete_run", "new_teacher_key", "start_run"):
+    setattr(ClassStore, _name, _said(getattr(ClassStore, _name)))
 
 
 _STORES: dict[tuple[str, str | None], ClassStore] = {}

@@ -98,7 +98,11 @@ def token() -> str | None:
 def current_student(store: ClassStore) -> StudentInfo | None:
     if st.session_state.pop(_CLEAR, False):
         _set_cookie("", 0)
-    student = store.student(token())
+    try:
+        student = store.student(token())
+    except ClassError as e:  # the database is locked or gone: said once, the page goes on
+        st.warning(str(e), icon=":material/database:")
+        return None
     if student is not None:
         st.session_state[_TOKEN] = token()
     return student
@@ -136,14 +140,18 @@ def choose_class(class_id: int | None) -> None:
 def track(job) -> None:
     """Record a job just submitted on the Train page as a run of this student's class (or of
     the class the teacher has open). Nothing for someone outside a class."""
-    store = class_store()
+    store = _quiet_store()
     if store is None:
         return
-    student = current_student(store)
-    if student is not None:
-        recorder().track(job, student.class_id, student.id)
-    elif (klass := chosen_class(store)) is not None:
-        recorder().track(job, klass.id, None)
+    try:  # the job is already queued: a database problem must not lose it
+        student = current_student(store)
+        if student is not None:
+            recorder().track(job, student.class_id, student.id)
+        elif (klass := chosen_class(store)) is not None:
+            recorder().track(job, klass.id, None)
+    except ClassError as e:
+        st.warning(f"{e} This run trains, but the class dashboard will not show it.",
+                   icon=":material/database:")
 
 
 def my_class_runs(store: ClassStore) -> tuple[StudentInfo | None, list]:
