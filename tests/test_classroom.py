@@ -275,3 +275,25 @@ def test_postgresql_going_away_mid_class_then_rows_catch_up(pg_server):
         assert store.student(token) == ada and recorder.trouble == ""
     finally:
         server.stop()
+
+
+def test_replicas_opening_one_database_together_migrate_it_once(db_url, runs):
+    """Several app replicas start at the same moment against one database."""
+    stores, errors = [], []
+    barrier = threading.Barrier(3)
+
+    def open_one():
+        barrier.wait()
+        try:
+            stores.append(ClassStore(db_url, runs=runs))
+        except Exception as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(stores) == 3
+    code = stores[0].open_class("Week 3").code
+    assert stores[2].class_by_code(code).name == "Week 3"

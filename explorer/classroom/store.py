@@ -29,11 +29,11 @@ from explorer.classroom.identity import (
     new_token,
     token_hash,
 )
+from explorer.classroom.migrate import migrate, sqlite_pragmas
 from explorer.classroom.models import Classroom, RunRecord, Setting, Student, now
 
 CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
 CODE_LENGTH = 6
-MIGRATIONS = Path(__file__).with_name("migrations")
 DB_FILE = "classroom.sqlite3"
 ENDED = ("finished", "stopped", "tab_closed", "failed", "cancelled")
 
@@ -106,24 +106,6 @@ class RunInfo:
         }.get(self.status, self.status)
 
 
-def _migrate(engine) -> None:
-    from alembic import command  # imported when a store opens, not when the app starts
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")  # a locked file waits, then says so
-    cursor.close()
-
-
 class ClassStore:
     def __init__(self, url: str, teacher_key: str | None = None, runs: Path | None = None):
         self.url = url
@@ -131,9 +113,9 @@ class ClassStore:
         sqlite = url.startswith("sqlite")
         self.engine = create_engine(url, pool_pre_ping=not sqlite)
         if sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
         try:
-            _migrate(self.engine)
+            migrate(self.engine)
         except OperationalError as e:
             raise ClassError(f"The class database could not be opened ({_short(e)}).") from e
         stored = self._setting("teacher_key_hash")
