@@ -55,4 +55,6 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")  # a locked file waits, then says so
+    # Readers (the dashboards, every second) and the recorder's writes do not block each other.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
