@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -140,6 +141,8 @@ def choose_class(class_id: int | None) -> None:
 def track(job) -> None:
     """Record a job just submitted on the Train page as a run of this student's class (or of
     the class the teacher has open). Nothing for someone outside a class."""
+    if not token() and not st.session_state.get(_CLASS):
+        return  # not in a class: nothing to record
     store = _quiet_store()
     if store is None:
         return
@@ -185,8 +188,12 @@ def owner_caption(entry) -> None:
 
 
 def _quiet_store() -> ClassStore | None:
-    """The store without a message on the page when it cannot open (the sidebar stays quiet)."""
+    """The store, if there is one already, without a message on the page when it cannot open
+    (the sidebar stays quiet). Someone who never opened a class gets no database file."""
+    url = database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
     try:
-        return _store(database_url(), configured_key())
+        return _store(url, configured_key())
     except ClassError:
         return None
