@@ -297,3 +297,12 @@ def test_replicas_opening_one_database_together_migrate_it_once(db_url, runs):
     assert not errors and len(stores) == 3
     code = stores[0].open_class("Week 3").code
     assert stores[2].class_by_code(code).name == "Week 3"
+
+
+def test_a_key_made_while_the_server_runs_takes_effect_at_once(open_db):
+    server = open_db()  # started with no key: single use, every power
+    assert server.is_teacher(None)
+    key = open_db().new_teacher_key()  # `class new` in a shell meanwhile
+    assert not server.is_teacher(None) and server.is_teacher(key)
+    with pytest.raises(TeacherRefused):
+        server.open_class("Week 4")

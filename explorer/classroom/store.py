@@ -118,8 +118,17 @@ class ClassStore:
             migrate(self.engine)
         except OperationalError as e:
             raise ClassError(f"The class database could not be opened ({_short(e)}).") from e
-        stored = self._setting("teacher_key_hash")
-        self.gate = TeacherGate(token_hash(teacher_key) if teacher_key else stored)
+        # A key given at start-up is the key. Without one, the key `class new` keeps (its hash)
+        # is read again at every check: a key made while the server runs takes effect at once.
+        self._key_given = bool(teacher_key)
+        self._gate = TeacherGate(token_hash(teacher_key) if teacher_key else
+                                 self._setting("teacher_key_hash"))
+
+    @property
+    def gate(self) -> TeacherGate:
+        if not self._key_given:
+            self._gate.key_hash = self._setting("teacher_key_hash")
+        return self._gate
 
     # -- the teacher key -------------------------------------------------------------------
     def _setting(self, key: str) -> str | None:
@@ -132,7 +141,7 @@ class ClassStore:
         key = secrets.token_hex(12)  # 96 bits, easy to copy (no leading dash)
         with Session(self.engine) as s, s.begin():
             s.merge(Setting(key="teacher_key_hash", value=token_hash(key)))
-        self.gate = TeacherGate(token_hash(key))
+        self._gate.key_hash = token_hash(key)
         return key
 
     def is_teacher(self, key: str | None, caller: str = "") -> bool:
@@ -361,7 +370,7 @@ def _said(method):
 
 for _name in ("open_class", "classes", "class_by_code", "get_class", "close_class", "join",
               "student", "roster", "remove_student", "runs", "run", "run_by_name", "hide_run",
-              "delete_run", "new_teacher_key", "start_run"):
+              "delete_run", "new_teacher_key", "start_run", "is_teacher"):
     setattr(ClassStore, _name, _said(getattr(ClassStore, _name)))
 
 

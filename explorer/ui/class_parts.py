@@ -79,7 +79,11 @@ def teacher_key() -> str | None:
 
 def is_teacher(store: ClassStore) -> bool:
     """With no teacher key configured, one person on their own machine is the teacher."""
-    return store.is_teacher(teacher_key(), caller())
+    try:
+        return store.is_teacher(teacher_key(), caller())
+    except ClassError as e:  # the database is locked or gone
+        st.warning(str(e), icon=":material/database:")
+        return False
 
 
 def try_key(store: ClassStore, key: str) -> bool:
