@@ -306,3 +306,15 @@ def test_a_key_made_while_the_server_runs_takes_effect_at_once(open_db):
     assert not server.is_teacher(None) and server.is_teacher(key)
     with pytest.raises(TeacherRefused):
         server.open_class("Week 4")
+
+
+def test_the_class_plane_names_each_point_as_typed_and_joins_none():
+    from explorer import figures_class
+
+    points = [{"student": "<b>Bo</b>", "run": "r1", "rate": 5.0, "distortion": 90.0},
+              {"student": "Ada", "run": "r2", "rate": 9.0, "distortion": 80.0},
+              {"student": "Cy", "run": "r3", "rate": None, "distortion": None}]
+    fig = figures_class.class_rd_figure(points)
+    assert [t.text[0] for t in fig.data] == ["&lt;b&gt;Bo&lt;/b&gt;", "Ada"]  # shown as typed
+    assert all(t.mode == "markers+text" for t in fig.data), "no line joins the class's points"
+    assert len({t.marker.color for t in fig.data}) == 2, "each student their own colour"
