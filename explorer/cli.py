@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("lesson", help="the lesson's name, e.g. no-holes")
     h.add_argument("--out", required=True, help="folder to write")
     h.add_argument("--overwrite", action="store_true", help="write into a folder that has files")
+    from explorer.classroom import cli as class_cli
+
+    class_cli.add_parser(sub)
     return p
 
 
@@ -287,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             from explorer.store import clean_stale_temps
 
             clean_stale_temps()  # what a killed save left behind must not outlive a restart
+        if args.command == "class":
+            from explorer.classroom import cli as class_cli
+
+            return class_cli.run(args)
         return COMMANDS[args.command](args)
     except ExplorerError as e:
         print(f"error: {e}", file=sys.stderr)

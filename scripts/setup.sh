@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install the pinned requirements; `--test` adds the test tools, Ray (for
-# the cluster engine's test) and Debian's Chromium for the browser tests. Safe to run again: it
-# only installs what is missing.
+# the cluster engine's test), Debian's Chromium for the browser tests and PostgreSQL for the class
+# store's tests. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -26,10 +26,16 @@ if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
   # The optional Ray engine is tested against a real local head, so the tests install it.
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-ray.txt
-  if [ ! -x /usr/bin/chromium ]; then
-    # The browser tests drive Debian's Chromium; Playwright's own browser download is not used.
+  # The browser tests drive Debian's Chromium (Playwright's own browser download is not used);
+  # the class store's tests start a throwaway PostgreSQL server from Debian's postgresql.
+  NEED=""
+  [ -x /usr/bin/chromium ] || NEED="$NEED chromium"
+  command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    || NEED="$NEED postgresql"
+  if [ -n "$NEED" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $NEED >/dev/null
   fi
 fi

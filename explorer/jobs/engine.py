@@ -54,6 +54,7 @@ class Job:
         self._state = JobState(epochs=int(spec.train["epochs"]))
         self._run = None  # the backend's running handle, once started
         self._stop_requested = False
+        self.stop_reason = ""  # "student" (Stop) or "tab closed": how a stopped run ended
 
     @property
     def name(self) -> str:
@@ -69,9 +70,10 @@ class Job:
     def snapshot(self) -> JobState:
         return self._engine._snapshot(self)
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "student") -> None:
         """Queued: leave the queue, nothing saved. Training: stop and save what it learned.
         Saving: let the save finish, so the run is either complete or absent."""
+        self.stop_reason = self.stop_reason or reason
         self._engine._stop(self)
 
     @property
@@ -167,6 +169,10 @@ class Engine:
         self._rate = DEFAULT_RATE
         self._grace = release_grace
         self._released: dict[str, float] = {}  # owner -> when its jobs are stopped
+        # Called with (job, kind, payload) for every event folded into a job's state, and a
+        # final ("done", ...) for a job cancelled, failed to start or lost: e.g. the class
+        # store's recorder. Called under the engine's lock: a listener must only enqueue.
+        self.listeners: list = []
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="job-engine", daemon=True)
         self._thread.start()
@@ -209,7 +215,7 @@ class Engine:
                 del self._released[owner]
             jobs = [j for j in self._active() if j.owner in gone]
         for job in jobs:
-            job.stop()
+            job.stop(reason="tab closed")
 
     def shutdown(self) -> None:
         """Stop scheduling and kill what still runs (the server is going away)."""
@@ -234,6 +240,7 @@ class Engine:
                 self._queue.remove(job)
                 job._state.status = "cancelled"
                 job._state.message = "Cancelled before it started; nothing was saved."
+                self._notify(job, "done", {"status": "cancelled"})
                 store.release_run_name(Path(job.spec.out))
                 self._estimate_waits()
             elif job in self._running and job._state.status != "saving":
@@ -287,6 +294,7 @@ class Engine:
                 log.exception("could not start job %s", job.name)
                 job._state.status = "failed"
                 job._state.message = f"The training could not start: {e}"
+                self._notify(job, "done", {"status": "failed"})
                 store.release_run_name(Path(job.spec.out))
                 continue
             self._running.append(job)
@@ -301,16 +309,24 @@ class Engine:
                                 "saved_path": None, "metrics": {}})]
         for kind, payload in events:
             job._state.apply(kind, payload)
+            self._notify(job, kind, payload)
         if any(kind == "done" for kind, _ in events):
             self._finish(job)
         elif job._run.ended():
             state = job._state
             state.status, state.message, state.eta = "failed", job._run.why_ended(), 0.0
+            self._notify(job, "done", {"status": "failed"})
             self._finish(job)
 
     def _saved_bytes(self, owner: str) -> int:
         folders = list(self._saved.get(owner, ()))  # no lock: called with and without it
         return sum(store.folder_bytes(f) for f in folders if f.is_dir())
+    def _notify(self, job: Job, kind: str, payload: dict) -> None:
+        for listener in self.listeners:
+            try:
+                listener(job, kind, payload)
+            except Exception:  # noqa: BLE001 - a listener must not stop the queue
+                log.exception("a job listener failed")
 
     def _finish(self, job: Job) -> None:
         self._running.remove(job)

@@ -47,6 +47,8 @@ PAGES: dict[str, PageSpec] = {
     "generators": PageSpec("generators.py", "Compare generators", ":material/grid_view:",
                            "Explore", "generators"),
     "train": PageSpec("train.py", "Train", ":material/model_training:", "Build", "train"),
+    "join": PageSpec("join.py", "Join the class", ":material/how_to_reg:", "Class", "join"),
+    "teacher": PageSpec("teacher.py", "Teacher", ":material/co_present:", "Class", "teacher"),
 }
 
 

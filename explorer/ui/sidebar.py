@@ -40,6 +40,10 @@ def sidebar() -> store.ModelEntry | None:
         )
         entry = by_id[chosen]
         st.caption(plain(entry.summary))
+        if entry.source == "run":  # a class's run: who trained it and how it ended
+            from explorer.ui.class_parts import owner_caption
+
+            owner_caption(entry)
         with st.expander("Model card"):
             show_card(entry)
             st.download_button(

@@ -15,7 +15,7 @@ from explorer.errors import ConfigError, ExplorerError
 from explorer.jobs import JobSpec, get_engine
 from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
-from explorer.ui import common, pages
+from explorer.ui import class_parts, common, pages
 from explorer.ui.add_dataset import add_dataset_expander
 from explorer.ui.train_form import FIELDS, RUN_NAME, dataset_label, draw_field
 from explorer.ui.train_view import final_view, live_view
@@ -80,6 +80,7 @@ def start_job(settings: dict) -> bool:
                              n_train=len(data.x_train))
         # The engine reserves the folder's name now: the name shown is the one it will have.
         job = get_engine().submit(spec, owner=common.session_owner())
+        class_parts.track(job)  # a student's run is recorded in their class
     except ExplorerError as e:
         st.error(str(e))
         return False

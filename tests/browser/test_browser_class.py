@@ -1,0 +1,119 @@
+"""A class in a real browser at 1024×768: a teacher and three students (separate browser
+contexts) join, train, one closes the tab; the dashboard shows the three names with the right
+states and numbers and the R-D plane three named points; the teacher deletes a run; a student
+sees no control for another's run; the identity survives a reload and is never in the URL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from harness.app_server import running_app
+from harness.page import RUN_TIMEOUT_MS, fill_train_form, open_page, wait_idle
+from harness.pages import PROJECTOR
+
+pytestmark = pytest.mark.browser
+
+KEY = "browser-test-teacher-key"
+TRAIN_TIMEOUT_MS = 240_000
+STUDENTS = ("Ada", "Bo <b>", "Cy")
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("class-app")
+    with running_app(work, env={"EXPLORER_RELEASE_GRACE_S": "2", "EXPLORER_TEACHER_KEY": KEY,
+                                "EXPLORER_DATA_DIR": str(work / "data")}) as running:
+        yield running
+
+
+def new_page(browser, server) -> Page:
+    context = browser.new_context(viewport=PROJECTOR.viewport)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
+    return page
+
+
+def table_row(page: Page, name: str):
+    """The dashboard's row whose first cell (the student) is exactly `name`."""
+    first = page.locator("th", has_text=re.compile(f"^{re.escape(name)}$"))
+    return page.locator('[data-testid="stTable"] tbody tr').filter(has=first)
+
+
+def test_a_class_of_three_in_the_browser(browser, class_server):
+    teacher = new_page(browser, class_server)
+    open_page(teacher, class_server, "teacher")
+    teacher.get_by_label("Teacher key").fill(KEY)
+    teacher.get_by_role("button", name="Open the teacher's page").click()
+    teacher.get_by_label("Class name").fill("Autoencoders, week 3")
+    teacher.get_by_role("button", name="Open the class").click()
+    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
+    code = re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+    expect(teacher.get_by_role("img", name="Scan to join").or_(
+        teacher.locator('[data-testid="stImage"] img')).first).to_be_visible()
+    assert KEY not in teacher.url
+
+    students = {}
+    for name in STUDENTS:
+        page = new_page(browser, class_server)
+        open_page(page, class_server, "join", query=f"code={code}")
+        page.get_by_label("Your name").fill(name)
+        page.get_by_role("button", name="Join").click()
+        expect(page.get_by_text(f"You are {name} in Autoencoders, week 3")).to_be_visible()
+        students[name] = page
+    ada = students["Ada"]
+    token = next(c["value"] for c in ada.context.cookies() if c["name"] == "explorer_student")
+    ada.reload()  # a reload keeps the identity; the token is in no address
+    wait_idle(ada)
+    expect(ada.get_by_text("You are Ada in Autoencoders, week 3")).to_be_visible()
+    assert token not in ada.url
+
+    # A taken name gets a sentence.
+    late = new_page(browser, class_server)
+    open_page(late, class_server, "join", query=f"code={code}")
+    late.get_by_label("Your name").fill("ada")
+    late.get_by_role("button", name="Join").click()
+    expect(late.get_by_text("already called")).to_be_visible()
+    late.context.close()
+
+    for name, epochs in (("Ada", 3), ("Bo <b>", 400), ("Cy", 3)):
+        page = students[name]
+        open_page(page, class_server, "train")
+        form = fill_train_form(page, "Digits 8×8", {"Epochs": epochs, "Latent size": 2,
+                                                    "Batch size": 32})
+        form.get_by_role("button", name="Train").click()
+        wait_idle(page, expect_run=True) if epochs == 3 else None
+
+    # Bo's run is live on the dashboard, then Bo closes the tab.
+    expect(table_row(teacher, "Bo <b>")).to_contain_text(re.compile(r"running, epoch [1-9]"),
+                                                          timeout=TRAIN_TIMEOUT_MS)
+    students["Bo <b>"].context.close()
+    for name, state in (("Ada", "finished (3 epochs)"), ("Cy", "finished (3 epochs)"),
+                        ("Bo <b>", "stopped because the tab closed")):
+        expect(table_row(teacher, name)).to_contain_text(state, timeout=TRAIN_TIMEOUT_MS)
+        expect(table_row(teacher, name)).to_contain_text(re.compile(r"\d+\.\d"))  # numbers
+    labels = teacher.locator('[data-testid="stPlotlyChart"] .textpoint text')
+    expect(labels).to_have_count(3, timeout=30_000)
+    assert sorted(labels.all_text_contents()) == sorted(STUDENTS)
+
+    # Cy sees a Delete for their own run only; the backend's refusal of a forged request is
+    # tested in tests/test_classroom.py.
+    cy = students["Cy"]
+    open_page(cy, class_server, "join")
+    expect(cy.get_by_role("button", name="Delete")).to_have_count(1)
+    expect(cy.get_by_text("Ada")).to_have_count(0)
+
+    # The teacher deletes Ada's run: the row says she is not training.
+    teacher.reload()  # a new session: the key is asked again (it is kept in no cookie)
+    wait_idle(teacher)
+    teacher.get_by_label("Teacher key").fill(KEY)
+    teacher.get_by_role("button", name="Open the teacher's page").click()
+    ada_box = teacher.locator('[class*="st-key-roster_"]', has_text="Ada")
+    ada_box.get_by_role("button", name="Delete").first.click()
+    expect(table_row(teacher, "Ada")).to_contain_text("not training yet", timeout=30_000)
+    # Neither the teacher key nor a student's token reached the server's log.
+    log = class_server.log_tail(10**8)
+    assert KEY not in log and token not in log
