@@ -1,0 +1,87 @@
+"""The Latent diffusion page (AppTest): the movie, the moment at t, the followed sample, the
+samples beside the base's own; and a model without a prior is told how to train one."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+from explorer.latent_diffusion.run import resolve_base, run_diffusion
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "explorer/ui/diffusion.py"
+BASE = "pretrained/mnist-vae-mlp-z2"
+
+
+def open_page(model: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state["model"] = model
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.fixture
+def prior_run(runs):
+    """A briefly trained prior over the shipped 2-D VAE, in a private runs folder."""
+    base = resolve_base(BASE)
+    run_diffusion(base, DiffusionConfig(latent_dim=2, hidden=32, blocks=1, timesteps=100),
+                  DiffusionTrainConfig(epochs=2), runs / "vae-z2-prior")
+    return runs / "vae-z2-prior"
+
+
+def test_the_movie_starts_as_noise_and_ends_on_the_codes(prior_run):
+    at = open_page(BASE)
+    assert not at.error, [e.value for e in at.error]
+    movie, moment = charts(at)
+    frames = movie["frames"]
+    assert len(frames) >= 2 and frames[0]["name"].startswith("t = 100")
+    assert frames[-1]["name"] == "t = 0"
+    assert len(movie["layout"]["sliders"][0]["steps"]) == len(frames)
+    assert movie["layout"]["updatemenus"][0]["buttons"][0]["label"].endswith("Play")
+    # the strip decodes the followed sample at each shown step, from t = T to t = 0
+    strip = [c for image in at.image for c in image.captions if c.startswith("t = ")]
+    assert strip[0] == "t = 100" and strip[-1] == "t = 0"
+    # the moment's arrows: a grid of segments
+    names = [trace.get("name", "") for trace in moment["data"]]
+    assert any(n.startswith("−ε̂") for n in names)
+    assert f"samples at t = {at.select_slider(key='ld_t').value}" in names
+
+
+def test_moving_t_moves_the_samples_and_the_steps_change_the_path(prior_run):
+    at = open_page(BASE)
+    t_slider = at.select_slider(key="ld_t")
+    options = [int(o) for o in t_slider.options]
+    at.select_slider(key="ld_t").set_value(options[0]).run()
+    first = [t for t in charts(at)[1]["data"] if t.get("name", "").startswith("samples at")][0]
+    at.select_slider(key="ld_t").set_value(options[-1]).run()
+    last = [t for t in charts(at)[1]["data"] if t.get("name", "").startswith("samples at")][0]
+    assert first["name"] == f"samples at t = {options[0]}"
+    assert last["name"] == "samples at t = 0"
+    assert not np.allclose(_xs(first), _xs(last))
+    at.select_slider(key="ld_steps").set_value(10).run()
+    assert not at.exception
+    assert len(charts(at)[0]["frames"]) == 11  # 10 steps: T, ..., 0
+
+
+def _xs(trace: dict) -> np.ndarray:
+    x = trace["x"]
+    if isinstance(x, dict):  # a typed array, as plotly.py sends numpy arrays
+        import base64
+
+        return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+    return np.asarray(x, dtype=float)
+
+
+def test_a_model_without_a_prior_says_how_to_train_one(runs):
+    at = open_page("pretrained/digits-vae-mlp-z2")
+    assert any("--model latent-diffusion --base pretrained/digits-vae-mlp-z2" in i.value
+               for i in at.info)
