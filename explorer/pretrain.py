@@ -112,10 +112,11 @@ SPECS.append(
 # Latent diffusion priors over four shipped bases (explorer.latent_diffusion): name -> (base,
 # config, training); a minute or two of CPU each.
 DIFFUSION = {
-    f"{base}-diffusion": (base, {"latent_dim": dim, "hidden": 256, "blocks": 3},
+    f"{base}-diffusion": (base, {"latent_dim": dim, "hidden": hidden, "blocks": 2},
                           {"epochs": epochs, "batch_size": 256, "lr": 1e-3, "seed": 0})
-    for base, dim, epochs in (("mnist-ae-mlp-z2", 2, 400), ("mnist-vae-mlp-z2", 2, 400),
-                              ("mnist-ae-mlp-z16", 16, 800), ("mnist-vae-mlp-z16", 16, 800))
+    for base, dim, hidden, epochs in (
+        ("mnist-ae-mlp-z2", 2, 128, 300), ("mnist-vae-mlp-z2", 2, 128, 300),
+        ("mnist-ae-mlp-z16", 16, 256, 400), ("mnist-vae-mlp-z16", 16, 256, 400))
 }
 
 # The scoring classifiers (explorer.scores): name -> (dataset, epochs).

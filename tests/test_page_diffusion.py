@@ -85,3 +85,30 @@ def test_a_model_without_a_prior_says_how_to_train_one(runs):
     at = open_page("pretrained/digits-vae-mlp-z2")
     assert any("--model latent-diffusion --base pretrained/digits-vae-mlp-z2" in i.value
                for i in at.info)
+
+
+def test_training_a_prior_runs_in_the_queue_and_lists_it(runs):
+    """Train on a model without a prior: the job runs in the shared engine, its loss is drawn
+    live, and once saved the page shows the new prior with its base named."""
+    import time
+
+    at = open_page("pretrained/digits-ae-mlp-z2")
+    at.number_input(key="ld_epochs").set_value(3)
+    at.form_submit_button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    job = at.session_state["ld_job"]
+    deadline = time.monotonic() + 120
+    while job.snapshot().active and time.monotonic() < deadline:
+        time.sleep(0.3)
+    state = job.snapshot()
+    assert state.status == "finished", state.message
+    assert len(state.history) == 3 and state.steps
+    at.run()
+    assert not at.exception
+    folder = runs / job.name
+    card = json.loads((folder / "diffusion.json").read_text())
+    assert card["base"]["label"] == "pretrained/digits-ae-mlp-z2"
+    assert card["base"]["content_hash"] == json.loads(
+        (ROOT / "pretrained/digits-ae-mlp-z2/card.json").read_text())["content_hash"]
+    assert any(c.value.startswith(f"runs/{job.name}: trained over pretrained/digits-ae-mlp-z2")
+               for c in at.caption)

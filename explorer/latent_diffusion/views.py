@@ -54,3 +54,22 @@ def arrow_grid(prior: NoisePredictor, t: int, lo: np.ndarray, hi: np.ndarray,
 def strip_steps(n_steps: int, most: int = 11) -> np.ndarray:
     """Which rows of a trajectory (n_steps rows) a strip of at most `most` images shows."""
     return np.unique(np.linspace(0, n_steps - 1, min(most, n_steps)).round().astype(int))
+
+
+def sample_images(prior: NoisePredictor, base, n: int, seed: int, sampler: str = "ddpm",
+                  steps: int = 100) -> np.ndarray:
+    """n images (n, H, W) the base decodes from the prior's codes."""
+    from explorer.latent import decode
+
+    z, _ = sample_codes(prior, n, seed=seed, sampler=sampler, steps=steps)
+    return decode(base, z)
+
+
+def shipped_rows(bases) -> list[tuple[object, object]]:
+    """(base entry, prior entry) for each shipped prior with scores over one of `bases` (store
+    entries), in the bases' order."""
+    from explorer.latent_diffusion.files import list_priors
+
+    priors = [p for p in list_priors() if p.id.startswith("pretrained/") and "scores" in p.card]
+    return [(e, p) for e in bases for p in priors
+            if p.base.get("content_hash") == e.card.get("content_hash")]

@@ -13,6 +13,7 @@ from explorer import generate, latent, mapview
 from explorer.latent_diffusion import files, views
 from explorer.latent_diffusion.figures import moment_figure, movie_figure
 from explorer.ui import common
+from explorer.ui.diffusion_train import train_section
 
 cur = common.start_page("Latent diffusion", needs="encode", what="Latent diffusion")
 common.explain(
@@ -49,9 +50,10 @@ def choice(label: str, key: str, options: list, default, where=st, **kwargs):
 priors = files.priors_of(cur.hash)
 if not priors:
     others = sorted({p.base.get("label", "?") for p in files.list_priors()})
-    st.info(f"No diffusion prior has been trained over {cur.entry.id} yet. Train one with "
-            f"`python -m explorer train --model latent-diffusion --base {cur.entry.id}`"
-            + (f", or pick a model that has one: {', '.join(others)}." if others else "."))
+    st.info(f"No diffusion prior has been trained over {cur.entry.id} yet. Train one below, "
+            f"or with `python -m explorer train --model latent-diffusion --base {cur.entry.id}`"
+            + (f"; or pick a model that has one: {', '.join(others)}." if others else "."))
+    train_section(cur, expanded=True)
     st.stop()
 names = [p.id for p in priors]
 chosen = common.setting("selectbox", "Diffusion prior", "ld_prior", names[0], options=names)
@@ -155,3 +157,5 @@ if scores:
                f"{scores['seed']}; one seed, so differences of a few FD units may be noise. The "
                f"DDPM prior closes {scores['gap_closed']:.0%} of the FD gap between N(0, I) "
                "samples and reconstructions.")
+
+train_section(cur, expanded=False)
