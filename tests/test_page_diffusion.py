@@ -16,9 +16,11 @@ PAGE = "explorer/ui/diffusion.py"
 BASE = "pretrained/mnist-vae-mlp-z2"
 
 
-def open_page(model: str) -> AppTest:
+def open_page(model: str, prior: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["model"] = model
+    if prior:  # a shipped prior comes first in the list; these tests look at their own
+        at.session_state["ld_prior"] = prior
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -39,12 +41,12 @@ def prior_run(runs):
 
 
 def test_the_movie_starts_as_noise_and_ends_on_the_codes(prior_run):
-    at = open_page(BASE)
+    at = open_page(BASE, "runs/vae-z2-prior")
     assert not at.error, [e.value for e in at.error]
     movie, moment = charts(at)
     frames = movie["frames"]
     assert len(frames) >= 2 and frames[0]["name"].startswith("t = 100")
-    assert frames[-1]["name"] == "t = 0"
+    assert frames[-1]["name"] == "t = 0" and len(frames) == 26  # 50 steps: 26 of 51 shown
     assert len(movie["layout"]["sliders"][0]["steps"]) == len(frames)
     assert movie["layout"]["updatemenus"][0]["buttons"][0]["label"].endswith("Play")
     # the strip decodes the followed sample at each shown step, from t = T to t = 0
@@ -57,7 +59,7 @@ def test_the_movie_starts_as_noise_and_ends_on_the_codes(prior_run):
 
 
 def test_moving_t_moves_the_samples_and_the_steps_change_the_path(prior_run):
-    at = open_page(BASE)
+    at = open_page(BASE, "runs/vae-z2-prior")
     t_slider = at.select_slider(key="ld_t")
     options = [int(o) for o in t_slider.options]
     at.select_slider(key="ld_t").set_value(options[0]).run()
@@ -112,3 +114,16 @@ def test_training_a_prior_runs_in_the_queue_and_lists_it(runs):
         (ROOT / "pretrained/digits-ae-mlp-z2/card.json").read_text())["content_hash"]
     assert any(c.value.startswith(f"runs/{job.name}: trained over pretrained/digits-ae-mlp-z2")
                for c in at.caption)
+
+
+def test_a_16d_prior_shows_a_strip_and_samples_beside_the_bases_own(runs):
+    base = resolve_base("pretrained/mnist-ae-mlp-z16")
+    run_diffusion(base, DiffusionConfig(latent_dim=16, hidden=32, blocks=1, timesteps=100),
+                  DiffusionTrainConfig(epochs=1), runs / "ae-z16-prior")
+    at = open_page("pretrained/mnist-ae-mlp-z16", "runs/ae-z16-prior")
+    assert not at.error, [e.value for e in at.error]
+    assert not at.get("plotly_chart"), "no map movie for a 16-D code"
+    captions = [c for image in at.image for c in image.captions]
+    assert sum(c.startswith("t = ") for c in captions) >= 2
+    assert any(c.startswith("diffusion prior, DDPM 50 steps, seed 0") for c in captions)
+    assert any("a Gaussian fitted to its training codes" in c for c in captions)

@@ -59,7 +59,8 @@ def evaluate(prior: NoisePredictor, base, data, n: int = N_SAMPLES, seed: int = 
              references=("prior", "fitted", "reconstructions")) -> dict[str, dict]:
     """{row: {fid, precision, recall, n}} for the prior's samplers and the base's references,
     and ``gap_closed``: the share of the FD gap between N(0, I) samples and reconstructions
-    that the DDPM prior closes (1 = as good as reconstructions, 0 = no better than N(0, I))."""
+    that the first sampler's prior closes (1 = as good as reconstructions, 0 = no better than
+    N(0, I)), named in ``gap_sampler``."""
     rows = {}
     for sampler in samplers:
         z, _ = sample_codes(prior, n, seed=seed, sampler=sampler, steps=steps)
@@ -72,6 +73,7 @@ def evaluate(prior: NoisePredictor, base, data, n: int = N_SAMPLES, seed: int = 
         top, bottom = rows["prior"]["fid"], rows["reconstructions"]["fid"]
         mine = rows[f"diffusion-{samplers[0]}"]["fid"]
         out["gap_closed"] = float((top - mine) / (top - bottom)) if top != bottom else float("nan")
+        out["gap_sampler"] = samplers[0]
     return out
 
 

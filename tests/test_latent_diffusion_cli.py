@@ -1,0 +1,63 @@
+"""Latent diffusion from the command line, its files and its scores."""
+
+import json
+
+import pytest
+
+from explorer.cli import main
+from explorer.datasets import load_dataset
+from explorer.errors import ModelFileError
+from explorer.latent_diffusion.evaluate import evaluate
+from explorer.latent_diffusion.files import WEIGHTS, list_priors, load_prior, priors_of
+from explorer.latent_diffusion.run import resolve_base
+from explorer.store import list_models
+
+
+def test_cli_trains_a_prior_over_a_base_run_and_the_model_list_ignores_it(runs, capsys):
+    assert main(["train", "--model", "latent-diffusion", "--base", "pretrained/digits-ae-mlp-z2",
+                 "--epochs", "2", "--hidden", "32"]) == 0
+    folder = runs / "digits-ae-mlp-z2-diffusion"
+    prior, card = load_prior(folder)
+    base = resolve_base("pretrained/digits-ae-mlp-z2")
+    assert card["base"] == base.reference() and card["base"]["content_hash"]
+    assert len(card["history"]) == 2 and card["seed"] == 0
+    assert [p.id for p in priors_of(base.card["content_hash"])
+            if p.id.startswith("runs/")] == ["runs/digits-ae-mlp-z2-diffusion"]
+    entries, problems = list_models()
+    assert not problems and all(e.path != folder for e in entries)
+    # A base that cannot encode is refused with a sentence
+    assert main(["train", "--model", "latent-diffusion", "--base",
+                 "pretrained/mnist-gan-conv-z32"]) == 2
+    assert "autoencoder or a VAE" in capsys.readouterr().err
+
+
+def test_a_damaged_prior_is_refused_not_loaded(runs):
+    base = resolve_base("pretrained/digits-vae-mlp-z2")
+    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.latent_diffusion.run import run_diffusion
+
+    run_diffusion(base, DiffusionConfig(latent_dim=2, hidden=16, blocks=1),
+                  DiffusionTrainConfig(epochs=1), runs / "p")
+    (runs / "p" / WEIGHTS).write_bytes(b"not safetensors")
+    with pytest.raises(ModelFileError, match="safetensors"):
+        load_prior(runs / "p")
+    assert [p.id for p in list_priors({"runs": runs})] == ["runs/p"]  # listed by its card
+
+
+def test_scores_name_their_reference_and_the_gap(runs):
+    base = resolve_base("pretrained/digits-vae-mlp-z2")
+    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.latent_diffusion.run import run_diffusion
+
+    outcome = run_diffusion(base, DiffusionConfig(latent_dim=2, hidden=32, blocks=1),
+                            DiffusionTrainConfig(epochs=2), None)
+    result = evaluate(outcome.model, base.model, load_dataset("digits"), n=300, steps=10,
+                      samplers=("ddim",))
+    assert set(result["rows"]) == {"diffusion-ddim", "prior", "fitted", "reconstructions"}
+    assert result["rows"]["prior"]["n"] == 300
+    assert result["rows"]["reconstructions"]["n"] == len(load_dataset("digits").x_test)
+    assert result["measured_against"] == "360 test images of digits"
+    top, bottom = result["rows"]["prior"]["fid"], result["rows"]["reconstructions"]["fid"]
+    mine = result["rows"]["diffusion-ddim"]["fid"]
+    assert result["gap_closed"] == pytest.approx((top - mine) / (top - bottom))
+    json.dumps(result)  # what eval --json prints
