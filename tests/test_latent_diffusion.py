@@ -61,6 +61,7 @@ def mixture_prior():
     return model, result
 
 
+@pytest.mark.slow  # trains the mixture's prior: ten seconds alone, minutes under load
 def test_sampler_matches_held_out_draws_of_a_mixture(mixture_prior):
     """MMD² (Gaussian kernel, bandwidth 1; Gretton et al. 2012) of 1,000 samples against 1,000
     held-out draws: under 0.02 and under a seventh of what a single Gaussian fitted to the data
@@ -83,6 +84,7 @@ def test_sampler_matches_held_out_draws_of_a_mixture(mixture_prior):
     assert np.bincount(nearest, minlength=4).min() > 2000 * 0.15
 
 
+@pytest.mark.slow  # trains the mixture's prior: ten seconds alone, minutes under load
 def test_denoising_field_points_towards_the_modes(mixture_prior):
     """At a small t, −ε̂ at a point beside a corner points at that corner."""
     model, _ = mixture_prior
@@ -92,6 +94,7 @@ def test_denoising_field_points_towards_the_modes(mixture_prior):
     assert (torch.nn.functional.cosine_similarity(direction, to_mode) > 0.8).all()
 
 
+@pytest.mark.slow  # trains the mixture's prior: ten seconds alone, minutes under load
 def test_ddim_is_deterministic_for_a_seed_and_ddpm_is_not_across_seeds(mixture_prior):
     model, _ = mixture_prior
     a, path = sample_codes(model, 50, seed=3, sampler="ddim", steps=20, keep=True)

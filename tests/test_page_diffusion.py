@@ -89,6 +89,7 @@ def test_a_model_without_a_prior_says_how_to_train_one(runs):
                for i in at.info)
 
 
+@pytest.mark.slow  # a worker process trains it
 def test_training_a_prior_runs_in_the_queue_and_lists_it(runs):
     """Train on a model without a prior: the job runs in the shared engine, its loss is drawn
     live, and once saved the page shows the new prior with its base named."""
