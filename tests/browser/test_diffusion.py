@@ -1,6 +1,6 @@
-"""The Latent diffusion page in a real browser, on the shipped 2-D VAE and its shipped prior: the
-movie plays, the t slider moves the samples, a click on a sample follows its trajectory; on the
-wide screen and at 1024×768 presenting.
+"""The Latent diffusion page in a real browser, on the shipped 2-D autoencoder and its shipped
+prior: the movie plays, the t slider moves the samples, a click on a sample follows its
+trajectory; on the wide screen and at 1024×768 presenting.
 
 Run alone with ``.venv/bin/python -m pytest tests/browser/test_diffusion.py -q``.
 """
@@ -37,7 +37,7 @@ MOMENT_JS = """i => { const gd = document.querySelectorAll('CHARTS')[1];
 @pytest.mark.parametrize("screen", [WIDE, PRESENTER], ids=["wide", "presenter"])
 def test_the_movie_plays_t_moves_and_a_click_follows_a_sample(app: Page, server, screen):
     app.set_viewport_size(screen.viewport)
-    open_page(app, server, "latent-diffusion", model="pretrained/mnist-vae-mlp-z2",
+    open_page(app, server, "latent-diffusion", model="pretrained/mnist-ae-mlp-z2",
               query=screen.query)
     expect(app.locator(CHARTS)).to_have_count(2)
     expect(app.locator(ERRORS)).to_have_count(0)
