@@ -61,3 +61,19 @@ def test_scores_name_their_reference_and_the_gap(runs):
     mine = result["rows"]["diffusion-ddim"]["fid"]
     assert result["gap_closed"] == pytest.approx((top - mine) / (top - bottom))
     json.dumps(result)  # what eval --json prints
+
+
+@pytest.mark.parametrize("name", ["mnist-ae-mlp-z2-diffusion", "mnist-vae-mlp-z2-diffusion",
+                                  "mnist-ae-mlp-z16-diffusion", "mnist-vae-mlp-z16-diffusion"])
+def test_shipped_priors_belong_to_the_shipped_bases_and_carry_their_scores(name):
+    from explorer.pretrain import DIFFUSION
+    from explorer.store import PRETRAINED_DIR
+
+    prior, card = load_prior(PRETRAINED_DIR / name)
+    base = resolve_base(f"pretrained/{DIFFUSION[name][0]}")
+    assert card["base"]["content_hash"] == base.card["content_hash"]
+    assert card["train"]["epochs_done"] == DIFFUSION[name][2]["epochs"]
+    rows = card["scores"]["rows"]
+    assert rows["diffusion-ddpm"]["n"] == 5000 and card["scores"]["seed"] == 0
+    # the learned prior's samples are closer to the test images than N(0, I)'s
+    assert rows["diffusion-ddpm"]["fid"] < rows["prior"]["fid"]
