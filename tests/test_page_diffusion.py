@@ -128,3 +128,19 @@ def test_a_16d_prior_shows_a_strip_and_samples_beside_the_bases_own(runs):
     assert sum(c.startswith("t = ") for c in captions) >= 2
     assert any(c.startswith("diffusion prior, DDPM 50 steps, seed 0") for c in captions)
     assert any("a Gaussian fitted to its training codes" in c for c in captions)
+
+
+def test_compare_generators_shows_a_base_with_its_diffusion_prior(runs):
+    """The 16-D bases appear twice: with their own sampling and with their shipped prior, whose
+    row is the score kept in its card (5,000 samples, seed 0, against the test split)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("explorer/ui/generators.py").run()
+    assert not at.exception and not at.error
+    frame = at.main.table[0].value
+    card = json.loads((ROOT / "pretrained/mnist-vae-mlp-z16-diffusion/diffusion.json").read_text())
+    row = frame.loc["mnist-vae-mlp-z16 + diffusion prior"]
+    assert row.iloc[0] == pytest.approx(card["scores"]["rows"]["diffusion-ddpm"]["fid"])
+    assert "mnist-ae-mlp-z16 + diffusion prior" in frame.index
+    captions = [c for image in at.image for c in image.captions]
+    assert "mnist-vae-mlp-z16 + diffusion prior (DDPM, 100 steps)" in captions

@@ -73,7 +73,9 @@ st.table(frame.style.format(precision=scores.SHOWN_DECIMALS, na_rep="—"))
 missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
            "the classifier reads as the class asked for): the other rows show —. "
            if frame.isna().to_numpy().any() else "")
-st.caption(missing + scores.table_in_words(table, {e.name: e.config.kind for e in chosen}))
+ranked = {e.name: e.config.kind for e in chosen}
+ranked.update({f"{e.name} + diffusion prior": "latent-diffusion" for e, _ in with_prior})
+st.caption(missing + scores.table_in_words(table, ranked))
 if with_prior:
     st.caption("A row “+ diffusion prior” decodes, with that model's own decoder, codes drawn "
                "from a latent diffusion model trained on its training codes (DDPM, 100 steps; "
