@@ -218,7 +218,10 @@ LESSONS: tuple[Lesson, ...] = (
             "a prior, *learn* the codes' distribution: a diffusion model (Ho et al. 2020) is "
             "trained to remove noise from noised codes, and run backwards it carries pure noise "
             "into the clusters. The autoencoder's decoder then draws the images — what Stable "
-            "Diffusion does at scale (Rombach et al. 2022)."
+            "Diffusion does at scale (Rombach et al. 2022). On Compare generators (5,000 samples "
+            "each, Fréchet distance in a classifier's features against the 1,000 test images, "
+            "seed 0) the 16-D AE scores 27 with its learned prior against 77 from a Gaussian "
+            "fitted to its codes, and the 16-D VAE 27 against 142 from its N(0, I) prior."
         ),
         views=(
             View("Noise flowing into the AE's codes", DIFFUSION, {"model": AE_Z2}),

@@ -77,3 +77,20 @@ def test_shipped_priors_belong_to_the_shipped_bases_and_carry_their_scores(name)
     assert rows["diffusion-ddpm"]["n"] == 5000 and card["scores"]["seed"] == 0
     # the learned prior's samples are closer to the test images than N(0, I)'s
     assert rows["diffusion-ddpm"]["fid"] < rows["prior"]["fid"]
+
+
+def test_the_lesson_quotes_the_shipped_priors_scores():
+    from explorer.lessons import lesson
+    from explorer.store import PRETRAINED_DIR
+
+    text = " ".join(lesson("latent-diffusion").text.split())
+
+    def fd(name, row):
+        card = json.loads((PRETRAINED_DIR / name / "diffusion.json").read_text())
+        return round(card["scores"]["rows"][row]["fid"])
+
+    ae, vae = "mnist-ae-mlp-z16-diffusion", "mnist-vae-mlp-z16-diffusion"
+    assert (f"the 16-D AE scores {fd(ae, 'diffusion-ddpm')} with its learned prior against "
+            f"{fd(ae, 'fitted')} from a Gaussian") in text
+    assert (f"the 16-D VAE {fd(vae, 'diffusion-ddpm')} against {fd(vae, 'prior')} from its "
+            "N(0, I) prior") in text
