@@ -94,3 +94,32 @@ def test_the_lesson_quotes_the_shipped_priors_scores():
             f"{fd(ae, 'fitted')} from a Gaussian") in text
     assert (f"the 16-D VAE {fd(vae, 'diffusion-ddpm')} against {fd(vae, 'prior')} from its "
             "N(0, I) prior") in text
+
+
+@pytest.mark.slow  # a worker process trains it
+def test_stop_ends_a_prior_job_and_keeps_what_it_learned(runs):
+    import time
+
+    from explorer.jobs import Engine
+    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.latent_diffusion.jobs import job_spec
+
+    engine = Engine(workers=1)
+    try:
+        spec = job_spec("pretrained/digits-vae-mlp-z2", DiffusionConfig(latent_dim=2, hidden=16,
+                        blocks=1), DiffusionTrainConfig(epochs=2000, batch_size=64),
+                        runs / "long", 1437)
+        job = engine.submit(spec, owner="a")
+        deadline = time.monotonic() + 120
+        while len(job.snapshot().history) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        job.stop()
+        while job.snapshot().active and time.monotonic() < deadline:
+            time.sleep(0.1)
+        state = job.snapshot()
+        assert state.status == "stopped" and state.saved_path, state.message
+        _, card = load_prior(state.saved_path)
+        assert 2 <= card["train"]["epochs_done"] < 2000
+        assert card["train"]["status"] == "stopped"
+    finally:
+        engine.shutdown()
