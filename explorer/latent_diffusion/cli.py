@@ -23,8 +23,12 @@ def train(args, progress) -> int:
     if not args.base:
         raise ExplorerError("--model latent-diffusion needs --base RUN (an AE or VAE run).")
     base = resolve_base(args.base)
-    cfg = DiffusionConfig(latent_dim=base.card["config"]["latent_dim"],
-                          hidden=int(args.hidden or 256), codes=args.codes)
+    try:
+        hidden = int(args.hidden or 256)
+    except ValueError:
+        raise ExplorerError("--hidden for latent-diffusion is one width, e.g. 256.") from None
+    cfg = DiffusionConfig(latent_dim=base.card["config"]["latent_dim"], hidden=hidden,
+                          codes=args.codes)
     train_cfg = DiffusionTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                      seed=args.seed)
     if args.out:
