@@ -97,6 +97,10 @@ def cmd_datasets_export(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.model == "latent-diffusion":  # a prior over a run's codes, not a model of images
+        from explorer.latent_diffusion import cli
+
+        return cli.train(args, ProgressBar())
     from explorer.datasets import get_info
     from explorer.jobs import run_training
     from explorer.models import ModelConfig, parse_hidden
@@ -134,10 +138,13 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from explorer.checkpoints import load_model
     from explorer.datasets import load_dataset
+    from explorer.latent_diffusion import cli
     from explorer.metrics import evaluate
     from explorer.models import can
     from explorer.scores import evaluate_generator
 
+    if cli.is_prior(args.path):
+        return cli.evaluate(args)
     model, card = load_model(args.path)
     data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
     if can(model, "encode"):
@@ -228,8 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")
-    t.add_argument("--model", choices=["ae", "vae", "cvae", "gan"], default="vae",
-                   help="a GAN trains best with --lr 2e-4 --batch-size 64")
+    t.add_argument("--model", choices=["ae", "vae", "cvae", "gan", "latent-diffusion"],
+                   default="vae", help="a GAN trains best with --lr 2e-4 --batch-size 64; "
+                   "latent-diffusion learns the codes of --base RUN")
+    t.add_argument("--base", help="latent-diffusion: the AE/VAE run, pretrained/NAME or runs/NAME")
+    t.add_argument("--codes", choices=["mean", "draw"], default="mean",
+                   help="latent-diffusion: the base's posterior means, or draws (a VAE)")
     t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     t.add_argument("--latent-dim", type=int, default=16)
     t.add_argument("--hidden", default="",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 MAP, COMPARE, INTERPOLATE, SAMPLE, TRAIN, INSIDE, RATE_DISTORTION = (
     "map", "compare", "interpolate", "sample", "train", "inside", "rate_distortion")
+DIFFUSION = "diffusion"
 
 AE_Z2, VAE_Z2 = "pretrained/mnist-ae-mlp-z2", "pretrained/mnist-vae-mlp-z2"
 AE_Z16, VAE_Z16 = "pretrained/mnist-ae-mlp-z16", "pretrained/mnist-vae-mlp-z16"
@@ -70,6 +71,7 @@ VIEW_KEYS: dict[str, tuple[str, ...]] = {
              "unc_indices", "unc_k", "unc_i", "unc_j", "replay_method"),
     TRAIN: ("train_dataset", "train_kind", "train_arch", "train_beta"),
     RATE_DISTORTION: ("rd_likelihood",),
+    DIFFUSION: ("ld_prior", "ld_sampler", "ld_steps", "ld_seed", "ld_t"),
 }
 
 
@@ -211,6 +213,30 @@ LESSONS: tuple[Lesson, ...] = (
         kl_of=(SWEEP[0.25], SWEEP[1.0], SWEEP[8.0]),
         try_this="Follow the curve from β = 0.25 to β = 8: which diagonal (one value of the "
                  "ELBO) does each model sit on, and which one is lowest?",
+    ),
+    Lesson(
+        slug="latent-diffusion",
+        title="From autoencoder to latent diffusion",
+        text=(
+            "A plain autoencoder cannot be sampled: nothing made its codes follow N(0, I), so "
+            "draws from it land in holes and decode to blur. Instead of forcing the codes towards "
+            "a prior, *learn* the codes' distribution: a diffusion model (Ho et al. 2020) is "
+            "trained to remove noise from noised codes, and run backwards it carries pure noise "
+            "into the clusters. The autoencoder's decoder then draws the images — what Stable "
+            "Diffusion does at scale (Rombach et al. 2022). On Compare generators (5,000 samples "
+            "each, Fréchet distance in a classifier's features against the 1,000 test images, "
+            "seed 0) the 16-D AE scores 27 with its learned prior against 77 from a Gaussian "
+            "fitted to its codes, and the 16-D VAE 27 against 142 from its N(0, I) prior."
+        ),
+        views=(
+            View("Noise flowing into the AE's codes", DIFFUSION, {"model": AE_Z2}),
+            View("The AE's own samples", SAMPLE, {"model": AE_Z2}),
+            View("16-D: the VAE with a learned prior", DIFFUSION, {"model": VAE_Z16}),
+            View("16-D: the AE with a learned prior", DIFFUSION, {"model": AE_Z16}),
+        ),
+        try_this="Press **Play**, then drag t: where do the points go first, and which clusters "
+                 "fill last? Click one point to follow it and watch its images turn from noise "
+                 "into a digit. In 16-D, compare the grid of samples with the base's own.",
     ),
 )
 

@@ -111,6 +111,16 @@ SPECS.append(
          "binarisation of the test images, so not comparable with them."))
 
 
+# Latent diffusion priors over four shipped bases (explorer.latent_diffusion): name -> (base,
+# config, training); a minute or two of CPU each.
+DIFFUSION = {
+    f"{base}-diffusion": (base, {"latent_dim": dim, "hidden": hidden, "blocks": 2},
+                          {"epochs": epochs, "batch_size": 256, "lr": 1e-3, "seed": 0})
+    for base, dim, hidden, epochs in (
+        ("mnist-ae-mlp-z2", 2, 128, 300), ("mnist-vae-mlp-z2", 2, 128, 300),
+        ("mnist-ae-mlp-z16", 16, 256, 400), ("mnist-vae-mlp-z16", 16, 256, 400))
+}
+
 # The scoring classifiers (explorer.scores): name -> (dataset, epochs).
 CLASSIFIERS = {"classifier-digits": ("digits", 20), "classifier-mnist-5k": ("mnist-5k", 10)}
 SCORES = "scores"  # `--only scores`: rescore the shipped models, training nothing
@@ -133,7 +143,9 @@ def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int
     out = Path(out or PRETRAINED_DIR)
     specs = [s for s in SPECS if not only or s.name in only]
     classifiers = [c for c in CLASSIFIERS if not only or c in only]
-    unknown = set(only or []) - {s.name for s in SPECS} - set(CLASSIFIERS) - {SCORES}
+    priors = [p for p in DIFFUSION if not only or p in only]
+    unknown = (set(only or []) - {s.name for s in SPECS} - set(CLASSIFIERS) - {SCORES}
+               - set(DIFFUSION))
     if unknown:
         from explorer.errors import ConfigError
 
@@ -150,6 +162,7 @@ def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int
         # First: the scores of the generators below are measured with them.
         build_classifiers(out, classifiers, log)
         cards = _pretrain(out, specs, epochs, projections, log) if specs else []
+        build_priors(out, priors, epochs, log)  # after their bases: they learn the bases' codes
         if specs or SCORES in (only or []):
             build_scores(out, log)  # last: they are measured with the classifiers and models
         return cards
@@ -184,6 +197,40 @@ def _pretrain(out, specs, epochs, projections, log) -> list[dict]:
     log(f"Built {len(cards)} model(s) in {time.perf_counter() - start:.0f} s into {out}")
     sys.stdout.flush()
     return cards
+
+
+def build_priors(out: Path, names, epochs: int | None = None, log=print) -> None:
+    """Train the latent diffusion priors `names` over their shipped bases in `out`."""
+    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.latent_diffusion.run import resolve_base, run_diffusion
+
+    for name in names:
+        base_name, cfg, train = DIFFUSION[name]
+        train = {**train, "epochs": epochs or train["epochs"]}
+        t = time.perf_counter()
+        outcome = run_diffusion(resolve_base(str(out / base_name)), DiffusionConfig(**cfg),
+                                DiffusionTrainConfig(**train), out / name)
+        log(f"{name}: trained in {time.perf_counter() - t:.1f} s, test denoising loss "
+            f"{outcome.metrics['test_loss']:.4f}")
+    score_priors(out, names, log)
+
+
+def score_priors(out: Path, names, log=print) -> None:
+    """Score the priors `names` beside their bases' own samples; the scores go in their cards."""
+    from explorer.datasets import load_dataset
+    from explorer.latent_diffusion.evaluate import evaluate
+    from explorer.latent_diffusion.files import add_scores, load_prior
+    from explorer.latent_diffusion.run import resolve_base
+
+    for name in names:
+        t = time.perf_counter()
+        prior, card = load_prior(out / name)
+        base = resolve_base(str(out / card["base"]["name"]))
+        scores = evaluate(prior, base.model, load_dataset(base.dataset))
+        add_scores(out / name, scores)
+        log(f"    scores of {name} in {time.perf_counter() - t:.1f} s: " + ", ".join(
+            f"{row} FD {s['fid']:.1f}" for row, s in scores["rows"].items())
+            + f"; FD gap closed {scores['gap_closed']:.2f}")
 
 
 def build_scores(out: Path, log=print) -> None:
@@ -230,4 +277,7 @@ def _readme() -> str:
              "test codes after every epoch), both tied to the weights' content hash.",
              "", "| model | what it shows |", "| --- | --- |"]
     lines += [f"| `{s.name}` | {s.lesson} |" for s in SPECS]
+    lines += [f"| `{name}` | A latent diffusion prior over `{base}`'s codes "
+              "(`diffusion.safetensors`, `diffusion.json`). |"
+              for name, (base, _, _) in DIFFUSION.items()]
     return "\n".join(lines) + "\n"

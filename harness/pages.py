@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PAGE_PATHS = ("", "lessons", "compare", "interpolate", "sample", "draw", "inside", "train",
-              "rate-distortion", "generators", "join", "teacher")
+              "rate-distortion", "generators", "join", "teacher", "latent-diffusion")
 
 
 @dataclass(frozen=True)

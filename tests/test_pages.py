@@ -28,7 +28,7 @@ from explorer.rdplane import RDPoint
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
-         "explorer/ui/sample.py", "explorer/ui/train.py"]
+         "explorer/ui/sample.py", "explorer/ui/train.py", "explorer/ui/diffusion.py"]
 
 
 def open_page(page: str, model: str | None = None) -> AppTest:

@@ -54,7 +54,8 @@ def test_shipped_projections_match_the_weights(name):
 
 def test_pretrained_folder_is_small_and_pickle_free():
     files = [p for p in PRETRAINED_DIR.rglob("*") if p.is_file()]
-    assert sum(p.stat().st_size for p in files) < 40 * 2**20
+    # 45 MiB: the four latent diffusion priors add 4.9 MiB to the 37 of the models before them.
+    assert sum(p.stat().st_size for p in files) < 45 * 2**20
     assert {p.suffix for p in files} <= {".safetensors", ".json", ".txt", ".md"}
 
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TITLES = {lessons.MAP: "Latent map", lessons.COMPARE: "Reconstructions",
           lessons.INTERPOLATE: "Interpolate", lessons.SAMPLE: "Sample new images",
           lessons.TRAIN: "Train a model", lessons.INSIDE: "Inside the latent space",
-          lessons.RATE_DISTORTION: "Rate and distortion"}
+          lessons.RATE_DISTORTION: "Rate and distortion", lessons.DIFFUSION: "Latent diffusion"}
 
 
 def open_app(query: dict | None = None) -> AppTest:

@@ -51,6 +51,10 @@ def _reconstruct(model, x: torch.Tensor, seed: int = 0) -> np.ndarray:
 
 def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
     """Train, evaluate and save `spec`'s run, reporting as it goes."""
+    from explorer.latent_diffusion import jobs as latent_diffusion
+
+    if latent_diffusion.is_diffusion(spec):  # a prior over a run's codes, not a model of images
+        return latent_diffusion.run_job(spec, emit, should_stop)
     os.environ.update(spec.env)
     try:
         data = load_dataset(spec.dataset)

@@ -9,6 +9,8 @@ from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ExplorerError
 from explorer.figures_compare import precision_recall_figure
 from explorer.generate import sample
+from explorer.latent_diffusion import views as diffusion_views
+from explorer.latent_diffusion.files import load_prior
 from explorer.score_words import table_in_words
 from explorer.ui import common
 
@@ -45,6 +47,12 @@ try:
 except ExplorerError as e:
     st.info(str(e))
     st.stop()
+# A shipped latent diffusion prior over a base: the base's decoder with the learned prior, its
+# scores measured the same way (5,000 samples, seed 0, against the test split) when it shipped.
+with_prior = diffusion_views.shipped_rows(chosen)
+for e, p in with_prior:
+    table[f"{e.name} + diffusion prior"] = {
+        k: p.card["scores"]["rows"]["diffusion-ddpm"][k] for k in ("fid", "precision", "recall")}
 
 columns = st.columns(min(len(chosen), 3) or 1)
 for i, e in enumerate(chosen):
@@ -53,6 +61,13 @@ for i, e in enumerate(chosen):
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if e.config.kind == "ae" else ""
         common.show_grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}")
+for i, (e, p) in enumerate(with_prior, start=len(chosen)):
+    prior = load_prior(p.path)[0]
+    images = diffusion_views.sample_images(prior, common.get_model(str(e.path),
+                                                                   e.card["content_hash"]), 16, seed)
+    with columns[i % len(columns)]:
+        common.show_grid(images, ncols=4, size=48,
+                         caption=f"{e.name} + diffusion prior (DDPM, 100 steps)")
 
 # A score a model has no use for (class accuracy of an unconditional model) shows as "—": a
 # static table, since st.dataframe prints "None" in an empty cell whatever the Styler says.
@@ -69,7 +84,12 @@ sizes = (f"Each model's Fréchet distance compares its {scores.N_SAMPLES:,} samp
 missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
            "the classifier reads as the class asked for): the other rows show —. "
            if any("class_accuracy" not in row for row in table.values()) else "")
-st.caption(sizes + missing
-           + table_in_words(table, {e.name: e.config.kind for e in chosen}))
+ranked = {e.name: e.config.kind for e in chosen}
+ranked.update({f"{e.name} + diffusion prior": "latent-diffusion" for e, _ in with_prior})
+st.caption(sizes + missing + table_in_words(table, ranked))
+if with_prior:
+    st.caption("A row “+ diffusion prior” decodes, with that model's own decoder, codes drawn "
+               "from a latent diffusion model trained on its training codes (DDPM, 100 steps; "
+               "the Latent diffusion page shows it at work).")
 st.plotly_chart(common.chart_style(precision_recall_figure(table)),
                 config={"displayModeBar": False})

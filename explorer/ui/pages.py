@@ -46,6 +46,8 @@ PAGES: dict[str, PageSpec] = {
                                 ":material/show_chart:", "Explore", "rate-distortion"),
     "generators": PageSpec("generators.py", "Compare generators", ":material/grid_view:",
                            "Explore", "generators"),
+    "diffusion": PageSpec("diffusion.py", "Latent diffusion", ":material/blur_on:", "Explore",
+                          "latent-diffusion"),
     "train": PageSpec("train.py", "Train", ":material/model_training:", "Build", "train"),
     "join": PageSpec("join.py", "Join the class", ":material/how_to_reg:", "Class", "join"),
     "teacher": PageSpec("teacher.py", "Teacher", ":material/co_present:", "Class", "teacher"),

@@ -173,6 +173,9 @@ with settings_col, st.form("train_form", border=True):
         "Train", type="primary", icon=":material/play_arrow:", width="stretch"
     )
 
+with settings_col:  # a prior over a trained model's codes is trained on its own page
+    st.page_link(pages.path("diffusion"), icon=":material/blur_on:",
+                 label="A latent diffusion prior over an AE's or VAE's codes: Latent diffusion")
 with view_col:
     if engine.notice:
         st.warning(engine.notice, icon=":material/cloud_off:")
