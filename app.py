@@ -3,49 +3,52 @@
 This file is only the router: page setup, the shared sidebar (model picker) and navigation.
 The pages live in ``explorer/ui/`` (their table in ``explorer/ui/pages.py``); everything they
 compute comes from the ``explorer`` backend.
+
+Everything happens in :func:`main`, under ``if __name__ == "__main__"``: Streamlit runs this file
+as ``__main__``, and a training worker (a ``multiprocessing`` child) re-imports it as
+``__mp_main__`` before it starts its job. Unguarded, every job drew the whole app once more with no
+browser, and the server's terminal filled with "missing ScriptRunContext!" warnings.
 """
 
-import streamlit as st
 
-from explorer.ui import pages
+def main() -> None:
+    import streamlit as st
 
-# Presenter mode is for a projector: the pictures get the screen, so the sidebar starts folded.
-st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide",
-                   initial_sidebar_state="collapsed" if pages.presenting() else "auto")
-# A session's first run may load a model, seconds on a busy server: show a title and say so at
-# once rather than a blank page (later runs are quick, and would only flicker).
-loading = st.empty()
-if "_started" not in st.session_state:
-    st.session_state["_started"] = True
-    with loading.container():
-        st.title("Latent Explorer")
-        st.caption(":material/hourglass_top: Loading the model…")
-        # The browser fetches plotly.js (megabytes) only when a page first shows a chart: an
-        # empty one here starts that download while the server builds the page.
-        import plotly.graph_objects as go
+    from explorer.ui import pages
 
-        st.plotly_chart(go.Figure(layout=dict(height=10, margin=dict(l=0, r=0, t=0, b=0),
-                                              xaxis_visible=False, yaxis_visible=False)),
-                        config={"staticPlot": True}, key="_plotly_prefetch")
+    # Presenter mode is for a projector: the pictures get the screen, so the sidebar starts folded.
+    st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide",
+                       initial_sidebar_state="collapsed" if pages.presenting() else "auto")
+    # A session's first run may load a model, seconds on a busy server: show a title and say so
+    # at once rather than a blank page (later runs are quick, and would only flicker).
+    loading = st.empty()
+    if "_started" not in st.session_state:
+        st.session_state["_started"] = True
+        with loading.container():
+            st.title("Latent Explorer")
+            st.caption(":material/hourglass_top: Loading the model…")
+            # The browser fetches plotly.js (megabytes) only when a page first shows a chart: an
+            # empty one here starts that download while the server builds the page.
+            import plotly.graph_objects as go
 
-# None of these imports torch: the model list comes from the cards, and a page loads a model (and
-# torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
-from explorer import store  # noqa: E402
-from explorer.ui import common, sidebar  # noqa: E402
+            st.plotly_chart(go.Figure(layout=dict(height=10, margin=dict(l=0, r=0, t=0, b=0),
+                                                  xaxis_visible=False, yaxis_visible=False)),
+                            config={"staticPlot": True}, key="_plotly_prefetch")
+
+    # None of these imports torch: the model list comes from the cards, and a page loads a model
+    # (and torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
+    from explorer.ui import common, sidebar, warm
+
+    warm.once_per_server()
+
+    page = st.navigation(pages.navigation())
+    loading.empty()
+    common.reclaim_session()
+    st.session_state["_entry"] = sidebar.sidebar()
+    sidebar.training_notice(on_train_page=page.url_path == "train")
+    pages.follow()  # a button's callback may have asked for another page
+    page.run()
 
 
-@st.cache_resource(show_spinner=False)
-def once_per_server() -> None:
-    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks."""
-    store.clean_stale_temps()
-
-
-once_per_server()
-
-page = st.navigation(pages.navigation())
-loading.empty()
-common.reclaim_session()
-st.session_state["_entry"] = sidebar.sidebar()
-sidebar.training_notice(on_train_page=page.url_path == "train")
-pages.follow()  # a button's callback may have asked for another page
-page.run()
+if __name__ == "__main__":
+    main()
