@@ -1,0 +1,42 @@
+"""The glossary: every label a student sees on the Train page is plain words, and its help popover
+(the technical term and its meaning) comes from the one glossary file."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer import glossary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_entry_names_a_term_and_says_what_it_means():
+    assert glossary.entries()
+    for label, entry in glossary.entries().items():
+        assert entry.term.strip() and len(entry.means.split()) >= 3, label
+    with pytest.raises(KeyError):
+        glossary.help("Body")  # the old word: renamed "Architecture"
+
+
+@pytest.fixture
+def train(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("explorer/ui/train.py").run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae", "cvae", "gan"])
+def test_every_label_on_the_train_form_has_a_glossary_entry(train, kind):
+    at = next(w for w in train.segmented_control if w.key == "train_kind").set_value(kind).run()
+    widgets = [w for kind_ in (at.number_input, at.selectbox, at.text_input,
+                               at.segmented_control) for w in kind_
+               if (w.key or "").startswith("train_")]
+    assert len(widgets) >= 10  # "Advanced" included: folded, not left out
+    missing = [w.label for w in widgets if w.label not in glossary.entries()]
+    assert not missing, f"labels without a glossary entry: {missing}"
+    for w in widgets:
+        assert w.help and w.help.startswith(glossary.help(w.label)), w.label
