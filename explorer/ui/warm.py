@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import store
+from explorer import store, warmup
 
 
 @st.cache_resource(show_spinner=False)
 def once_per_server() -> None:
-    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks."""
+    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks;
+    then, in the background, what the next visitors' pages need is prepared (explorer.warmup)."""
     store.clean_stale_temps()
+    warmup.start_in_background()
