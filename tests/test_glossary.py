@@ -34,8 +34,9 @@ def test_every_label_on_the_train_form_has_a_glossary_entry(train, kind):
     at = next(w for w in train.segmented_control if w.key == "train_kind").set_value(kind).run()
     widgets = [w for kind_ in (at.number_input, at.selectbox, at.text_input,
                                at.segmented_control) for w in kind_
-               if (w.key or "").startswith("train_")]
+               if (w.key or "").startswith("train_") or w.key == "model"]
     assert len(widgets) >= 10  # "Advanced" included: folded, not left out
+    assert "Model to explore" in {w.label for w in widgets}  # the sidebar's, not a model type
     missing = [w.label for w in widgets if w.label not in glossary.entries()]
     assert not missing, f"labels without a glossary entry: {missing}"
     for w in widgets:

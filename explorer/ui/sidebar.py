@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import checkpoints, exports, store
+from explorer import checkpoints, exports, glossary, store
 from explorer.errors import ExplorerError, plain
 from explorer.ui.common import list_entries, presenter_switch
 
@@ -29,16 +29,12 @@ def sidebar() -> store.ModelEntry | None:
             st.session_state["model"] = default.id
         # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
         # its displayed text in the URL, so ids keep links short, readable and stable.
-        chosen = st.selectbox(
-            "Model",
-            options=list(by_id),
-            key="model",
-            bind="query-params",
-            help="pretrained/… models ship with the app (read-only); runs/… are models trained "
-                 "here or added from a shared file.",
-        )
+        # "Model to explore": not the model *type* (AE, VAE, …) that Train asks for.
+        chosen = st.selectbox("Model to explore", options=list(by_id), key="model",
+                              bind="query-params", help=glossary.help("Model to explore"))
         entry = by_id[chosen]
-        st.caption(plain(entry.summary))
+        where = "Shipped" if entry.source == "pretrained" else "Trained here"
+        st.caption(f"{where} · {plain(entry.summary)}")
         with st.expander("Model card"):
             show_card(entry)
             st.download_button(
