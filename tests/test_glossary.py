@@ -41,3 +41,16 @@ def test_every_label_on_the_train_form_has_a_glossary_entry(train, kind):
     assert not missing, f"labels without a glossary entry: {missing}"
     for w in widgets:
         assert w.help and w.help.startswith(glossary.help(w.label)), w.label
+
+
+def test_in_presenter_mode_the_grid_names_its_extent_not_the_hidden_slider(runs):
+    """Presenter mode hides the Extent slider: the caption said "±Extent" all the same."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"present": "true", "model": "pretrained/digits-vae-mlp-z2",
+                            "grid_extent": "2.5"})
+    at.run()
+    at.switch_page("explorer/ui/interpolate.py").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption if "grid decodes the square" in c.value]
+    assert captions and "±2.5 around 0" in captions[0] and "Extent" not in captions[0]
+    assert not [s for s in at.slider if s.key == "grid_extent"]  # hidden, as said
