@@ -48,6 +48,7 @@ def main() -> None:
     sidebar.training_notice(on_train_page=page.url_path == "train")
     pages.follow()  # a button's callback may have asked for another page
     page.run()
+    warm.after_first_page()
 
 
 if __name__ == "__main__":

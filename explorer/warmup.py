@@ -9,9 +9,10 @@ pages' own caches read, so no thread touches Streamlit outside a script run.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
-from explorer import checkpoints, datasets, latent, projection, store
+from explorer import datasets, store
 from explorer.config import FAMILY_CAPABILITIES
 from explorer.projection_files import load_codes, save_codes
 
@@ -22,6 +23,7 @@ _STARTED = threading.Event()
 def warm_shipped_codes() -> list[str]:
     """Each shipped model's test codes, computed and kept on disk where they are not yet; returns
     the ids of the models it encoded."""
+    from explorer import checkpoints, latent  # torch: imported here, in the background
     from explorer.training import configure_threads
 
     configure_threads()
@@ -43,12 +45,15 @@ def warm_shipped_codes() -> list[str]:
 
 
 def start_in_background() -> threading.Thread | None:
-    """Start the warm-up in a daemon thread, once per process; None when it has started already."""
-    if _STARTED.is_set():
+    """Start the warm-up in a daemon thread, once per process; None when it has started already
+    or is turned off (``EXPLORER_WARM_UP=0``)."""
+    if _STARTED.is_set() or os.environ.get("EXPLORER_WARM_UP", "1") == "0":
         return None
     _STARTED.set()
 
     def run() -> None:
+        from explorer import projection
+
         try:
             log.info("warm-up: encoded %s", warm_shipped_codes())
             projection.warm_up_umap()

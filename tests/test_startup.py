@@ -42,7 +42,10 @@ print(json.dumps({{
 
 
 def first_page(cache: Path, runs: Path) -> dict:
-    env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache), "EXPLORER_RUNS_DIR": str(runs)}
+    # The background warm-up (explorer.warmup) imports torch once the page is drawn, on purpose:
+    # off here, so that what is asked is what the page itself imported.
+    env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache), "EXPLORER_RUNS_DIR": str(runs),
+           "EXPLORER_WARM_UP": "0"}
     script = FIRST_PAGE.format(root=str(ROOT), app=str(ROOT / "app.py"))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                          timeout=600, cwd=ROOT)

@@ -9,7 +9,12 @@ from explorer import store, warmup
 
 @st.cache_resource(show_spinner=False)
 def once_per_server() -> None:
-    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks;
-    then, in the background, what the next visitors' pages need is prepared (explorer.warmup)."""
+    """What a save killed mid-write left behind (a full disk, kill -9) goes before anyone looks."""
     store.clean_stale_temps()
+
+
+@st.cache_resource(show_spinner=False)
+def after_first_page() -> None:
+    """Once the first visitor's page is drawn (it needs no torch: it is drawn sooner without the
+    import competing for the CPU), prepare in the background what the next pages need."""
     warmup.start_in_background()

@@ -212,7 +212,8 @@ def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, s
     expect(form.get_by_label("Epochs", exact=True)).to_have_value("3")
 
 
-@pytest.mark.parametrize("size", [PRESENTER, WIDE_PRESENTER], ids=["projector", "wide"])
+@pytest.mark.parametrize("size", [PRESENTER, WIDE_PRESENTER, PROJECTOR],
+                         ids=["projector", "wide", "sidebar"])
 def test_pressing_train_keeps_the_live_run_in_sight(app: Page, server, size):
     """Presenter mode: the form is a column taller than the screen, and its Train button at the
     foot; the progress, the curves and the reconstructions a teacher then talks over were drawn
