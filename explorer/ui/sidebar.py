@@ -17,11 +17,12 @@ def sidebar() -> store.ModelEntry | None:
     """The model picker shared by every page; the choice lives in the URL (?model=...)."""
     entries, problems = list_entries()
     with st.sidebar:
+        # First, under the page list: on a 1024×768 projector it was below the sidebar's fold.
+        presenter_switch()
         if not entries:
             st.warning("No models found. Train one on the Train page, or run "
                        "`python -m explorer pretrain` to rebuild the shipped models.")
             import_model()
-            presenter_switch()
             return None
         by_id = {e.id: e for e in entries}
         default = store.default_entry(entries)
@@ -46,7 +47,6 @@ def sidebar() -> store.ModelEntry | None:
         import_model()
         for p in problems:
             st.caption(f"⚠️ Skipped a model folder: {p}")
-        presenter_switch()
     return entry
 
 

@@ -296,3 +296,11 @@ def test_the_model_card_fits_the_sidebar(app: Page, server, screen):
     table_box, side_box = table.bounding_box(), sidebar.bounding_box()
     assert table_box["x"] + table_box["width"] <= side_box["x"] + side_box["width"], table_box
     assert table.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+
+
+def test_on_a_projector_the_presenter_switch_is_on_the_first_screen(app: Page, server):
+    """Issue 26, item 5: the toggle sat below the sidebar's fold at 1024×768."""
+    app.set_viewport_size(PROJECTOR.viewport)
+    open_page(app, server, "lessons")
+    expect(app.locator('[data-testid="stSidebar"]').get_by_text("Presenter mode")) \
+        .to_be_in_viewport(ratio=1)
