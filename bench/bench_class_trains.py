@@ -41,7 +41,7 @@ async def open_train(browser, url: str, epochs: int, timeout: float):
     page.set_default_timeout(timeout)
     await page.goto(f"{url}/train", wait_until="domcontentloaded")
     await drawn(page, "Train a model", timeout)
-    field = page.locator('[data-testid="stForm"]').get_by_label("Epochs", exact=True)
+    field = page.locator('.st-key-train_form').get_by_label("Epochs", exact=True)
     await field.fill(str(epochs))
     await field.press("Tab")
     return context, page
@@ -103,7 +103,7 @@ async def scenario(url: str, runs: Path, args) -> dict:
         stop = asyncio.Event()
         slider = asyncio.create_task(slider_student(watcher, stop, timeout))
         t0 = time.perf_counter()
-        await asyncio.gather(*(page.locator('[data-testid="stForm"]').get_by_role(
+        await asyncio.gather(*(page.locator('.st-key-train_form').get_by_role(
             "button", name="Train").click() for _, page in students))
         seen = await asyncio.gather(*(watch_student(page, timeout) for _, page in students))
         saved: list[dict] = []

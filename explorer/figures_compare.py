@@ -86,7 +86,7 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
         models(rest, "AE (rate unbounded, at the edge)", MODEL_COLOUR, "triangle-right")
     for p in points:
         if p.id == current:  # drawn last, so on top of its sweep's point
-            models([p], "the sidebar's model", CURRENT_COLOUR,
+            models([p], "the model you are exploring", CURRENT_COLOUR,
                    "circle" if p.rate is not None else "triangle-right", size=16)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",

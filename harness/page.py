@@ -19,6 +19,7 @@ APP = '[data-testid="stApp"]'
 STATUS = '[data-testid="stStatusWidget"]'
 SKELETONS = '[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+TRAIN_FORM = ".st-key-train_form"  # the Train page's settings (a keyed container, not an st.form)
 
 
 def wait_idle(page: Page, timeout: float = RUN_TIMEOUT_MS, expect_run: bool = False) -> None:
@@ -115,15 +116,18 @@ def wait_image_loaded(page: Page, caption_prefix: str, timeout: float = RUN_TIME
 def fill_train_form(page: Page, dataset: str | None = None,
                     fields: dict[str, object] | None = None) -> Locator:
     """Fill the Train page's form: `dataset` is the option's label (e.g. "Digits 8×8");
-    `fields` maps field labels ("Epochs", "Latent size", "Run name", ...) to what to type.
-    Returns the form."""
-    form = page.locator('[data-testid="stForm"]')
+    `fields` maps field labels ("Epochs", "Code size", "Run name", ...) to what to type; a field
+    under "Advanced" is typed once that expander is open. Returns the form."""
+    form = page.locator(TRAIN_FORM)
     if dataset is not None:
         form.get_by_role("combobox", name="Dataset").click()
         page.get_by_role("option", name=dataset, exact=True).click()
         expect(form.get_by_role("combobox", name="Dataset")).to_have_value(dataset)
     for label, text in (fields or {}).items():
         field_ = form.get_by_label(label, exact=True)
+        if not field_.is_visible():
+            form.locator("summary", has_text="Advanced").click()
+            expect(field_).to_be_visible()
         field_.fill(str(text))
         field_.press("Tab")  # commit the value, as leaving the field does
     return form

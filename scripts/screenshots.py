@@ -87,7 +87,7 @@ def map_with_selection(page: Page) -> bool:
 
 
 def train_tiny(page: Page) -> None:
-    form = fill_train_form(page, "Digits 8×8", {"Epochs": 5, "Latent size": 2,
+    form = fill_train_form(page, "Digits 8×8", {"Epochs": 5, "Code size": 2,
                                                 "Run name": "digits-vae-tiny"})
     form.get_by_role("button", name="Train").click()
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_be_visible(

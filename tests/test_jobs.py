@@ -217,3 +217,21 @@ def test_a_save_that_fails_keeps_the_trained_model_to_retry_or_download(runs, mo
     assert store.save_kept(weights, card) == "full"
     saved, _ = load_model(runs / "full")
     assert all(torch.equal(v, saved.state_dict()[k]) for k, v in kept.state_dict().items())
+
+
+def test_the_queues_wait_is_never_below_half_the_wait_seen(engine):
+    """A small set trained for many epochs: the queue said "about 4 s" and the student waited
+    24 s (the estimate counted images per second, not the many short epochs and the ending)."""
+    small = dict(epochs=8, batch_size=8)
+    wait(engine.submit(spec("measured", **small)))  # the server has trained one like it before
+    first = engine.submit(spec("first", **small))
+    while first.snapshot().status == "queued":
+        time.sleep(0.01)
+    second = engine.submit(spec("second", **small))
+    said, t0 = second.snapshot().wait, time.monotonic()
+    while second.snapshot().status == "queued":
+        time.sleep(0.01)
+    waited = time.monotonic() - t0
+    assert said >= waited / 2, f"said {said:.1f} s, waited {waited:.1f} s"
+    assert said <= 3 * waited + 2, f"said {said:.1f} s, waited {waited:.1f} s"
+    wait(second)

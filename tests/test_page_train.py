@@ -34,7 +34,16 @@ def submit(at: AppTest, **values) -> AppTest:
     """Fill the form by widget key (train_<name>) and press Train."""
     for key, value in values.items():
         next(w for w in _widgets(at) if w.key == f"train_{key}").set_value(value)
-    return at.form_submit_button[0].click().run()
+    return train_button(at).click().run()
+
+
+def train_buttons(at: AppTest) -> list:
+    return [b for b in at.button if b.key == "train_go"]
+
+
+def train_button(at: AppTest):
+    (button,) = train_buttons(at)
+    return button
 
 
 def _widgets(at: AppTest):
@@ -59,10 +68,10 @@ def test_form_shows_the_settings(page):
     labels = {w.label for w in _widgets(page)}
     assert {
         "Dataset",
-        "Model",
-        "Body",
-        "Latent size",
-        "Hidden sizes",
+        "Model type",
+        "Architecture",
+        "Code size",
+        "Layer sizes",
         "β (VAE)",
         "Epochs",
         "Batch size",
@@ -70,10 +79,38 @@ def test_form_shows_the_settings(page):
         "Seed",
         "Run name",
     } <= labels
-    assert [b.label for b in page.form_submit_button] == ["Train"]
+    assert [b.label for b in train_buttons(page)] == ["Train"]
     options = next(w for w in page.selectbox if w.key == "train_dataset").options
     assert any("downloads ~11 MB on first use" in o for o in options)  # MNIST, not cached here
     assert any(o == "Digits 8×8" for o in options)  # offline: no download note
+
+
+def test_the_form_shows_what_applies_to_the_model_type(page):
+    """β only for a VAE or CVAE; sparsity and denoising only for the autoencoders; nothing of the
+    reconstruction's likelihood for a GAN. The few a student sets come before Train."""
+    def labels(at):
+        return {w.label for w in _widgets(at)}
+
+    assert "β (VAE)" in labels(page) and "Sparsity (L1 weight)" in labels(page)
+    at = next(w for w in page.segmented_control if w.key == "train_kind").set_value("ae").run()
+    assert "β (VAE)" not in labels(at) and "Denoising noise" in labels(at)
+    at = next(w for w in at.segmented_control if w.key == "train_kind").set_value("gan").run()
+    assert not {"β (VAE)", "Reconstruction loss", "Sparsity (L1 weight)",
+                "Denoising noise"} & labels(at)
+    assert {"Dataset", "Model type", "Code size", "Epochs", "Run name"} <= labels(at)
+    assert not at.exception
+
+
+def test_too_few_learning_steps_are_said_before_training(page):
+    """5 epochs of a small set made 10 optimiser steps: grey blobs, and no warning."""
+    epochs = next(w for w in page.number_input if w.key == "train_epochs")
+    at = epochs.set_value(5).run()
+    advice = [w.value for w in at.warning if "learning steps" in w.value]
+    # the MNIST sample: 4,000 images, 32 batches of 128 an epoch: 160 steps; 16 epochs make 512
+    assert advice and "Only 160 learning steps" in advice[0] and "**16 epochs**" in advice[0]
+    at = next(w for w in at.number_input if w.key == "train_epochs").set_value(16).run()
+    assert not [w for w in at.warning if "learning steps" in w.value]
+    assert "train_job" not in at.session_state  # nothing started by either
 
 
 def test_training_digits_saves_a_run_and_lists_it(page, runs):
@@ -150,7 +187,7 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
     at = submit(page, dataset="digits", epochs=500, name="long-run")
     assert not at.error
     at = submit(at)  # a second Train while the first runs
-    assert "already training" in at.warning[0].value
+    assert any("already training" in w.value for w in at.warning)
     deadline = time.monotonic() + 60
     while not at.session_state["train_job"].snapshot().history:  # an epoch learned: kept
         assert time.monotonic() < deadline
@@ -197,9 +234,9 @@ def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
     at = submit(page, dataset="digits", epochs=1, name="../../outside/evil")
     # Told the folder's name before anything trains; pressing Train again agrees to it.
-    assert "runs/outside-evil" in at.warning[0].value
+    assert any("runs/outside-evil" in w.value for w in at.warning)
     assert "train_job" not in at.session_state
-    at = at.form_submit_button[0].click().run()
+    at = train_button(at).click().run()
     assert not at.exception and not at.error
     state = run_until_done(at)
     assert state.status == "finished", state.message
@@ -276,7 +313,7 @@ def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monke
     # and a second press agrees to it.
     for at in (alice, bob):
         assert any("will be saved as" in w.value for w in at.warning), at.warning
-    alice, bob = (at.form_submit_button[0].click().run() for at in (alice, bob))
+    alice, bob = (train_button(at).click().run() for at in (alice, bob))
     assert not alice.error and not bob.error, [e.value for e in [*alice.error, *bob.error]]
     sessions = {"alice": alice, "bob": bob}
     jobs = {who: at.session_state["train_job"] for who, at in sessions.items()}
@@ -319,10 +356,10 @@ def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch
     at.query_params["present"] = "true"
     at.run()
     at.switch_page(PAGE).run()
-    assert at.form_submit_button, "the form, before any run"
+    assert train_buttons(at), "the form, before any run"
     at = submit(at, dataset="digits", epochs=500)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert not at.form_submit_button, "the form stays while the run is live"
+    assert not train_buttons(at), "the form stays while the run is live"
     assert at.get("progress") and at.button(key="stop_training")
     deadline = time.monotonic() + 60
     while not at.session_state["train_job"].snapshot().history:  # an epoch learned: kept
@@ -330,7 +367,7 @@ def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch
         time.sleep(0.1)
     at.button(key="stop_training").click().run()
     assert run_until_done(at).status == "stopped"
-    assert [b.label for b in at.form_submit_button] == ["Train"]  # back for the next run
+    assert [b.label for b in train_buttons(at)] == ["Train"]  # back for the next run
     assert at.selectbox(key="train_dataset").value == "digits"  # with its settings
     at = submit(at, epochs=1)
     assert not at.error, [e.value for e in at.error]

@@ -42,7 +42,10 @@ print(json.dumps({{
 
 
 def first_page(cache: Path, runs: Path) -> dict:
-    env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache), "EXPLORER_RUNS_DIR": str(runs)}
+    # The background warm-up (explorer.warmup) imports torch once the page is drawn, on purpose:
+    # off here, so that what is asked is what the page itself imported.
+    env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache), "EXPLORER_RUNS_DIR": str(runs),
+           "EXPLORER_WARM_UP": "0"}
     script = FIRST_PAGE.format(root=str(ROOT), app=str(ROOT / "app.py"))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                          timeout=600, cwd=ROOT)
@@ -77,3 +80,22 @@ def test_kept_codes_are_the_models_codes_and_a_bad_file_is_a_miss(tmp_path, monk
     path = next(tmp_path.rglob("*.npy"))
     path.write_bytes(b"not an array")
     assert load_codes(h, "mnist-5k", n, d) is None and not path.exists()
+
+
+def test_the_warm_up_keeps_each_shipped_models_codes_for_the_pages(tmp_path, monkeypatch):
+    """A fresh tab's map starts from the codes the background warm-up left on disk: they must be
+    the codes the model gives, and a second warm-up has nothing left to do."""
+    import numpy as np
+
+    from explorer import checkpoints, datasets, latent, store, warmup
+    from explorer.projection_files import load_codes
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    encoded = warmup.warm_shipped_codes()
+    assert "pretrained/digits-vae-mlp-z2" in encoded
+    entry = next(e for e in store.list_models()[0] if e.id == "pretrained/digits-vae-mlp-z2")
+    model, _ = checkpoints.load_model(entry.path)
+    expected = latent.encode_dataset(model, datasets.load_dataset("digits").x_test)
+    kept = load_codes(entry.card["content_hash"], "digits", len(expected), expected.shape[1])
+    np.testing.assert_allclose(kept, expected, rtol=1e-6, atol=1e-6)
+    assert warmup.warm_shipped_codes() == []

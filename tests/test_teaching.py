@@ -109,7 +109,7 @@ def test_every_lesson_opens_its_view(runs):
 
 
 def test_the_aes_grid_lesson_does_not_claim_the_grid_covers_its_codes(runs):
-    """The AE's codes reach far beyond the grid's ±Extent: the caption must not say the grid
+    """The AE's codes reach far beyond the grid's extent: the caption must not say the grid
     covers the latent space, and must say the codes may lie outside it."""
     from explorer import datasets, latent
 
@@ -123,7 +123,7 @@ def test_the_aes_grid_lesson_does_not_claim_the_grid_covers_its_codes(runs):
     assert (np.abs(codes) > extent).any(axis=1).mean() > 0.1, "the AE's codes leave the grid"
     captions = [c.value for c in at.caption]
     assert not any("covers all" in c for c in captions), captions
-    assert any("±Extent" in c and "outside" in c for c in captions), captions
+    assert any(f"±{extent:g} around 0" in c and "outside" in c for c in captions), captions
 
 
 # -- presenter mode ---------------------------------------------------------------------------

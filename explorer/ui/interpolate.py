@@ -222,9 +222,12 @@ with tab_dim:
 with tab_grid:
     order = dimension_usage(str(cur.entry.path), cur.hash, cur.entry.dataset).order
     c1, c2, c3, c4 = st.columns(4)
+    # (hidden in presenter mode: the caption names its value, not the missing slider)
+    extent = common.setting("slider", "Extent (±)", "grid_extent", 3.0, lo=1.0, hi=5.0, step=0.5,
+                            where=c4)
     if dim == 2:
         dims = (0, 1)
-        c1.caption("This model's latent space is 2-D: the grid decodes the square ±Extent "
+        c1.caption(f"This model's latent space is 2-D: the grid decodes the square ±{extent:g} "
                    "around 0 (the 'manifold' picture). A VAE's KL term pulls its codes towards "
                    "N(0, I), which has over 99% of its mass inside ±3; an autoencoder's codes "
                    "feel no such pull and may lie far outside the square (see its latent map's "
@@ -240,8 +243,6 @@ with tab_grid:
         dims = (int(i), int(j))
         center = np.zeros(dim, dtype=np.float32)
     n = c3.slider("Grid size", 5, 25, 15, key="grid_n", bind="query-params")
-    extent = common.setting("slider", "Extent (±)", "grid_extent", 3.0, lo=1.0, hi=5.0, step=0.5,
-                            where=c4)
     spacing = common.setting("radio", "Spacing", "grid_spacing", "linear",
                              options=("linear", "gaussian"), where=c4, horizontal=True,
                              help="Gaussian spacing puts more rows where the prior has more mass.")

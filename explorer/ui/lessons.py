@@ -63,7 +63,8 @@ for n, item in enumerate(lessons.LESSONS):
         if line := kl_line(item.kl_of):
             st.markdown(line)
         if item.try_this:
-            st.caption(f"Try this: {item.try_this}")
+            # dark text, not a grey caption: the prompt is what the room reads off the projector
+            st.markdown(f":material/lightbulb: **Try this:** {item.try_this}")
         missing = sorted({v.model for v in item.views if v.model and v.model not in by_id})
         with st.container(horizontal=True, gap="small"):
             for i, view in enumerate(item.views):

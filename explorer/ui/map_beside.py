@@ -41,7 +41,7 @@ def show(cur: common.Current) -> None:
                 "no second map to put beside this one. Train one on the Train page.")
         return
     ids = [e.id for e in candidates]
-    other_id = st.selectbox("Beside", ids, key="map_other", bind="query-params",
+    other_id = st.selectbox("Second model", ids, key="map_other", bind="query-params",
                             help=f"Another model trained on {cur.entry.dataset}: the same test "
                                  "images, placed by its codes.")
     other = candidates[ids.index(other_id)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import checkpoints, exports, store
+from explorer import checkpoints, exports, glossary, store
 from explorer.errors import ExplorerError, plain
 from explorer.metric_names import metric_name
 from explorer.ui.common import list_entries, presenter_switch
@@ -18,11 +18,12 @@ def sidebar() -> store.ModelEntry | None:
     """The model picker shared by every page; the choice lives in the URL (?model=...)."""
     entries, problems = list_entries()
     with st.sidebar:
+        # First, under the page list: on a 1024×768 projector it was below the sidebar's fold.
+        presenter_switch()
         if not entries:
             st.warning("No models found. Train one on the Train page, or run "
                        "`python -m explorer pretrain` to rebuild the shipped models.")
             import_model()
-            presenter_switch()
             return None
         by_id = {e.id: e for e in entries}
         default = store.default_entry(entries)
@@ -30,16 +31,12 @@ def sidebar() -> store.ModelEntry | None:
             st.session_state["model"] = default.id
         # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
         # its displayed text in the URL, so ids keep links short, readable and stable.
-        chosen = st.selectbox(
-            "Model",
-            options=list(by_id),
-            key="model",
-            bind="query-params",
-            help="pretrained/… models ship with the app (read-only); runs/… are models trained "
-                 "here or added from a shared file.",
-        )
+        # "Model to explore": not the model *type* (AE, VAE, …) that Train asks for.
+        chosen = st.selectbox("Model to explore", options=list(by_id), key="model",
+                              bind="query-params", help=glossary.help("Model to explore"))
         entry = by_id[chosen]
-        st.caption(plain(entry.summary))
+        where = "Shipped" if entry.source == "pretrained" else "Trained here"
+        st.caption(f"{where} · {plain(entry.summary)}")
         if entry.source == "run":  # a class's run: who trained it and how it ended
             from explorer.ui.class_parts import owner_caption
 
@@ -55,7 +52,6 @@ def sidebar() -> store.ModelEntry | None:
         import_model()
         for p in problems:
             st.caption(f"⚠️ Skipped a model folder: {p}")
-        presenter_switch()
     return entry
 
 

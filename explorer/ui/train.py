@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import checkpoints, datasets, projection, store
+from explorer import checkpoints, datasets, glossary, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.jobs import JobSpec, get_engine
 from explorer.models import ModelConfig, parse_hidden
 from explorer.training import TrainConfig
 from explorer.ui import class_parts, common, pages
 from explorer.ui.add_dataset import add_dataset_expander
-from explorer.ui.train_form import FIELDS, RUN_NAME, dataset_label, draw_field
+from explorer.ui.train_form import FIELDS, RUN_NAME, dataset_label, draw_field, steps_advice
 from explorer.ui.train_view import final_view, live_view
 
 
@@ -125,9 +125,12 @@ with st.expander("What am I training?"):
     )
 
 add_dataset_expander("train_dataset")  # before the form: a new set is picked in its list
-settings_col, view_col = st.columns([2, 3], gap="large")
+settings_col, view_col = st.columns([1, 1], gap="medium")  # the form two fields a row at 1024 px
 
-with settings_col, st.form("train_form", border=True):
+# Not an st.form: the fields that apply to the chosen model type, and the number of learning
+# steps the settings make, follow each choice at once. The few settings a student fills in come
+# first, Train under them (on screen at 1024×768), the rest under "Advanced".
+with settings_col, st.container(border=True, key="train_form"):
     names = list(datasets.INFOS)
     s = {
         "dataset": st.selectbox(
@@ -138,40 +141,52 @@ with settings_col, st.form("train_form", border=True):
             in names else 0,
             format_func=dataset_label,
             key="train_dataset",
-            help=" · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
+            help=glossary.help("Dataset") + "\n\n"
+            + " · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
         )
     }
-    c1, c2 = st.columns(2)
-    s["kind"] = c1.segmented_control(
-        "Model",
+    s["kind"] = st.segmented_control(
+        "Model type",
         ["ae", "vae", "cvae", "gan"],
         default=common.form_start("train", "train_kind", "vae"),
         required=True,
         format_func=str.upper,
         key="train_kind",
-        help="AE: a plain autoencoder. VAE: its codes are pushed towards N(0, I). CVAE: a VAE "
-             "told each image's class. GAN: a generator against a discriminator (no encoder; "
-             "learning rate 2e-4 and batch size 64 suit it).",
+        help=glossary.help("Model type"),
     )
-    s["arch"] = c2.segmented_control(
-        "Body",
-        ["mlp", "conv"],
-        default=common.form_start("train", "train_arch", "mlp"),
-        required=True,
-        format_func={"mlp": "MLP", "conv": "Conv"}.get,
-        key="train_arch",
-        help="MLP: fully connected layers. Conv: stride-2 convolutions, better on larger images.",
-    )
-    for i in range(0, len(FIELDS), 2):
-        for column, field in zip(st.columns(2), FIELDS[i : i + 2], strict=False):
-            s[field.setting] = draw_field(column, field)
-    s["name"] = draw_field(st, RUN_NAME)
-    common.remember_form("train", {
+    basic = [f for f in FIELDS if not f.advanced and f.applies(s["kind"])]
+    advanced = [f for f in FIELDS if f.advanced and f.applies(s["kind"])]
+    basic.append(RUN_NAME)
+    for i in range(0, len(basic), 2):  # two a row even in a narrow column (columns would stack)
+        with st.container(horizontal=True, wrap=False):
+            for field in basic[i : i + 2]:
+                s[field.setting] = draw_field(st, field)
+    train_slot, warning_slot = st.container(), st.container()  # filled once all is chosen
+    with st.expander("Advanced"):
+        s["arch"] = st.segmented_control(
+            "Architecture",
+            ["mlp", "conv"],
+            default=common.form_start("train", "train_arch", "mlp"),
+            required=True,
+            format_func={"mlp": "MLP", "conv": "Conv"}.get,
+            key="train_arch",
+            help=glossary.help("Architecture"),
+        )
+        for i in range(0, len(advanced), 2):
+            with st.container(horizontal=True, wrap=False):
+                for field in advanced[i : i + 2]:
+                    s[field.setting] = draw_field(st, field)
+    for field in FIELDS:  # a setting that does not apply to this type keeps its neutral value
+        s.setdefault(field.setting, field.default)
+    common.remember_form("train", {  # a hidden field's last value comes back with its type
+        **st.session_state.get("_form_train", {}),
         "train_dataset": s["dataset"], "train_kind": s["kind"], "train_arch": s["arch"],
-        **{f.key: s[f.setting] for f in (*FIELDS, RUN_NAME)}})
-    submitted = st.form_submit_button(
-        "Train", type="primary", icon=":material/play_arrow:", width="stretch"
-    )
+        **{f.key: s[f.setting] for f in (*basic, *advanced)}})
+    if advice := steps_advice(datasets.INFOS[s["dataset"]].n_train, int(s["epochs"]),
+                              int(s["batch_size"])):
+        warning_slot.warning(advice, icon=":material/speed:")
+    submitted = train_slot.button("Train", type="primary", icon=":material/play_arrow:",
+                                  width="stretch", key="train_go")
 
 with settings_col:  # a prior over a trained model's codes is trained on its own page
     st.page_link(pages.path("diffusion"), icon=":material/blur_on:",

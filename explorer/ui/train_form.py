@@ -1,11 +1,17 @@
 """The Train page's form, as a table: each setting's label, bounds, default and help in one place,
-drawn by one function."""
+drawn by one function; which model types a setting applies to; and the few settings a student
+fills in (the rest under "Advanced").
+
+The optimiser-step count a run will make is said before it starts: a small set trained for a few
+epochs makes a handful of steps and learns nothing but grey blobs (5 epochs of 180 images: 10).
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from explorer import datasets, store
+from explorer import datasets, glossary, store
 from explorer.models import ModelConfig
 from explorer.ui import common
 
@@ -17,8 +23,7 @@ class Field:
 
     setting: str  # its name in the settings start_job reads
     key: str  # the widget's key
-    label: str
-    help: str
+    label: str  # plain words; the term and its meaning are the glossary's (explorer.glossary)
     default: float | str = ""
     lo: float | None = None
     hi: float | None = None
@@ -27,55 +32,57 @@ class Field:
     options: tuple[str, ...] = ()
     placeholder: str = ""
     max_chars: int | None = None
+    kinds: tuple[str, ...] = ("ae", "vae", "cvae", "gan")  # the model types it applies to
+    advanced: bool = True  # under "Advanced", below the Train button
+
+    def applies(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    @property
+    def help(self) -> str:
+        return glossary.help(self.label)
 
 
-FIELDS = (  # drawn two to a row, in this order
-    Field("latent", "train_latent", "Latent size",
-          "Length of the code. 2 is a map you can see directly; 16 or more reconstructs better.",
-          2, lo=2, hi=256, step=1),
-    Field("hidden", "train_hidden", "Hidden sizes",
-          "Comma-separated layer widths (MLP) or channels per layer (conv), e.g. 512,256. "
-          "Leave empty for the body's default: 400 for MLP, 32,64 for conv.",
-          placeholder="400 / 32,64"),
-    Field("beta", "train_beta", "β (VAE)",
-          "Weight of the KL term; 1 is a plain VAE, 4 a β-VAE. Ignored for AE.",
-          1.0, lo=0.0, hi=1000.0, step=0.5, fmt="%g"),
-    Field("likelihood", "train_likelihood", "Likelihood",
-          "How reconstruction error is scored: Bernoulli (cross-entropy on grey levels, sharp; "
-          "not a density of grey images, so its −ELBO has a floor above 0), Gaussian (squared "
-          "error: a fixed variance of ½, σ ≈ 0.71 on [0, 1] pixels) or binarized (each image "
-          "drawn as black-and-white pixels afresh every epoch: its −ELBO is a true bound).",
-          options=("bernoulli", "gaussian", "binarized")),
-    Field("sparsity", "train_sparsity", "Sparsity (L1 weight)",
-          "Penalises large codes, so few dimensions are used at once (a sparse autoencoder).",
-          0.0, lo=0.0, hi=100.0, step=0.01, fmt="%g"),
-    Field("denoise", "train_denoise", "Denoising noise",
-          "Std of the noise added to inputs while training; the model must rebuild the clean "
-          "image (a denoising autoencoder).",
-          0.0, lo=0.0, hi=1.0, step=0.05, fmt="%g"),
-    Field("epochs", "train_epochs", "Epochs", "Passes over the training images.",
-          10, lo=1, hi=500, step=1),
-    Field("batch_size", "train_batch", "Batch size", "Images per update step.",
-          128, lo=1, hi=4096, step=32),
-    Field("lr", "train_lr", "Learning rate",
-          "Step size of the Adam optimiser; 1e-3 is a safe start. Too large and the loss "
-          "explodes.",
-          1e-3, lo=1e-6, step=1e-4, fmt="%g"),  # no max: TrainConfig's check says why
-    Field("seed", "train_seed", "Seed", "Same seed and settings give the same model.",
-          0, lo=0, hi=2**31 - 1, step=1),
-    Field("precision", "train_precision", "Precision",
-          "Arithmetic of the layers. Auto: bf16 where this machine has bf16 units (faster, the "
-          "loss within 1% of fp32's), else fp32. The weights and the loss are fp32 either way.",
-          options=("auto", "fp32", "bf16")),
+FIELDS = (  # drawn two to a row, in this order: the student's few first, then "Advanced"
+    Field("latent", "train_latent", "Code size", 2, lo=2, hi=256, step=1, advanced=False),
+    Field("beta", "train_beta", "β (VAE)", 1.0, lo=0.0, hi=1000.0, step=0.5, fmt="%g",
+          kinds=("vae", "cvae"), advanced=False),
+    Field("epochs", "train_epochs", "Epochs", 20, lo=1, hi=500, step=1,
+          advanced=False),  # 20: ~640 learning steps on the MNIST sample
+    Field("hidden", "train_hidden", "Layer sizes", placeholder="400 / 32,64"),
+    Field("likelihood", "train_likelihood", "Reconstruction loss",
+          options=("bernoulli", "gaussian", "binarized"), kinds=("ae", "vae", "cvae")),
+    Field("sparsity", "train_sparsity", "Sparsity (L1 weight)", 0.0, lo=0.0, hi=100.0,
+          step=0.01, fmt="%g", kinds=("ae", "vae")),
+    Field("denoise", "train_denoise", "Denoising noise", 0.0, lo=0.0, hi=1.0, step=0.05,
+          fmt="%g", kinds=("ae", "vae")),
+    Field("batch_size", "train_batch", "Batch size", 128, lo=1, hi=4096, step=32),
+    Field("lr", "train_lr", "Learning rate", 1e-3, lo=1e-6, step=1e-4,
+          fmt="%g"),  # no max: TrainConfig's check says why
+    Field("seed", "train_seed", "Seed", 0, lo=0, hi=2**31 - 1, step=1),
+    Field("precision", "train_precision", "Number precision", options=("auto", "fp32", "bf16")),
 )
 RUN_NAME = Field(
     "name", "train_name", "Run name",
-    "The folder the model is saved in. Left empty, a name is made from the dataset, model and "
-    "latent size.",
     placeholder="automatic, e.g. " + store.suggested_run_name(
         datasets.DEFAULT_DATASET, ModelConfig(kind="vae", arch="mlp", latent_dim=2)),
-    max_chars=store.MAX_NAME,
+    max_chars=store.MAX_NAME, advanced=False,
 )
+ENOUGH_STEPS = 500  # optimiser steps below which a run rarely learns more than blurred shapes
+
+
+def steps_advice(n_train: int, epochs: int, batch_size: int) -> str | None:
+    """A sentence when `epochs` passes over `n_train` images, `batch_size` at a time, make fewer
+    than ENOUGH_STEPS optimiser steps, naming the epochs that would make about that many."""
+    per_epoch = math.ceil(n_train / max(1, batch_size))
+    steps = epochs * per_epoch
+    if n_train <= 0 or steps >= ENOUGH_STEPS:
+        return None
+    enough = math.ceil(ENOUGH_STEPS / per_epoch)
+    return (f"Only {steps} learning step{'s' * (steps != 1)} ({epochs} "
+            f"epoch{'s' * (epochs != 1)} × {per_epoch} batch{'es' * (per_epoch != 1)}): expect "
+            f"grey blobs. Your {n_train:,} images need about **{enough} epochs** for "
+            f"~{ENOUGH_STEPS} steps.")
 
 
 def draw_field(where, field: Field):

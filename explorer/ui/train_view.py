@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import datasets, exports, store
+from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ExplorerError
 from explorer.figures import loss_figure
 from explorer.inspect_latent import COLLAPSE_NATS
@@ -66,7 +67,10 @@ def show_reconstructions(state: JobState, final: bool = False) -> None:
         return
     epochs = len(state.previews)
     last = state.history[-1]["train"] if state.history else {}
-    what = "reconstructions (for a CVAE: samples of classes 0, 1, 2, …)"
+    job = st.session_state.get("train_job")
+    conditional = job is not None and "condition" in FAMILY_CAPABILITIES.get(
+        job.model_config().kind, ())
+    what = "samples of classes 0, 1, 2, …" if conditional else "reconstructions"
     if "g_loss" in last:
         what = "samples from the same fixed noise"
         if warning := collapse_warning(last.get("variety", 1.0), 1.0):
@@ -208,7 +212,10 @@ def final_view(job: Job, state: JobState) -> None:
     if state.unsaved:
         offer_unsaved(job, state)
     elif state.status == "finished":
-        st.success(f"Saved run '{name}' — pick it in the sidebar.", icon=":material/check_circle:")
+        # Presenter mode folds the sidebar away: say what is on screen there.
+        where = ("press **Open it** below to explore it" if common.presenting() else
+                 "press **Open it** below, or pick it in the sidebar's model list")
+        st.success(f"Saved run '{name}': {where}.", icon=":material/check_circle:")
     elif state.status == "stopped":
         epochs = len(state.history)
         when = (

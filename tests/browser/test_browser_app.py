@@ -21,6 +21,7 @@ from harness.page import (
     ERRORS,
     KEY_TO_IMAGE_TIMER_JS,
     RUN_TIMEOUT_MS,
+    TRAIN_FORM,
     box_select,
     fill_train_form,
     go_to,
@@ -66,7 +67,7 @@ def test_every_page_renders_on_the_default_model(app: Page, server):
             expect(app.locator("h1", has_text=IMAGE_PAGES[title])).to_be_visible()
             expect(app.locator('[data-testid="stImageContainer"] img').first).to_be_visible()
         if title == "Train":
-            expect(app.locator('[data-testid="stForm"]')).to_be_visible()
+            expect(app.locator(TRAIN_FORM)).to_be_visible()
         assert_no_errors(app)
 
 
@@ -75,7 +76,7 @@ def test_train_a_tiny_model_and_find_it_in_the_picker(app: Page, server):
     record_progress(app)
     # 40 epochs at batch 32: 1,800 steps, a few seconds. Fewer finish between two polls of the
     # live view (0.5 s apart) on an idle machine, and then no bar is ever seen moving.
-    form = fill_train_form(app, "Digits 8×8", {"Epochs": 40, "Latent size": 2,
+    form = fill_train_form(app, "Digits 8×8", {"Epochs": 40, "Code size": 2,
                                                "Batch size": 32, "Run name": "browser-tiny"})
     form.get_by_role("button", name="Train").click()
 

@@ -99,7 +99,7 @@ def test_a_class_zip_trains_and_its_map_shows_neighbours_by_class(app: Page, ser
 
     # The new set is picked in the form already; picking it again is what a teacher would do.
     form = fill_train_form(app, "our-shapes (yours)", {
-        "Epochs": 2, "Latent size": 2, "Batch size": 16, "Hidden sizes": "64",
+        "Epochs": 2, "Code size": 2, "Batch size": 16, "Layer sizes": "64",
         "Run name": "browser-own-shapes"})
     form.get_by_role("button", name="Train").click()
     expect(app.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text(

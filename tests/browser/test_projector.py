@@ -13,8 +13,15 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from harness.page import RUN_TIMEOUT_MS, box_select, fill_train_form, open_page, wait_idle
-from harness.pages import PAGE_PATHS, PRESENTER, WIDE_PRESENTER
+from harness.page import (
+    RUN_TIMEOUT_MS,
+    TRAIN_FORM,
+    box_select,
+    fill_train_form,
+    open_page,
+    wait_idle,
+)
+from harness.pages import PAGE_PATHS, PRESENTER, PROJECTOR, WIDE_PRESENTER
 from tests.browser.helpers import assert_no_errors, layout_problems
 
 pytestmark = pytest.mark.browser
@@ -185,7 +192,7 @@ def test_the_beta_lesson_opens_train_with_digits_and_beta_20(app: Page, server):
     open_page(app, server, "lessons")
     app.get_by_role("button", name="Train a VAE with β = 20").click()
     wait_idle(app, expect_run=True)
-    form = app.locator('[data-testid="stForm"]')
+    form = app.locator(TRAIN_FORM)
     expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
     expect(form.get_by_label("β (VAE)", exact=True)).to_have_value("20")
 
@@ -205,7 +212,8 @@ def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, s
     expect(form.get_by_label("Epochs", exact=True)).to_have_value("3")
 
 
-@pytest.mark.parametrize("size", [PRESENTER, WIDE_PRESENTER], ids=["projector", "wide"])
+@pytest.mark.parametrize("size", [PRESENTER, WIDE_PRESENTER, PROJECTOR],
+                         ids=["projector", "wide", "sidebar"])
 def test_pressing_train_keeps_the_live_run_in_sight(app: Page, server, size):
     """Presenter mode: the form is a column taller than the screen, and its Train button at the
     foot; the progress, the curves and the reconstructions a teacher then talks over were drawn
@@ -214,7 +222,7 @@ def test_pressing_train_keeps_the_live_run_in_sight(app: Page, server, size):
     open_page(app, server, "train", query=size.query)
     form = fill_train_form(app, "Digits 8×8", {"Epochs": 500, "Batch size": 8})
     train = form.get_by_role("button", name="Train")
-    train.scroll_into_view_if_needed()
+    app.evaluate("window.scrollTo(0, 0)")  # typing under "Advanced" may have scrolled
     train.click()
     bar, stop = app.locator('[data-testid="stProgress"]'), app.get_by_role("button", name="Stop")
     curves = app.locator('[data-testid="stPlotlyChart"]').first
@@ -223,13 +231,40 @@ def test_pressing_train_keeps_the_live_run_in_sight(app: Page, server, size):
     expect(bar).to_be_in_viewport(ratio=1)
     expect(stop).to_be_in_viewport(ratio=1)
     expect(curves).to_be_in_viewport(ratio=0.5)
-    expect(app.locator('[data-testid="stImageContainer"]').first).to_be_in_viewport()
+    if size.presenting:  # the run is the whole page; beside the form, the pictures come next
+        expect(app.locator('[data-testid="stImageContainer"]').first).to_be_in_viewport()
     assert_no_errors(app)
     stop.click()
     expect(app.locator('[data-testid="stAlertContentInfo"]')).to_contain_text(
         "Stopped", timeout=RUN_TIMEOUT_MS)
     # The run over, the form is back for the next one.
-    expect(app.locator('[data-testid="stForm"]')).to_be_visible()
+    expect(app.locator(TRAIN_FORM)).to_be_visible()
+
+
+@pytest.mark.parametrize("size", [PROJECTOR, PRESENTER], ids=["sidebar", "presenting"])
+def test_a_student_fills_the_train_form_on_one_screen(app: Page, server, size):
+    """The form was 14 fields with the Train button ~2.5 screens down: now the dataset, the model
+    type, the code size, β, the epochs and a name, with Train under them on the first screen, the
+    rest folded under "Advanced"; a setting that does not apply to the type is not shown."""
+    app.set_viewport_size(size.viewport)
+    open_page(app, server, "train", query=size.query)
+    form = app.locator(TRAIN_FORM)
+    expect(form.get_by_role("button", name="Train")).to_be_in_viewport(ratio=1)
+    for label in ("Code size", "β (VAE)", "Epochs", "Run name"):
+        expect(form.get_by_label(label, exact=True)).to_be_in_viewport(ratio=1)
+    expect(form.get_by_label("Learning rate", exact=True)).to_be_hidden()  # under "Advanced"
+    form.locator('[data-testid="stButtonGroup"] button', has_text="AE").first.click()
+    wait_idle(app, expect_run=True)
+    expect(form.get_by_label("β (VAE)", exact=True)).to_have_count(0)
+    # Too few learning steps are said before Train is pressed, with the epochs that are enough.
+    fill_train_form(app, "Digits 8×8", {"Epochs": 5})
+    wait_idle(app, expect_run=True)
+    warning = form.locator('[data-testid="stAlertContentWarning"]')
+    expect(warning).to_contain_text("Only 60 learning steps")
+    expect(warning).to_contain_text("42 epochs")
+    expect(warning).to_be_in_viewport()  # right under the button
+    expect(form.get_by_role("button", name="Train")).to_be_in_viewport(ratio=1)
+    assert not layout_problems(app)
 
 
 @pytest.mark.parametrize("query", ["", f"{Z16}&map_method=PCA"], ids=["2-D", "16-D"])
@@ -261,3 +296,11 @@ def test_the_model_card_fits_the_sidebar(app: Page, server, screen):
     table_box, side_box = table.bounding_box(), sidebar.bounding_box()
     assert table_box["x"] + table_box["width"] <= side_box["x"] + side_box["width"], table_box
     assert table.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+
+
+def test_on_a_projector_the_presenter_switch_is_on_the_first_screen(app: Page, server):
+    """Issue 26, item 5: the toggle sat below the sidebar's fold at 1024×768."""
+    app.set_viewport_size(PROJECTOR.viewport)
+    open_page(app, server, "lessons")
+    expect(app.locator('[data-testid="stSidebar"]').get_by_text("Presenter mode")) \
+        .to_be_in_viewport(ratio=1)
