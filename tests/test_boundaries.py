@@ -102,10 +102,18 @@ def test_nothing_is_rendered_as_raw_html_unless_it_is_a_constant():
     files = [ROOT / "app.py", *sorted(UI.glob("*.py"))]
     trees = {p: ast.parse(p.read_text()) for p in files}
     modules = {p.stem: _module_constants(t) for p, t in trees.items()}
+    # The one audited exception: the student's cookie, a script around a value that the function
+    # first checks to be a token (URL-safe base64) and nothing else.
+    audited = {("class_parts.py", "_set_cookie")}
     for path, tree in trees.items():
         constants = _module_constants(tree)
+        skipped = set()
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and (path.name, fn.name) in audited:
+                assert "fullmatch" in ast.unparse(fn), f"{fn.name} no longer checks its value"
+                skipped |= {id(n) for n in ast.walk(fn)}
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
+            if not isinstance(node, ast.Call) or id(node) in skipped:
                 continue
             func = ast.unparse(node.func)
             raw = any(k.arg == "unsafe_allow_html" and not (

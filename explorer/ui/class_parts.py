@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -39,7 +40,7 @@ def configured_key() -> str | None:
         return None
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)
 def _store(url: str, key: str | None) -> ClassStore:
     return ClassStore(url, teacher_key=key)
 
@@ -53,7 +54,7 @@ def class_store() -> ClassStore | None:
         return None
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)
 def _recorder(url: str, key: str | None) -> Recorder:
     from explorer.jobs import get_engine
 
@@ -127,7 +128,10 @@ def forget() -> None:
 
 
 def _set_cookie(value: str, max_age: int) -> None:
-    # json.dumps quotes the value as a JavaScript string; tokens are URL-safe base64 anyway.
+    # The one script built from a value (tests/test_boundaries.py knows it): the value must be a
+    # token of URL-safe base64 (or empty, to clear it), and json.dumps quotes it besides.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{0,128}", value) or not isinstance(max_age, int):
+        raise ValueError("a student cookie holds a token and nothing else")
     st.html(f"<script>document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(value)} + "
             f"'; Max-Age={max_age}; Path=/; SameSite=Strict';</script>",
             unsafe_allow_javascript=True)
