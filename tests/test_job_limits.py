@@ -74,6 +74,16 @@ def test_caps_per_student_and_in_total_each_refused_with_a_sentence(queue_only):
     assert [s.position for s in states] == [0, 1, 2, 3, 4]  # places stay true
 
 
+def test_a_student_in_a_class_is_counted_over_all_their_tabs(queue_only):
+    queue_only.submit(spec(), owner="tab-1", student="student:7")
+    queue_only.submit(spec(), owner="tab-2", student="student:7")
+    with pytest.raises(ConfigError, match="already have"):  # a third tab gives no third job
+        queue_only.submit(spec(), owner="tab-3", student="student:7")
+    queue_only.submit(spec(), owner="tab-4", student="student:8")  # another student may
+    queue_only.release_owner("tab-1")  # closing one tab stops that tab's job only
+    assert [j.owner for j in queue_only._active() if j.account == "student:7"][-1] == "tab-2"
+
+
 def test_the_longest_job_a_student_may_queue(queue_only):
     with pytest.raises(ConfigError, match=r"70 epochs of 1,437 images is longer than your "
                                           r"teacher allows \(100,000 images in all\): choose "

@@ -48,9 +48,13 @@ def default_workers() -> int:
 class Job:
     """A page's handle on one job: read its state, stop or cancel it."""
 
-    def __init__(self, engine: Engine, spec: JobSpec, owner: str | None):
+    def __init__(self, engine: Engine, spec: JobSpec, owner: str | None,
+                 student: str | None = None):
         self.id = next(engine._ids)
         self.spec, self.owner = spec, owner
+        # Whose caps and quota it counts against: the student (in a class, over all their tabs),
+        # else the browser session that owns it (and whose closing stops it).
+        self.account = student or owner
         self._engine = engine
         self._state = JobState(epochs=int(spec.train["epochs"]))
         self._run = None  # the backend's running handle, once started
@@ -184,20 +188,24 @@ class Engine:
         self._thread.start()
 
     # -- the pages' side ------------------------------------------------------------------
-    def submit(self, spec: JobSpec, owner: str | None = None) -> Job:
+    def submit(self, spec: JobSpec, owner: str | None = None,
+               student: str | None = None) -> Job:
         """Queue `spec`, with its run folder's name reserved now: two students who ask for the
         same name get two folders. Refused with one sentence (ConfigError) beyond the caps of
         :class:`Limits`: jobs per owner (a browser session, or a student), jobs in all, the
-        longest job, the owner's quota."""
-        used = self._usage(owner) if owner is not None else 0  # outside the lock: reads disk
+        longest job, the owner's quota. In a class, `student` is counted instead of the session,
+        so a second tab gives no second job; the session still owns the job (closing it stops it).
+        """
+        account = student or owner
+        used = self._usage(account) if account is not None else 0  # outside the lock: reads disk
         with self._lock:
             active = self._active()
-            mine = sum(j.owner == owner for j in active) if owner is not None else 0
+            mine = sum(j.account == account for j in active) if account is not None else 0
             self.limits.check(int(spec.train["epochs"]), spec.n_train, mine, len(active), used)
             runs = self._runs or store.runs_dir()
             name = store.reserve_run_name(spec.name, runs)  # O(1): a remembered next suffix
             spec = dataclasses.replace(spec, out=str(runs / name), name=name)
-            job = Job(self, spec, owner)
+            job = Job(self, spec, owner, student)
             self._queue.append(job)
             self._estimate_waits()
         return job
@@ -301,9 +309,9 @@ class Engine:
         while self._queue and len(self._running) < self.workers:
             job = self._queue.popleft()
             job._state.status, job._state.position, job._state.wait = "starting", 0, None
-            if job.owner is not None and self.limits.owner_quota_bytes:
+            if job.account is not None and self.limits.owner_quota_bytes:
                 # What the owner may still save, checked again by the worker when it saves.
-                room = self.limits.room(self._usage(job.owner))
+                room = self.limits.room(self._usage(job.account))
                 job.spec = dataclasses.replace(job.spec, room_bytes=room)
             job._started = time.monotonic()
             try:
@@ -350,8 +358,8 @@ class Engine:
         self._running.remove(job)
         job._run.close()
         store.release_run_name(Path(job.spec.out))
-        if job.owner is not None and job._state.saved_path:
-            self._saved.setdefault(job.owner, []).append(Path(job._state.saved_path))
+        if job.account is not None and job._state.saved_path:
+            self._saved.setdefault(job.account, []).append(Path(job._state.saved_path))
         rate = job._state.images_per_second
         if rate > 0 and job._state.status == "finished":
             self._rate = 0.7 * self._rate + 0.3 * rate

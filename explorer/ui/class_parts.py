@@ -146,6 +146,19 @@ def choose_class(class_id: int | None) -> None:
     st.session_state[_CLASS] = class_id
 
 
+def student_account() -> str | None:
+    """The student this browser session is, as the job engine counts caps and quotas (a job per
+    student, not per tab); None outside a class."""
+    if not token():
+        return None
+    store = _quiet_store()
+    try:
+        student = current_student(store) if store is not None else None
+    except ClassError:
+        return None
+    return f"student:{student.id}" if student is not None else None
+
+
 def track(job) -> None:
     """Record a job just submitted on the Train page as a run of this student's class (or of
     the class the teacher has open). Nothing for someone outside a class."""
