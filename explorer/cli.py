@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from explorer import families
 from explorer.errors import ExplorerError
 
 
@@ -90,7 +91,7 @@ def cmd_train(args) -> int:
     model_cfg = ModelConfig(
         kind=args.model, arch=args.arch, image_shape=info.image_shape, latent_dim=args.latent_dim,
         hidden=parse_hidden(args.hidden, args.arch), likelihood=args.likelihood, beta=args.beta, sparsity=args.sparsity,
-        denoise=args.denoise, n_classes=len(info.class_names) if args.model == "cvae" else 0,
+        denoise=args.denoise, n_classes=len(info.class_names) if families.get(args.model).conditional else 0,
     )
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             seed=args.seed, device=args.device, precision=args.precision)
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")
-    t.add_argument("--model", choices=["ae", "vae", "cvae", "gan"], default="vae",
+    t.add_argument("--model", choices=families.names(), default="vae",
                    help="a GAN trains best with --lr 2e-4 --batch-size 64")
     t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     t.add_argument("--latent-dim", type=int, default=16)

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from explorer import families
 from explorer.atomic import write_atomic
 from explorer.datasets import Dataset
 from explorer.errors import ModelFileError
@@ -265,7 +266,7 @@ def evaluate_generator(model, data: Dataset, seed: int = 0,
                        content_hash: str = "") -> dict[str, float]:
     """The test metrics a GAN's or CVAE's card gets: the scores (and a CVAE's test loss)."""
     metrics: dict[str, float] = {}
-    if model.cfg.kind == "cvae":
+    if families.of(model).conditional:  # its test loss parts too (a GAN has none)
         from explorer.training import evaluate_loss
 
         metrics.update(evaluate_loss(model, data.x_test, seed=seed, y=data.y_test))

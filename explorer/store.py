@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from explorer import families
 from explorer.checkpoints import (
     CARD,
     MAX_NAME,
@@ -71,7 +72,7 @@ class ModelEntry:
         """The one test number a picker shows, named for what it is: a VAE's −ELBO when its card
         has it (the number Rate and distortion plots), else its loss as :func:`loss_name` says."""
         neg_elbo = self.card.get("metrics", {}).get("neg_elbo")
-        if self.config.kind == "vae" and isinstance(neg_elbo, int | float):
+        if families.of(self.config).posterior and isinstance(neg_elbo, int | float):
             return f"test −ELBO {neg_elbo:.1f} nats per image"
         if self.test_loss is None:
             return None
@@ -96,7 +97,7 @@ def loss_name(cfg: ModelConfig) -> tuple[str, str]:
     (name, unit): β-weighted when β is not 1, so not an ELBO; nats only when the reconstruction
     is a Bernoulli cost and no L1 penalty is added."""
     how = []
-    if cfg.kind in ("vae", "cvae") and cfg.beta != 1.0:
+    if families.get(cfg.kind).kl_weight and cfg.beta != 1.0:
         how.append(f"β-weighted, β={cfg.beta:g}")
     if cfg.sparsity:
         how.append("with its L1 penalty")

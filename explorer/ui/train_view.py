@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, exports, store
+from explorer import datasets, exports, families, store
 from explorer.errors import ExplorerError
 from explorer.figures import loss_figure
 from explorer.inspect_latent import COLLAPSE_NATS
@@ -223,7 +223,7 @@ def final_view(job: Job, state: JobState) -> None:
         if saved:
             st.caption(f"The weights from its last good epoch were saved as '{name}'.")
     if saved:
-        metric_row(state.metrics, job.model_config().kind == "vae")
+        metric_row(state.metrics, families.of(job.model_config()).posterior)
         if (kl := state.metrics.get("kl", COLLAPSE_NATS)) < COLLAPSE_NATS:  # a VAE's, collapsed
             st.warning(f"**Posterior collapse:** the codes carry only {kl:.2f} nats about each "
                        "image, so the decoder draws nearly the same picture for every code. "
