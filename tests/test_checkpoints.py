@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from hostile import (
+from safetensors.torch import save as st_save_bytes
+from safetensors.torch import save_file
+
+from explorer import checkpoints, store
+from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
+from explorer.errors import ModelFileError
+from explorer.models import ModelConfig, build_model
+from tests.hostile import (
     TINY,
     _card,
     _model_folder,
@@ -28,13 +35,6 @@ from hostile import (
     evil_torch_save,
     in_step,
 )
-from safetensors.torch import save as st_save_bytes
-from safetensors.torch import save_file
-
-from explorer import checkpoints, store
-from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
-from explorer.errors import ModelFileError
-from explorer.models import ModelConfig, build_model
 
 CFG = ModelConfig(kind="vae", arch="conv", image_shape=(1, 8, 8), latent_dim=3, hidden=(4, 8))
 

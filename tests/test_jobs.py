@@ -33,6 +33,20 @@ def wait(job, timeout=180):
     return state
 
 
+def engine_passes(engine) -> list[float]:
+    """The times at which `engine` checked for released owners from now on (it appends to it)."""
+    passes: list[float] = []
+    check = engine._stop_released
+
+    def recorded():
+        now = time.monotonic()
+        check()
+        passes.append(now)
+
+    engine._stop_released = recorded
+    return passes
+
+
 @pytest.fixture
 def engine(runs):
     e = Engine(workers=1, runs=runs, release_grace=0.0)
@@ -175,7 +189,12 @@ def test_a_dropped_connection_that_comes_back_keeps_its_job(runs):
         job = engine.submit(spec("kept", epochs=3), owner="tab")
         engine.release_owner("tab")  # the WebSocket dropped...
         engine.reclaim("tab")  # ...and came back within the grace period
-        time.sleep(1.5)
+        past_grace = time.monotonic() + 1.0
+        passes = engine_passes(engine)
+        deadline = time.monotonic() + 60
+        while not any(t > past_grace for t in passes):  # the engine looked after the grace ended
+            assert time.monotonic() < deadline, "the engine stopped checking released owners"
+            time.sleep(0.05)
         assert wait(job).status == "finished"
         gone = engine.submit(spec("gone", epochs=500, batch_size=8), owner="closed")
         engine.release_owner("closed")  # closed for good: stopped once the grace is over

@@ -19,7 +19,7 @@ DONE = ("finished", "stopped", "diverged", "failed")
 
 
 @pytest.fixture
-def page(runs, tmp_path, monkeypatch):
+def train_page(runs, tmp_path, monkeypatch):
     """The Train page as a user reaches it, inside the full app."""
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))  # full MNIST not cached
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -55,8 +55,8 @@ def run_until_done(at: AppTest, timeout: float = 40.0):
     raise AssertionError(f"training did not end within {timeout} s")
 
 
-def test_form_shows_the_settings(page):
-    labels = {w.label for w in _widgets(page)}
+def test_form_shows_the_settings(train_page):
+    labels = {w.label for w in _widgets(train_page)}
     assert {
         "Dataset",
         "Model",
@@ -70,14 +70,14 @@ def test_form_shows_the_settings(page):
         "Seed",
         "Run name",
     } <= labels
-    assert [b.label for b in page.form_submit_button] == ["Train"]
-    options = next(w for w in page.selectbox if w.key == "train_dataset").options
+    assert [b.label for b in train_page.form_submit_button] == ["Train"]
+    options = next(w for w in train_page.selectbox if w.key == "train_dataset").options
     assert any("downloads ~11 MB on first use" in o for o in options)  # MNIST, not cached here
     assert any(o == "Digits 8×8" for o in options)  # offline: no download note
 
 
-def test_training_digits_saves_a_run_and_lists_it(page, runs):
-    at = submit(page, dataset="digits", epochs=2, latent=2)
+def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=2, latent=2)
     assert not at.exception and not at.error
     state = run_until_done(at)
     assert state.status == "finished", state.message
@@ -100,15 +100,15 @@ def test_training_digits_saves_a_run_and_lists_it(page, runs):
     assert at.title[0].value == "Latent map"  # "Open it" shows the new model on the map
 
 
-def test_a_collapsed_result_says_so(page, runs):
-    at = submit(page, dataset="digits", epochs=2, beta=200.0, name="collapsed")
+def test_a_collapsed_result_says_so(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=2, beta=200.0, name="collapsed")
     assert run_until_done(at).status == "finished"
     assert any("Posterior collapse" in w.value for w in at.warning), \
         [w.value for w in at.warning]  # β = 200 pushes every code onto the prior: KL ≈ 0
 
 
-def test_the_form_keeps_its_settings_after_another_page(page, runs):
-    at = submit(page, dataset="digits", epochs=7, beta=3.0)
+def test_the_form_keeps_its_settings_after_another_page(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=7, beta=3.0)
     at.switch_page("explorer/ui/sample.py").run()
     at.switch_page("explorer/ui/train.py").run()
     assert not at.exception
@@ -117,8 +117,8 @@ def test_the_form_keeps_its_settings_after_another_page(page, runs):
     assert at.number_input(key="train_beta").value == 3.0
 
 
-def test_huge_learning_rate_reports_divergence(page, runs):
-    at = submit(page, dataset="digits", epochs=2, lr=10.0)
+def test_huge_learning_rate_reports_divergence(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=2, lr=10.0)
     state = run_until_done(at)
     assert state.status == "diverged"
     assert not at.exception
@@ -126,8 +126,8 @@ def test_huge_learning_rate_reports_divergence(page, runs):
     assert list(runs.iterdir()) == []  # nothing learned, nothing saved
 
 
-def test_bad_hidden_sizes_give_a_sentence(page, runs):
-    at = submit(page, dataset="digits", hidden="abc")
+def test_bad_hidden_sizes_give_a_sentence(train_page, runs):
+    at = submit(train_page, dataset="digits", hidden="abc")
     assert not at.exception
     assert "Hidden sizes must be whole numbers" in at.error[0].value
     assert "train_job" not in at.session_state
@@ -136,8 +136,8 @@ def test_bad_hidden_sizes_give_a_sentence(page, runs):
     assert "between 1 and 4096" in at.error[0].value
 
 
-def test_latent_size_out_of_range_is_prevented(page):
-    at = submit(page, dataset="digits", epochs=1, latent=300)
+def test_latent_size_out_of_range_is_prevented(train_page):
+    at = submit(train_page, dataset="digits", epochs=1, latent=300)
     assert not at.exception
     latent = next(w for w in at.number_input if w.key == "train_latent")
     assert 2 <= latent.value <= 256
@@ -146,8 +146,8 @@ def test_latent_size_out_of_range_is_prevented(page):
         run_until_done(at)
 
 
-def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
-    at = submit(page, dataset="digits", epochs=500, name="long-run")
+def test_one_job_at_a_time_and_stop_keeps_what_was_learned(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=500, name="long-run")
     assert not at.error
     at = submit(at)  # a second Train while the first runs
     assert "already training" in at.warning[0].value
@@ -166,7 +166,7 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
     assert "already exists" in at.error[0].value and "'long-run-2'" in at.error[0].value
 
 
-def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
+def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
     from explorer.jobs import Engine, JobSpec
     from explorer.jobs import engine as engine_module
     from explorer.training import TrainConfig
@@ -179,7 +179,7 @@ def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
     try:
         while other.snapshot().status == "queued":
             time.sleep(0.01)
-        at = submit(page, dataset="digits", epochs=1, name="waiting")
+        at = submit(train_page, dataset="digits", epochs=1, name="waiting")
         state = at.session_state["train_job"].snapshot()
         assert state.status == "queued" and state.position == 1
         shown = [p.proto.text for p in at.get("progress")]
@@ -193,9 +193,9 @@ def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
         engine.shutdown()
 
 
-def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
+def test_a_run_name_like_a_path_stays_in_the_runs_folder(train_page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
-    at = submit(page, dataset="digits", epochs=1, name="../../outside/evil")
+    at = submit(train_page, dataset="digits", epochs=1, name="../../outside/evil")
     # Told the folder's name before anything trains; pressing Train again agrees to it.
     assert "runs/outside-evil" in at.warning[0].value
     assert "train_job" not in at.session_state
@@ -211,7 +211,7 @@ def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     assert "Saved run 'outside-evil'" in at.success[0].value  # the learner is told the folder
 
 
-def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page, runs,
+def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(train_page, runs,
                                                                              monkeypatch):
     import errno
 
@@ -235,8 +235,8 @@ def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page,
     def disk_full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    page.session_state["train_job"] = Finished()
-    at = page.run()
+    train_page.session_state["train_job"] = Finished()
+    at = train_page.run()
     assert not at.exception
     assert at.error[0].value.startswith(message) and "kept in this tab" in at.error[0].value
     download = at.get("download_button")[0]
