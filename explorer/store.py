@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer import families
+from explorer.atomic import displaced
 from explorer.checkpoints import (
     CARD,
     MAX_NAME,
@@ -325,9 +326,9 @@ def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) 
             try:
                 if not p.name.startswith(".") or p.lstat().st_mtime > cutoff:
                     continue
-                if place == folder and (m := re.fullmatch(r"\.(.+)\.old-\d+-\d+", p.name)):
-                    if not os.path.lexists(folder / m[1]):
-                        os.rename(p, folder / m[1])
+                if place == folder and (was := displaced(p.name)):
+                    if not os.path.lexists(folder / was):
+                        os.rename(p, folder / was)
                     else:
                         shutil.rmtree(p)
                 elif p.name.endswith(".tmp") and p.is_dir() and not p.is_symlink():

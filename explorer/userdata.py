@@ -9,13 +9,12 @@ at any step leaves nothing behind. :mod:`explorer.datasets` lists these folders 
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
 import re
-import shutil
 import stat
-import tempfile
 import time
 import unicodedata
 import zipfile
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer import paths
-from explorer.atomic import write_atomic
+from explorer.atomic import write_folder
 from explorer.errors import DatasetError, plain
 
 if TYPE_CHECKING:
@@ -370,16 +369,9 @@ def add_dataset(name: str, data: bytes, filename: str, taken: set[str] | frozens
 def _store(name: str, arrays: bytes, meta: dict) -> None:
     """Write the folder under a temporary name, then rename it into place in one step."""
     root = user_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
     try:
-        write_atomic(tmp / ARRAYS, arrays)
-        write_atomic(tmp / DESCRIPTION, json.dumps(meta, indent=1).encode())
-        tmp.chmod(0o755)
-        tmp.rename(root / name)  # fails if another process took the name meanwhile
+        files = {ARRAYS: arrays, DESCRIPTION: json.dumps(meta, indent=1).encode()}
+        if write_folder(root / name, files) is None:  # another process took the name
+            raise FileExistsError(errno.EEXIST, "a dataset of this name exists", str(root / name))
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise DatasetError(f"The dataset could not be saved in {root} ({e.strerror}).") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import datasets, userdata
+from explorer import atomic, datasets, userdata
 from explorer.errors import DatasetError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -253,7 +253,7 @@ def test_a_failed_save_leaves_no_temporary_folder(data_dir, monkeypatch):
     def fail(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(userdata, "write_atomic", fail)
+    monkeypatch.setattr(atomic, "fsync_write", fail)
     with pytest.raises(DatasetError, match="could not be saved.*No space left"):
         datasets.add_user_dataset("full", class_zip(), "x.zip")
     assert no_files(data_dir) and not any((data_dir / "user").iterdir())

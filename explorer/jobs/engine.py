@@ -52,7 +52,6 @@ class Job:
         self._engine = engine
         self._state = JobState(epochs=int(spec.train["epochs"]))
         self._run = None  # the backend's running handle, once started
-        self._stop_requested = False
 
     @property
     def name(self) -> str:
@@ -226,7 +225,6 @@ class Engine:
                 store.release_run_name(Path(job.spec.out))
                 self._estimate_waits()
             elif job in self._running and job._state.status != "saving":
-                job._stop_requested = True
                 job._run.stop()
 
     def _estimate(self, job: Job) -> float:
