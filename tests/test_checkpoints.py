@@ -198,6 +198,7 @@ def test_a_pickle_is_never_unpickled(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_killed_save_leaves_no_half_written_model(tmp_path):
     """Kill the writer between its two files; the run folder is then either absent or whole."""
     script = textwrap.dedent(f"""
@@ -399,6 +400,7 @@ def _check_run(folder: Path, hashes: list[str]) -> str:
     return card["name"]
 
 
+@pytest.mark.slow
 def test_a_saver_killed_at_any_moment_leaves_one_whole_version(tmp_path):
     """Deterministic first: the saver dies just before each of its filesystem changes in turn (an
     audit hook counts them), so even a window of one system call between two renames is found.

@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 from explorer import checkpoints
 from explorer.checkpoints import CARD
 from explorer.models import ModelConfig, build_model
+from tests.apptest_helpers import run_until_done, submit, widgets
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "explorer/ui/train.py"
-DONE = ("finished", "stopped", "diverged", "failed")
 
 
 @pytest.fixture
@@ -30,33 +30,8 @@ def train_page(runs, tmp_path, monkeypatch):
     return at
 
 
-def submit(at: AppTest, **values) -> AppTest:
-    """Fill the form by widget key (train_<name>) and press Train."""
-    for key, value in values.items():
-        next(w for w in _widgets(at) if w.key == f"train_{key}").set_value(value)
-    return at.form_submit_button[0].click().run()
-
-
-def _widgets(at: AppTest):
-    return [*at.number_input, *at.selectbox, *at.text_input, *at.segmented_control]
-
-
-def run_until_done(at: AppTest, timeout: float = 40.0):
-    """Rerun the page (as the live fragment would) until the job ends; returns its last state."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = at.session_state["train_job"]
-        if not job.snapshot().active:
-            at.run()
-            return job.snapshot()
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception
-    raise AssertionError(f"training did not end within {timeout} s")
-
-
 def test_form_shows_the_settings(train_page):
-    labels = {w.label for w in _widgets(train_page)}
+    labels = {w.label for w in widgets(train_page)}
     assert {
         "Dataset",
         "Model",
@@ -76,6 +51,7 @@ def test_form_shows_the_settings(train_page):
     assert any(o == "Digits 8×8" for o in options)  # offline: no download note
 
 
+@pytest.mark.slow
 def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
     at = submit(train_page, dataset="digits", epochs=2, latent=2)
     assert not at.exception and not at.error
@@ -100,6 +76,7 @@ def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
     assert at.title[0].value == "Latent map"  # "Open it" shows the new model on the map
 
 
+@pytest.mark.slow
 def test_a_collapsed_result_says_so(train_page, runs):
     at = submit(train_page, dataset="digits", epochs=2, beta=200.0, name="collapsed")
     assert run_until_done(at).status == "finished"
@@ -107,6 +84,7 @@ def test_a_collapsed_result_says_so(train_page, runs):
         [w.value for w in at.warning]  # β = 200 pushes every code onto the prior: KL ≈ 0
 
 
+@pytest.mark.slow
 def test_the_form_keeps_its_settings_after_another_page(train_page, runs):
     at = submit(train_page, dataset="digits", epochs=7, beta=3.0)
     at.switch_page("explorer/ui/sample.py").run()
@@ -117,6 +95,7 @@ def test_the_form_keeps_its_settings_after_another_page(train_page, runs):
     assert at.number_input(key="train_beta").value == 3.0
 
 
+@pytest.mark.slow
 def test_huge_learning_rate_reports_divergence(train_page, runs):
     at = submit(train_page, dataset="digits", epochs=2, lr=10.0)
     state = run_until_done(at)
@@ -136,6 +115,7 @@ def test_bad_hidden_sizes_give_a_sentence(train_page, runs):
     assert "between 1 and 4096" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_latent_size_out_of_range_is_prevented(train_page):
     at = submit(train_page, dataset="digits", epochs=1, latent=300)
     assert not at.exception
@@ -146,6 +126,7 @@ def test_latent_size_out_of_range_is_prevented(train_page):
         run_until_done(at)
 
 
+@pytest.mark.slow
 def test_one_job_at_a_time_and_stop_keeps_what_was_learned(train_page, runs):
     at = submit(train_page, dataset="digits", epochs=500, name="long-run")
     assert not at.error
@@ -166,6 +147,7 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(train_page, runs):
     assert "already exists" in at.error[0].value and "'long-run-2'" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
     from explorer.jobs import Engine, JobSpec
     from explorer.jobs import engine as engine_module
@@ -193,6 +175,7 @@ def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
         engine.shutdown()
 
 
+@pytest.mark.slow
 def test_a_run_name_like_a_path_stays_in_the_runs_folder(train_page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
     at = submit(train_page, dataset="digits", epochs=1, name="../../outside/evil")
@@ -264,6 +247,7 @@ def _train_page():
     return at
 
 
+@pytest.mark.slow
 def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
@@ -310,6 +294,7 @@ def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monke
     assert alice.session_state["train_job"] is not bob.session_state["train_job"]
 
 
+@pytest.mark.slow
 def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch):
     """On a projector the form is a column taller than the screen: while a run is live it gives
     way to the run (its progress and Stop right under the title, where the teacher looks), and

@@ -102,6 +102,7 @@ def test_params_reject_bad_values(kw):
         ProjectionParams(**kw)
 
 
+@pytest.mark.slow
 def test_umap_is_not_imported_with_the_module():
     code = ("import sys, explorer.projection, explorer.projection_files, explorer.projection_jobs; "
             "sys.exit(any(m in sys.modules for m in ('umap', 'numba', 'sklearn', 'streamlit')))")
