@@ -5,6 +5,8 @@ tier by itself). ``pytest -m fast`` runs units and AppTest pages only: a test in
 process (a subprocess, a job engine's worker) fails with a sentence saying to mark it slow.
 """
 
+import contextlib
+import functools
 import multiprocessing.process
 import subprocess
 
@@ -22,6 +24,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.fast)
 
 
+@functools.cache
+def _ask_the_os_once() -> None:
+    """What libraries ask the OS once per process, asked before the fast tier watches: joblib's
+    count of physical cores (t-SNE's thread count) runs `lscpu` the first time."""
+    with contextlib.suppress(ImportError):
+        import joblib
+
+        joblib.cpu_count(only_physical_cores=True)
+
+
 @pytest.fixture(autouse=True)
 def _fast_tier_starts_no_process(request, monkeypatch):
     """Under ``-m fast``, a fast test that starts a process (a subprocess, a job engine's worker)
@@ -29,6 +41,7 @@ def _fast_tier_starts_no_process(request, monkeypatch):
     nothing hangs waiting for it."""
     started: list[str] = []
     if "fast" in (request.config.option.markexpr or "") and request.node.get_closest_marker("fast"):
+        _ask_the_os_once()
         popen_init = subprocess.Popen.__init__
         process_start = multiprocessing.process.BaseProcess.start
 
