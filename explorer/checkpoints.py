@@ -8,25 +8,20 @@ the card against the tensors (names and shapes) before it builds the model.
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import functools
 import hashlib
 import itertools
 import json
 import logging
 import math
-import os
 import platform
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError
 
-from explorer import __version__
+from explorer import __version__, atomic
 from explorer.config import ModelConfig, check_size
 from explorer.errors import ConfigError, ModelFileError, plain
 
@@ -68,40 +63,7 @@ def weights_hash(data: bytes) -> str:
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-_AT_FDCWD = -100
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
-
-
-@functools.cache
-def _renameat2_call():
-    try:
-        call = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl)
-        return None
-    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    return call
-
-
-def _renameat2(a: Path, b: Path, flags: int) -> bool:
-    """Linux renameat2: with RENAME_EXCHANGE swap two paths in one system call, with
-    RENAME_NOREPLACE rename unless `b` exists (then OSError EEXIST). False where that is not
-    available, and the caller falls back to plain renames."""
-    renameat2 = _renameat2_call()
-    if renameat2 is None:
-        return False
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), flags) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this filesystem cannot swap
-        return False
-    raise OSError(code, os.strerror(code), str(b))
+    atomic.fsync_write(path, data)  # a name of its own: tests make one write fail or die
 
 
 def model_bytes(model: Autoencoder, card: dict) -> tuple[bytes, dict]:
@@ -154,61 +116,21 @@ def save_bytes(data: bytes, card: dict, folder: str | Path, overwrite: bool = Fa
     memory when its first save failed); same rules, same errors."""
     folder = Path(folder)
     card = dict(card)
+
+    def named(name: str) -> dict[str, bytes]:
+        card["name"] = name  # the card says the name of the folder it got
+        return {CARD: json.dumps(card, indent=1).encode()}
+
+    files = {WEIGHTS: data}
+    if overwrite:
+        files[CARD] = json.dumps(card, indent=1).encode()
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        atomic.write_folder(folder, files, replace=overwrite, names=free_names(folder.name),
+                            named=None if overwrite else named,
+                            write=lambda path, data: _fsync_write(path, data))
     except OSError as e:
         raise _save_error(folder, e) from None
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a saved model is meant to be shared
-        _fsync_write(tmp / WEIGHTS, data)
-        if overwrite:
-            _fsync_write(tmp / CARD, json.dumps(card, indent=1).encode())
-            _replace(tmp, folder)
-        else:
-            for name in free_names(folder.name):
-                card["name"] = name
-                _fsync_write(tmp / CARD, json.dumps(card, indent=1).encode())
-                if _rename_new(tmp, folder.with_name(name)):
-                    break
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise _save_error(folder, e) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return card
-
-
-def _replace(tmp: Path, folder: Path) -> None:
-    if folder.exists() and _renameat2(tmp, folder, _RENAME_EXCHANGE):
-        shutil.rmtree(tmp, ignore_errors=True)  # tmp holds the old model now
-    elif folder.exists():
-        # Two renames: a crash between them leaves the old model only in the dot-named folder.
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.rename(folder, old)
-        os.rename(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, folder)
-
-
-def _rename_new(tmp: Path, target: Path) -> bool:
-    """Rename `tmp` to `target` unless something is there; False when it is taken. Checking first
-    and renaming after would let two saves finishing together replace one another."""
-    try:
-        if _renameat2(tmp, target, _RENAME_NOREPLACE):
-            return True
-        # No renameat2: a rename onto a non-empty folder fails (ENOTEMPTY), and every model
-        # folder holds files, so only an empty folder appearing after this check could be replaced.
-        if os.path.lexists(target):
-            return False
-        os.rename(tmp, target)
-        return True
-    except OSError as e:
-        if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
-            return False
-        raise
 
 
 def _save_error(folder: Path, e: OSError) -> ModelFileError:

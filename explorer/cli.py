@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from explorer import families
 from explorer.errors import ExplorerError
 
 
@@ -111,7 +112,7 @@ def cmd_train(args) -> int:
     model_cfg = ModelConfig(
         kind=args.model, arch=args.arch, image_shape=info.image_shape, latent_dim=args.latent_dim,
         hidden=parse_hidden(args.hidden, args.arch), likelihood=args.likelihood, beta=args.beta, sparsity=args.sparsity,
-        denoise=args.denoise, n_classes=len(info.class_names) if args.model == "cvae" else 0,
+        denoise=args.denoise, n_classes=len(info.class_names) if families.get(args.model).conditional else 0,
     )
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             seed=args.seed, device=args.device, precision=args.precision)
@@ -235,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")
-    t.add_argument("--model", choices=["ae", "vae", "cvae", "gan", "latent-diffusion"],
-                   default="vae", help="a GAN trains best with --lr 2e-4 --batch-size 64; "
+    t.add_argument("--model", choices=[*families.names(), "latent-diffusion"], default="vae",
+                   help="a GAN trains best with --lr 2e-4 --batch-size 64; "
                    "latent-diffusion learns the codes of --base RUN")
     t.add_argument("--base", help="latent-diffusion: the AE/VAE run, pretrained/NAME or runs/NAME")
     t.add_argument("--codes", choices=["mean", "draw"], default="mean",

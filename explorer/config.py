@@ -12,23 +12,13 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
+from explorer import families
 from explorer.errors import ConfigError, plain
 
-KINDS = ("ae", "vae")  # the autoencoders, defined in explorer.models
-# Families beyond the autoencoders live in modules of their own, imported when first built.
-FAMILY_MODULES = {"cvae": "explorer.cvae", "gan": "explorer.gan"}
-FAMILIES = (*KINDS, *FAMILY_MODULES)
+KINDS = ("ae", "vae")  # the autoencoders
 # What a model can do; pages ask for one and say so, naming a family that can, where it lacks it.
+# Each family declares its own (explorer.families), known from its card alone.
 CAPABILITIES = ("encode", "decode", "sample", "condition")
-# Each family's capabilities, known from its card alone (the classes take theirs from here). An AE
-# samples too, from a Gaussian fitted to its codes (explorer.generate); a CVAE's encoder needs a
-# label, so it does not "encode" for the pages that map plain images; a GAN has no encoder.
-FAMILY_CAPABILITIES = {
-    "ae": frozenset({"encode", "decode", "sample"}),
-    "vae": frozenset({"encode", "decode", "sample"}),
-    "cvae": frozenset({"decode", "sample", "condition"}),
-    "gan": frozenset({"decode", "sample"}),
-}
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian", "binarized")
 DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # a body's layer widths / channels when unset
@@ -85,21 +75,18 @@ class ModelConfig:
         self.validate()
 
     def validate(self) -> None:
-        if self.kind not in FAMILIES:
-            raise ConfigError(
-                f"Unknown model kind '{plain(self.kind, 40)}': choose one of {', '.join(FAMILIES)}.")
+        family = families.get(self.kind)  # a sentence naming the known ones if it is not one
         if self.arch not in ARCHS:
             raise ConfigError(f"Unknown body '{plain(self.arch, 40)}': choose one of {', '.join(ARCHS)}.")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(
                 f"Unknown likelihood '{plain(self.likelihood, 40)}': choose one of {', '.join(LIKELIHOODS)}."
             )
-        if self.kind == "gan" and self.likelihood != "bernoulli":
-            # The GAN would train the same either way, and its card would name a cost it never
+        if not family.reconstructs and self.likelihood != "bernoulli":
+            # It would train the same either way, and its card would name a cost it never
             # computed: refused, not ignored.
-            raise ConfigError("A GAN has no likelihood: its generator learns from the "
-                              "discriminator, not from a reconstruction cost. Leave Likelihood "
-                              "at Bernoulli.")
+            raise ConfigError(f"A {family.label} has no likelihood: it does not learn from a "
+                              "reconstruction cost. Leave Likelihood at Bernoulli.")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ConfigError(f"Image shape must be (channels, height, width), got {plain(self.image_shape, 60)}.")
         if not 2 <= self.latent_dim <= 256:
@@ -114,7 +101,7 @@ class ModelConfig:
             raise ConfigError(f"Sparsity weight must be between 0 and 100, got {self.sparsity}.")
         if not (0.0 <= self.denoise <= 1.0 and math.isfinite(self.denoise)):
             raise ConfigError(f"Denoising noise must be between 0 and 1, got {self.denoise}.")
-        if (self.kind == "cvae") != (self.n_classes >= 2) or not 0 <= self.n_classes <= 1000:
+        if family.conditional != (self.n_classes >= 2) or not 0 <= self.n_classes <= 1000:
             raise ConfigError("A conditional VAE needs between 2 and 1000 classes; the other "
                               f"models none (got {self.n_classes}).")
         check_size(self)
@@ -146,8 +133,9 @@ class ModelConfig:
     def describe(self) -> str:
         """A one-line summary such as 'VAE · MLP 400 · z=16 · β=4'."""
         body = f"{self.arch.upper()} {','.join(map(str, self.hidden))}"
-        parts = [self.kind.upper(), body, f"z={self.latent_dim}"]
-        if self.kind in ("vae", "cvae") and self.beta != 1.0:
+        family = families.get(self.kind)
+        parts = [family.label, body, f"z={self.latent_dim}"]
+        if family.kl_weight and self.beta != 1.0:
             parts.append(f"β={self.beta:g}")
         if self.sparsity:
             parts.append(f"L1={self.sparsity:g}")
@@ -199,8 +187,11 @@ def parameter_count(cfg: ModelConfig) -> int:
     def conv(a: int, b: int) -> int:  # 3×3 kernels, as ConvBody's (transposed) convolutions
         return 9 * a * b + b
 
+    family = families.get(cfg.kind)
+    if (own := family.parameter_count(cfg)) is not None:
+        return own  # a family with a body of its own counts it
     k, d = cfg.n_classes, cfg.latent_dim
-    head = {"vae": 2 * d, "cvae": 2 * d, "gan": 1}.get(cfg.kind, d)
+    head = family.code_features(d)
     c, h, w = cfg.image_shape
     hidden = list(cfg.hidden)
     if cfg.arch == "mlp":
@@ -223,7 +214,7 @@ def parameter_count(cfg: ModelConfig) -> int:
         count += linear(d + k, flat)
         count += sum(conv(b, a) for a, b in zip(channels[:-1], channels[1:], strict=True))
         norms = flat + sum(hidden[:-1])  # after the first linear layer and each hidden conv
-    return count + (2 * norms if cfg.kind == "gan" else 0)
+    return count + (2 * norms if family.batch_norm else 0)
 
 
 @functools.lru_cache(maxsize=256)

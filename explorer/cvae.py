@@ -13,15 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ConfigError
-from explorer.models import MODEL_CLASSES, VAE, ModelConfig, Posterior
+from explorer.models import VAE, ModelConfig, Posterior
 
 
 class CVAE(VAE):
-    # No "encode" of an image alone: pages that encode unlabelled images (the map, Draw) need a VAE.
-    capabilities = FAMILY_CAPABILITIES["cvae"]
-
+    # Its capabilities are its family's (explorer.families.cvae): no "encode" of an image alone.
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         k = cfg.n_classes
@@ -86,6 +83,3 @@ class CVAE(VAE):
         recon = self.recon_nll(logits, x).mean()  # the VAE's cost per image, whatever the likelihood
         kl = self.kl(post).mean()
         return {"loss": recon + self.cfg.beta * kl, "recon": recon, "kl": kl}
-
-
-MODEL_CLASSES["cvae"] = CVAE

@@ -1,6 +1,6 @@
 """A small GAN (Goodfellow et al., 2014) in the DCGAN manner (Radford et al., 2016): a generator
 that turns noise z ~ N(0, I) into an image and a discriminator that tells real images from made
-ones, trained against each other (the loop is :mod:`explorer.training_gan`).
+ones, trained against each other (its step is :mod:`explorer.families.gan.ops`).
 
 The bodies are the autoencoders' (:mod:`explorer.models`): the generator is a decoder (MLP for
 small images, transposed convolutions for 28×28) with batch norm before each hidden ReLU, the
@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer import families
 from explorer.bodies import BODIES
-from explorer.config import FAMILY_CAPABILITIES
-from explorer.models import MODEL_CLASSES, ModelConfig
+from explorer.models import ModelConfig
 
 LEAK = 0.2  # the DCGAN paper's slope for the discriminator's leaky ReLUs
 
@@ -59,12 +59,12 @@ def _leaky(layers: nn.Sequential) -> nn.Sequential:
 
 
 class GAN(nn.Module):
-    capabilities = FAMILY_CAPABILITIES["gan"]
     generator: torch.Generator | None = None  # the run's random source, as for the autoencoders
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
+        self.capabilities = families.get(cfg.kind).capabilities
         body = BODIES[cfg.arch](cfg, 1)
         self.netG = _with_batch_norm(body.decoder)  # z (B, D) -> logits (B, C, H, W)
         self.netD = _leaky(body.encoder)  # x (B, C, H, W) -> (B, 1)
@@ -97,6 +97,3 @@ class GAN(nn.Module):
         """The non-saturating loss -log D(G(z)) (Goodfellow et al., 2014, sec. 3): strong
         gradients early, when the discriminator rejects every sample easily."""
         return F.softplus(-self.discriminate(fake)).mean()
-
-
-MODEL_CLASSES["gan"] = GAN

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from explorer import families
 from explorer.datasets import Dataset
 from explorer.errors import ConfigError
 from explorer.models import can
@@ -34,7 +35,7 @@ def sample(model, n: int, seed: int = 0, temperature: float = 1.0, labels=None,
         raise ConfigError("This model cannot make new images.")
     generator = torch.Generator().manual_seed(seed)
     z = temperature * torch.randn((n, model.latent_dim), generator=generator)  # (n, D)
-    if model.cfg.kind == "ae":
+    if families.of(model).codes_from_data:  # no prior: a Gaussian fitted to its codes
         if data is None:
             raise ConfigError("An autoencoder samples from a Gaussian fitted to its codes: "
                               "give the dataset it was trained on.")

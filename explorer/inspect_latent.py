@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer import latent
+from explorer import families, latent
 from explorer.errors import ExplorerError
 from explorer.metrics import ACTIVE_THRESHOLD, code_variance, kl_per_dimension
 from explorer.models import Autoencoder
@@ -67,7 +67,7 @@ class LatentUsage:
 def latent_usage(model: Autoencoder, x: torch.Tensor) -> LatentUsage:
     """KL per dimension (VAE) or code variance (AE) over x, with the order and active units."""
     variance = code_variance(model, x)  # (D,)
-    if model.cfg.kind == "vae":
+    if families.of(model).posterior:
         values = kl_per_dimension(model, x)  # (D,) nats; sums to the mean total KL
         total = float(values.sum())
     else:

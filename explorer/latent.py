@@ -19,6 +19,7 @@ from statistics import NormalDist
 import numpy as np
 import torch
 
+from explorer import families
 from explorer.errors import ModelFileError
 from explorer.images import image_grid, to_uint8, upscale  # noqa: F401 - re-exported
 from explorer.metrics import as_tensor, code_variance, eval_mode, kl_per_dimension, model_device
@@ -231,7 +232,7 @@ def grid_2d(
 def kl_order(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
     """Latent dimensions sorted from most to least used, (D,) int: by mean KL for a VAE (the nats
     each dimension carries), by code variance over x for an AE. Ties keep index order."""
-    score = kl_per_dimension(model, x) if model.cfg.kind == "vae" else code_variance(model, x)
+    score = kl_per_dimension(model, x) if families.of(model).posterior else code_variance(model, x)
     return np.argsort(-score, kind="stable")
 
 

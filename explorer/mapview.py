@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer import families
+
 # What the 2-D map can be coloured by: the option (also its value in code) -> its label.
 COLOURS = {"class": "class", "error": "reconstruction error", "kl": "KL per image",
            "z": "one latent dimension"}
@@ -29,7 +31,7 @@ RECON_TITLES = {
 
 def colour_options(kind: str) -> list[str]:
     """The colourings a model of `kind` offers: KL needs a posterior (a VAE)."""
-    return [c for c in COLOURS if kind == "vae" or c not in VAE_ONLY]
+    return [c for c in COLOURS if families.get(kind).posterior or c not in VAE_ONLY]
 
 
 def colour_title(colour: str, kind: str, likelihood: str, dim: int = 0) -> str:
@@ -39,7 +41,8 @@ def colour_title(colour: str, kind: str, likelihood: str, dim: int = 0) -> str:
     if colour == "kl":
         return "KL(q(z|x) ‖ N(0, I)), nats per image"
     if colour == "z":
-        return f"z[{dim}], posterior mean μ" if kind == "vae" else f"z[{dim}], code value"
+        posterior = families.get(kind).posterior
+        return f"z[{dim}], posterior mean μ" if posterior else f"z[{dim}], code value"
     raise ValueError(f"{colour!r} is not a continuous colouring")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorer import families
 from explorer.datasets import Dataset
 from explorer.models import GAUSSIAN_LOG_NORMALISER, Autoencoder, Posterior
 from explorer.training import evaluate_loss
@@ -73,7 +74,7 @@ def _generator(seed: int) -> torch.Generator:
 
 
 def _require_vae(model: Autoencoder, what: str) -> None:
-    if model.cfg.kind != "vae":
+    if not families.of(model).posterior:
         raise ValueError(
             f"{what} needs a VAE: a plain autoencoder has no posterior or prior to score. "
             "Train a model of kind 'vae'."
@@ -390,7 +391,7 @@ def evaluate(
     x_scored = scoring_images(model, x_test)
     # evaluate_loss puts the model in eval mode and seeds inside fork_rng: global RNG untouched.
     metrics["loss"] = float(evaluate_loss(model, x_scored, seed=seed)["loss"])
-    if model.cfg.kind == "vae":
+    if families.of(model).posterior:
         metrics.update(rate_distortion(model, x_scored, seed=seed))
         metrics["recon_floor"] = recon_floor(model, x_scored)
         metrics["kl"] = float(kl_per_dimension(model, x_scored).sum())

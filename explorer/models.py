@@ -14,7 +14,6 @@ Models are built from a frozen :class:`ModelConfig`; every layer shape derives f
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import NamedTuple
 
@@ -22,14 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer import families
 from explorer.bodies import BODIES
 from explorer.config import (  # noqa: F401 - the model contract's names, re-exported
     ARCHS,
     CAPABILITIES,
     DEFAULT_HIDDEN,
-    FAMILIES,
-    FAMILY_CAPABILITIES,
-    FAMILY_MODULES,
     GAUSSIAN_LOG_NORMALISER,
     KINDS,
     LIKELIHOODS,
@@ -58,16 +55,13 @@ class Autoencoder(nn.Module):
     """
 
     generator: torch.Generator | None = None
-    capabilities: frozenset[str] = FAMILY_CAPABILITIES["ae"]
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        body = BODIES[cfg.arch](cfg, self._code_features())
+        self.capabilities = families.get(cfg.kind).capabilities
+        body = BODIES[cfg.arch](cfg, families.get(cfg.kind).code_features(cfg.latent_dim))
         self.encoder, self.decoder = body.encoder, body.decoder
-
-    def _code_features(self) -> int:
-        return self.cfg.latent_dim
 
     @property
     def latent_dim(self) -> int:
@@ -152,9 +146,6 @@ class VAE(Autoencoder):
     """Gaussian posterior, standard-normal prior, beta-weighted KL (Kingma & Welling, 2014;
     Higgins et al., 2017)."""
 
-    def _code_features(self) -> int:
-        return 2 * self.cfg.latent_dim  # mu and logvar from one head
-
     def encode(self, x: torch.Tensor) -> Posterior:
         # .float(): under bf16 autocast the layers run in bf16 but the noise, KL and loss stay fp32.
         mu, logvar = self.encoder(x).float().chunk(2, dim=1)  # (B, D), (B, D)
@@ -175,28 +166,18 @@ class VAE(Autoencoder):
         return self.kl_per_dim(post).sum(1)  # (B,)
 
 
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"ae": Autoencoder, "vae": VAE}
-
-
-def model_class(kind: str) -> type[nn.Module]:
-    """The class of a model family, importing its module the first time it is asked for."""
-    if kind not in MODEL_CLASSES and kind in FAMILY_MODULES:
-        importlib.import_module(FAMILY_MODULES[kind])  # the module adds itself to MODEL_CLASSES
-    return MODEL_CLASSES[kind]
-
-
 def can(model: nn.Module, capability: str) -> bool:
     """Whether `model` can `capability` ("encode", "decode", "sample", "condition")."""
     return capability in getattr(model, "capabilities", frozenset())
 
 
-def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> Autoencoder:
-    """The registry: a config in, the matching model out.
+def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> nn.Module:
+    """A config in, its family's model out (:mod:`explorer.families` is the registry).
 
     With a `generator`, the initial weights are drawn from it alone (torch's default
     initialisation, in the order the layers were built), never from the global random state.
     """
-    model = model_class(cfg.kind)(cfg)
+    model = families.get(cfg.kind).build(cfg)
     if generator is not None:
         init_weights(model, generator)
     return model

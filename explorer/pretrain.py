@@ -238,10 +238,9 @@ def build_scores(out: Path, log=print) -> None:
     `out/scores/`, replacing what is there, so a fresh server shows them at once."""
     import json
 
-    from explorer import scores, store
+    from explorer import families, scores, store
     from explorer.atomic import write_atomic
     from explorer.checkpoints import load_model
-    from explorer.config import FAMILY_CAPABILITIES
     from explorer.datasets import load_dataset
     from explorer.errors import ModelFileError
 
@@ -249,7 +248,7 @@ def build_scores(out: Path, log=print) -> None:
     entries, _ = store.list_models(pretrained_dir=out, runs=out / "no-runs")
     kept = set()
     for e in entries:
-        if "sample" not in FAMILY_CAPABILITIES[e.config.kind]:
+        if not families.of(e).can("sample"):
             continue
         model, card = load_model(e.path)
         t = time.perf_counter()

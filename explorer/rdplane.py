@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from explorer import metrics
+from explorer import families, metrics
 from explorer.models import Autoencoder
 
 RD_KEYS = ("rate", "distortion", "neg_elbo", "recon_floor")
@@ -54,7 +54,7 @@ def ae_distortion(model: Autoencoder, x: torch.Tensor) -> float:
 def measure(model: Autoencoder, card: dict, x_test: torch.Tensor) -> dict[str, float]:
     """Rate, distortion, -ELBO and floor of a model, from its card or measured on `x_test`."""
     known = card.get("metrics", {})
-    if model.cfg.kind != "vae":
+    if not families.of(model).posterior:
         return {"distortion": ae_distortion(model, x_test),
                 "recon_floor": metrics.recon_floor(model, x_test)}
     if all(isinstance(known.get(k), int | float) for k in RD_KEYS):

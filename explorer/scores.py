@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from explorer import families
 from explorer.atomic import write_atomic
 from explorer.datasets import Dataset
 from explorer.errors import ModelFileError
@@ -323,7 +324,7 @@ def evaluate_generator(model, data: Dataset, seed: int = 0, content_hash: str = 
     """The test metrics a GAN's or CVAE's card gets: the scores (and a CVAE's test loss); with
     `seeds`, each score's mean and spread over SCORE_SEEDS sampling seeds (:func:`score_spread`)."""
     metrics: dict[str, float] = {}
-    if model.cfg.kind == "cvae":
+    if families.of(model).conditional:  # its test loss parts too (a GAN has none)
         from explorer.metrics import scoring_images
         from explorer.training import evaluate_loss
 

@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from explorer import families
+from explorer.atomic import displaced
 from explorer.checkpoints import (
     CARD,
     MAX_NAME,
@@ -74,7 +76,7 @@ class ModelEntry:
         """The one test number a picker shows, named for what it is: a VAE's −ELBO when its card
         has it (the number Rate and distortion plots), else its loss as :func:`loss_name` says."""
         neg_elbo = self.card.get("metrics", {}).get("neg_elbo")
-        if self.config.kind == "vae" and isinstance(neg_elbo, int | float):
+        if families.of(self.config).posterior and isinstance(neg_elbo, int | float):
             return f"test −ELBO {neg_elbo:.1f} nats per image"
         if self.test_loss is None:
             return None
@@ -99,7 +101,7 @@ def loss_name(cfg: ModelConfig) -> tuple[str, str]:
     (name, unit): β-weighted when β is not 1, so not an ELBO; nats only when the reconstruction
     is a Bernoulli cost and no L1 penalty is added."""
     how = []
-    if cfg.kind in ("vae", "cvae") and cfg.beta != 1.0:
+    if families.get(cfg.kind).kl_weight and cfg.beta != 1.0:
         how.append(f"β-weighted, β={cfg.beta:g}")
     if cfg.sparsity:
         how.append("with its L1 penalty")
@@ -387,9 +389,9 @@ def clean_stale_temps(folder: Path | None = None, older_than_s: float = 3600.0) 
                 dead = p.name.endswith(".reserved") and _owner_gone(p)
                 if not p.name.startswith(".") or (p.lstat().st_mtime > cutoff and not dead):
                     continue
-                if place == folder and (m := re.fullmatch(r"\.(.+)\.old-\d+-\d+", p.name)):
-                    if not os.path.lexists(folder / m[1]):
-                        os.rename(p, folder / m[1])
+                if place == folder and (was := displaced(p.name)):
+                    if not os.path.lexists(folder / was):
+                        os.rename(p, folder / was)
                     else:
                         shutil.rmtree(p)
                 elif p.name.endswith(".tmp") and p.is_dir() and not p.is_symlink():

@@ -1,9 +1,11 @@
-"""The training loop: data on the device as tensors, seeded batches, a callback, a stop flag, a NaN guard.
+"""The training loop, one for every model family: data on the device as tensors, seeded batches,
+a callback, a stop flag, a divergence guard, bf16 where the hardware has it.
 
 The loop knows nothing about the UI (compare minGPT's trainer): it reports :class:`TrainEvent`s
 through a callback and checks ``stop()`` between steps, so a page, a CLI progress bar or a test can
-each watch and stop it in their own way. The step path never waits for the device: losses are
-summed where they are computed and read (with the divergence check) every few steps.
+each watch and stop it in their own way. What a step does (the optimisers, one update or a GAN's
+two) is the family's (:mod:`explorer.families`). The step path never waits for the device: losses
+are summed where they are computed and read (with the divergence check) every few steps.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from explorer import families
 from explorer.datasets import Dataset
 from explorer.errors import ConfigError
-from explorer.models import Autoencoder
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -131,13 +133,14 @@ class TrainResult:
 
 
 @torch.no_grad()
-def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
+def evaluate_loss(model, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
                   y: torch.Tensor | None = None) -> dict[str, float]:
     """Mean loss parts over `x` with the model in eval mode; seeded so it is reproducible.
 
     The noise comes from a generator of its own, so evaluating neither reads nor moves the
     training run's generator (or torch's global one)."""
     was_training, run_generator = model.training, model.generator
+    loss = families.of(model).ops().loss
     model.eval()
     device = next(model.parameters()).device
     model.generator = torch.Generator(device=device).manual_seed(seed)
@@ -145,7 +148,8 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, s
     try:
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
-            parts = model.loss(xb) if y is None else model.loss(xb, y[i : i + batch_size].to(device))
+            yb = None if y is None else y[i : i + batch_size].to(device)
+            parts = loss(model, xb, yb)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
     finally:
@@ -155,7 +159,7 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000, s
 
 
 def train(
-    model: Autoencoder,
+    model,
     data: Dataset,
     cfg: TrainConfig,
     callback: Callable[[TrainEvent], None] | None = None,
@@ -179,23 +183,19 @@ def train(
     device = pick_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     # The run owns its random draws: batch order from one generator, the model's noise
-    # (reparameterisation, denoising) from another, both on the training device, so an epoch's
-    # indices are made where they are used.
+    # (reparameterisation, denoising, a GAN's z) from another, both on the training device, so an
+    # epoch's indices are made where they are used.
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
     model.to(device).train()
     model.generator = torch.Generator(device=device).manual_seed(cfg.seed)
     x_train = data.x_train.to(device)  # the whole split lives on the device: no loader overhead
     x_test = data.x_test.to(device)
     # A conditional model (CVAE) learns from each image's label as well.
-    conditional = "condition" in getattr(model, "capabilities", ())
-    y_train, y_test = (data.y_train.to(device), data.y_test) if conditional else (None, None)
+    family = families.of(model)
+    y_train, y_test = (data.y_train.to(device), data.y_test) if family.conditional else (None, None)
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    # The fused Adam kernel updates all parameters in one pass (about 15% faster per step on two
-    # CPU cores for the 784-400-20 VAE); the same update rule as the classic loop. Its state stays
-    # fp32: autocast below changes the layers' arithmetic, never the parameters.
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                 fused=device.type in ("cpu", "cuda"))
+    stepper = family.ops().Step(model, cfg, device)  # the family's optimisers and update
     autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16,
                                  enabled=precision == "bf16")
 
@@ -206,6 +206,7 @@ def train(
     seen = 0
     first_loss: float | None = None
     names: list[str] = []  # the loss parts' names, in the order of `sums`
+    shown: list[str] = []  # those the family reports
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         batches = torch.randperm(n, generator=generator, device=device).split(cfg.batch_size)
@@ -217,12 +218,7 @@ def train(
                 result.status, result.message = "stopped", f"Stopped during epoch {epoch}."
                 break
             xb = x_train[index]  # (B, C, H, W)
-            with autocast():
-                parts = model.loss(xb) if y_train is None else model.loss(xb, y_train[index])
-            loss = parts["loss"]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            parts = stepper.step(xb, None if y_train is None else y_train[index], autocast)
             step += 1
             count += len(xb)
             values = torch.stack([v.detach().float() for v in parts.values()])  # (K,) loss first
@@ -234,6 +230,7 @@ def train(
             # One read from the device for the check and the report together.
             latest, seen_worst = values.tolist(), float(worst)
             names = names or list(parts)
+            shown = [k for k in names if k not in stepper.unreported]
             if first_loss is None:
                 first_loss = abs(seen_worst) + 1e-8
             if not math.isfinite(seen_worst) or seen_worst > explode_factor * first_loss:
@@ -251,14 +248,15 @@ def train(
             if callback is not None:
                 callback(
                     TrainEvent("step", epoch, cfg.epochs, step, steps_per_epoch,
-                               dict(zip(names, latest, strict=True)),
+                               _named(names, latest, shown),
                                elapsed=time.perf_counter() - start)
                 )
         seen += count
         if result.status != "finished":
             break
-        train_parts = dict(zip(names, (v / max(count, 1) for v in sums.tolist()), strict=True))
-        test_parts = evaluate_loss(model, x_test, seed=cfg.seed, y=y_test)  # fp32: no autocast
+        train_parts = _named(names, (v / max(count, 1) for v in sums.tolist()), shown)
+        train_parts.update(stepper.end_epoch(data))
+        test_parts = stepper.test(x_test, y_test, cfg.seed)
         if not all(math.isfinite(v) for v in (*train_parts.values(), *test_parts.values())):
             model.load_state_dict(good_state)
             result.status = "diverged"
@@ -279,6 +277,8 @@ def train(
             )
     # On "stopped" the weights stay as they are: updates made before the stop are still learning.
     model.eval()
+    if result.status == "finished":
+        result.message = stepper.message(result.history)
     result.seconds = time.perf_counter() - start
     result.images_per_second = seen / result.seconds if result.seconds > 0 else 0.0
     if callback is not None:
@@ -289,3 +289,8 @@ def train(
                        elapsed=result.seconds)
         )
     return result
+
+
+def _named(names: list[str], values, shown: list[str]) -> dict[str, float]:
+    """The loss parts by name, those the family reports only."""
+    return {k: v for k, v in zip(names, values, strict=True) if k in shown}

@@ -9,14 +9,13 @@ at any step leaves nothing behind. :mod:`explorer.datasets` lists these folders 
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
 import os
 import re
-import shutil
 import stat
-import tempfile
 import time
 import unicodedata
 import zipfile
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer import paths
-from explorer.atomic import write_atomic
+from explorer.atomic import write_folder
 from explorer.errors import DatasetError, plain
 
 if TYPE_CHECKING:
@@ -356,24 +355,17 @@ def _check_quota(need: int) -> None:
 def _store(name: str, arrays: bytes, meta: dict) -> None:
     """Write the folder under a temporary name, then rename it into place in one step."""
     root = user_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
     try:
-        write_atomic(tmp / ARRAYS, arrays)
-        write_atomic(tmp / DESCRIPTION, json.dumps(meta, indent=1).encode())
-        tmp.chmod(0o755)
-        tmp.rename(root / name)  # fails if another process took the name meanwhile
+        files = {ARRAYS: arrays, DESCRIPTION: json.dumps(meta, indent=1).encode()}
+        if write_folder(root / name, files) is None:  # another process took the name
+            raise FileExistsError(errno.EEXIST, "a dataset of this name exists", str(root / name))
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         log.warning("could not store the dataset %s in %s: %s", name, root, e)
         if (root / name).exists():  # another add of the same name finished first
             raise DatasetError(f"A dataset named '{name}' was added a moment ago by someone "
                                "else; choose another name.") from None
         raise DatasetError(f"The dataset could not be saved on the server ({e.strerror}); ask "
                            "your teacher to check its data folder.") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 from explorer.userdata_zip import read_zip  # noqa: E402 - it uses the checks above

@@ -1,16 +1,64 @@
-"""Shared fixtures: a runs folder per test, small trained models, seeded torch."""
+"""Shared fixtures: a runs folder per test, small trained models, seeded torch; the test tiers.
 
-import sys
-from pathlib import Path
+Tiers: a test is ``fast`` unless it is marked ``slow`` or ``browser`` (a new test joins the fast
+tier by itself). ``pytest -m fast`` runs units and AppTest pages only: a test in it that starts a
+process (a subprocess, a job engine's worker) fails with a sentence saying to mark it slow.
+"""
+
+import contextlib
+import functools
+import multiprocessing.process
+import subprocess
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 # Tiny models train several times faster on one thread than on two contended ones, and the test
 # suite shares the machine with a browser and a Streamlit server.
 torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.iter_markers("slow")) and not any(item.iter_markers("browser")):
+            item.add_marker(pytest.mark.fast)
+
+
+@functools.cache
+def _ask_the_os_once() -> None:
+    """What libraries ask the OS once per process, asked before the fast tier watches: joblib's
+    count of physical cores (t-SNE's thread count) runs `lscpu` the first time."""
+    with contextlib.suppress(ImportError):
+        import joblib
+
+        joblib.cpu_count(only_physical_cores=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_process(request, monkeypatch):
+    """Under ``-m fast``, a fast test that starts a process (a subprocess, a job engine's worker)
+    fails at its end with a sentence: it belongs in the slow tier. The process still runs, so
+    nothing hangs waiting for it."""
+    started: list[str] = []
+    if "fast" in (request.config.option.markexpr or "") and request.node.get_closest_marker("fast"):
+        _ask_the_os_once()
+        popen_init = subprocess.Popen.__init__
+        process_start = multiprocessing.process.BaseProcess.start
+
+        def popen(self, *args, **kwargs):
+            started.append("a subprocess")
+            popen_init(self, *args, **kwargs)
+
+        def start(self):
+            started.append("a process")
+            process_start(self)
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", popen)
+        monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+    yield
+    if started:
+        pytest.fail(f"This test starts {started[0]}, which the fast tier does not: mark it "
+                    "@pytest.mark.slow.", pytrace=False)
 
 
 @pytest.fixture

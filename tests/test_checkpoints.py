@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from hostile import (
+from safetensors.torch import save as st_save_bytes
+from safetensors.torch import save_file
+
+from explorer import checkpoints, store
+from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
+from explorer.errors import ModelFileError
+from explorer.models import ModelConfig, build_model
+from tests.hostile import (
     TINY,
     _card,
     _model_folder,
@@ -28,13 +35,6 @@ from hostile import (
     evil_torch_save,
     in_step,
 )
-from safetensors.torch import save as st_save_bytes
-from safetensors.torch import save_file
-
-from explorer import checkpoints, store
-from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
-from explorer.errors import ModelFileError
-from explorer.models import ModelConfig, build_model
 
 CFG = ModelConfig(kind="vae", arch="conv", image_shape=(1, 8, 8), latent_dim=3, hidden=(4, 8))
 
@@ -198,6 +198,7 @@ def test_a_pickle_is_never_unpickled(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_killed_save_leaves_no_half_written_model(tmp_path):
     """Kill the writer between its two files; the run folder is then either absent or whole."""
     script = textwrap.dedent(f"""
@@ -399,6 +400,7 @@ def _check_run(folder: Path, hashes: list[str]) -> str:
     return card["name"]
 
 
+@pytest.mark.slow
 def test_a_saver_killed_at_any_moment_leaves_one_whole_version(tmp_path):
     """Deterministic first: the saver dies just before each of its filesystem changes in turn (an
     audit hook counts them), so even a window of one system call between two renames is found.

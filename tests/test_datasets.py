@@ -4,10 +4,10 @@
 import numpy as np
 import pytest
 import torch
-from hostile import evil_pickle
 
 from explorer import datasets, downloads
 from explorer.errors import DatasetError
+from tests.hostile import evil_pickle
 
 
 @pytest.mark.parametrize("name,shape,n_train,n_test", [("mnist-5k", (1, 28, 28), 4000, 1000),

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hostile import evil_pickle
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +17,7 @@ from explorer.checkpoints import load_model
 from explorer.datasets import load_dataset
 from explorer.errors import ExplorerError
 from explorer.neighbours import Space
+from tests.hostile import evil_pickle
 
 ROOT = Path(__file__).resolve().parent.parent
 

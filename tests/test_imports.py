@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hostile import TINY, _card, _good_members, _zip, evil_pickle, evil_torch_save, in_step
 from safetensors.torch import save as st_save_bytes
 
 from explorer import checkpoints, exports, store
 from explorer.checkpoints import CARD, WEIGHTS, load_model
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.models import MAX_PARAMETERS, ModelConfig, build_model, check_size
+from tests.hostile import TINY, _card, _good_members, _zip, evil_pickle, evil_torch_save, in_step
 
 
 def _members(seed: int = 0, cfg: ModelConfig = TINY, **card) -> dict[str, bytes]:

@@ -167,6 +167,7 @@ def replay_run(tmp_path_factory):
     return job
 
 
+@pytest.mark.slow
 def test_a_training_job_writes_a_replay_beside_the_run(replay_run):
     replay_run = Path(replay_run.spec.out)
     _, card = load_model(replay_run)
@@ -201,6 +202,7 @@ def test_replay_frames_are_thinned_and_share_one_projection(tmp_path, vae8, digi
     assert len(fig.frames) == len(epochs) and fig.layout.sliders
 
 
+@pytest.mark.slow
 def test_training_and_its_replay_load_no_plotting_library():
     """The replay sits below the jobs: training a model never imports plotly."""
     code = ("import sys, explorer.jobs, explorer.replay; "
@@ -269,6 +271,7 @@ def test_holes_side_by_side_and_bad_choices_get_a_sentence(runs):
     assert any("no test image #99999" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_replay_tab_animates_a_model_trained_in_the_app(replay_run, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUNS_DIR", str(Path(replay_run.spec.out).parent))
     at = open_inside("runs/replayed", "Training replay")
@@ -277,6 +280,7 @@ def test_replay_tab_animates_a_model_trained_in_the_app(replay_run, monkeypatch)
     assert any("4 frames" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_the_train_page_links_a_finished_run_to_its_replay(replay_run, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUNS_DIR", str(Path(replay_run.spec.out).parent))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

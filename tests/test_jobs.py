@@ -33,6 +33,20 @@ def wait(job, timeout=180):
     return state
 
 
+def engine_passes(engine) -> list[float]:
+    """The times at which `engine` checked for released owners from now on (it appends to it)."""
+    passes: list[float] = []
+    check = engine._stop_released
+
+    def recorded():
+        now = time.monotonic()
+        check()
+        passes.append(now)
+
+    engine._stop_released = recorded
+    return passes
+
+
 @pytest.fixture
 def engine(runs):
     e = Engine(workers=1, runs=runs, release_grace=0.0)
@@ -40,6 +54,7 @@ def engine(runs):
     e.shutdown()
 
 
+@pytest.mark.slow
 def test_job_reports_progress_and_saves(engine, runs):
     job = engine.submit(spec("a"))
     s = wait(job)
@@ -52,6 +67,7 @@ def test_job_reports_progress_and_saves(engine, runs):
     assert s.replay and (runs / "a" / "replay.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_training_does_not_run_in_the_server_process(engine):
     seen = []
     job = engine.submit(spec("pid"))
@@ -60,6 +76,7 @@ def test_training_does_not_run_in_the_server_process(engine):
     assert seen[0] != os.getpid()
 
 
+@pytest.mark.slow
 def test_stop_mid_epoch_leaves_a_consistent_run(engine, runs):
     job = engine.submit(spec("b", epochs=500, batch_size=8))
     while job.snapshot().step < 30 + 180:  # 180 steps an epoch: stopped in the second
@@ -72,6 +89,7 @@ def test_stop_mid_epoch_leaves_a_consistent_run(engine, runs):
     assert card["metrics"]["loss"] > 0
 
 
+@pytest.mark.slow
 def test_queue_shows_place_and_wait_and_cancel_leaves_nothing(engine, runs):
     first = engine.submit(spec("first", epochs=40))
     while first.snapshot().status == "queued":  # the scheduler takes it to the only worker
@@ -89,6 +107,7 @@ def test_queue_shows_place_and_wait_and_cancel_leaves_nothing(engine, runs):
     assert not store.is_taken("third", runs)  # the name is free again
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights_alone_and_side_by_side(runs):
     engine = Engine(workers=2, runs=runs)
     try:
@@ -131,6 +150,7 @@ def test_same_seed_in_threads_while_others_draw_random_numbers(runs):
     assert out[0] == out[1] == alone
 
 
+@pytest.mark.slow
 def test_one_active_job_per_session_and_a_closed_tab_cancels(engine, runs):
     job = engine.submit(spec("mine", epochs=200, batch_size=8), owner="tab-1")
     with pytest.raises(ConfigError, match="already have a model training"):
@@ -146,6 +166,7 @@ def test_one_active_job_per_session_and_a_closed_tab_cancels(engine, runs):
     assert not (runs / "other").exists()
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_with_a_sentence_and_the_queue_moves_on(engine, runs):
     doomed = engine.submit(spec("doomed", epochs=500, batch_size=8))
     after = engine.submit(spec("after", epochs=2))
@@ -169,13 +190,19 @@ def test_a_name_taken_while_queued_is_not_reused(runs):
     assert [e.name for e in store.list_models(runs=runs)[0] if e.source == "run"] == []
 
 
+@pytest.mark.slow
 def test_a_dropped_connection_that_comes_back_keeps_its_job(runs):
     engine = Engine(workers=1, runs=runs, release_grace=1.0)
     try:
         job = engine.submit(spec("kept", epochs=3), owner="tab")
         engine.release_owner("tab")  # the WebSocket dropped...
         engine.reclaim("tab")  # ...and came back within the grace period
-        time.sleep(1.5)
+        past_grace = time.monotonic() + 1.0
+        passes = engine_passes(engine)
+        deadline = time.monotonic() + 60
+        while not any(t > past_grace for t in passes):  # the engine looked after the grace ended
+            assert time.monotonic() < deadline, "the engine stopped checking released owners"
+            time.sleep(0.05)
         assert wait(job).status == "finished"
         gone = engine.submit(spec("gone", epochs=500, batch_size=8), owner="closed")
         engine.release_owner("closed")  # closed for good: stopped once the grace is over

@@ -4,10 +4,10 @@ import itertools
 
 import pytest
 import torch
-from hostile import TINY
 
 from explorer.errors import ConfigError
 from explorer.models import ARCHS, KINDS, ModelConfig, build_model, parse_hidden
+from tests.hostile import TINY
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (1, 10, 10), (3, 16, 12)]
 

@@ -4,11 +4,12 @@ uploaded, appears (picked) in the Dataset list, and a model trains on it."""
 import json
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
-from test_page_train import ROOT, run_until_done, submit
-from test_userdata import class_zip
 
 from explorer import datasets
+from tests.apptest_helpers import ROOT, run_until_done, submit
+from tests.drawings import class_zip
 
 
 def open_train_page(tmp_path, monkeypatch) -> AppTest:
@@ -21,6 +22,7 @@ def open_train_page(tmp_path, monkeypatch) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_an_uploaded_zip_is_picked_in_the_list_and_trains(runs, tmp_path, monkeypatch):
     at = open_train_page(tmp_path, monkeypatch)
     try:

@@ -11,7 +11,7 @@ from explorer.checkpoints import save_model
 from explorer.figures_compare import precision_recall_figure
 from explorer.models import ModelConfig, build_model
 from explorer.score_words import table_in_words
-from tests.test_pages import open_page
+from tests.apptest_helpers import open_page
 
 ENCODER_PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py",
                  "explorer/ui/interpolate.py", "explorer/ui/draw.py", "explorer/ui/inside.py"]
@@ -23,10 +23,10 @@ def _save(runs, name, cfg):
     return f"runs/{name}"
 
 
-@pytest.mark.parametrize("page", ENCODER_PAGES)
-def test_pages_needing_an_encoder_say_so_for_a_gan(page, runs):
+@pytest.mark.parametrize("page_path", ENCODER_PAGES)
+def test_pages_needing_an_encoder_say_so_for_a_gan(page_path, runs):
     model = _save(runs, "gan", ModelConfig("gan", "mlp", (1, 8, 8), latent_dim=4, hidden=(16,)))
-    at = open_page(page, model)
+    at = open_page(page_path, model)
     assert not at.error
     assert any("needs a model that can turn an image into a code" in i.value for i in at.info)
 

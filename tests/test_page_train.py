@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from explorer import checkpoints
 from explorer.checkpoints import CARD
 from explorer.models import ModelConfig, build_model
+from tests.apptest_helpers import run_until_done, submit, train_button, train_buttons, widgets
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "explorer/ui/train.py"
@@ -19,7 +20,7 @@ DONE = ("finished", "stopped", "diverged", "failed")
 
 
 @pytest.fixture
-def page(runs, tmp_path, monkeypatch):
+def train_page(runs, tmp_path, monkeypatch):
     """The Train page as a user reaches it, inside the full app."""
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))  # full MNIST not cached
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -30,42 +31,8 @@ def page(runs, tmp_path, monkeypatch):
     return at
 
 
-def submit(at: AppTest, **values) -> AppTest:
-    """Fill the form by widget key (train_<name>) and press Train."""
-    for key, value in values.items():
-        next(w for w in _widgets(at) if w.key == f"train_{key}").set_value(value)
-    return train_button(at).click().run()
-
-
-def train_buttons(at: AppTest) -> list:
-    return [b for b in at.button if b.key == "train_go"]
-
-
-def train_button(at: AppTest):
-    (button,) = train_buttons(at)
-    return button
-
-
-def _widgets(at: AppTest):
-    return [*at.number_input, *at.selectbox, *at.text_input, *at.segmented_control]
-
-
-def run_until_done(at: AppTest, timeout: float = 40.0):
-    """Rerun the page (as the live fragment would) until the job ends; returns its last state."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = at.session_state["train_job"]
-        if not job.snapshot().active:
-            at.run()
-            return job.snapshot()
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception
-    raise AssertionError(f"training did not end within {timeout} s")
-
-
-def test_form_shows_the_settings(page):
-    labels = {w.label for w in _widgets(page)}
+def test_form_shows_the_settings(train_page):
+    labels = {w.label for w in widgets(train_page)}
     assert {
         "Dataset",
         "Model type",
@@ -79,20 +46,20 @@ def test_form_shows_the_settings(page):
         "Seed",
         "Run name",
     } <= labels
-    assert [b.label for b in train_buttons(page)] == ["Train"]
-    options = next(w for w in page.selectbox if w.key == "train_dataset").options
+    assert [b.label for b in train_buttons(train_page)] == ["Train"]
+    options = next(w for w in train_page.selectbox if w.key == "train_dataset").options
     assert any("downloads ~11 MB on first use" in o for o in options)  # MNIST, not cached here
     assert any(o == "Digits 8×8" for o in options)  # offline: no download note
 
 
-def test_the_form_shows_what_applies_to_the_model_type(page):
+def test_the_form_shows_what_applies_to_the_model_type(train_page):
     """β only for a VAE or CVAE; sparsity and denoising only for the autoencoders; nothing of the
     reconstruction's likelihood for a GAN. The few a student sets come before Train."""
     def labels(at):
-        return {w.label for w in _widgets(at)}
+        return {w.label for w in widgets(at)}
 
-    assert "β (VAE)" in labels(page) and "Sparsity (L1 weight)" in labels(page)
-    at = next(w for w in page.segmented_control if w.key == "train_kind").set_value("ae").run()
+    assert "β (VAE)" in labels(train_page) and "Sparsity (L1 weight)" in labels(train_page)
+    at = next(w for w in train_page.segmented_control if w.key == "train_kind").set_value("ae").run()
     assert "β (VAE)" not in labels(at) and "Denoising noise" in labels(at)
     at = next(w for w in at.segmented_control if w.key == "train_kind").set_value("gan").run()
     assert not {"β (VAE)", "Reconstruction loss", "Sparsity (L1 weight)",
@@ -101,9 +68,9 @@ def test_the_form_shows_what_applies_to_the_model_type(page):
     assert not at.exception
 
 
-def test_too_few_learning_steps_are_said_before_training(page):
+def test_too_few_learning_steps_are_said_before_training(train_page):
     """5 epochs of a small set made 10 optimiser steps: grey blobs, and no warning."""
-    epochs = next(w for w in page.number_input if w.key == "train_epochs")
+    epochs = next(w for w in train_page.number_input if w.key == "train_epochs")
     at = epochs.set_value(5).run()
     advice = [w.value for w in at.warning if "learning steps" in w.value]
     # the MNIST sample: 4,000 images, 32 batches of 128 an epoch: 160 steps; 16 epochs make 512
@@ -113,8 +80,9 @@ def test_too_few_learning_steps_are_said_before_training(page):
     assert "train_job" not in at.session_state  # nothing started by either
 
 
-def test_training_digits_saves_a_run_and_lists_it(page, runs):
-    at = submit(page, dataset="digits", epochs=2, latent=2)
+@pytest.mark.slow
+def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=2, latent=2)
     assert not at.exception and not at.error
     state = run_until_done(at)
     assert state.status == "finished", state.message
@@ -137,15 +105,17 @@ def test_training_digits_saves_a_run_and_lists_it(page, runs):
     assert at.title[0].value == "Latent map"  # "Open it" shows the new model on the map
 
 
-def test_a_collapsed_result_says_so(page, runs):
-    at = submit(page, dataset="digits", epochs=2, beta=200.0, name="collapsed")
+@pytest.mark.slow
+def test_a_collapsed_result_says_so(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=2, beta=200.0, name="collapsed")
     assert run_until_done(at).status == "finished"
     assert any("Posterior collapse" in w.value for w in at.warning), \
         [w.value for w in at.warning]  # β = 200 pushes every code onto the prior: KL ≈ 0
 
 
-def test_the_form_keeps_its_settings_after_another_page(page, runs):
-    at = submit(page, dataset="digits", epochs=7, beta=3.0)
+@pytest.mark.slow
+def test_the_form_keeps_its_settings_after_another_page(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=7, beta=3.0)
     at.switch_page("explorer/ui/sample.py").run()
     at.switch_page("explorer/ui/train.py").run()
     assert not at.exception
@@ -154,8 +124,9 @@ def test_the_form_keeps_its_settings_after_another_page(page, runs):
     assert at.number_input(key="train_beta").value == 3.0
 
 
-def test_huge_learning_rate_reports_divergence(page, runs):
-    at = submit(page, dataset="digits", epochs=2, lr=10.0)
+@pytest.mark.slow
+def test_huge_learning_rate_reports_divergence(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=2, lr=10.0)
     state = run_until_done(at)
     assert state.status == "diverged"
     assert not at.exception
@@ -163,8 +134,8 @@ def test_huge_learning_rate_reports_divergence(page, runs):
     assert list(runs.iterdir()) == []  # nothing learned, nothing saved
 
 
-def test_bad_hidden_sizes_give_a_sentence(page, runs):
-    at = submit(page, dataset="digits", hidden="abc")
+def test_bad_hidden_sizes_give_a_sentence(train_page, runs):
+    at = submit(train_page, dataset="digits", hidden="abc")
     assert not at.exception
     assert "Hidden sizes must be whole numbers" in at.error[0].value
     assert "train_job" not in at.session_state
@@ -173,8 +144,9 @@ def test_bad_hidden_sizes_give_a_sentence(page, runs):
     assert "between 1 and 4096" in at.error[0].value
 
 
-def test_latent_size_out_of_range_is_prevented(page):
-    at = submit(page, dataset="digits", epochs=1, latent=300)
+@pytest.mark.slow
+def test_latent_size_out_of_range_is_prevented(train_page):
+    at = submit(train_page, dataset="digits", epochs=1, latent=300)
     assert not at.exception
     latent = next(w for w in at.number_input if w.key == "train_latent")
     assert 2 <= latent.value <= 256
@@ -183,8 +155,9 @@ def test_latent_size_out_of_range_is_prevented(page):
         run_until_done(at)
 
 
-def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
-    at = submit(page, dataset="digits", epochs=500, name="long-run")
+@pytest.mark.slow
+def test_one_job_at_a_time_and_stop_keeps_what_was_learned(train_page, runs):
+    at = submit(train_page, dataset="digits", epochs=500, name="long-run")
     assert not at.error
     at = submit(at)  # a second Train while the first runs
     assert any("already training" in w.value for w in at.warning)
@@ -203,7 +176,8 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(page, runs):
     assert "already exists" in at.error[0].value and "'long-run-2'" in at.error[0].value
 
 
-def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
+@pytest.mark.slow
+def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
     from explorer.jobs import Engine, JobSpec
     from explorer.jobs import engine as engine_module
     from explorer.training import TrainConfig
@@ -216,7 +190,7 @@ def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
     try:
         while other.snapshot().status == "queued":
             time.sleep(0.01)
-        at = submit(page, dataset="digits", epochs=1, name="waiting")
+        at = submit(train_page, dataset="digits", epochs=1, name="waiting")
         state = at.session_state["train_job"].snapshot()
         assert state.status == "queued" and state.position == 1
         shown = [p.proto.text for p in at.get("progress")]
@@ -230,9 +204,10 @@ def test_cancel_while_queued_leaves_nothing(page, runs, monkeypatch):
         engine.shutdown()
 
 
-def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
+@pytest.mark.slow
+def test_a_run_name_like_a_path_stays_in_the_runs_folder(train_page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
-    at = submit(page, dataset="digits", epochs=1, name="../../outside/evil")
+    at = submit(train_page, dataset="digits", epochs=1, name="../../outside/evil")
     # Told the folder's name before anything trains; pressing Train again agrees to it.
     assert any("runs/outside-evil" in w.value for w in at.warning)
     assert "train_job" not in at.session_state
@@ -248,7 +223,7 @@ def test_a_run_name_like_a_path_stays_in_the_runs_folder(page, runs, tmp_path):
     assert "Saved run 'outside-evil'" in at.success[0].value  # the learner is told the folder
 
 
-def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page, runs,
+def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(train_page, runs,
                                                                              monkeypatch):
     import errno
 
@@ -272,8 +247,8 @@ def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(page,
     def disk_full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    page.session_state["train_job"] = Finished()
-    at = page.run()
+    train_page.session_state["train_job"] = Finished()
+    at = train_page.run()
     assert not at.exception
     assert at.error[0].value.startswith(message) and "kept in this tab" in at.error[0].value
     download = at.get("download_button")[0]
@@ -301,6 +276,7 @@ def _train_page():
     return at
 
 
+@pytest.mark.slow
 def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
@@ -347,6 +323,7 @@ def test_two_sessions_training_at_once_keep_their_own_jobs(runs, tmp_path, monke
     assert alice.session_state["train_job"] is not bob.session_state["train_job"]
 
 
+@pytest.mark.slow
 def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch):
     """On a projector the form is a column taller than the screen: while a run is live it gives
     way to the run (its progress and Stop right under the title, where the teacher looks), and

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from hostile import (
+from streamlit import dataframe_util
+from streamlit.testing.v1 import AppTest
+
+from explorer import checkpoints, figures_compare, models, rdplane
+from explorer.models import ModelConfig
+from explorer.rdplane import RDPoint
+from tests.apptest_helpers import open_page
+from tests.hostile import (
     _card,
     _model_folder,
     _nan_weights,
@@ -19,26 +26,10 @@ from hostile import (
     evil_pickle,
     evil_torch_save,
 )
-from streamlit import dataframe_util
-from streamlit.testing.v1 import AppTest
-
-from explorer import checkpoints, figures_compare, models, rdplane
-from explorer.models import ModelConfig
-from explorer.rdplane import RDPoint
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
          "explorer/ui/sample.py", "explorer/ui/train.py", "explorer/ui/diffusion.py"]
-
-
-def open_page(page: str, model: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    if model:
-        at.session_state["model"] = model
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def image_with_caption(at: AppTest, prefix: str) -> str:
@@ -55,14 +46,14 @@ def all_images(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("model", ["pretrained/mnist-vae-mlp-z2", "pretrained/mnist-ae-mlp-z16",
                                    "pretrained/digits-vae-mlp-z2"])
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_without_error(page, model, runs):
-    at = open_page(page, model)
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_page_renders_without_error(page_path, model, runs):
+    at = open_page(page_path, model)
     assert not at.error, [e.value for e in at.error]
     assert at.title, "the page has a title"
-    if page != "explorer/ui/train.py":
+    if page_path != "explorer/ui/train.py":
         assert at.selectbox(key="model").value == model
-    if page in ("explorer/ui/compare.py", "explorer/ui/interpolate.py", "explorer/ui/sample.py"):
+    if page_path in ("explorer/ui/compare.py", "explorer/ui/interpolate.py", "explorer/ui/sample.py"):
         assert all_images(at), "the page shows images"
 
 

@@ -24,6 +24,7 @@ def test_every_spec_is_shipped_and_listed_first():
     assert entries[0].name == DEFAULT_MODEL and all(e.read_only for e in entries)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_card(name):
     model, card = load_model(PRETRAINED_DIR / name)
@@ -59,6 +60,7 @@ def test_pretrained_folder_is_small_and_pickle_free():
     assert {p.suffix for p in files} <= {".safetensors", ".json", ".txt", ".md"}
 
 
+@pytest.mark.slow
 def test_rebuild_command_end_to_end(tmp_path):
     cards = pretrain(tmp_path, only=["mnist-vae-mlp-z16"], epochs=1, log=lambda *a: None)
     folder = tmp_path / "mnist-vae-mlp-z16"

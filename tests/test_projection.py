@@ -10,12 +10,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile import evil_pickle, evil_torch_save
 
 from explorer import projection, projection_files, projection_jobs
 from explorer.errors import ConfigError, ExplorerError
@@ -28,6 +26,7 @@ from explorer.projection import (
 )
 from explorer.projection_files import ProjectionCache, load_coords, save_coords
 from explorer.projection_jobs import ProjectionJob
+from tests.hostile import evil_pickle, evil_torch_save
 
 ROOT = Path(__file__).resolve().parent.parent
 HASH = "0123456789abcdef"
@@ -103,6 +102,7 @@ def test_params_reject_bad_values(kw):
         ProjectionParams(**kw)
 
 
+@pytest.mark.slow
 def test_umap_is_not_imported_with_the_module():
     code = ("import sys, explorer.projection, explorer.projection_files, explorer.projection_jobs; "
             "sys.exit(any(m in sys.modules for m in ('umap', 'numba', 'sklearn', 'streamlit')))")
@@ -392,10 +392,11 @@ def test_background_maps_take_turns_and_a_superseded_one_is_dropped(monkeypatch)
     """One slot: a second map waits for the first; a map its session gave up on while it waited
     is never fitted; one still wanted by another session is."""
     monkeypatch.setattr(projection_jobs, "_SLOTS", threading.BoundedSemaphore(1))
-    gate = threading.Event()
+    gate, fitting = threading.Event(), threading.Event()
     real_fit = projection_jobs.fit_projection
 
     def slow_fit(codes, params, progress=None):
+        fitting.set()  # this job holds the one slot
         gate.wait(10)
         return real_fit(codes, params, progress)
 
@@ -404,6 +405,7 @@ def test_background_maps_take_turns_and_a_superseded_one_is_dropped(monkeypatch)
     first = ProjectionJob(codes, ProjectionParams("tsne", perplexity=5.0))
     first.claim("a")
     first.start()
+    assert fitting.wait(30)  # `first` holds the slot before the others ask for it
     abandoned = ProjectionJob(codes, ProjectionParams("tsne", perplexity=6.0))
     abandoned.claim("a")
     abandoned.start()
@@ -411,7 +413,6 @@ def test_background_maps_take_turns_and_a_superseded_one_is_dropped(monkeypatch)
     shared.claim("a")
     shared.claim("b")
     shared.start()
-    time.sleep(0.5)
     assert abandoned.stage == shared.stage == projection_jobs.STAGE_QUEUED
     abandoned.release("a")  # "a" moved the slider again
     shared.release("a")  # ... but "b" still wants this one

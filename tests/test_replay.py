@@ -1,8 +1,7 @@
 """Training replays: a replay file is data, never a pickle."""
 
-from hostile import evil_pickle
-
 from explorer import replay
+from tests.hostile import evil_pickle
 
 
 def test_training_replays_never_unpickle(tmp_path, marker):

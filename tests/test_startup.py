@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from explorer import checkpoints, datasets, store
 from explorer.projection_files import load_codes, save_codes
@@ -53,6 +54,7 @@ def first_page(cache: Path, runs: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_restarted_server_draws_the_first_map_without_torch(tmp_path):
     cache, runs = tmp_path / "cache", tmp_path / "runs"
     runs.mkdir()

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile import TINY, _card, _model_folder, _saved, evil_pickle, evil_torch_save
 
 from explorer import store
 from explorer.checkpoints import CARD, WEIGHTS, save_model
@@ -21,6 +20,7 @@ from explorer.store import (
     suggested_run_name,
     unique_run_name,
 )
+from tests.hostile import TINY, _card, _model_folder, _saved, evil_pickle, evil_torch_save
 
 ROOT = Path(__file__).resolve().parent.parent
 

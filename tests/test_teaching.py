@@ -143,17 +143,17 @@ def test_presenter_mode_hides_the_advanced_settings(runs):
     assert at.session_state["sample_seed"] == 0  # a hidden setting still has its value
 
 
-@pytest.mark.parametrize("page, model, key, default, extra", [
+@pytest.mark.parametrize("page_name, model, key, default, extra", [
     ("latent_map", "pretrained/mnist-vae-mlp-z16", "map_min_dist", "0.1", {"map_method": "UMAP"}),
     ("interpolate", "pretrained/mnist-vae-mlp-z2", "trav_span", "3.0",
      {"interp_tab": "Along one dimension"}),
     ("interpolate", "pretrained/mnist-vae-mlp-z2", "grid_extent", "3.0", {"interp_tab": "Grid"}),
 ])
 def test_a_non_finite_value_in_a_presenter_link_falls_back_to_the_default(
-        runs, page, model, key, default, extra):
+        runs, page_name, model, key, default, extra):
     def view(value):
         at = open_app({"present": "true", "model": model, key: value, **extra})
-        at.switch_page(f"explorer/ui/{page}.py").run()
+        at.switch_page(f"explorer/ui/{page_name}.py").run()
         assert not at.exception, [e.message for e in at.exception]
         assert not at.error, [e.value for e in at.error]
         return [url for image in at.image for url in image.value], [c.value for c in at.caption]

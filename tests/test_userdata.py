@@ -14,8 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import datasets, userdata
+from explorer import atomic, datasets, userdata
 from explorer.errors import DatasetError
+from tests.drawings import class_zip, png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,31 +30,6 @@ def data_dir(tmp_path, monkeypatch):
     yield folder
     monkeypatch.undo()
     datasets.refresh_user_datasets()
-
-
-def png(array: np.ndarray, fmt: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def class_zip(counts=None, side=12, extra=(), fmt="PNG", ext="png", colour=False) -> bytes:
-    """Class `k` of `counts` holds images filled with grey level 40 * k (+ 1 pixel of noise)."""
-    counts = counts or {"circle": 6, "square": 6}
-    rng = np.random.default_rng(0)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for k, (name, n) in enumerate(counts.items()):
-            for i in range(n):
-                shape = (side, side, 3) if colour else (side, side)
-                a = np.full(shape, 40 * k, np.uint8)
-                a[0, 0] = rng.integers(0, 30)
-                if colour:
-                    a[..., 0] = 250  # red in every image
-                zf.writestr(f"class-drawings/{name}/{i}.{ext}", png(a, fmt))
-        for entry, data in extra:
-            zf.writestr(entry, data)
-    return buffer.getvalue()
 
 
 def npz(**arrays) -> bytes:
@@ -253,7 +229,7 @@ def test_a_failed_save_leaves_no_temporary_folder(data_dir, monkeypatch):
     def fail(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(userdata, "write_atomic", fail)
+    monkeypatch.setattr(atomic, "fsync_write", fail)
     with pytest.raises(DatasetError, match="could not be saved.*No space left"):
         datasets.add_user_dataset("full", class_zip(), "x.zip")
     assert no_files(data_dir) and not any((data_dir / "user").iterdir())
@@ -270,6 +246,7 @@ def _npz_of_drawings() -> bytes:
     return npz(x=x, y=np.repeat([0, 1], 10), class_names=np.array(["cat", "dog"]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("filename,make", [
     ("drawings.zip", lambda: class_zip({"cat": 10, "dog": 10}, side=20)),
     ("drawings.npz", _npz_of_drawings),

@@ -58,7 +58,6 @@ class Job:
         self._engine = engine
         self._state = JobState(epochs=int(spec.train["epochs"]))
         self._run = None  # the backend's running handle, once started
-        self._stop_requested = False
         self.stop_reason = ""  # "student" (Stop) or "tab closed": how a stopped run ended
         self._started = 0.0  # time.monotonic() when a worker took it
 
@@ -258,7 +257,6 @@ class Engine:
                 store.release_run_name(Path(job.spec.out))
                 self._estimate_waits()
             elif job in self._running and job._state.status != "saving":
-                job._stop_requested = True
                 job._run.stop()
 
     def _estimate(self, job: Job) -> float:

@@ -13,17 +13,18 @@ from pathlib import Path
 
 import torch
 
+from explorer import families
 from explorer.checkpoints import model_bytes, save_model
 from explorer.datasets import SPLIT_SEED, load_dataset
 from explorer.errors import ExplorerError, ModelFileError
-from explorer.models import Autoencoder, ModelConfig, build_model, can
+from explorer.models import ModelConfig, build_model, can
 from explorer.replay import ReplayRecorder
 from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
 
 
 @dataclass
 class RunOutcome:
-    model: Autoencoder
+    model: torch.nn.Module
     result: TrainResult
     card: dict | None  # None when nothing was saved
     path: Path | None
@@ -59,7 +60,7 @@ def run_training(
     stop: Callable[[], bool] | None = None,
     overwrite: bool = False,
     name: str | None = None,
-    on_model: Callable[[Autoencoder], None] | None = None,
+    on_model: Callable[[torch.nn.Module], None] | None = None,
     replay: ReplayRecorder | None = None,
     keep_unsaved: bool = False,
     room: int | None = None,
@@ -75,8 +76,6 @@ def run_training(
     fails raises ModelFileError, or with `keep_unsaved` returns the model's bytes and card in
     ``outcome.unsaved``: a finished training is not thrown away because the disk was full.
     """
-    from explorer.metrics import evaluate
-
     data = load_dataset(dataset_name)
     if tuple(model_cfg.image_shape) != tuple(data.image_shape):
         model_cfg = ModelConfig.from_dict({**model_cfg.to_dict(), "image_shape": list(data.image_shape)})
@@ -90,22 +89,12 @@ def run_training(
     if replay is not None:
         replay.start(model, data.x_test, data.y_test)  # frame 0: the untrained model's codes
         callback = replay.watch(model, callback)  # and one frame at the end of every epoch
-    if model_cfg.kind == "gan":
-        from explorer.training_gan import train_gan
-
-        result = train_gan(model, data, train_cfg, callback=callback, stop=stop)
-    else:
-        result = train(model, data, train_cfg, callback=callback, stop=stop)
+    result = train(model, data, train_cfg, callback=callback, stop=stop)  # one loop, any family
     model.to("cpu").eval()
     nothing_learned = result.epochs_done == 0
-    if nothing_learned:
-        metrics = {}
-    elif model_cfg.kind in ("gan", "cvae"):
-        from explorer.scores import evaluate_generator
-
-        metrics = evaluate_generator(model, data, seed=train_cfg.seed)
-    else:
-        metrics = evaluate(model, data, seed=train_cfg.seed)
+    # The card's metrics: each family says how it is judged (reconstruction, or its samples).
+    metrics = {} if nothing_learned else families.of(model_cfg).ops().evaluate(
+        model, data, seed=train_cfg.seed)
     card = path = None
     if out is not None and not nothing_learned:
         card = build_card(train_cfg, data, result, metrics, name or Path(out).name,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from explorer import families
 from explorer.errors import ConfigError
 from explorer.latent_diffusion.config import DiffusionConfig, DiffusionTrainConfig
 from explorer.latent_diffusion.files import save_prior
@@ -55,7 +56,7 @@ def resolve_base(text: str) -> Base:
         raise ConfigError(f"No base run named {text!r}: give pretrained/NAME or runs/NAME of an "
                           "autoencoder or VAE.")
     model, card = load_model(folder)
-    if card["config"]["kind"] not in ("ae", "vae") or not can(model, "encode"):
+    if not can(model, "encode"):
         raise ConfigError("Latent diffusion learns the codes of an autoencoder or a VAE; "
                           f"{label(folder)} is a {card['config']['kind']}.")
     return Base(model, card, label(folder), folder)
@@ -78,7 +79,7 @@ def run_diffusion(base: Base, cfg: DiffusionConfig, train_cfg: DiffusionTrainCon
 
     if cfg.latent_dim != base.card["config"]["latent_dim"]:
         raise ConfigError("The prior's code size must be its base run's.")
-    if cfg.codes == "draw" and base.card["config"]["kind"] != "vae":
+    if cfg.codes == "draw" and not families.get(base.card["config"]["kind"]).posterior:
         raise ConfigError("Only a VAE has a posterior to draw codes from; an autoencoder's "
                           "prior learns its codes (codes = mean).")
     data = load_dataset(base.dataset)

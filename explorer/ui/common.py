@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, exports, store, usertext, view
-from explorer.config import FAMILY_CAPABILITIES, ModelConfig
+from explorer import datasets, exports, families, store, usertext, view
+from explorer.config import ModelConfig
 from explorer.errors import ExplorerError
 from explorer.images import image_grid, to_uint8, upscale
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
@@ -189,7 +189,7 @@ class Current:
 
     @property
     def is_vae(self) -> bool:
-        return self.cfg.kind == "vae"
+        return families.of(self.cfg).posterior
 
     @property
     def labels(self) -> np.ndarray:
@@ -308,7 +308,7 @@ def explain(text: str, cfg: ModelConfig | None = None) -> None:
     """The page's short theory, folded away until wanted; with a VAE, its loss written out."""
     with st.expander("What am I looking at?"):
         st.markdown(text)
-        if cfg is not None and cfg.kind == "vae":
+        if cfg is not None and families.of(cfg).posterior:
             show_elbo(cfg.beta, cfg.likelihood)
 
 
@@ -378,10 +378,10 @@ ABILITY = {"encode": "turn an image into a code (it has no encoder)",
 def require(cur: Current, capability: str, page: str) -> None:
     """Stop the page with one sentence, naming a model that can, when the model lacks
     `capability` ("encode", "decode", "sample", "condition")."""
-    if capability in FAMILY_CAPABILITIES[cur.cfg.kind]:
+    if families.of(cur.cfg).can(capability):
         return
     entries, _ = list_entries()
-    able = [e.id for e in entries if capability in FAMILY_CAPABILITIES[e.config.kind]]
+    able = [e.id for e in entries if families.of(e).can(capability)]
     suggestion = f" Pick one that can, such as **{able[0]}**, in the sidebar." if able else ""
     st.info(f"{page} needs a model that can {ABILITY[capability]}; "
             f"{cur.cfg.describe()} cannot.{suggestion}")

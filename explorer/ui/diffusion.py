@@ -9,7 +9,7 @@ Sampler, steps, seed, t and the followed sample are in the URL, so a link shows 
 import numpy as np
 import streamlit as st
 
-from explorer import generate, latent, mapview
+from explorer import families, generate, latent, mapview
 from explorer.latent_diffusion import files, views
 from explorer.latent_diffusion.figures import moment_figure, movie_figure
 from explorer.ui import common
@@ -130,7 +130,7 @@ with left:
                      caption=f"diffusion prior, {sampler.upper()} {len(rev.ts) - 1} steps, "
                              f"seed {seed}")
 with right:
-    if cur.cfg.kind == "vae":
+    if families.of(cur.cfg).posterior:  # a prior N(0, I) it was trained towards
         own = latent.sample_prior(cur.model, 36, seed=seed)
         what = "its prior z ~ N(0, I)"
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import store
+from explorer import families, store
 from explorer.errors import ExplorerError
 from explorer.figures import loss_figure
 from explorer.jobs import get_engine
@@ -63,17 +63,18 @@ def live() -> None:
 
 
 def train_section(cur, expanded: bool) -> None:
+    posterior = families.of(cur.cfg).posterior  # codes can be drawn from q(z|x)
     with st.expander("Train a diffusion prior over this model", expanded=expanded):
         with st.form("ld_train"):
             c1, c2, c3 = st.columns(3)
             epochs = c1.number_input("Epochs", 1, 2000, 200, key="ld_epochs")
             codes = c2.radio("Codes", ["mean", "draw"], key="ld_codes", horizontal=True,
-                             disabled=cur.cfg.kind != "vae",
+                             disabled=not posterior,
                              help="The base's posterior means, or a fresh draw z ~ q(z|x) of "
                                   "each training image every epoch (a VAE).")
             seed = c3.number_input("Seed", 0, 1_000_000, 0, key="ld_train_seed")
             if st.form_submit_button("Train", type="primary", icon=":material/model_training:"):
-                start(cur, int(epochs), codes if cur.cfg.kind == "vae" else "mean", int(seed))
+                start(cur, int(epochs), codes if posterior else "mean", int(seed))
         st.caption(f"It learns the codes of {cur.entry.id}'s {len(cur.data.x_train)} training "
                    "images, in the same queue as every other run; a few hundred epochs take a "
                    "minute or two of one core.")

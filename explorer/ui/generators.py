@@ -4,8 +4,7 @@ sample grids at the same seed, their scores in one table, precision against reca
 import pandas as pd
 import streamlit as st
 
-from explorer import scores
-from explorer.config import FAMILY_CAPABILITIES
+from explorer import families, scores
 from explorer.errors import ExplorerError
 from explorer.figures_compare import precision_recall_figure
 from explorer.generate import sample
@@ -25,11 +24,11 @@ st.caption("Published comparisons often report that GAN samples are sharp but ma
            "its precision, and its Fréchet distance depends on how many images each set has).")
 
 entries = [e for e in common.list_entries()[0] if e.source == "pretrained"]
-names = sorted({e.dataset for e in entries if e.config.kind in ("gan", "cvae")}) or ["mnist-5k"]
+names = sorted({e.dataset for e in entries if families.of(e).generator_scores}) or ["mnist-5k"]
 dataset = st.selectbox("Dataset", names, key="gen_dataset", bind="query-params")
 seed = int(st.number_input("Seed", 0, 1_000_000, 0, key="gen_seed", bind="query-params"))
 chosen = [e for e in entries if e.dataset == dataset
-          and "sample" in FAMILY_CAPABILITIES[e.config.kind] and e.config.latent_dim > 2]
+          and families.of(e).can("sample") and e.config.latent_dim > 2]
 
 
 def model_scores(path: str, content_hash: str, dataset: str) -> dict:
@@ -59,7 +58,7 @@ for i, e in enumerate(chosen):
     model = common.get_model(str(e.path), e.card["content_hash"])
     images, _ = sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
-        how = " (from a Gaussian fitted to its codes)" if e.config.kind == "ae" else ""
+        how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
         common.show_grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}")
 for i, (e, p) in enumerate(with_prior, start=len(chosen)):
     prior = load_prior(p.path)[0]

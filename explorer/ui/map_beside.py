@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import figures_map, mapview, store
-from explorer.config import FAMILY_CAPABILITIES
+from explorer import families, figures_map, mapview, store
 from explorer.ui import common, map_parts
 
 CHARTS = ("beside_a", "beside_b")  # the two charts' widget keys, left and right
@@ -16,7 +15,7 @@ def others(cur: common.Current) -> list[store.ModelEntry]:
     """The models that can sit beside the sidebar's: trained on its dataset, with an encoder."""
     entries, _ = common.list_entries()
     return [e for e in entries if e.dataset == cur.entry.dataset and e.id != cur.entry.id
-            and "encode" in FAMILY_CAPABILITIES[e.config.kind]]
+            and families.of(e).can("encode")]
 
 
 def chosen_from_charts(dataset: str) -> list[int]:

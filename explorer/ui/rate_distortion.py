@@ -7,7 +7,7 @@ every page. The numbers are in :mod:`explorer.rdplane`, the figure in
 import pandas as pd
 import streamlit as st
 
-from explorer import figures_compare, rdplane
+from explorer import families, figures_compare, rdplane
 from explorer.ui import common
 
 CHART = "rd_chart"
@@ -33,7 +33,8 @@ cur = common.start_page("Rate and distortion")
 entries, _ = common.list_entries()
 # The plane is the (unconditional) autoencoders': a GAN has no encoder, a CVAE's code is given
 # its class, so neither has a rate comparable with these.
-here = [e for e in entries if e.dataset == cur.entry.dataset and e.config.kind in ("ae", "vae")]
+here = [e for e in entries if e.dataset == cur.entry.dataset
+        and families.of(e).can("encode") and not families.of(e).conditional]
 points = [point_of(e.id, e.name, str(e.path), e.card.get("content_hash", ""), e.dataset,
                    {"metrics": e.card.get("metrics", {}), "seed": e.card.get("seed", 0)})
           for e in here]

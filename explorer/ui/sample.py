@@ -5,18 +5,16 @@ Temperature, count and seed live in the URL, so a link shows the very same sampl
 
 import streamlit as st
 
-from explorer import generate, latent
+from explorer import families, generate, latent
 from explorer.models import can
 from explorer.ui import common, conditional
 
 cur = common.start_page("Sample new images")
 
 dim = cur.cfg.latent_dim
-if cur.cfg.kind == "gan":
-    st.caption("A GAN's generator was trained, against a discriminator, to turn noise "
-               "z ~ N(0, I) into images the discriminator takes for real ones.")
-elif cur.cfg.kind == "cvae":
-    st.caption("A conditional VAE draws the class you ask for; z ~ N(0, T² I) holds the style.")
+family = families.of(cur.cfg)
+if family.sample_note:
+    st.caption(family.sample_note)
 elif cur.is_vae and dim <= 4:
     st.caption("A VAE is trained so that codes drawn from a standard normal decode to plausible "
                f"images. With this {dim}-D code, a lower temperature draws codes nearer the "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import checkpoints, datasets, glossary, projection, store
+from explorer import checkpoints, datasets, families, glossary, projection, store
 from explorer.errors import ConfigError, ExplorerError
 from explorer.jobs import JobSpec, get_engine
 from explorer.models import ModelConfig, parse_hidden
@@ -44,7 +44,7 @@ def start_job(settings: dict) -> bool:
             beta=float(settings["beta"]),
             sparsity=float(settings["sparsity"]),
             denoise=float(settings["denoise"]),
-            n_classes=len(info.class_names) if settings["kind"] == "cvae" else 0,
+            n_classes=len(info.class_names) if families.get(settings["kind"]).conditional else 0,
         )
         train_cfg = TrainConfig(
             epochs=int(settings["epochs"]),
@@ -148,10 +148,10 @@ with settings_col, st.container(border=True, key="train_form"):
     }
     s["kind"] = st.segmented_control(
         "Model type",
-        ["ae", "vae", "cvae", "gan"],
+        list(families.names()),
         default=common.form_start("train", "train_kind", "vae"),
         required=True,
-        format_func=str.upper,
+        format_func=lambda kind: families.get(kind).label,
         key="train_kind",
         help=glossary.help("Model type"),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from explorer import datasets, glossary, store
+from explorer import datasets, families, glossary, store
 from explorer.models import ModelConfig
 from explorer.ui import common
 
@@ -32,11 +32,17 @@ class Field:
     options: tuple[str, ...] = ()
     placeholder: str = ""
     max_chars: int | None = None
-    kinds: tuple[str, ...] = ("ae", "vae", "cvae", "gan")  # the model types it applies to
+    # Which model types it applies to, by what the family is (explorer.families.base.Family):
+    # "" every type; "kl_weight" a KL term to weigh (β); "reconstructs" a likelihood to choose;
+    # "encode" an encoder of plain images (sparsity and denoising act on its code and input).
+    needs: str = ""
     advanced: bool = True  # under "Advanced", below the Train button
 
     def applies(self, kind: str) -> bool:
-        return kind in self.kinds
+        family = families.get(kind)
+        if self.needs == "encode":
+            return family.can("encode")
+        return not self.needs or bool(getattr(family, self.needs))
 
     @property
     def help(self) -> str:
@@ -46,16 +52,16 @@ class Field:
 FIELDS = (  # drawn two to a row, in this order: the student's few first, then "Advanced"
     Field("latent", "train_latent", "Code size", 2, lo=2, hi=256, step=1, advanced=False),
     Field("beta", "train_beta", "β (VAE)", 1.0, lo=0.0, hi=1000.0, step=0.5, fmt="%g",
-          kinds=("vae", "cvae"), advanced=False),
+          needs="kl_weight", advanced=False),
     Field("epochs", "train_epochs", "Epochs", 20, lo=1, hi=500, step=1,
           advanced=False),  # 20: ~640 learning steps on the MNIST sample
     Field("hidden", "train_hidden", "Layer sizes", placeholder="400 / 32,64"),
     Field("likelihood", "train_likelihood", "Reconstruction loss",
-          options=("bernoulli", "gaussian", "binarized"), kinds=("ae", "vae", "cvae")),
+          options=("bernoulli", "gaussian", "binarized"), needs="reconstructs"),
     Field("sparsity", "train_sparsity", "Sparsity (L1 weight)", 0.0, lo=0.0, hi=100.0,
-          step=0.01, fmt="%g", kinds=("ae", "vae")),
+          step=0.01, fmt="%g", needs="encode"),
     Field("denoise", "train_denoise", "Denoising noise", 0.0, lo=0.0, hi=1.0, step=0.05,
-          fmt="%g", kinds=("ae", "vae")),
+          fmt="%g", needs="encode"),
     Field("batch_size", "train_batch", "Batch size", 128, lo=1, hi=4096, step=32),
     Field("lr", "train_lr", "Learning rate", 1e-3, lo=1e-6, step=1e-4,
           fmt="%g"),  # no max: TrainConfig's check says why

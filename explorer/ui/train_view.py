@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import datasets, exports, store
+from explorer import datasets, exports, families, store
 from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ExplorerError
 from explorer.figures import loss_figure
@@ -148,7 +148,7 @@ def live_view() -> None:
 
 
 def metric_row(metrics: dict, cfg: ModelConfig) -> None:
-    is_vae = cfg.kind == "vae"
+    is_vae = families.of(cfg).posterior  # a rate and an ELBO to show
     shown = {
         "Test loss": ("loss", "{:.2f}", "the training objective, nats per image"),
         "MSE": ("mse", "{:.4f}", "mean squared error per pixel"),

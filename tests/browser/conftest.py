@@ -6,19 +6,16 @@ arguments overridden so that it drives ``/usr/bin/chromium`` and never a bundled
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from harness.app_server import running_app
+from harness.chromium import LAUNCH_ARGS, VIEWPORT, chromium_missing
+from harness.page import RUN_TIMEOUT_MS
+from harness.pages import SCREENS
 
-from harness.app_server import running_app  # noqa: E402
-from harness.chromium import LAUNCH_ARGS, VIEWPORT, chromium_missing  # noqa: E402
-from harness.page import RUN_TIMEOUT_MS  # noqa: E402
-from harness.pages import SCREENS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

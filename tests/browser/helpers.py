@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-from harness.page import APP, ERRORS
+from harness.page import APP, ERRORS, wait_idle
 
 
 def assert_no_errors(page: Page) -> None:
@@ -162,3 +162,36 @@ LAYOUT_PROBLEMS_JS = """() => {
 def layout_problems(page: Page) -> list[str]:
     """What does not fit on the page as it is drawn now (see LAYOUT_PROBLEMS_JS)."""
     return page.evaluate(LAYOUT_PROBLEMS_JS)
+
+
+def choose_model(page: Page, model: str) -> None:
+    box = page.get_by_role("combobox", name="Model")
+    option = page.get_by_role("option", name=model, exact=True)
+    box.click()
+    try:
+        expect(option).to_be_visible(timeout=5_000)
+    except AssertionError:  # a click while the sidebar still slid open may not open the list
+        box.click()
+    option.click()
+    wait_idle(page, expect_run=True)
+
+
+# The page position of the `n`-th point of the map's first trace, computed from plotly's axes.
+POINT_POSITION_JS = """n => {
+    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    const trace = gd._fullData[0];
+    return [box.left + L._size.l + L.xaxis.d2p(trace.x[n]),
+            box.top + L._size.t + L.yaxis.d2p(trace.y[n])];
+}"""
+
+
+def click_point(page: Page, n: int, shift: bool = False) -> None:
+    x, y = page.evaluate(POINT_POSITION_JS, n)
+    page.mouse.move(x, y)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(x, y)
+    if shift:
+        page.keyboard.up("Shift")
+    wait_idle(page, expect_run=True)

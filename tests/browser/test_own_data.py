@@ -19,8 +19,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
 from harness.page import fill_train_form, go_to, open_page, wait_idle
-from tests.browser.helpers import assert_no_errors
-from tests.browser.test_projector import choose_model, click_point
+from tests.browser.helpers import assert_no_errors, choose_model, click_point
 
 pytestmark = pytest.mark.browser
 

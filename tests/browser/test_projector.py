@@ -22,7 +22,7 @@ from harness.page import (
     wait_idle,
 )
 from harness.pages import PAGE_PATHS, PRESENTER, PROJECTOR, WIDE_PRESENTER
-from tests.browser.helpers import assert_no_errors, layout_problems
+from tests.browser.helpers import assert_no_errors, choose_model, click_point, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -62,18 +62,6 @@ def test_every_page_fits_the_screen(app: Page, server, screen, path, view):
     assert not problems, f"{path} at {screen}: {problems}"
 
 
-def choose_model(page: Page, model: str) -> None:
-    box = page.get_by_role("combobox", name="Model")
-    option = page.get_by_role("option", name=model, exact=True)
-    box.click()
-    try:
-        expect(option).to_be_visible(timeout=5_000)
-    except AssertionError:  # a click while the sidebar still slid open may not open the list
-        box.click()
-    option.click()
-    wait_idle(page, expect_run=True)
-
-
 def test_switching_models_keeps_interpolate_working(app: Page, server, screen):
     """Defect 1: the traversal slider kept the last model's value, out of the new one's range."""
     open_page(app, server, "interpolate", model="pretrained/mnist-vae-mlp-z16",
@@ -92,27 +80,6 @@ def test_switching_models_keeps_interpolate_working(app: Page, server, screen):
         choose_model(app, model)
         assert_no_errors(app)
         expect(app.get_by_role("slider").first).to_be_visible()
-
-
-# The page position of the `n`-th point of the map's first trace, computed from plotly's axes.
-POINT_POSITION_JS = """n => {
-    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-    const L = gd._fullLayout, box = gd.getBoundingClientRect();
-    const trace = gd._fullData[0];
-    return [box.left + L._size.l + L.xaxis.d2p(trace.x[n]),
-            box.top + L._size.t + L.yaxis.d2p(trace.y[n])];
-}"""
-
-
-def click_point(page: Page, n: int, shift: bool = False) -> None:
-    x, y = page.evaluate(POINT_POSITION_JS, n)
-    page.mouse.move(x, y)
-    if shift:
-        page.keyboard.down("Shift")
-    page.mouse.click(x, y)
-    if shift:
-        page.keyboard.up("Shift")
-    wait_idle(page, expect_run=True)
 
 
 @pytest.mark.parametrize("tool", [None, "Pan", "Zoom"])
