@@ -12,8 +12,7 @@ import logging
 import os
 import threading
 
-from explorer import datasets, store
-from explorer.config import FAMILY_CAPABILITIES
+from explorer import datasets, families, store
 from explorer.projection_files import load_codes, save_codes
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def warm_shipped_codes() -> list[str]:
     for entry in store.list_models()[0]:
         content_hash = entry.card.get("content_hash", "")
         if entry.source != "pretrained" or not content_hash \
-                or "encode" not in FAMILY_CAPABILITIES.get(entry.config.kind, ()):
+                or not families.of(entry).can("encode"):
             continue
         dim = int(entry.card["config"]["latent_dim"])
         rows = len(datasets.test_labels(entry.dataset))

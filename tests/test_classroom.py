@@ -24,7 +24,8 @@ def pg_server():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL is a server the test starts: the slow tier (the fast one starts no process).
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request, runs):
     if request.param == "sqlite":
         return f"sqlite:///{runs / 'classroom.sqlite3'}"
@@ -250,6 +251,7 @@ def test_a_locked_database_gets_a_sentence(runs):
     assert store.join(code, "Ada")[0].name == "Ada"
 
 
+@pytest.mark.slow
 def test_postgresql_going_away_mid_class_then_rows_catch_up(pg_server):
     """The server stops mid-class: the page gets a sentence, the recorder keeps the rows, and
     they are written when PostgreSQL is back."""

@@ -40,6 +40,7 @@ def setup(runs):
     engine.shutdown()
 
 
+@pytest.mark.slow  # real training jobs in worker processes
 def test_each_run_records_its_student_settings_and_how_it_ended(setup, runs):
     store, engine, recorder, klass = setup
     ada, _ = store.join(klass.code, "Ada")
@@ -71,6 +72,7 @@ def test_each_run_records_its_student_settings_and_how_it_ended(setup, runs):
     assert c.ending() == f"stopped because the tab closed, after {c.epoch} of 300 epochs"
 
 
+@pytest.mark.slow  # real training jobs in worker processes
 def test_a_database_that_cannot_be_written_catches_up_when_it_returns(setup, monkeypatch):
     store, engine, recorder, klass = setup
     ada, _ = store.join(klass.code, "Ada")

@@ -74,6 +74,7 @@ RGBA_ZIP = """
 """
 
 
+@pytest.mark.slow  # measured in a subprocess
 def test_a_zip_of_large_transparent_pngs_is_decoded_one_image_at_a_time():
     # 16 images of 2048×2048 RGBA: 256 MB if all stayed decoded, one at a time about 16 MB
     # (plus PIL's working copies for the white background and the grey conversion).
@@ -93,6 +94,7 @@ def test_the_pixels_a_zip_declares_are_bounded_before_any_is_decoded(data_dir, m
 
 
 # -- 2. one huge label -----------------------------------------------------------------------------
+@pytest.mark.slow  # measured in a subprocess
 def test_one_huge_label_makes_two_classes_not_ten_million():
     code = """
         data_x = np.zeros((10, 8, 8), np.uint8)

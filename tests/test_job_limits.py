@@ -156,6 +156,7 @@ def test_an_owner_over_its_quota_is_refused_at_submit(runs):
         engine.shutdown()
 
 
+@pytest.mark.slow  # a server process killed
 def test_the_reservation_of_a_killed_server_is_freed_at_start_up(runs):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
@@ -167,6 +168,7 @@ def test_the_reservation_of_a_killed_server_is_freed_at_start_up(runs):
     assert not store.is_taken("lost", runs) and store.is_taken(alive, runs)
 
 
+@pytest.mark.slow  # a server process killed
 def test_after_a_restart_the_train_page_says_that_jobs_were_lost(runs):
     import streamlit as st
     from streamlit.testing.v1 import AppTest

@@ -246,6 +246,7 @@ def test_a_save_that_fails_keeps_the_trained_model_to_retry_or_download(runs, mo
     assert all(torch.equal(v, saved.state_dict()[k]) for k, v in kept.state_dict().items())
 
 
+@pytest.mark.slow  # real jobs in worker processes
 def test_the_queues_wait_is_never_below_half_the_wait_seen(engine):
     """A small set trained for many epochs: the queue said "about 4 s" and the student waited
     24 s (the estimate counted images per second, not the many short epochs and the ending)."""

@@ -140,7 +140,11 @@ def test_compare_generators_shows_a_base_with_its_diffusion_prior(runs):
     frame = at.main.table[0].value
     card = json.loads((ROOT / "pretrained/mnist-vae-mlp-z16-diffusion/diffusion.json").read_text())
     row = frame.loc["mnist-vae-mlp-z16 + diffusion prior"]
-    assert row.iloc[0] == pytest.approx(card["scores"]["rows"]["diffusion-ddpm"]["fid"])
+    # one seed when it shipped: the mean alone, at the table's decimals, no "±" claimed
+    assert "±" not in row.iloc[0]
+    assert float(row.iloc[0]) == pytest.approx(card["scores"]["rows"]["diffusion-ddpm"]["fid"],
+                                               abs=5e-4)
     assert "mnist-ae-mlp-z16 + diffusion prior" in frame.index
-    captions = [c for image in at.image for c in image.captions]
+    # captions are Markdown: the names' punctuation is escaped, shown as typed
+    captions = [c.replace("\\", "") for image in at.image for c in image.captions]
     assert "mnist-vae-mlp-z16 + diffusion prior (DDPM, 100 steps)" in captions

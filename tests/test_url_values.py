@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.ui.train_form import FIELDS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # (page, query string) pairs that each crashed a page with the generic error before.
@@ -25,16 +27,17 @@ HOSTILE = [
     ("interpolate", {"interp_a": "1e400", "interp_b": "-1e400"}),
     ("generators", {"gen_seed": "1e400"}),
 ]
-DEFAULTS = {"train_epochs": 10, "train_latent": 2, "train_batch": 128, "train_lr": 1e-3,
-            "train_seed": 0, "gen_seed": 0, "sample_seed": 0}
+DEFAULTS = {**{f.key: f.default for f in FIELDS if f.key in (
+    "train_epochs", "train_latent", "train_batch", "train_lr", "train_seed")},
+    "gen_seed": 0, "sample_seed": 0}
 
 
-@pytest.mark.parametrize(("page", "query"), HOSTILE, ids=[str(q) for _, q in HOSTILE])
-def test_a_hostile_link_opens_the_page_with_the_widget_at_its_default(page, query, runs):
+@pytest.mark.parametrize(("page_name", "query"), HOSTILE, ids=[str(q) for _, q in HOSTILE])
+def test_a_hostile_link_opens_the_page_with_the_widget_at_its_default(page_name, query, runs):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params.update(query)
     at.run()
-    at.switch_page(f"explorer/ui/{page}.py").run()
+    at.switch_page(f"explorer/ui/{page_name}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     for key in set(query) & set(DEFAULTS):
         assert at.number_input(key=key).value == DEFAULTS[key]
@@ -55,6 +58,7 @@ def test_the_rules_come_from_the_train_form_itself():
     rules = url_values.rules()
     for field in train_form.FIELDS:
         assert field.key in rules, field.key
-    assert not url_values.fits("train_epochs", str(train_form.FIELDS[6].hi + 1), rules)
+    (epochs,) = [f for f in train_form.FIELDS if f.key == "train_epochs"]
+    assert not url_values.fits("train_epochs", str(epochs.hi + 1), rules)
     assert url_values.fits("anything", "some text", rules)
     assert not url_values.fits("anything", "inf", rules)

@@ -89,6 +89,8 @@ st.caption(sizes + missing + table_in_words(table, ranked))
 if with_prior:
     st.caption("A row “+ diffusion prior” decodes, with that model's own decoder, codes drawn "
                "from a latent diffusion model trained on its training codes (DDPM, 100 steps; "
-               "the Latent diffusion page shows it at work).")
+               "the Latent diffusion page shows it at work). Its scores were measured once, at "
+               "seed 0, when it shipped, so they carry no spread: the other rows' spreads show "
+               "how far one seed can move a score.")
 st.plotly_chart(common.chart_style(precision_recall_figure(table)),
                 config={"displayModeBar": False})

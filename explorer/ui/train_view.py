@@ -11,7 +11,6 @@ import numpy as np
 import streamlit as st
 
 from explorer import datasets, exports, families, store
-from explorer.config import FAMILY_CAPABILITIES
 from explorer.errors import ExplorerError
 from explorer.figures import loss_figure
 from explorer.inspect_latent import COLLAPSE_NATS
@@ -68,8 +67,7 @@ def show_reconstructions(state: JobState, final: bool = False) -> None:
     epochs = len(state.previews)
     last = state.history[-1]["train"] if state.history else {}
     job = st.session_state.get("train_job")
-    conditional = job is not None and "condition" in FAMILY_CAPABILITIES.get(
-        job.model_config().kind, ())
+    conditional = job is not None and families.of(job.model_config()).conditional
     what = "samples of classes 0, 1, 2, …" if conditional else "reconstructions"
     if "g_loss" in last:
         what = "samples from the same fixed noise"

@@ -16,7 +16,8 @@ import math
 
 import streamlit as st
 
-from explorer.config import ARCHS, FAMILIES
+from explorer import families
+from explorer.config import ARCHS
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def rules() -> dict:
     link holds the form's values.)"""
     from explorer.ui.train_form import FIELDS, RUN_NAME
 
-    found: dict = {"train_kind": tuple(FAMILIES), "train_arch": tuple(ARCHS)}
+    found: dict = {"train_kind": families.names(), "train_arch": tuple(ARCHS)}
     for field in FIELDS:
         if field.options:
             found[field.key] = tuple(field.options)
