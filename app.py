@@ -1,7 +1,7 @@
 """Latent Explorer: see what autoencoders learn. Run with ``streamlit run app.py``.
 
 This file is only the router: page setup, the shared sidebar (model picker) and navigation.
-The pages live in ``explorer/ui/`` (their table in ``explorer/ui/pages.py``); everything they
+The pages live in ``explorer/ui/`` (their table in ``explorer/ui/pages/__init__.py``); everything they
 compute comes from the ``explorer`` backend.
 
 Everything happens in :func:`main`, under ``if __name__ == "__main__"``: Streamlit runs this file
@@ -38,8 +38,8 @@ def main() -> None:
                             config={"staticPlot": True}, key="_plotly_prefetch")
 
     # None of these imports torch: the model list comes from the cards, and a page loads a model
-    # (and torch, seconds the first time) only when it needs one (explorer.ui.common.get_model).
-    from explorer.ui import common, sidebar, url_values, warm
+    # (and torch, seconds the first time) only when it needs one (explorer.ui.parts.common.get_model).
+    from explorer.ui.parts import common, sidebar, url_values, warm
 
     lost_jobs, started = warm.once_per_server()
 

@@ -98,8 +98,8 @@ def decode_times(browser, index: Path, batches: int, per_batch: int = 20) -> lis
 def torch_decode_times(n: int) -> list[float]:
     import numpy as np
 
-    from explorer.checkpoints import load_model
-    from explorer.latent import decode
+    from explorer.analysis.latent import decode
+    from explorer.runs.checkpoints import load_model
 
     model, _ = load_model("pretrained/mnist-vae-mlp-z2")
     out = []
@@ -117,7 +117,7 @@ def main() -> None:
         sys.exit(why)
     from playwright.sync_api import sync_playwright
 
-    from explorer.homework import bundle_files
+    from explorer.lessons.homework import bundle_files
 
     rounds, batches = (3, 10) if args.quick else (10, 40)
     files = bundle_files(LESSON)

@@ -1,6 +1,6 @@
 """Payload: the latent map's figure for 10,000 points in 10 classes, as sent to the browser.
 
-Ours is ``explorer.figures_map.map_figure`` (one WebGL trace per class, float32 coordinates and int32
+Ours is ``explorer.figures.map.map_figure`` (one WebGL trace per class, float32 coordinates and int32
 indices that plotly serialises as base64 typed arrays). The references build the same picture
 the usual ways: ``plotly.express.scatter`` on a DataFrame (float64 columns, a string colour
 column, the index as custom data, WebGL), and ``go.Scattergl`` traces fed Python lists (plain
@@ -36,7 +36,7 @@ def points(n: int = N_POINTS, seed: int = 0):
 
 
 def ours(coords, labels):
-    from explorer.figures_map import map_figure
+    from explorer.figures.map import map_figure
 
     return map_figure(coords, labels, [str(i) for i in range(N_CLASSES)], "umap")
 

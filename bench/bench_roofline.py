@@ -10,7 +10,7 @@ roofline"). Against it, interleaved, medians of images/s at batch 128:
 
 - bare step fp32 / bf16: forward, loss, backward, fused Adam on data already on the device, no
   shuffling, events, evaluation or checks: the floor of what a loop costs;
-- ours fp32 / bf16: ``explorer.training.train`` (its per-epoch test evaluation included);
+- ours fp32 / bf16: ``explorer.training.loop.train`` (its per-epoch test evaluation included);
 - reference: the pytorch/examples loop of ``bench_training.py`` (PIL image -> tensor per sample).
 
 Each is also given as a fraction of the roofline of its own precision (the reference and fp32
@@ -87,8 +87,8 @@ def main() -> None:
         ap.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
 
     args = C.main_args(__doc__.splitlines()[0], extra)
-    from explorer.datasets import load_dataset
-    from explorer.training import native_bf16
+    from explorer.data.datasets import load_dataset
+    from explorer.training.loop import native_bf16
 
     torch.set_num_threads(args.threads)
     data = load_dataset("mnist-5k")

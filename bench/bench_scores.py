@@ -26,11 +26,11 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from explorer import scores
-    from explorer.checkpoints import load_model
-    from explorer.datasets import load_dataset
-    from explorer.generate import sample
-    from explorer.store import PRETRAINED_DIR
+    from explorer.analysis import scores
+    from explorer.data.datasets import load_dataset
+    from explorer.families.generate import sample
+    from explorer.runs.checkpoints import load_model
+    from explorer.runs.store import PRETRAINED_DIR
 
     folder = PRETRAINED_DIR / "mnist-gan-conv-z32"
     model, card = load_model(folder)

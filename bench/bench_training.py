@@ -5,7 +5,7 @@ fc21/fc22 400->20, fc3 20->400, fc4 400->784, sigmoid), a ``DataLoader`` (``shuf
 workers) over a dataset that serves each image as torchvision's ``MNIST`` with ``ToTensor`` does
 (a uint8 array -> ``PIL.Image`` -> float tensor, one image at a time), Adam at 1e-3, and its loop
 (zero_grad, forward, BCE(sum) + KLD, backward, ``loss.item()``, step). Ours is
-``explorer.training.train`` on ``ModelConfig("vae", "mlp", (1, 28, 28), 20, (400,))``, the same
+``explorer.training.loop.train`` on ``ModelConfig("vae", "mlp", (1, 28, 28), 20, (400,))``, the same
 network (our encoder's 400->40 head is fc21 and fc22 side by side), at its default precision
 ("auto") and at fp32; the reference starts from a copy of our initial weights. Both train on
 mnist-5k's 4,000 training images, on as many torch threads as the app uses (1).
@@ -14,7 +14,7 @@ Measured, interleaved, medians: images per second of wall clock and per CPU-seco
 (and 32 ... 512 in a full run); ours is timed around all of ``train()``, its per-epoch test
 evaluation included. The whole process: ``python -m explorer train`` against the reference as a
 script of its own (``--reference-run N``: imports, data, N epochs), each launched and timed
-from outside, 100 epochs (10 with --quick). Quality: test -ELBO (``explorer.metrics.neg_elbo``,
+from outside, 100 epochs (10 with --quick). Quality: test -ELBO (``explorer.analysis.metrics.neg_elbo``,
 seeded) after 10 epochs, the reference scored through our class by the very same code; median
 over seeds 0-2.
 
@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from explorer.models import ModelConfig, build_model  # noqa: E402
-from explorer.training import TrainConfig, pick_device, train  # noqa: E402
+from explorer.families.models import ModelConfig, build_model  # noqa: E402
+from explorer.training.loop import TrainConfig, pick_device, train  # noqa: E402
 
 LATENT, HIDDEN = 20, 400
 
@@ -101,7 +101,7 @@ def copy_weights(ours, ref, to_reference: bool) -> None:
 
 
 def run_ours(data, batch: int, epochs: int, seed: int, device: str, precision: str = "auto"):
-    """explorer.training.train; returns (model, wall seconds)."""
+    """explorer.training.loop.train; returns (model, wall seconds)."""
     model = our_model(seed)
     t = time.perf_counter()
     train(model, data, TrainConfig(epochs=epochs, batch_size=batch, lr=1e-3, seed=seed,
@@ -161,7 +161,7 @@ def run_reference(data, batch: int, epochs: int, seed: int, device: str, after_e
 
 
 def test_neg_elbo(model, data) -> float:
-    from explorer.metrics import neg_elbo
+    from explorer.analysis.metrics import neg_elbo
 
     if isinstance(model, ExamplesVAE):  # score the reference through our class: same code
         ours = our_model(0)
@@ -175,7 +175,7 @@ def reference_process(epochs: int, device: str) -> None:
     the loop, each followed by pytorch/examples' test pass over the test split."""
     from torch.utils.data import DataLoader
 
-    from explorer.datasets import load_dataset
+    from explorer.data.datasets import load_dataset
 
     data = load_dataset("mnist-5k")
     dev = pick_device(device)
@@ -235,8 +235,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.reference_run:
         return reference_process(args.reference_run, args.device)
-    from explorer.datasets import load_dataset
-    from explorer.training import native_bf16
+    from explorer.data.datasets import load_dataset
+    from explorer.training.loop import native_bf16
 
     data = load_dataset("mnist-5k")
     n, dev = len(data.x_train), str(pick_device(args.device))

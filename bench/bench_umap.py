@@ -1,4 +1,4 @@
-"""UMAP of a model's codes: our recipe (``explorer.projection.fit_projection``) against
+"""UMAP of a model's codes: our recipe (``explorer.analysis.projection.fit_projection``) against
 ``umap.UMAP(random_state=seed)`` with umap-learn's defaults, timed and scored in the same run.
 
 The codes: a 16-D VAE trained for 5 epochs on mnist-5k (seed 0), its 1,000 test images; in a
@@ -31,10 +31,10 @@ def codes_of_a_fresh_model():
     """(1,000 test codes, 10,000 jittered codes) of a 16-D VAE trained briefly on mnist-5k."""
     import torch
 
-    from explorer import latent
-    from explorer.datasets import load_dataset
-    from explorer.models import ModelConfig, build_model
-    from explorer.training import TrainConfig, train
+    from explorer.analysis import latent
+    from explorer.data.datasets import load_dataset
+    from explorer.families.models import ModelConfig, build_model
+    from explorer.training.loop import TrainConfig, train
 
     data = load_dataset("mnist-5k")
     torch.manual_seed(0)
@@ -55,7 +55,7 @@ def main() -> None:
     import umap
     from sklearn.manifold import trustworthiness
 
-    from explorer import projection
+    from explorer.analysis import projection
 
     torch.set_num_threads(1)  # as in the app; numba's threads are umap's own business
     t = time.perf_counter()

@@ -44,7 +44,7 @@ class ProgressBar:
 
 
 def cmd_datasets(args) -> int:
-    from explorer.datasets import INFOS, is_available
+    from explorer.data.datasets import INFOS, is_available
 
     if args.action == "add":
         return cmd_datasets_add(args)
@@ -73,8 +73,8 @@ def read_capped(path: Path, limit: int, what: str) -> bytes:
 
 
 def cmd_datasets_add(args) -> int:
-    from explorer.datasets import add_user_dataset
-    from explorer.userdata import MAX_FILE_BYTES
+    from explorer.data.datasets import add_user_dataset
+    from explorer.data.userdata import MAX_FILE_BYTES
 
     path = Path(args.file)
     data = read_capped(path, MAX_FILE_BYTES, "the limit is")
@@ -86,7 +86,7 @@ def cmd_datasets_add(args) -> int:
 
 
 def cmd_datasets_export(args) -> int:
-    from explorer.dataset_export import dataset_npz
+    from explorer.data.dataset_export import dataset_npz
 
     data, same = dataset_npz(args.name)
     Path(args.out).write_bytes(data)
@@ -99,14 +99,14 @@ def cmd_datasets_export(args) -> int:
 
 def cmd_train(args) -> int:
     if args.model == "latent-diffusion":  # a prior over a run's codes, not a model of images
-        from explorer.latent_diffusion import cli
+        from explorer.families.latent_diffusion import cli
 
         return cli.train(args, ProgressBar())
-    from explorer.datasets import get_info
+    from explorer.data.datasets import get_info
+    from explorer.families.models import ModelConfig, parse_hidden
     from explorer.jobs import run_training
-    from explorer.models import ModelConfig, parse_hidden
-    from explorer.store import new_run_path, suggested_run_name, unique_run_name
-    from explorer.training import TrainConfig
+    from explorer.runs.store import new_run_path, suggested_run_name, unique_run_name
+    from explorer.training.loop import TrainConfig
 
     info = get_info(args.dataset)
     model_cfg = ModelConfig(
@@ -137,19 +137,19 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from explorer.checkpoints import load_model
-    from explorer.datasets import load_dataset
-    from explorer.latent_diffusion import cli
-    from explorer.metrics import evaluate
-    from explorer.models import can
-    from explorer.scores import evaluate_generator
+    from explorer.analysis.metrics import evaluate
+    from explorer.analysis.scores import evaluate_generator
+    from explorer.data.datasets import load_dataset
+    from explorer.families.latent_diffusion import cli
+    from explorer.families.models import can
+    from explorer.runs.checkpoints import load_model
 
     if cli.is_prior(args.path):
         return cli.evaluate(args)
     model, card = load_model(args.path)
     data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
     if can(model, "encode"):
-        from explorer.inspect_latent import holes_shares
+        from explorer.analysis.inspect_latent import holes_shares
 
         metrics = evaluate(model, data, seed=args.seed, iw_k=args.iw_k)
         metrics.update(holes_shares(model, data.x_test))
@@ -174,7 +174,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from explorer.store import list_models
+    from explorer.runs.store import list_models
 
     entries, problems = list_models()
     for e in entries:
@@ -185,8 +185,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from explorer.exports import MAX_ZIP_BYTES, import_model_zip
-    from explorer.store import runs_dir
+    from explorer.runs.exports import MAX_ZIP_BYTES, import_model_zip
+    from explorer.runs.store import runs_dir
 
     path = Path(args.file)
     data = read_capped(path, MAX_ZIP_BYTES, "a shared model is at most")
@@ -204,7 +204,7 @@ def cmd_pretrain(args) -> int:
 
 
 def cmd_export_lesson(args) -> int:
-    from explorer.homework import write_bundle
+    from explorer.lessons.homework import write_bundle
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command in ("train", "import"):
-            from explorer.store import clean_stale_temps
+            from explorer.runs.store import clean_stale_temps
 
             clean_stale_temps()  # what a killed save left behind must not outlive a restart
         if args.command == "class":

@@ -13,6 +13,8 @@ from pathlib import Path
 import platformdirs
 
 APP = "latent-explorer"
+# The app's folder (app.py, pretrained/, runs/ by default).
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _from_env(variable: str) -> Path | None:

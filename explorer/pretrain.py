@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from explorer.analysis.projection_files import write_projections
+from explorer.analysis.replay import ReplayRecorder
+from explorer.families.models import ModelConfig, can
 from explorer.jobs import run_training
-from explorer.models import ModelConfig, can
-from explorer.projection_files import write_projections
-from explorer.replay import ReplayRecorder
-from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR
-from explorer.training import TrainConfig
+from explorer.runs.store import DEFAULT_MODEL, PRETRAINED_DIR
+from explorer.training.loop import TrainConfig
 
 MNIST = (1, 28, 28)
 DIGITS = (1, 8, 8)
@@ -111,7 +111,7 @@ SPECS.append(
          "binarisation of the test images, so not comparable with them."))
 
 
-# Latent diffusion priors over four shipped bases (explorer.latent_diffusion): name -> (base,
+# Latent diffusion priors over four shipped bases (explorer.families.latent_diffusion): name -> (base,
 # config, training); a minute or two of CPU each.
 DIFFUSION = {
     f"{base}-diffusion": (base, {"latent_dim": dim, "hidden": hidden, "blocks": 2},
@@ -121,14 +121,14 @@ DIFFUSION = {
         ("mnist-ae-mlp-z16", 16, 256, 400), ("mnist-vae-mlp-z16", 16, 256, 400))
 }
 
-# The scoring classifiers (explorer.scores): name -> (dataset, epochs).
+# The scoring classifiers (explorer.analysis.scores): name -> (dataset, epochs).
 CLASSIFIERS = {"classifier-digits": ("digits", 20), "classifier-mnist-5k": ("mnist-5k", 10)}
 SCORES = "scores"  # `--only scores`: rescore the shipped models, training nothing
 
 
 def build_classifiers(out: Path, names, log=print) -> None:
-    from explorer.datasets import load_dataset
-    from explorer.scores import save_classifier, train_classifier
+    from explorer.analysis.scores import save_classifier, train_classifier
+    from explorer.data.datasets import load_dataset
 
     for name in names:
         dataset, epochs = CLASSIFIERS[name]
@@ -171,8 +171,8 @@ def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int
 
 
 def _pretrain(out, specs, epochs, projections, log) -> list[dict]:
-    from explorer.datasets import load_dataset
-    from explorer.latent import encode_dataset
+    from explorer.analysis.latent import encode_dataset
+    from explorer.data.datasets import load_dataset
 
     cards = []
     start = time.perf_counter()
@@ -201,8 +201,8 @@ def _pretrain(out, specs, epochs, projections, log) -> list[dict]:
 
 def build_priors(out: Path, names, epochs: int | None = None, log=print) -> None:
     """Train the latent diffusion priors `names` over their shipped bases in `out`."""
-    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-    from explorer.latent_diffusion.run import resolve_base, run_diffusion
+    from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.families.latent_diffusion.run import resolve_base, run_diffusion
 
     for name in names:
         base_name, cfg, train = DIFFUSION[name]
@@ -217,10 +217,10 @@ def build_priors(out: Path, names, epochs: int | None = None, log=print) -> None
 
 def score_priors(out: Path, names, log=print) -> None:
     """Score the priors `names` beside their bases' own samples; the scores go in their cards."""
-    from explorer.datasets import load_dataset
-    from explorer.latent_diffusion.evaluate import evaluate
-    from explorer.latent_diffusion.files import add_scores, load_prior
-    from explorer.latent_diffusion.run import resolve_base
+    from explorer.data.datasets import load_dataset
+    from explorer.families.latent_diffusion.evaluate import evaluate
+    from explorer.families.latent_diffusion.files import add_scores, load_prior
+    from explorer.families.latent_diffusion.run import resolve_base
 
     for name in names:
         t = time.perf_counter()
@@ -238,11 +238,13 @@ def build_scores(out: Path, log=print) -> None:
     `out/scores/`, replacing what is there, so a fresh server shows them at once."""
     import json
 
-    from explorer import families, scores, store
-    from explorer.atomic import write_atomic
-    from explorer.checkpoints import load_model
-    from explorer.datasets import load_dataset
+    from explorer import families
+    from explorer.analysis import scores
+    from explorer.data.datasets import load_dataset
     from explorer.errors import ModelFileError
+    from explorer.runs import store
+    from explorer.runs.atomic import write_atomic
+    from explorer.runs.checkpoints import load_model
 
     folder = out / "scores"
     entries, _ = store.list_models(pretrained_dir=out, runs=out / "no-runs")

@@ -73,10 +73,10 @@ def runs(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def digits_vae(tmp_path_factory):
     """A small VAE trained briefly on digits, saved as a run folder: (model, card, path)."""
-    from explorer.checkpoints import load_model
+    from explorer.families.models import ModelConfig
     from explorer.jobs import run_training
-    from explorer.models import ModelConfig
-    from explorer.training import TrainConfig
+    from explorer.runs.checkpoints import load_model
+    from explorer.training.loop import TrainConfig
 
     path = tmp_path_factory.mktemp("models") / "digits-vae"
     cfg = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=4, hidden=(64,))

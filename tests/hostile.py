@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as st_save_bytes
 
-from explorer.checkpoints import CARD, WEIGHTS, save_model
-from explorer.models import ModelConfig, build_model
+from explorer.families.models import ModelConfig, build_model
+from explorer.runs.checkpoints import CARD, WEIGHTS, save_model
 
 
 class _Plant:
@@ -86,7 +86,7 @@ def in_step(monkeypatch, n: int = 2):
     they all finish together (as two trainings or uploads can on a shared server)."""
     import threading
 
-    from explorer import checkpoints
+    from explorer.runs import checkpoints
 
     barrier, waited = threading.Barrier(n, timeout=20), threading.local()
     real = checkpoints._fsync_write

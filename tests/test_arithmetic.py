@@ -10,8 +10,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import datasets, latent, neighbours, scores
-from explorer.checkpoints import load_model
+from explorer.analysis import latent, neighbours, scores
+from explorer.data import datasets
+from explorer.runs.checkpoints import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +82,7 @@ def open_arithmetic(model: str, **query) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params.update({"model": model, "interp_tab": "Arithmetic", **query})
     at.run()
-    at.switch_page("explorer/ui/interpolate.py").run()
+    at.switch_page("explorer/ui/pages/interpolate.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at

@@ -6,8 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from explorer import store
-from explorer.checkpoints import WEIGHTS
+from explorer.runs import store
+from explorer.runs.checkpoints import WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def test_the_streamlit_config_has_small_limits_and_safe_defaults():
 
 def test_every_uploader_is_typed_and_no_larger_than_the_app_limit():
     limit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
-    for path in [ROOT / "app.py", *sorted(UI.glob("*.py"))]:
+    for path in [ROOT / "app.py", *sorted(UI.rglob("*.py"))]:
         for call in _calls(ast.parse(path.read_text()), "st.file_uploader"):
             keywords = {k.arg: k.value for k in call.keywords}
             assert "type" in keywords, f"{path.name}: an uploader without a file type"
@@ -99,7 +99,7 @@ def _is_constant_text(arg: ast.expr, constants: dict[str, str], modules: dict[st
 
 
 def test_nothing_is_rendered_as_raw_html_unless_it_is_a_constant():
-    files = [ROOT / "app.py", *sorted(UI.glob("*.py"))]
+    files = [ROOT / "app.py", *sorted(UI.rglob("*.py"))]
     trees = {p: ast.parse(p.read_text()) for p in files}
     modules = {p.stem: _module_constants(t) for p, t in trees.items()}
     # The one audited exception: the student's cookie, a script around a value that the function
@@ -126,7 +126,7 @@ def test_nothing_is_rendered_as_raw_html_unless_it_is_a_constant():
 
 def test_every_streamlit_cache_is_capped():
     uncapped = []
-    for path in [ROOT / "app.py", *sorted(UI.glob("*.py"))]:
+    for path in [ROOT / "app.py", *sorted(UI.rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue

@@ -20,10 +20,10 @@ import torch
 from safetensors.torch import save as st_save_bytes
 from safetensors.torch import save_file
 
-from explorer import checkpoints, store
-from explorer.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
 from explorer.errors import ModelFileError
-from explorer.models import ModelConfig, build_model
+from explorer.families.models import ModelConfig, build_model
+from explorer.runs import checkpoints, store
+from explorer.runs.checkpoints import CARD, WEIGHTS, load_model, save_model, weights_hash
 from tests.hostile import (
     TINY,
     _card,
@@ -204,8 +204,8 @@ def test_a_killed_save_leaves_no_half_written_model(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys, torch
         sys.path.insert(0, {str(os.getcwd())!r})
-        import explorer.checkpoints as ck
-        from explorer.models import ModelConfig, build_model
+        import explorer.runs.checkpoints as ck
+        from explorer.families.models import ModelConfig, build_model
         real = ck._fsync_write
         def dying(path, data):
             real(path, data)
@@ -218,7 +218,7 @@ def test_a_killed_save_leaves_no_half_written_model(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
     assert not (tmp_path / "run").exists()  # only a dot-named temp folder, which the store skips
-    from explorer.store import clean_stale_temps, list_models
+    from explorer.runs.store import clean_stale_temps, list_models
 
     entries, problems = list_models(tmp_path / "none", tmp_path)
     assert entries == [] and problems == []
@@ -307,8 +307,8 @@ SAVER_LAB = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     import torch
     torch.set_num_threads(1)
-    from explorer.checkpoints import load_model, save_model
-    from explorer.models import ModelConfig, build_model
+    from explorer.runs.checkpoints import load_model, save_model
+    from explorer.families.models import ModelConfig, build_model
 
     cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(64,))
     models = []

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from explorer.errors import ConfigError
+from explorer.families.models import ModelConfig
 from explorer.jobs import Engine, JobSpec
 from explorer.jobs.limits import Limits
-from explorer.models import ModelConfig
-from explorer.training import TrainConfig
+from explorer.training.loop import TrainConfig
 
 pytestmark = pytest.mark.slow
 CFG = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))

@@ -311,7 +311,7 @@ def test_a_key_made_while_the_server_runs_takes_effect_at_once(open_db):
 
 
 def test_the_class_plane_names_each_point_as_typed_and_joins_none():
-    from explorer import figures_class
+    from explorer.figures import classroom as figures_class
 
     points = [{"student": "<b>Bo</b>", "run": "r1", "rate": 5.0, "distortion": 90.0},
               {"student": "Ada", "run": "r2", "rate": 9.0, "distortion": 80.0},

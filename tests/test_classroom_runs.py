@@ -8,9 +8,9 @@ import pytest
 
 from explorer.classroom import ClassStore
 from explorer.classroom.recorder import Recorder
+from explorer.families.models import ModelConfig
 from explorer.jobs import Engine, JobSpec
-from explorer.models import ModelConfig
-from explorer.training import TrainConfig
+from explorer.training.loop import TrainConfig
 
 CFG = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(32,))
 

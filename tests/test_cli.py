@@ -67,7 +67,7 @@ def test_import_adds_a_shared_model_and_says_the_name_it_got(tmp_path):
 
     from safetensors.torch import save as st_save_bytes
 
-    from explorer.models import ModelConfig, build_model
+    from explorer.families.models import ModelConfig, build_model
 
     cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(8,))
     state = {k: v.contiguous() for k, v in build_model(cfg).state_dict().items()}

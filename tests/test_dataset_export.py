@@ -8,9 +8,9 @@ import io
 import numpy as np
 import pytest
 
-from explorer import datasets
 from explorer.cli import main
-from explorer.dataset_export import dataset_npz
+from explorer.data import datasets
+from explorer.data.dataset_export import dataset_npz
 from explorer.errors import DatasetError
 
 
@@ -55,7 +55,7 @@ def test_mnist_5k_travels_with_its_test_split(data_dir):
 
 
 def test_a_set_too_large_for_datasets_add_is_refused_with_a_sentence(monkeypatch):
-    monkeypatch.setattr("explorer.userdata.MAX_IMAGES", 1000)
+    monkeypatch.setattr("explorer.data.userdata.MAX_IMAGES", 1000)
     with pytest.raises(DatasetError, match="at most 1,000"):
         dataset_npz("digits")
 
@@ -64,8 +64,8 @@ def test_a_model_of_a_class_dataset_travels_with_it_and_imports_elsewhere(data_d
                                                                           monkeypatch):
     import zipfile
 
-    from explorer import checkpoints, exports
-    from explorer.models import ModelConfig, build_model
+    from explorer.families.models import ModelConfig, build_model
+    from explorer.runs import checkpoints, exports
 
     x = np.random.default_rng(1).integers(0, 256, size=(40, 8, 8), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -104,7 +104,7 @@ def test_the_train_page_offers_the_picked_dataset_as_an_npz(data_dir, runs):
 
     root = __import__("pathlib").Path(__file__).resolve().parent.parent
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120).run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert not at.exception, [e.message for e in at.exception]
     at.selectbox(key="dataset_download_pick").set_value("digits").run()
     [button] = [b for b in at.get("download_button") if b.key == "dataset_download"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import datasets, downloads
+from explorer.data import datasets, downloads
 from explorer.errors import DatasetError
 from tests.hostile import evil_pickle
 
@@ -77,7 +77,7 @@ def test_a_damaged_split_cache_is_deleted_and_rebuilt(cache_dir, case, caplog):
     path = datasets._split_cache_path("digits")
     CORRUPTIONS[case](path)
     datasets.load_dataset.cache_clear()  # a new process: only the disk remembers
-    with caplog.at_level("WARNING", logger="explorer.datasets"):
+    with caplog.at_level("WARNING", logger="explorer.data.datasets"):
         again = datasets.load_dataset("digits")  # no exception: the page that loads it stays up
     assert "rebuilding the damaged dataset cache" in caplog.text  # noticed, not loaded as is
     assert torch.equal(again.x_train, fresh.x_train) and torch.equal(again.y_train, fresh.y_train)

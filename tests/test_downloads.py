@@ -1,4 +1,4 @@
-"""Tests for explorer.downloads: IDX parsing and verified, offline-safe downloads.
+"""Tests for explorer.data.downloads: IDX parsing and verified, offline-safe downloads.
 
 Nothing here reaches the internet.  Downloads come from a throwaway HTTP server on
 127.0.0.1 that serves small generated IDX files and misbehaves on request (404s, 500s,
@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import datasets, paths
-from explorer.downloads import (
+from explorer import paths
+from explorer.data import datasets
+from explorer.data.downloads import (
     ROLES,
     IdxSource,
     IdxSpec,

@@ -12,11 +12,12 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from explorer import drawing, latent
-from explorer.checkpoints import load_model
-from explorer.datasets import load_dataset
+from explorer.analysis import latent
+from explorer.analysis.neighbours import Space
+from explorer.data import drawing
+from explorer.data.datasets import load_dataset
 from explorer.errors import ExplorerError
-from explorer.neighbours import Space
+from explorer.runs.checkpoints import load_model
 from tests.hostile import evil_pickle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +162,7 @@ def open_draw_page(model: str, **state) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    at.switch_page("explorer/ui/draw.py").run()
+    at.switch_page("explorer/ui/pages/draw.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at

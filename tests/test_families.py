@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from explorer import cli, families
-from explorer.checkpoints import load_model
-from explorer.config import ModelConfig, parameter_count
-from explorer.datasets import load_dataset
-from explorer.generate import sample
+from explorer.data.datasets import load_dataset
+from explorer.families.config import ModelConfig, parameter_count
+from explorer.families.generate import sample
+from explorer.families.models import build_model
 from explorer.jobs import run_training
-from explorer.models import build_model
-from explorer.training import TrainConfig, train
+from explorer.runs.checkpoints import load_model
+from explorer.training.loop import TrainConfig, train
 from explorer.ui.pages import PAGES
 from tests.apptest_helpers import open_page
 from tests.families.linear import FAMILY

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import scores
-from explorer.checkpoints import load_model, save_model
-from explorer.datasets import load_dataset
-from explorer.generate import sample
-from explorer.models import ModelConfig, build_model, can
-from explorer.training import TrainConfig, train
-from explorer.training_gan import draw, fixed_noise, train_gan
+from explorer.analysis import scores
+from explorer.data.datasets import load_dataset
+from explorer.families.gan.measures import draw, fixed_noise, train_gan
+from explorer.families.generate import sample
+from explorer.families.models import ModelConfig, build_model, can
+from explorer.runs.checkpoints import load_model, save_model
+from explorer.training.loop import TrainConfig, train
 
 DIGITS = (1, 8, 8)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import glossary
+from explorer.lessons import glossary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def train(runs, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert not at.exception
     return at
 
@@ -49,7 +49,7 @@ def test_in_presenter_mode_the_grid_names_its_extent_not_the_hidden_slider(runs)
     at.query_params.update({"present": "true", "model": "pretrained/digits-vae-mlp-z2",
                             "grid_extent": "2.5"})
     at.run()
-    at.switch_page("explorer/ui/interpolate.py").run()
+    at.switch_page("explorer/ui/pages/interpolate.py").run()
     assert not at.exception
     captions = [c.value for c in at.caption if "grid decodes the square" in c.value]
     assert captions and "±2.5 around 0" in captions[0] and "Extent" not in captions[0]

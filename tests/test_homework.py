@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import lessons
-from explorer.checkpoints import load_model, save_model
-from explorer.homework import ExportError, bundle_files, bundle_zip, decoder_onnx
-from explorer.homework.bundle import json_for_html
-from explorer.homework.onnx_decoder import INSTALL_HINT
-from explorer.latent import decode
-from explorer.models import ModelConfig, build_model
+from explorer.analysis.latent import decode
+from explorer.families.models import ModelConfig, build_model
+from explorer.lessons import catalogue as lessons
+from explorer.lessons.homework import ExportError, bundle_files, bundle_zip, decoder_onnx
+from explorer.lessons.homework.bundle import json_for_html
+from explorer.lessons.homework.onnx_decoder import INSTALL_HINT
+from explorer.runs.checkpoints import load_model, save_model
 
 ort = pytest.importorskip("onnxruntime")  # pinned in requirements-test.txt
 
@@ -110,8 +110,8 @@ def test_the_bundle_carries_a_map_and_decoder_per_model_of_the_lesson():
     vae = document["models"][1]
     z = np.frombuffer(base64.b64decode(vae["codes"]), "<f4").reshape(-1, 2)[:100].copy()
     assert np.abs(onnx_images(base64.b64decode(vae["onnx"]), z)[:, 0] - decode(model, z)).max() < 1e-4
-    from explorer.datasets import load_dataset
-    from explorer.latent import encode_dataset
+    from explorer.analysis.latent import encode_dataset
+    from explorer.data.datasets import load_dataset
 
     x = load_dataset("mnist-5k").x_test[:100]
     assert np.allclose(z, encode_dataset(model, x), atol=1e-6)  # the codes of the test images
@@ -133,7 +133,7 @@ def lessons_page(monkeypatch, ort_web=None):
     if ort_web is not None:
         monkeypatch.setenv("EXPLORER_ORT_WEB", str(ort_web))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page("explorer/ui/lessons.py").run()
+    at.switch_page("explorer/ui/pages/lessons.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

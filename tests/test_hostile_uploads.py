@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer import datasets, userdata
+from explorer.data import datasets, userdata
 from explorer.errors import DatasetError, ModelFileError
-from explorer.models import ModelConfig
+from explorer.families.models import ModelConfig
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,7 @@ def peak_mb_over_baseline(code: str) -> float:
     script = textwrap.dedent("""
         import resource, sys
         import numpy as np, torch  # noqa: F401 - imported before the baseline
-        from explorer import userdata
+        from explorer.data import userdata
         from explorer.errors import DatasetError
         {code}
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -207,7 +207,7 @@ def test_losing_a_race_for_a_name_does_not_show_the_servers_path(data_dir, monke
 
 
 def test_an_unknown_model_setting_is_named_without_escapes():
-    from explorer.checkpoints import parse_card
+    from explorer.runs.checkpoints import parse_card
 
     card = {"config": {**ModelConfig(kind="ae").to_dict(), "features": 3}}
     with pytest.raises(ModelFileError) as refused:

@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import save as st_save_bytes
 
-from explorer import checkpoints, exports, store
-from explorer.checkpoints import CARD, WEIGHTS, load_model
 from explorer.errors import ConfigError, ModelFileError, plain
-from explorer.models import MAX_PARAMETERS, ModelConfig, build_model, check_size
+from explorer.families.models import MAX_PARAMETERS, ModelConfig, build_model, check_size
+from explorer.runs import checkpoints, exports, store
+from explorer.runs.checkpoints import CARD, WEIGHTS, load_model
 from tests.hostile import TINY, _card, _good_members, _zip, evil_pickle, evil_torch_save, in_step
 
 

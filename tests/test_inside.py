@@ -11,12 +11,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import figures, inspect_latent, latent, metrics, replay
-from explorer.checkpoints import load_model
-from explorer.datasets import load_dataset
+from explorer.analysis import inspect_latent, latent, metrics, replay
+from explorer.data.datasets import load_dataset
+from explorer.families.models import ModelConfig, build_model
+from explorer.figures import plots as figures
 from explorer.jobs import Engine, JobSpec
-from explorer.models import ModelConfig, build_model
-from explorer.training import TrainConfig
+from explorer.runs.checkpoints import load_model
+from explorer.training.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
@@ -205,7 +206,7 @@ def test_replay_frames_are_thinned_and_share_one_projection(tmp_path, vae8, digi
 @pytest.mark.slow
 def test_training_and_its_replay_load_no_plotting_library():
     """The replay sits below the jobs: training a model never imports plotly."""
-    code = ("import sys, explorer.jobs, explorer.replay; "
+    code = ("import sys, explorer.jobs, explorer.analysis.replay; "
             "sys.exit('plotly' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
@@ -218,7 +219,7 @@ def open_inside(model: str, tab: str, **state) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    at.switch_page("explorer/ui/inside.py").run()
+    at.switch_page("explorer/ui/pages/inside.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -286,7 +287,7 @@ def test_the_train_page_links_a_finished_run_to_its_replay(replay_run, monkeypat
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["train_job"] = replay_run  # as if this tab had trained it
     at.run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     at.button(key="train_watch_replay").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "Inside the latent space"

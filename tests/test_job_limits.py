@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from explorer import store
 from explorer.errors import ConfigError
+from explorer.families.models import ModelConfig
 from explorer.jobs import Engine, JobSpec
 from explorer.jobs.limits import Limits
 from explorer.jobs.worker import run_job
-from explorer.models import ModelConfig
-from explorer.training import TrainConfig
+from explorer.runs import store
+from explorer.training.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(32,))
@@ -180,7 +180,7 @@ def test_after_a_restart_the_train_page_says_that_jobs_were_lost(runs):
     st.cache_resource.clear()  # a fresh server: its start-up clean-up runs again
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert not at.exception
     warnings = [w.value for w in at.warning]
     assert any("1 training job(s) were running or queued; they were lost" in w

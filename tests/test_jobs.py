@@ -9,12 +9,12 @@ import time
 import pytest
 import torch
 
-from explorer import store
-from explorer.checkpoints import load_model, read_card
 from explorer.errors import ConfigError, ModelFileError
+from explorer.families.models import ModelConfig
 from explorer.jobs import Engine, JobSpec, run_training
-from explorer.models import ModelConfig
-from explorer.training import TrainConfig
+from explorer.runs import store
+from explorer.runs.checkpoints import load_model, read_card
+from explorer.training.loop import TrainConfig
 
 CFG = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(32,))
 
@@ -214,8 +214,8 @@ def test_a_dropped_connection_that_comes_back_keeps_its_job(runs):
 def test_a_save_that_fails_keeps_the_trained_model_to_retry_or_download(runs, monkeypatch):
     import errno
 
-    from explorer import checkpoints, exports
     from explorer.jobs.worker import run_job
+    from explorer.runs import checkpoints, exports
 
     real_write = checkpoints._fsync_write
 

@@ -1,4 +1,4 @@
-"""Tests for explorer.latent: codes, decoding, paths, grids, samples, neighbours and pictures."""
+"""Tests for explorer.analysis.latent: codes, decoding, paths, grids, samples, neighbours and pictures."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import latent
-from explorer.datasets import load_dataset
-from explorer.models import ModelConfig, build_model
-from explorer.training import TrainConfig, train
+from explorer.analysis import latent
+from explorer.data.datasets import load_dataset
+from explorer.families.models import ModelConfig, build_model
+from explorer.training.loop import TrainConfig, train
 
 DIGITS_SHAPE = (1, 8, 8)
 D = 6
@@ -190,7 +190,7 @@ def test_grid_2d_layout_and_corners():
 
 
 def test_kl_order_sorts_by_use(vae, ae, digits):
-    from explorer.metrics import code_variance, kl_per_dimension
+    from explorer.analysis.metrics import code_variance, kl_per_dimension
 
     x = digits.x_test
     order = latent.kl_order(vae, x)

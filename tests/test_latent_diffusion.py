@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.latent_diffusion.config import DiffusionConfig, DiffusionTrainConfig
-from explorer.latent_diffusion.evaluate import mmd
-from explorer.latent_diffusion.model import build
-from explorer.latent_diffusion.sampling import denoising_field, sample_codes
-from explorer.latent_diffusion.schedule import alpha_bar, q_sample, timesteps_for
-from explorer.latent_diffusion.train import Codes, fit
+from explorer.families.latent_diffusion.config import DiffusionConfig, DiffusionTrainConfig
+from explorer.families.latent_diffusion.evaluate import mmd
+from explorer.families.latent_diffusion.model import build
+from explorer.families.latent_diffusion.sampling import denoising_field, sample_codes
+from explorer.families.latent_diffusion.schedule import alpha_bar, q_sample, timesteps_for
+from explorer.families.latent_diffusion.train import Codes, fit
 
 CENTRES = np.array([[-4.0, -4.0], [-4.0, 4.0], [4.0, -4.0], [4.0, 4.0]])
 

@@ -5,12 +5,12 @@ import json
 import pytest
 
 from explorer.cli import main
-from explorer.datasets import load_dataset
+from explorer.data.datasets import load_dataset
 from explorer.errors import ModelFileError
-from explorer.latent_diffusion.evaluate import evaluate
-from explorer.latent_diffusion.files import WEIGHTS, list_priors, load_prior, priors_of
-from explorer.latent_diffusion.run import resolve_base
-from explorer.store import list_models
+from explorer.families.latent_diffusion.evaluate import evaluate
+from explorer.families.latent_diffusion.files import WEIGHTS, list_priors, load_prior, priors_of
+from explorer.families.latent_diffusion.run import resolve_base
+from explorer.runs.store import list_models
 
 
 def test_cli_trains_a_prior_over_a_base_run_and_the_model_list_ignores_it(runs, capsys):
@@ -33,8 +33,8 @@ def test_cli_trains_a_prior_over_a_base_run_and_the_model_list_ignores_it(runs, 
 
 def test_a_damaged_prior_is_refused_not_loaded(runs):
     base = resolve_base("pretrained/digits-vae-mlp-z2")
-    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-    from explorer.latent_diffusion.run import run_diffusion
+    from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.families.latent_diffusion.run import run_diffusion
 
     run_diffusion(base, DiffusionConfig(latent_dim=2, hidden=16, blocks=1),
                   DiffusionTrainConfig(epochs=1), runs / "p")
@@ -46,8 +46,8 @@ def test_a_damaged_prior_is_refused_not_loaded(runs):
 
 def test_scores_name_their_reference_and_the_gap(runs):
     base = resolve_base("pretrained/digits-vae-mlp-z2")
-    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-    from explorer.latent_diffusion.run import run_diffusion
+    from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.families.latent_diffusion.run import run_diffusion
 
     outcome = run_diffusion(base, DiffusionConfig(latent_dim=2, hidden=32, blocks=1),
                             DiffusionTrainConfig(epochs=2), None)
@@ -67,7 +67,7 @@ def test_scores_name_their_reference_and_the_gap(runs):
                                   "mnist-ae-mlp-z16-diffusion", "mnist-vae-mlp-z16-diffusion"])
 def test_shipped_priors_belong_to_the_shipped_bases_and_carry_their_scores(name):
     from explorer.pretrain import DIFFUSION
-    from explorer.store import PRETRAINED_DIR
+    from explorer.runs.store import PRETRAINED_DIR
 
     prior, card = load_prior(PRETRAINED_DIR / name)
     base = resolve_base(f"pretrained/{DIFFUSION[name][0]}")
@@ -80,8 +80,8 @@ def test_shipped_priors_belong_to_the_shipped_bases_and_carry_their_scores(name)
 
 
 def test_the_lesson_quotes_the_shipped_priors_scores():
-    from explorer.lessons import lesson
-    from explorer.store import PRETRAINED_DIR
+    from explorer.lessons.catalogue import lesson
+    from explorer.runs.store import PRETRAINED_DIR
 
     text = " ".join(lesson("latent-diffusion").text.split())
 
@@ -100,9 +100,9 @@ def test_the_lesson_quotes_the_shipped_priors_scores():
 def test_stop_ends_a_prior_job_and_keeps_what_it_learned(runs):
     import time
 
+    from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+    from explorer.families.latent_diffusion.jobs import job_spec
     from explorer.jobs import Engine
-    from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-    from explorer.latent_diffusion.jobs import job_spec
 
     engine = Engine(workers=1)
     try:

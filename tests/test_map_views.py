@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import figures_map, inspect_latent, latent
+from explorer.analysis import inspect_latent, latent
+from explorer.figures import map as figures_map
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["a", "b", "c"]
@@ -130,7 +131,8 @@ def click(at: AppTest, x: float, y: float) -> AppTest:
 
 
 def codes_of(model: str) -> np.ndarray:
-    from explorer import checkpoints, datasets
+    from explorer.data import datasets
+    from explorer.runs import checkpoints
 
     net, card = checkpoints.load_model(ROOT / model)
     return latent.encode_dataset(net, datasets.load_dataset(card["dataset"]["name"]).x_test)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from explorer import mapview
-from explorer.figures_map import map_figure
-from explorer.mapview import pair_for_interpolation, selected_indices
+from explorer.analysis import mapview
+from explorer.analysis.mapview import pair_for_interpolation, selected_indices
+from explorer.figures.map import map_figure
 
 
 def test_one_webgl_trace_per_class_carrying_indices():

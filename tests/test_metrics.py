@@ -1,4 +1,4 @@
-"""Tests for explorer.metrics on tiny models trained for a few hundred steps on 8x8 digits."""
+"""Tests for explorer.analysis.metrics on tiny models trained for a few hundred steps on 8x8 digits."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import metrics
-from explorer.datasets import load_dataset
-from explorer.models import GAUSSIAN_LOG_NORMALISER, ModelConfig, build_model
-from explorer.training import TrainConfig, evaluate_loss, train
+from explorer.analysis import metrics
+from explorer.data.datasets import load_dataset
+from explorer.families.models import GAUSSIAN_LOG_NORMALISER, ModelConfig, build_model
+from explorer.training.loop import TrainConfig, evaluate_loss, train
 
 DIGITS_SHAPE = (1, 8, 8)
 

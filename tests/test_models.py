@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explorer.errors import ConfigError
-from explorer.models import ARCHS, KINDS, ModelConfig, build_model, parse_hidden
+from explorer.families.models import ARCHS, KINDS, ModelConfig, build_model, parse_hidden
 from tests.hostile import TINY
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (1, 10, 10), (3, 16, 12)]
@@ -114,7 +114,7 @@ def test_model_config_turns_every_bad_value_into_a_config_error():
 def test_the_size_known_from_a_card_is_the_built_models_size():
     """check_size counts parameters from the config alone (the model list needs no torch): the
     count must be the built model's, for every family, body and image shape."""
-    from explorer.config import parameter_count
+    from explorer.families.config import parameter_count
 
     for kind in ("ae", "vae", "cvae", "gan"):
         for arch, hidden in (("mlp", (400,)), ("mlp", (512, 256, 64)), ("conv", (32, 64)),

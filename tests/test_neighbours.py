@@ -7,7 +7,7 @@ import time
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from explorer.neighbours import NeighbourIndex, Space
+from explorer.analysis.neighbours import NeighbourIndex, Space
 
 
 def test_neighbours_match_brute_force_in_both_spaces_and_skip_the_query():
@@ -73,9 +73,9 @@ def test_one_query_on_10000_points_answers_within_100_ms():
 
 
 def _neighbour_rows():
-    from explorer import store
-    from explorer.ui import common
-    from explorer.ui.neighbours import show_neighbours
+    from explorer.runs import store
+    from explorer.ui.parts import common
+    from explorer.ui.parts.neighbours import show_neighbours
 
     entries, _ = store.list_models()
     entry = next(e for e in entries if e.id == "pretrained/digits-vae-mlp-z2")

@@ -10,13 +10,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from explorer import datasets, families, inspect_latent, metrics, scores
-from explorer.datasets import Dataset, load_dataset
+from explorer import families
+from explorer.analysis import inspect_latent, metrics, scores
+from explorer.analysis.score_words import table_in_words
+from explorer.data import datasets
+from explorer.data.datasets import Dataset, load_dataset
 from explorer.errors import ConfigError
-from explorer.models import ModelConfig, build_model
-from explorer.score_words import table_in_words
-from explorer.training import TrainConfig, train
-from explorer.training_gan import train_gan
+from explorer.families.gan.measures import train_gan
+from explorer.families.models import ModelConfig, build_model
+from explorer.training.loop import TrainConfig, train
 
 DIGITS = (1, 8, 8)
 C = 0.5  # the constant logit every pixel gets when the loss is checked
@@ -34,7 +36,7 @@ def tiny(digits):
 
 
 def form_likelihoods() -> tuple[str, ...]:
-    from explorer.ui.train_form import FIELDS
+    from explorer.ui.parts.train_form import FIELDS
 
     (field,) = [f for f in FIELDS if f.setting == "likelihood"]
     return field.options
@@ -99,7 +101,7 @@ def test_the_cli_refuses_a_gan_with_a_likelihood(tmp_path, capsys):
 
 # -- "a sample" of a split is not its prefix ---------------------------------------------------
 def test_the_reference_sample_mixes_the_classes_of_a_sorted_split(monkeypatch):
-    from explorer import training_gan
+    from explorer.families.gan import measures as training_gan
 
     data = load_dataset("mnist-5k")
     labels = data.y_test.numpy()
@@ -121,7 +123,7 @@ def test_the_reference_sample_mixes_the_classes_of_a_sorted_split(monkeypatch):
 def test_compare_by_index_starts_with_images_of_many_classes(runs):
     from tests.test_pages import open_page
 
-    at = open_page("explorer/ui/compare.py", "pretrained/mnist-ae-mlp-z2")
+    at = open_page("explorer/ui/pages/compare.py", "pretrained/mnist-ae-mlp-z2")
     at.segmented_control(key="compare_how").set_value("by index").run()
     indices = [int(i) for i in at.text_input(key="compare_idx").value.split(",")]
     labels = load_dataset("mnist-5k").y_test.numpy()
@@ -217,13 +219,13 @@ def _sidebar_fields(at) -> list[str]:
 def test_the_sidebar_names_each_number_with_its_unit(runs):
     from tests.test_pages import open_page
 
-    at = open_page("explorer/ui/train.py", "pretrained/mnist-vae-mlp-z16")  # grey Bernoulli
+    at = open_page("explorer/ui/pages/train.py", "pretrained/mnist-vae-mlp-z16")  # grey Bernoulli
     fields = _sidebar_fields(at)
     assert "test PSNR, dB (peak 1)" in fields
     assert not {"test psnr", "test fid", "test iw_bound", "test kl", "test bce"} & set(fields)
     (iw,) = [f for f in fields if f.startswith("test importance-weighted")]
     assert "estimate" in iw and "not a bound" in iw  # grey pixels: no bound on −log p(x)
-    at = open_page("explorer/ui/train.py", "pretrained/mnist-vae-binarized-z16")
+    at = open_page("explorer/ui/pages/train.py", "pretrained/mnist-vae-binarized-z16")
     fields = _sidebar_fields(at)
     (iw,) = [f for f in fields if f.startswith("test importance-weighted")]
     assert "bound" in iw and "not a bound" not in iw and "binarisation" in iw
@@ -236,7 +238,7 @@ def test_the_2d_map_of_an_autoencoder_speaks_of_codes_not_posteriors(runs):
 
     for model, word in (("pretrained/mnist-ae-mlp-z2", "code."),
                         ("pretrained/mnist-vae-mlp-z2", "posterior mean.")):
-        at = open_page("explorer/ui/latent_map.py", model)
+        at = open_page("explorer/ui/pages/latent_map.py", model)
         (said,) = [c.value for c in at.caption if "the map is the latent space itself" in c.value]
         assert said.endswith(f"Each point is one test image's {word}"), said
 
@@ -245,8 +247,8 @@ def test_the_lessons_numbers_are_the_shipped_models_numbers():
     """What the lessons say about the shipped models is what they measure."""
     from scipy.stats import chi
 
-    from explorer.checkpoints import load_model
-    from explorer.lessons import LESSONS
+    from explorer.lessons.catalogue import LESSONS
+    from explorer.runs.checkpoints import load_model
 
     text = {lesson.slug: lesson.text for lesson in LESSONS}
     data = load_dataset("mnist-5k")
@@ -278,7 +280,7 @@ def test_eval_prints_each_sample_score_with_its_spread(digits_vae, capsys, tmp_p
 def test_sample_pages_claim_about_the_autoencoder_holds_for_the_shipped_scores():
     """Sample says the shipped 16-D AE, drawn from a Gaussian fitted to its codes, has the lowest
     Fréchet distance on Compare generators: it does, beyond the spread."""
-    from explorer import store
+    from explorer.runs import store
 
     entries, _ = store.list_models(pretrained_dir=scores.CLASSIFIERS.parent,
                                    runs=scores.CLASSIFIERS.parent / "no-runs")

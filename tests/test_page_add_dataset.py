@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import datasets
+from explorer.data import datasets
 from tests.apptest_helpers import ROOT, run_until_done, submit
 from tests.drawings import class_zip
 
@@ -17,7 +17,7 @@ def open_train_page(tmp_path, monkeypatch) -> AppTest:
     datasets.refresh_user_datasets()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert not at.exception
     return at
 

@@ -23,7 +23,7 @@ def class_env(runs, monkeypatch):
 def page(name: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page(f"explorer/ui/{name}.py").run()
+    at.switch_page(f"explorer/ui/pages/{name}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-from explorer.latent_diffusion.run import resolve_base, run_diffusion
+from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
+from explorer.families.latent_diffusion.run import resolve_base, run_diffusion
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "explorer/ui/diffusion.py"
+PAGE = "explorer/ui/pages/diffusion.py"
 BASE = "pretrained/mnist-vae-mlp-z2"
 
 
@@ -135,7 +135,7 @@ def test_compare_generators_shows_a_base_with_its_diffusion_prior(runs):
     row is the score kept in its card (5,000 samples, seed 0, against the test split)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page("explorer/ui/generators.py").run()
+    at.switch_page("explorer/ui/pages/generators.py").run()
     assert not at.exception and not at.error
     frame = at.main.table[0].value
     card = json.loads((ROOT / "pretrained/mnist-vae-mlp-z16-diffusion/diffusion.json").read_text())

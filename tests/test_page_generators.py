@@ -7,14 +7,14 @@ import re
 import pytest
 import torch
 
-from explorer.checkpoints import save_model
-from explorer.figures_compare import precision_recall_figure
-from explorer.models import ModelConfig, build_model
-from explorer.score_words import table_in_words
+from explorer.analysis.score_words import table_in_words
+from explorer.families.models import ModelConfig, build_model
+from explorer.figures.compare import precision_recall_figure
+from explorer.runs.checkpoints import save_model
 from tests.apptest_helpers import open_page
 
-ENCODER_PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py",
-                 "explorer/ui/interpolate.py", "explorer/ui/draw.py", "explorer/ui/inside.py"]
+ENCODER_PAGES = ["explorer/ui/pages/latent_map.py", "explorer/ui/pages/compare.py",
+                 "explorer/ui/pages/interpolate.py", "explorer/ui/pages/draw.py", "explorer/ui/pages/inside.py"]
 
 
 def _save(runs, name, cfg):
@@ -34,17 +34,17 @@ def test_pages_needing_an_encoder_say_so_for_a_gan(page_path, runs):
 def test_cvae_sample_asks_which_digit_and_interpolate_keeps_the_style(runs):
     model = _save(runs, "cvae", ModelConfig("cvae", "mlp", (1, 8, 8), latent_dim=4,
                                             hidden=(16,), n_classes=10))
-    at = open_page("explorer/ui/sample.py", model)
+    at = open_page("explorer/ui/pages/sample.py", model)
     assert at.selectbox(key="sample_class").label == "Which digit?"
     before = [u for im in at.image for u in im.value]
     at.selectbox(key="sample_class").set_value(7).run()
     assert not at.exception and [u for im in at.image for u in im.value] != before
-    at = open_page("explorer/ui/interpolate.py", model)
+    at = open_page("explorer/ui/pages/interpolate.py", model)
     assert any("Same style, another digit" in h.value for h in at.subheader)
 
 
 def test_compare_generators_table_says_what_each_score_is_and_dashes_what_is_missing(runs):
-    at = open_page("explorer/ui/generators.py")
+    at = open_page("explorer/ui/pages/generators.py")
     assert not at.error, [e.value for e in at.error]
     table = at.main.table[0]
     columns = list(table.value.columns)
@@ -64,7 +64,7 @@ def test_compare_generators_words_agree_with_the_table(runs):
     """The sentence under the table is computed from it: the model it names as most precise has
     the table's highest precision, sharing the place with every model within the spread across
     sampling seeds; the same for recall; the GAN's ranks are its places in those columns."""
-    at = open_page("explorer/ui/generators.py")
+    at = open_page("explorer/ui/pages/generators.py")
     table = at.main.table[0].value
     (real,) = [n for n in table.index if n.startswith("real images")]
     assert real == "real images (4,000 train vs 1,000 test)"

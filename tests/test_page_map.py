@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import store
+from explorer.runs import store
 
 ROOT = Path(__file__).resolve().parent.parent
 Z2_VAE, Z2_AE = "pretrained/mnist-vae-mlp-z2", "pretrained/mnist-ae-mlp-z2"

@@ -9,13 +9,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints
-from explorer.checkpoints import CARD
-from explorer.models import ModelConfig, build_model
+from explorer.families.models import ModelConfig, build_model
+from explorer.runs import checkpoints
+from explorer.runs.checkpoints import CARD
 from tests.apptest_helpers import run_until_done, submit, train_button, train_buttons, widgets
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "explorer/ui/train.py"
+PAGE = "explorer/ui/pages/train.py"
 DONE = ("finished", "stopped", "diverged", "failed")
 
 
@@ -116,8 +116,8 @@ def test_a_collapsed_result_says_so(train_page, runs):
 @pytest.mark.slow
 def test_the_form_keeps_its_settings_after_another_page(train_page, runs):
     at = submit(train_page, dataset="digits", epochs=7, beta=3.0)
-    at.switch_page("explorer/ui/sample.py").run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/sample.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert not at.exception
     assert at.selectbox(key="train_dataset").value == "digits"
     assert at.number_input(key="train_epochs").value == 7
@@ -180,7 +180,7 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(train_page, runs):
 def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
     from explorer.jobs import Engine, JobSpec
     from explorer.jobs import engine as engine_module
-    from explorer.training import TrainConfig
+    from explorer.training.loop import TrainConfig
 
     engine = Engine(workers=1)  # one worker, held by another student's long job
     monkeypatch.setattr(engine_module, "_ENGINE", engine)
@@ -227,8 +227,8 @@ def test_a_model_the_disk_had_no_room_for_can_be_saved_again_or_downloaded(train
                                                                              monkeypatch):
     import errno
 
+    from explorer.families.models import ModelConfig
     from explorer.jobs import JobState
-    from explorer.models import ModelConfig
 
     cfg = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
     weights, card = checkpoints.model_bytes(build_model(cfg, torch.Generator().manual_seed(0)),
@@ -271,7 +271,7 @@ def _train_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["model"] = "pretrained/digits-vae-mlp-z2"  # a light first page: 8x8 digits
     at.run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert not at.exception and at.title[0].value == "Train a model"
     return at
 

@@ -13,9 +13,12 @@ import torch
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, figures_compare, models, rdplane
-from explorer.models import ModelConfig
-from explorer.rdplane import RDPoint
+from explorer.analysis import rdplane
+from explorer.analysis.rdplane import RDPoint
+from explorer.families import models
+from explorer.families.models import ModelConfig
+from explorer.figures import compare as figures_compare
+from explorer.runs import checkpoints
 from tests.apptest_helpers import open_page
 from tests.hostile import (
     _card,
@@ -28,8 +31,8 @@ from tests.hostile import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
-         "explorer/ui/sample.py", "explorer/ui/train.py", "explorer/ui/diffusion.py"]
+PAGES = ["explorer/ui/pages/latent_map.py", "explorer/ui/pages/compare.py", "explorer/ui/pages/interpolate.py",
+         "explorer/ui/pages/sample.py", "explorer/ui/pages/train.py", "explorer/ui/pages/diffusion.py"]
 
 
 def image_with_caption(at: AppTest, prefix: str) -> str:
@@ -51,20 +54,20 @@ def test_every_page_renders_without_error(page_path, model, runs):
     at = open_page(page_path, model)
     assert not at.error, [e.value for e in at.error]
     assert at.title, "the page has a title"
-    if page_path != "explorer/ui/train.py":
+    if page_path != "explorer/ui/pages/train.py":
         assert at.selectbox(key="model").value == model
-    if page_path in ("explorer/ui/compare.py", "explorer/ui/interpolate.py", "explorer/ui/sample.py"):
+    if page_path in ("explorer/ui/pages/compare.py", "explorer/ui/pages/interpolate.py", "explorer/ui/pages/sample.py"):
         assert all_images(at), "the page shows images"
 
 
 def test_the_default_model_is_the_2d_mnist_vae(runs):
-    at = open_page("explorer/ui/latent_map.py")
+    at = open_page("explorer/ui/pages/latent_map.py")
     assert at.selectbox(key="model").value == "pretrained/mnist-vae-mlp-z2"
     assert any("2-D" in c.value for c in at.caption)
 
 
 def test_interpolation_slider_changes_the_decoded_image(runs):
-    at = open_page("explorer/ui/interpolate.py")
+    at = open_page("explorer/ui/pages/interpolate.py")
     at.slider(key="interp_t").set_value(0.0).run()
     start = image_with_caption(at, "decoded at t")
     at.slider(key="interp_t").set_value(1.0).run()
@@ -79,7 +82,7 @@ def test_choosing_random_draws_a_random_image_at_once(runs):
     session choosing random gets the same image; the index drawn is in the URL."""
     drawn = []
     for _ in range(2):
-        at = open_page("explorer/ui/interpolate.py")
+        at = open_page("explorer/ui/pages/interpolate.py")
         before = at.number_input(key="interp_a").value
         at.segmented_control(key="interp_a_how").set_value("random").run()
         assert not at.exception, [e.message for e in at.exception]
@@ -96,9 +99,10 @@ def test_choosing_random_draws_a_random_image_at_once(runs):
 @pytest.mark.parametrize("model", ["pretrained/mnist-vae-mlp-z16", "pretrained/mnist-ae-mlp-z16"])
 def test_the_dimension_list_says_what_each_dimension_carries(runs, model):
     """It said dimensions were listed by the KL (nats) each carries, and showed no nats."""
-    from explorer import datasets, metrics
+    from explorer.analysis import metrics
+    from explorer.data import datasets
 
-    at = open_page("explorer/ui/interpolate.py", model)
+    at = open_page("explorer/ui/pages/interpolate.py", model)
     d = at.selectbox(key="trav_dim").value
     loaded, _ = checkpoints.load_model(ROOT / model)
     x = datasets.load_dataset(json.loads((ROOT / model / "card.json").read_text())["dataset"]
@@ -111,7 +115,7 @@ def test_the_dimension_list_says_what_each_dimension_carries(runs, model):
 
 
 def test_traversal_slider_changes_the_image(runs):
-    at = open_page("explorer/ui/interpolate.py", "pretrained/mnist-vae-mlp-z16")
+    at = open_page("explorer/ui/pages/interpolate.py", "pretrained/mnist-vae-mlp-z16")
     slider = at.slider(key="trav_value")
     before = image_with_caption(at, r"z\[")  # image captions go out as escaped Markdown
     slider.set_value(slider.min).run()
@@ -119,7 +123,7 @@ def test_traversal_slider_changes_the_image(runs):
 
 
 def test_new_samples_button_changes_the_grid(runs):
-    at = open_page("explorer/ui/sample.py")
+    at = open_page("explorer/ui/pages/sample.py")
     before = all_images(at)
     at.button[0].click().run()
     assert all_images(at) != before
@@ -127,7 +131,7 @@ def test_new_samples_button_changes_the_grid(runs):
 
 
 def test_grid_with_the_same_dimension_twice_says_so(runs):
-    at = open_page("explorer/ui/interpolate.py", "pretrained/mnist-vae-mlp-z16")
+    at = open_page("explorer/ui/pages/interpolate.py", "pretrained/mnist-vae-mlp-z16")
     first = at.selectbox(key="grid_i").value
     at.selectbox(key="grid_j").set_value(first).run()
     assert not at.exception
@@ -135,14 +139,14 @@ def test_grid_with_the_same_dimension_twice_says_so(runs):
 
 
 def test_compare_lists_models_and_the_pca_baseline(runs):
-    at = open_page("explorer/ui/compare.py")
+    at = open_page("explorer/ui/pages/compare.py")
     table = at.dataframe[0].value
     assert "mnist-vae-mlp-z2" in table.index and "PCA (2)" in table.index
     assert (table["MSE"] > 0).all()
 
 
 def test_compare_bad_indices_get_a_sentence(runs):
-    at = open_page("explorer/ui/compare.py")
+    at = open_page("explorer/ui/pages/compare.py")
     at.segmented_control(key="compare_how").set_value("by index").run()
     at.text_input(key="compare_idx").input("3, banana, 99999").run()
     assert not at.exception
@@ -150,7 +154,7 @@ def test_compare_bad_indices_get_a_sentence(runs):
 
 
 def test_map_of_a_projected_model_uses_the_shipped_projection(runs):
-    at = open_page("explorer/ui/latent_map.py", "pretrained/mnist-vae-mlp-z16")
+    at = open_page("explorer/ui/pages/latent_map.py", "pretrained/mnist-vae-mlp-z16")
     assert at.segmented_control(key="map_method").value == "umap"
     assert not at.info, "a shipped UMAP map appears at once, with no waiting message"
 
@@ -167,7 +171,7 @@ def test_a_hostile_card_shows_as_typed_without_links_or_images(runs, digits_vae)
                          epochs_done=f"{phishing} 3")
     card["metrics"][image] = 0.5
     (folder / "card.json").write_text(json.dumps(card))
-    at = open_page("explorer/ui/train.py", "runs/hostile")
+    at = open_page("explorer/ui/pages/train.py", "runs/hostile")
     assert not at.error
     table = at.sidebar.table[0].value  # the card, in the sidebar's expander
     cells = [str(c) for c in [*table.columns, *table.iloc[0]]]
@@ -200,7 +204,7 @@ def test_a_model_that_cannot_be_compared_fails_alone_even_from_a_link(broken_mod
     at.query_params.update({"model": "pretrained/digits-vae-mlp-z2",
                             "compare_models": ["cut-short", "huge"]})  # as the URL has them
     at.run()
-    at.switch_page("explorer/ui/compare.py").run()
+    at.switch_page("explorer/ui/pages/compare.py").run()
     assert not at.exception, [e.message for e in at.exception]
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("runs/cut-short cannot be compared: ") for w in warnings), warnings
@@ -212,12 +216,12 @@ def test_a_model_that_cannot_be_compared_fails_alone_even_from_a_link(broken_mod
 
 
 def test_a_model_with_infinite_codes_gets_a_sentence_on_interpolate(broken_models):
-    at = open_page("explorer/ui/interpolate.py", "runs/huge")
+    at = open_page("explorer/ui/pages/interpolate.py", "runs/huge")
     assert "overflow" in at.error[0].value and not at.image
 
 
-APP_PAGES = ["explorer/ui/latent_map.py", "explorer/ui/compare.py", "explorer/ui/interpolate.py",
-             "explorer/ui/sample.py", "explorer/ui/draw.py", "explorer/ui/inside.py"]
+APP_PAGES = ["explorer/ui/pages/latent_map.py", "explorer/ui/pages/compare.py", "explorer/ui/pages/interpolate.py",
+             "explorer/ui/pages/sample.py", "explorer/ui/pages/draw.py", "explorer/ui/pages/inside.py"]
 
 
 def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatch):
@@ -252,7 +256,7 @@ def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatc
 
 
 def test_rate_distortion_page_places_every_model_of_the_dataset(runs):
-    at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
+    at = open_page("explorer/ui/pages/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
     assert not at.error, [e.value for e in at.error]
     table = at.main.table[0].value
     assert "pretrained/mnist-vae-mlp-z2" not in set(table["model"])  # names, not ids
@@ -269,7 +273,7 @@ def test_rate_distortion_page_places_every_model_of_the_dataset(runs):
 def test_the_sidebar_and_rate_distortion_give_a_beta_vae_the_same_number(runs):
     """The sidebar names its number (−ELBO, nats per image) and it is the −ELBO the Rate and
     distortion table shows for that model, not the β-weighted training loss."""
-    at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-betavae-mlp-z16")
+    at = open_page("explorer/ui/pages/rate_distortion.py", "pretrained/mnist-betavae-mlp-z16")
     table = at.main.table[0].value.set_index("model")
     neg_elbo = table.loc["mnist-betavae-mlp-z16", "−ELBO, nats per image"]
     summary = at.sidebar.caption[0].value
@@ -277,7 +281,7 @@ def test_the_sidebar_and_rate_distortion_give_a_beta_vae_the_same_number(runs):
 
 
 def test_rate_distortion_table_dashes_what_an_autoencoder_has_not_and_says_why(runs):
-    at = open_page("explorer/ui/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
+    at = open_page("explorer/ui/pages/rate_distortion.py", "pretrained/mnist-vae-mlp-z2")
     cells = dataframe_util.convert_arrow_bytes_to_pandas_df(
         at.main.table[0].proto.arrow_data.styler.display_values)
     ae = cells[cells["model"] == "mnist-ae-mlp-z2"].iloc[0]

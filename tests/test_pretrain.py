@@ -3,10 +3,10 @@ folder; pretrained/ itself is never touched here)."""
 
 from __future__ import annotations
 
-from explorer import replay
-from explorer.checkpoints import load_model
-from explorer.datasets import load_dataset
+from explorer.analysis import replay
+from explorer.data.datasets import load_dataset
 from explorer.pretrain import pretrain
+from explorer.runs.checkpoints import load_model
 
 
 def test_a_rebuilt_model_ships_with_its_training_replay(tmp_path):
@@ -28,7 +28,8 @@ def test_shipped_scores_open_the_compare_view_without_sampling(tmp_path, monkeyp
 
     import pytest
 
-    from explorer import generate, scores
+    from explorer.analysis import scores
+    from explorer.families import generate
     from explorer.pretrain import build_scores
 
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))

@@ -6,13 +6,13 @@ from itertools import pairwise
 
 import pytest
 
-from explorer.checkpoints import load_model
-from explorer.datasets import load_dataset
-from explorer.metrics import evaluate
-from explorer.models import can
+from explorer.analysis.metrics import evaluate
+from explorer.analysis.projection_files import load_coords, projection_file
+from explorer.data.datasets import load_dataset
+from explorer.families.models import can
 from explorer.pretrain import SPECS, SWEEP, pretrain
-from explorer.projection_files import load_coords, projection_file
-from explorer.store import DEFAULT_MODEL, PRETRAINED_DIR, list_models
+from explorer.runs.checkpoints import load_model
+from explorer.runs.store import DEFAULT_MODEL, PRETRAINED_DIR, list_models
 
 SHIPPED = [s.name for s in SPECS]
 
@@ -32,7 +32,7 @@ def test_shipped_model_reproduces_its_card(name):
     if can(model, "encode"):
         again = evaluate(model, data, seed=card["seed"])
     else:
-        from explorer.scores import evaluate_generator
+        from explorer.analysis.scores import evaluate_generator
 
         again = evaluate_generator(model, data, seed=card["seed"])
     for key in ("mse", "loss", "neg_elbo", "knn_acc", "fid", "precision", "class_accuracy"):

@@ -1,4 +1,4 @@
-"""explorer.projection, projection_files and projection_jobs: the 2-D maps, their
+"""explorer.analysis.projection, projection_files and projection_jobs: the 2-D maps, their
 reproducibility, the files and disk cache, and the background job.
 
 umap is imported and compiled once, by the session fixture ``warm_umap``; every UMAP test asks
@@ -15,17 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import projection, projection_files, projection_jobs
-from explorer.errors import ConfigError, ExplorerError
-from explorer.projection import (
+from explorer.analysis import projection, projection_files, projection_jobs
+from explorer.analysis.projection import (
     Projection,
     ProjectionError,
     ProjectionParams,
     fit_projection,
     project,
 )
-from explorer.projection_files import ProjectionCache, load_coords, save_coords
-from explorer.projection_jobs import ProjectionJob
+from explorer.analysis.projection_files import ProjectionCache, load_coords, save_coords
+from explorer.analysis.projection_jobs import ProjectionJob
+from explorer.errors import ConfigError, ExplorerError
 from tests.hostile import evil_pickle, evil_torch_save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ def test_params_reject_bad_values(kw):
 
 @pytest.mark.slow
 def test_umap_is_not_imported_with_the_module():
-    code = ("import sys, explorer.projection, explorer.projection_files, explorer.projection_jobs; "
+    code = ("import sys, explorer.analysis.projection, explorer.analysis.projection_files, explorer.analysis.projection_jobs; "
             "sys.exit(any(m in sys.modules for m in ('umap', 'numba', 'sklearn', 'streamlit')))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
@@ -496,8 +496,8 @@ def test_a_3d_job_fills_the_cache_under_its_own_key(cache):
 def test_shipped_maps_read_as_2d_maps_of_their_settings():
     """Shipped files were written before n_components existed: they must still match the 2-D
     settings they were made with (and not a 3-D request)."""
-    from explorer.projection_files import SHIPPED_METHODS, UnusableFile, projection_file
-    from explorer.store import PRETRAINED_DIR
+    from explorer.analysis.projection_files import SHIPPED_METHODS, UnusableFile, projection_file
+    from explorer.runs.store import PRETRAINED_DIR
 
     folder = PRETRAINED_DIR / "mnist-vae-mlp-z16"
     card = json.loads((folder / "card.json").read_text())

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from explorer.checkpoints import load_model
+from explorer.families.models import ModelConfig
 from explorer.jobs import Engine, JobSpec, get_engine
-from explorer.models import ModelConfig
-from explorer.training import TrainConfig
+from explorer.runs.checkpoints import load_model
+from explorer.training.loop import TrainConfig
 
 # Ray swaps a loopback address for this machine's network address; keep every connection of
 # this test on 127.0.0.1 (Ray's single-machine mode, also used on macOS).

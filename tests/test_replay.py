@@ -1,6 +1,6 @@
 """Training replays: a replay file is data, never a pickle."""
 
-from explorer import replay
+from explorer.analysis import replay
 from tests.hostile import evil_pickle
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer import checkpoints, datasets, store
-from explorer.projection_files import load_codes, save_codes
+from explorer.analysis.projection_files import load_codes, save_codes
+from explorer.data import datasets
+from explorer.runs import checkpoints, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ print(json.dumps({{
 
 
 def first_page(cache: Path, runs: Path) -> dict:
-    # The background warm-up (explorer.warmup) imports torch once the page is drawn, on purpose:
+    # The background warm-up (explorer.analysis.warmup) imports torch once the page is drawn, on purpose:
     # off here, so that what is asked is what the page itself imported.
     env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache), "EXPLORER_RUNS_DIR": str(runs),
            "EXPLORER_WARM_UP": "0"}
@@ -68,7 +69,7 @@ def test_a_restarted_server_draws_the_first_map_without_torch(tmp_path):
 
 def test_kept_codes_are_the_models_codes_and_a_bad_file_is_a_miss(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
-    from explorer import latent
+    from explorer.analysis import latent
 
     entry = store.default_entry(store.list_models()[0])
     model, card = checkpoints.load_model(entry.path)
@@ -89,8 +90,10 @@ def test_the_warm_up_keeps_each_shipped_models_codes_for_the_pages(tmp_path, mon
     the codes the model gives, and a second warm-up has nothing left to do."""
     import numpy as np
 
-    from explorer import checkpoints, datasets, latent, store, warmup
-    from explorer.projection_files import load_codes
+    from explorer.analysis import latent, warmup
+    from explorer.analysis.projection_files import load_codes
+    from explorer.data import datasets
+    from explorer.runs import checkpoints, store
 
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
     encoded = warmup.warm_shipped_codes()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from explorer import store
-from explorer.checkpoints import CARD, WEIGHTS, save_model
 from explorer.errors import ConfigError
-from explorer.models import ModelConfig, build_model
-from explorer.store import (
+from explorer.families.models import ModelConfig, build_model
+from explorer.runs import store
+from explorer.runs.checkpoints import CARD, WEIGHTS, save_model
+from explorer.runs.store import (
     clean_stale_temps,
     list_models,
     new_run_path,

@@ -14,9 +14,10 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, exports, lessons
 from explorer.errors import ModelFileError
-from explorer.models import ModelConfig, build_model
+from explorer.families.models import ModelConfig, build_model
+from explorer.lessons import catalogue as lessons
+from explorer.runs import checkpoints, exports
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = {lessons.MAP: "Latent map", lessons.COMPARE: "Reconstructions",
@@ -60,7 +61,7 @@ def test_a_link_opens_the_view_it_describes(runs):
                    "interp_method": "spherical", "interp_tab": "Along one dimension",
                    "trav_dim": "z[3]", "trav_value": "1"})
     assert at.segmented_control(key="map_method").value == "pca"
-    at.switch_page("explorer/ui/interpolate.py").run()
+    at.switch_page("explorer/ui/pages/interpolate.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="model").value == "pretrained/mnist-vae-mlp-z16"
     assert at.number_input(key="interp_a").value == 5
@@ -78,7 +79,7 @@ def test_a_link_keeps_the_inside_pages_settings(runs):
     """The Inside page's settings (grid size, contours, dimensions) are in its link."""
     at = open_app({"model": "pretrained/mnist-vae-mlp-z16", "inside_tab": "Holes",
                    "holes_n": "12", "holes_prior": "false", "holes_i": "z[5]"})
-    at.switch_page("explorer/ui/inside.py").run()
+    at.switch_page("explorer/ui/pages/inside.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.slider(key="holes_n").value == 12
     assert at.checkbox(key="holes_prior").value is False
@@ -87,7 +88,7 @@ def test_a_link_keeps_the_inside_pages_settings(runs):
 
 def test_every_lesson_opens_its_view(runs):
     at = open_app()
-    at.switch_page("explorer/ui/lessons.py").run()
+    at.switch_page("explorer/ui/pages/lessons.py").run()
     assert at.title[0].value == "Lessons"
     for item in lessons.LESSONS:
         for i, view in enumerate(item.views):
@@ -101,7 +102,7 @@ def test_every_lesson_opens_its_view(runs):
             for key, value in view.params.items():
                 if key != "model":
                     assert widget_value(at, key) == value, (where, key)
-            at.switch_page("explorer/ui/lessons.py").run()
+            at.switch_page("explorer/ui/pages/lessons.py").run()
     # The slerp lesson opened its spherical view; its first view must say linear again, although
     # "linear" is the default and so never written in a URL.
     at.button(key="lesson_lerp-vs-slerp_0").click().run()
@@ -111,11 +112,12 @@ def test_every_lesson_opens_its_view(runs):
 def test_the_aes_grid_lesson_does_not_claim_the_grid_covers_its_codes(runs):
     """The AE's codes reach far beyond the grid's extent: the caption must not say the grid
     covers the latent space, and must say the codes may lie outside it."""
-    from explorer import datasets, latent
+    from explorer.analysis import latent
+    from explorer.data import datasets
 
     (view,) = [v for lesson in lessons.LESSONS for v in lesson.views if v.label == "The AE's grid"]
     at = open_app(view.params)
-    at.switch_page("explorer/ui/interpolate.py").run()
+    at.switch_page("explorer/ui/pages/interpolate.py").run()
     assert not at.exception, [e.message for e in at.exception]
     model, card = checkpoints.load_model(ROOT / view.model)
     codes = latent.encode_dataset(model, datasets.load_dataset(card["dataset"]["name"]).x_test)
@@ -128,8 +130,8 @@ def test_the_aes_grid_lesson_does_not_claim_the_grid_covers_its_codes(runs):
 
 # -- presenter mode ---------------------------------------------------------------------------
 def test_presenter_mode_hides_the_advanced_settings(runs):
-    advanced = {"explorer/ui/interpolate.py": ("grid_extent", "trav_span", "interp_steps"),
-                "explorer/ui/sample.py": ("sample_seed",)}
+    advanced = {"explorer/ui/pages/interpolate.py": ("grid_extent", "trav_span", "interp_steps"),
+                "explorer/ui/pages/sample.py": ("sample_seed",)}
     for present in (False, True):
         at = open_app({"present": "true"} if present else {})
         assert at.toggle(key="present").value is present
@@ -153,7 +155,7 @@ def test_a_non_finite_value_in_a_presenter_link_falls_back_to_the_default(
         runs, page_name, model, key, default, extra):
     def view(value):
         at = open_app({"present": "true", "model": model, key: value, **extra})
-        at.switch_page(f"explorer/ui/{page_name}.py").run()
+        at.switch_page(f"explorer/ui/pages/{page_name}.py").run()
         assert not at.exception, [e.message for e in at.exception]
         assert not at.error, [e.value for e in at.error]
         return [url for image in at.image for url in image.value], [c.value for c in at.caption]

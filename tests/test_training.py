@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.datasets import load_dataset
+from explorer.data.datasets import load_dataset
 from explorer.errors import ConfigError
-from explorer.models import ModelConfig, build_model
-from explorer.training import TrainConfig, evaluate_loss, pick_device, resolve_precision, train
+from explorer.families.models import ModelConfig, build_model
+from explorer.training.loop import TrainConfig, evaluate_loss, pick_device, resolve_precision, train
 
 DIGITS_CFG = ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=4, hidden=(64,))
 
@@ -143,8 +143,8 @@ def test_bf16_run_learns_as_well_and_reports_fp32_metrics():
 
 
 def test_card_records_the_precision(tmp_path):
-    from explorer.checkpoints import read_card
     from explorer.jobs import run_training
+    from explorer.runs.checkpoints import read_card
 
     out = tmp_path / "run"
     run_training(DIGITS_CFG, TrainConfig(epochs=1, precision="fp32"), "digits", out)

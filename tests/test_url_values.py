@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.ui.train_form import FIELDS
+from explorer.ui.parts.train_form import FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_a_hostile_link_opens_the_page_with_the_widget_at_its_default(page_name,
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params.update(query)
     at.run()
-    at.switch_page(f"explorer/ui/{page_name}.py").run()
+    at.switch_page(f"explorer/ui/pages/{page_name}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     for key in set(query) & set(DEFAULTS):
         assert at.number_input(key=key).value == DEFAULTS[key]
@@ -47,13 +47,13 @@ def test_a_good_link_still_sets_its_widgets(runs):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params.update({"train_epochs": "25", "train_kind": "ae"})
     at.run()
-    at.switch_page("explorer/ui/train.py").run()
+    at.switch_page("explorer/ui/pages/train.py").run()
     assert at.number_input(key="train_epochs").value == 25
     assert at.segmented_control(key="train_kind").value == "ae"
 
 
 def test_the_rules_come_from_the_train_form_itself():
-    from explorer.ui import train_form, url_values
+    from explorer.ui.parts import train_form, url_values
 
     rules = url_values.rules()
     for field in train_form.FIELDS:

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import datasets, usertext
+from explorer import usertext
+from explorer.data import datasets
+from explorer.families.models import ModelConfig
 from explorer.jobs import run_training
-from explorer.models import ModelConfig
-from explorer.training import TrainConfig
+from explorer.training.loop import TrainConfig
 from explorer.ui.pages import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,10 +104,10 @@ def test_the_names_are_shown_somewhere_escaped(hostile_model):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["model"] = hostile_model
     at.run()
-    at.switch_page("explorer/ui/compare.py").run()
+    at.switch_page("explorer/ui/pages/compare.py").run()
     markdown, _ = texts(at)
     assert any(usertext.md(HOSTILE[1]) in t for t in markdown), markdown
-    at.switch_page("explorer/ui/latent_map.py").run()
+    at.switch_page("explorer/ui/pages/latent_map.py").run()
     _, figures = texts(at)
     legend = [t["name"] for f in figures for t in json.loads(f).get("data", [])]
     assert usertext.html(HOSTILE[2]) in legend, legend

@@ -14,8 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import atomic, datasets, userdata
+from explorer.data import datasets, userdata
 from explorer.errors import DatasetError
+from explorer.runs import atomic
 from tests.drawings import class_zip, png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -114,9 +115,9 @@ def test_a_damaged_or_deleted_folder_leaves_the_registry(data_dir):
 
 @pytest.mark.parametrize("kind", ["ae", "vae", "cvae", "gan"])
 def test_every_model_kind_trains_on_a_user_dataset(data_dir, tmp_path, kind):
+    from explorer.families.models import ModelConfig
     from explorer.jobs import run_training
-    from explorer.models import ModelConfig
-    from explorer.training import TrainConfig
+    from explorer.training.loop import TrainConfig
 
     info = datasets.add_user_dataset("kinds", class_zip(side=16), "k.zip")
     cfg = ModelConfig(kind=kind, image_shape=info.image_shape, latent_dim=2, hidden=(16,),

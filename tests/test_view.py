@@ -1,4 +1,4 @@
-"""explorer.view: one view of a model, shared by every caller and memoised by content hash."""
+"""explorer.analysis.view: one view of a model, shared by every caller and memoised by content hash."""
 
 import threading
 
@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import checkpoints, latent
-from explorer.datasets import load_dataset
-from explorer.projection import ProjectionParams
-from explorer.view import ModelView
+from explorer.analysis import latent
+from explorer.analysis.projection import ProjectionParams
+from explorer.analysis.view import ModelView
+from explorer.data.datasets import load_dataset
+from explorer.runs import checkpoints
 
 VAE_Z16 = "pretrained/mnist-vae-mlp-z16"
 AE_Z2 = "pretrained/digits-ae-mlp-z2"
@@ -19,7 +20,7 @@ AE_Z2 = "pretrained/digits-ae-mlp-z2"
 def fresh(tmp_path, monkeypatch):
     """No codes or maps from earlier runs on disk, and no views from other tests."""
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("explorer.view._projection_cache", None)
+    monkeypatch.setattr("explorer.analysis.view._projection_cache", None)
     ModelView.forget_all()
     yield
     ModelView.forget_all()

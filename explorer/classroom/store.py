@@ -43,7 +43,7 @@ def database_url(runs: Path | None = None) -> str:
     runs folder."""
     if url := os.environ.get("EXPLORER_DATABASE_URL", "").strip():
         return url
-    from explorer import store
+    from explorer.runs import store
 
     folder = Path(runs or store.runs_dir())
     folder.mkdir(parents=True, exist_ok=True)
@@ -323,7 +323,7 @@ def _remove_folder(saved_path: str | None, runs: Path | None) -> None:
     """Remove a run's folder, only ever one directly inside the runs folder."""
     if not saved_path:
         return
-    from explorer import store
+    from explorer.runs import store
 
     root = Path(runs or store.runs_dir()).resolve()
     folder = Path(saved_path).resolve()

@@ -7,7 +7,7 @@ trained, its torch side (``impl``): the model class, the training step, evaluati
 
 The torch side of a family module provides:
 
-- ``build(cfg) -> nn.Module``: the untrained model of a :class:`~explorer.config.ModelConfig`;
+- ``build(cfg) -> nn.Module``: the untrained model of a :class:`~explorer.families.config.ModelConfig`;
 - ``Step(model, train_cfg, device)``: owns the optimisers; ``step(x, y, autocast) -> dict`` makes
   one update on a batch and returns ``loss`` (what the divergence guard watches) and its named
   parts, as tensors on the device (the loop reads them every few steps, never every step);
@@ -16,7 +16,7 @@ The torch side of a family module provides:
   dict`` gives the test row (may be empty); ``message(history) -> str`` a closing sentence;
 - ``evaluate(model, data, seed) -> dict``: the card's ``metrics``.
 
-Sampling is shared (:mod:`explorer.generate`): a family only says where its codes come from
+Sampling is shared (:mod:`explorer.families.generate`): a family only says where its codes come from
 (``codes_from_data``: a Gaussian fitted to the codes of its training images, for a family with
 no prior).
 """

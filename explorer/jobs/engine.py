@@ -25,9 +25,9 @@ from multiprocessing import forkserver
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 
-from explorer import store
 from explorer.jobs.limits import Limits
 from explorer.jobs.spec import JobSpec, JobState
+from explorer.runs import store
 
 log = logging.getLogger(__name__)
 

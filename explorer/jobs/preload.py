@@ -7,8 +7,8 @@ Only the fork server imports this module (see ``LocalProcesses``); its side effe
 import sklearn.neighbors  # noqa: F401 - k-NN accuracy on the card
 import torch
 
+import explorer.analysis.metrics  # noqa: F401
 import explorer.jobs.worker  # noqa: F401 - the code every job runs
-import explorer.metrics  # noqa: F401
 
 # The first optimiser built in a process imports torch's compiler stack: seconds on two cores.
 torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)

@@ -14,7 +14,8 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
+
+from explorer.paths import ROOT
 
 # Token authentication unless the department says otherwise; Ray reads this when it is imported.
 os.environ.setdefault("RAY_AUTH_MODE", "token")
@@ -25,7 +26,6 @@ import torch  # noqa: E402
 from explorer.jobs.spec import JobSpec
 from explorer.jobs.worker import run_job
 
-ROOT = Path(__file__).resolve().parents[2]
 CONNECT_TIMEOUT_S = 3.0  # to open the head's port
 JOIN_TIMEOUT_S = 10.0  # to join the cluster: a port that accepts and never answers must not hang
 

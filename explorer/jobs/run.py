@@ -14,12 +14,12 @@ from pathlib import Path
 import torch
 
 from explorer import families
-from explorer.checkpoints import model_bytes, save_model
-from explorer.datasets import SPLIT_SEED, load_dataset
+from explorer.analysis.replay import ReplayRecorder
+from explorer.data.datasets import SPLIT_SEED, load_dataset
 from explorer.errors import ExplorerError, ModelFileError
-from explorer.models import ModelConfig, build_model, can
-from explorer.replay import ReplayRecorder
-from explorer.training import TrainConfig, TrainEvent, TrainResult, pick_device, train
+from explorer.families.models import ModelConfig, build_model, can
+from explorer.runs.checkpoints import model_bytes, save_model
+from explorer.training.loop import TrainConfig, TrainEvent, TrainResult, pick_device, train
 
 
 @dataclass
@@ -100,7 +100,7 @@ def run_training(
         card = build_card(train_cfg, data, result, metrics, name or Path(out).name,
                           pick_device(train_cfg.device))
         try:
-            from explorer.store import check_room
+            from explorer.runs.store import check_room
 
             need = sum(t.numel() * t.element_size() for t in model.state_dict().values())
             check_room(Path(out).parent, need, room)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.config import ModelConfig
-from explorer.replay import thin
-from explorer.training import TrainConfig
+from explorer.analysis.replay import thin
+from explorer.families.config import ModelConfig
+from explorer.training.loop import TrainConfig
 
 MAX_STEP_POINTS = 2000  # live loss-curve points kept; older ones are thinned
 ACTIVE = ("queued", "starting", "running", "saving")

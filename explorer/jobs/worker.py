@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.datasets import load_dataset, mixed_indices
+from explorer.analysis.replay import ReplayRecorder
+from explorer.data.datasets import load_dataset, mixed_indices
 from explorer.errors import ExplorerError
 from explorer.jobs.run import run_training
 from explorer.jobs.spec import JobSpec
-from explorer.replay import ReplayRecorder
-from explorer.training import TrainEvent
+from explorer.training.loop import TrainEvent
 
 PREVIEW_IMAGES = 8  # test images whose reconstructions are shown each epoch
 
@@ -32,8 +32,8 @@ Emit = Callable[[str, dict], None]
 def _reconstruct(model, x: torch.Tensor, seed: int = 0) -> np.ndarray:
     """Each epoch's preview: reconstructions of `x`, or for a model without an encoder (GAN,
     CVAE) samples from the same fixed noise (for a CVAE, of the classes 0, 1, 2, ...)."""
-    from explorer.models import can
-    from explorer.training_gan import fixed_noise
+    from explorer.families.gan.measures import fixed_noise
+    from explorer.families.models import can
 
     was_training = model.training
     model.eval()
@@ -51,7 +51,7 @@ def _reconstruct(model, x: torch.Tensor, seed: int = 0) -> np.ndarray:
 
 def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
     """Train, evaluate and save `spec`'s run, reporting as it goes."""
-    from explorer.latent_diffusion import jobs as latent_diffusion
+    from explorer.families.latent_diffusion import jobs as latent_diffusion
 
     if latent_diffusion.is_diffusion(spec):  # a prior over a run's codes, not a model of images
         return latent_diffusion.run_job(spec, emit, should_stop)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from explorer.checkpoints import load_model
-from explorer.datasets import load_dataset
-from explorer.homework import write_bundle
-from explorer.latent import decode, encode_dataset
+from explorer.analysis.latent import decode, encode_dataset
+from explorer.data.datasets import load_dataset
+from explorer.lessons.homework import write_bundle
+from explorer.runs.checkpoints import load_model
 
 pytestmark = pytest.mark.browser
 LOCAL = ("file:", "blob:", "data:")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from explorer import store
+from explorer.runs import store
 from harness.page import open_page
 from tests.browser.helpers import assert_no_errors
 

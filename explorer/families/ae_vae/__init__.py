@@ -1,5 +1,5 @@
 """The autoencoder (AE) and the variational autoencoder (VAE): the networks are
-:mod:`explorer.models`'s; the step, test and evaluation are :mod:`.ops`."""
+:mod:`explorer.families.models`'s; the step, test and evaluation are :mod:`.ops`."""
 
 from explorer.families.base import Family
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from explorer.models import VAE, Autoencoder
+from explorer.families.models import VAE, Autoencoder
 
 
 def build(cfg) -> Autoencoder:
@@ -18,7 +18,7 @@ def loss(model, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, tor
 
 
 def evaluate(model, data, seed: int = 0) -> dict:
-    from explorer.metrics import evaluate as reconstruction_metrics
+    from explorer.analysis.metrics import evaluate as reconstruction_metrics
 
     return reconstruction_metrics(model, data, seed=seed)
 
@@ -48,7 +48,7 @@ class Step:
         return {}
 
     def test(self, x, y, seed: int) -> dict[str, float]:
-        from explorer.training import evaluate_loss
+        from explorer.training.loop import evaluate_loss
 
         return evaluate_loss(self.model, x, seed=seed, y=y)  # fp32: no autocast
 

@@ -1,4 +1,4 @@
-"""The conditional VAE (Sohn et al., 2015): the network is :mod:`explorer.cvae`'s; it trains
+"""The conditional VAE (Sohn et al., 2015): the network is :mod:`explorer.families.cvae.model`'s; it trains
 like the VAE on (image, label) pairs and is judged as a generator as well."""
 
 from explorer.families.base import Family

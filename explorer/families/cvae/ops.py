@@ -7,12 +7,12 @@ from explorer.families.ae_vae.ops import Step, loss  # noqa: F401 - the same ste
 
 
 def build(cfg):
-    from explorer.cvae import CVAE
+    from explorer.families.cvae.model import CVAE
 
     return CVAE(cfg)
 
 
 def evaluate(model, data, seed: int = 0) -> dict:
-    from explorer.scores import evaluate_generator
+    from explorer.analysis.scores import evaluate_generator
 
     return evaluate_generator(model, data, seed=seed)

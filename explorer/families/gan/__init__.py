@@ -1,5 +1,5 @@
 """The GAN (Goodfellow et al., 2014; DCGAN, Radford et al., 2016): the networks are
-:mod:`explorer.gan`'s; the two players' step and the collapse check are :mod:`.ops`."""
+:mod:`explorer.families.gan.model`'s; the two players' step and the collapse check are :mod:`.ops`."""
 
 from explorer.families.base import Family
 

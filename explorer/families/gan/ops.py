@@ -1,12 +1,12 @@
 """The torch side of the GAN: per batch, one discriminator step then one generator step, each
 with Adam at the usual GAN setting, and each epoch how varied the samples of a fixed batch of
-noise are compared with real images (:mod:`explorer.training_gan` holds those measures)."""
+noise are compared with real images (:mod:`explorer.families.gan.measures` holds those measures)."""
 
 from __future__ import annotations
 
 import torch
 
-from explorer.training_gan import (
+from explorer.families.gan.measures import (
     BETAS,
     collapse_reference,
     collapse_warning,
@@ -22,7 +22,7 @@ FUSED = False
 
 
 def build(cfg):
-    from explorer.gan import GAN
+    from explorer.families.gan.model import GAN
 
     return GAN(cfg)
 
@@ -37,7 +37,7 @@ def loss(model, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, tor
 
 
 def evaluate(model, data, seed: int = 0) -> dict:
-    from explorer.scores import evaluate_generator
+    from explorer.analysis.scores import evaluate_generator
 
     return evaluate_generator(model, data, seed=seed)
 

@@ -3,7 +3,7 @@
 from torch import nn
 
 from explorer.families.ae_vae.ops import Step, evaluate, loss  # noqa: F401 - the same contract
-from explorer.models import Autoencoder
+from explorer.families.models import Autoencoder
 
 
 class LinearAE(Autoencoder):

@@ -1,0 +1,1 @@
+"""What a model does with the data: metrics, scores, latent maths, neighbours, the 2-D maps and their cache."""

@@ -1,0 +1,15 @@
+"""Latent diffusion: a denoising diffusion model (Ho et al. 2020) over the codes of an AE or VAE
+run, with a cosine schedule (Nichol & Dhariwal 2021) and DDPM or DDIM sampling (Song et al. 2021);
+the base run's decoder turns its codes into images (Rombach et al. 2022 do this at scale).
+
+The family in one place: its config (config.py), network (model.py), schedule, training step
+(train.py), samplers, evaluation, files and one run start to end (run.py).
+"""
+
+from __future__ import annotations
+
+from explorer.families.latent_diffusion.config import FAMILY, DiffusionConfig, DiffusionTrainConfig
+
+CAPABILITIES = frozenset({"sample"})  # over a base run that decodes: it encodes nothing itself
+
+__all__ = ["CAPABILITIES", "FAMILY", "DiffusionConfig", "DiffusionTrainConfig"]

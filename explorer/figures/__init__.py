@@ -1,0 +1,1 @@
+"""Every plotly figure and image grid, from arrays: no computing here."""

@@ -1,0 +1,1 @@
+"""The lessons (guided presets for a class), the glossary, and the homework page a lesson exports."""

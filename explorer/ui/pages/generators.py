@@ -1,0 +1,97 @@
+"""Compare generators: the shipped AE, VAE, β-VAE, CVAE and GAN of one dataset side by side —
+sample grids at the same seed, their scores in one table, precision against recall."""
+
+import pandas as pd
+import streamlit as st
+
+from explorer import families
+from explorer.analysis import scores
+from explorer.analysis.score_words import table_in_words
+from explorer.errors import ExplorerError
+from explorer.families.generate import sample
+from explorer.families.latent_diffusion import views as diffusion_views
+from explorer.families.latent_diffusion.files import load_prior
+from explorer.figures.compare import precision_recall_figure
+from explorer.ui.parts import common
+
+common.start_page("Compare generators", needs_model=False)
+st.caption("Published comparisons often report that GAN samples are sharp but may miss modes "
+           "(high precision, lower recall) and that a VAE's cover the data but blur; the table "
+           "below says how these models score. The scores are measured in a small classifier's "
+           f"features: the first column is the {scores.FD_NAME}, lower when the samples' "
+           "features are spread more like the test images'; precision and recall follow "
+           "Kynkäänniemi et al. (2019, k = 3). The first row is a reference, not a best possible "
+           "score: real training images scored against the test images (a generator can beat "
+           "its precision, and its Fréchet distance depends on how many images each set has).")
+
+entries = [e for e in common.list_entries()[0] if e.source == "pretrained"]
+names = sorted({e.dataset for e in entries if families.of(e).generator_scores}) or ["mnist-5k"]
+dataset = st.selectbox("Dataset", names, key="gen_dataset", bind="query-params")
+seed = int(st.number_input("Seed", 0, 1_000_000, 0, key="gen_seed", bind="query-params"))
+chosen = [e for e in entries if e.dataset == dataset
+          and families.of(e).can("sample") and e.config.latent_dim > 2]
+
+
+def model_scores(path: str, content_hash: str, dataset: str) -> dict:
+    return common.ask(common.view_of(path, content_hash), "scores",
+                      f"Scoring {scores.N_SAMPLES:,} samples at each of {scores.SCORE_SEEDS} "
+                      "seeds…")
+
+
+data = common.get_dataset(dataset)
+n_train, n_test = len(data.x_train), len(data.x_test)
+try:
+    table = {f"real images ({n_train:,} train vs {n_test:,} test)": scores.floor(data)}
+    for e in chosen:
+        table[e.name] = model_scores(str(e.path), e.card["content_hash"], dataset)
+except ExplorerError as e:
+    st.info(str(e))
+    st.stop()
+# A shipped latent diffusion prior over a base: the base's decoder with the learned prior, its
+# scores measured the same way (5,000 samples, seed 0, against the test split) when it shipped.
+with_prior = diffusion_views.shipped_rows(chosen)
+for e, p in with_prior:
+    table[f"{e.name} + diffusion prior"] = {
+        k: p.card["scores"]["rows"]["diffusion-ddpm"][k] for k in ("fid", "precision", "recall")}
+
+columns = st.columns(min(len(chosen), 3) or 1)
+for i, e in enumerate(chosen):
+    model = common.get_model(str(e.path), e.card["content_hash"])
+    images, _ = sample(model, 16, seed=seed, data=data)
+    with columns[i % len(columns)]:
+        how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
+        common.show_grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}")
+for i, (e, p) in enumerate(with_prior, start=len(chosen)):
+    prior = load_prior(p.path)[0]
+    images = diffusion_views.sample_images(prior, common.get_model(str(e.path),
+                                                                   e.card["content_hash"]), 16, seed)
+    with columns[i % len(columns)]:
+        common.show_grid(images, ncols=4, size=48,
+                         caption=f"{e.name} + diffusion prior (DDPM, 100 steps)")
+
+# A score a model has no use for (class accuracy of an unconditional model) shows as "—": a
+# static table, since st.dataframe prints "None" in an empty cell whatever the Styler says.
+# Each cell is "mean ± sd" over the sampling seeds: the third decimal alone would claim more than
+# the scores hold.
+st.table(pd.DataFrame({name: {scores.SCORE_NAMES[k]: scores.with_spread(row, k)
+                              for k in scores.SPREAD_KEYS} for name, row in table.items()}).T)
+n_compared = min(n_test, scores.N_SAMPLES)
+sizes = (f"Each model's Fréchet distance compares its {scores.N_SAMPLES:,} samples with the "
+         f"{n_test:,} test images; precision and recall compare {n_compared:,} of the samples (a "
+         f"seeded random subset) with {n_compared:,} test images, since both scores change with "
+         f"the sets' sizes. Each number is the mean ± standard deviation over {scores.SCORE_SEEDS} "
+         "sampling seeds (for the real images, over the subsets drawn). ")
+missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
+           "the classifier reads as the class asked for): the other rows show —. "
+           if any("class_accuracy" not in row for row in table.values()) else "")
+ranked = {e.name: e.config.kind for e in chosen}
+ranked.update({f"{e.name} + diffusion prior": "latent-diffusion" for e, _ in with_prior})
+st.caption(sizes + missing + table_in_words(table, ranked))
+if with_prior:
+    st.caption("A row “+ diffusion prior” decodes, with that model's own decoder, codes drawn "
+               "from a latent diffusion model trained on its training codes (DDPM, 100 steps; "
+               "the Latent diffusion page shows it at work). Its scores were measured once, at "
+               "seed 0, when it shipped, so they carry no spread: the other rows' spreads show "
+               "how far one seed can move a score.")
+st.plotly_chart(common.chart_style(precision_recall_figure(table)),
+                config={"displayModeBar": False})

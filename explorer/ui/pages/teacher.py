@@ -1,0 +1,156 @@
+"""Teacher: open a class, show the room how to join (code, link, QR), the roster, and the class
+dashboard, live: one row per student, the loss curves and the class's rate–distortion plane."""
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import segno
+import streamlit as st
+
+from explorer.classroom import ClassError
+from explorer.classroom import dashboard as board
+from explorer.errors import plain
+from explorer.figures import classroom as figures_class
+from explorer.ui import pages
+from explorer.ui.parts import class_parts, common
+
+common.start_page("Teacher", needs_model=False)
+store = class_parts.class_store()
+if store is None:
+    st.stop()
+if not class_parts.is_teacher(store):
+    st.caption("This page is the teacher's. Type the teacher key: the one the app was started "
+               "with (EXPLORER_TEACHER_KEY), or the one `python -m explorer class new` printed.")
+    with st.form("teacher_key_form"):
+        typed = st.text_input("Teacher key", type="password")
+        if st.form_submit_button("Open the teacher's page"):
+            try:
+                if class_parts.try_key(store, typed):
+                    st.rerun()
+                st.error("That is not the teacher key.")
+            except ClassError as e:
+                st.error(str(e))
+    st.stop()
+
+key, who = class_parts.teacher_key(), class_parts.caller()
+classes = store.classes()
+with st.expander("Open a new class", expanded=not classes):
+    with st.form("new_class"):
+        name = st.text_input("Class name", max_chars=80, placeholder="Autoencoders, week 3")
+        if st.form_submit_button("Open the class"):
+            try:
+                class_parts.choose_class(store.open_class(name, key=key, caller=who).id)
+                st.rerun()
+            except ClassError as e:
+                st.error(str(e))
+if not classes:
+    st.stop()
+
+by_id = {c.id: c for c in classes}
+current = class_parts.chosen_class(store) or classes[-1]
+chosen = st.selectbox("Class", list(by_id), index=list(by_id).index(current.id),
+                      format_func=lambda i: by_id[i].name + (" (closed)" if by_id[i].closed else ""))
+class_parts.choose_class(chosen)
+klass = by_id[chosen]
+
+link = class_parts.join_link(klass.code)
+left, right = st.columns([3, 2])
+with left:
+    st.markdown(f"### Join code: `{klass.code}`")
+    st.caption("Students open this link (or scan the code), then type their name:")
+    st.code(link, language=None)
+    if klass.closed:
+        st.warning("This class is closed to new students.")
+    if st.button("Reopen the class" if klass.closed else "Close the class to new students"):
+        store.close_class(klass.id, key=key, caller=who, closed=not klass.closed)
+        st.rerun()
+with right:
+    png = io.BytesIO()
+    segno.make(link, error="m").save(png, kind="png", scale=12, border=2)
+    st.image(png.getvalue(), width=320, caption="Scan to join")
+
+COLUMNS = {"student": "Student", "run": "Run", "model": "Model", "state": "State",
+           "neg_elbo": "−ELBO (nats)", "rate": "Rate (nats)", "distortion": "Distortion (nats)",
+           "knn_acc": "k-NN accuracy", "fid": "FD", "precision": "Precision",
+           "recall": "Recall"}
+
+
+@st.fragment(run_every=0.5)
+def dashboard() -> None:
+    """The table, re-read twice a second: a row shows an epoch within ~0.5 s of the recorder
+    writing it (a small query; the charts below refresh less often)."""
+    if (trouble := class_parts.recorder().trouble):
+        st.warning(trouble, icon=":material/database:")
+    rows = board.rows(store, klass.id)
+    st.subheader(f"Class dashboard: {len(rows)} student{'s' if len(rows) != 1 else ''}")
+    if not rows:
+        st.caption("No one has joined yet.")
+        return
+    table = pd.DataFrame([{label: r.get(k) for k, label in COLUMNS.items()} for r in rows])
+    # A static table: every cell is text in the page (names as typed), large on a projector.
+    st.table(table.dropna(axis=1, how="all").round(3).fillna("").set_index("Student"))
+
+
+@st.fragment(run_every=2.0)
+def charts() -> None:
+    """The class's loss curves and rate–distortion plane, every 2 s (plotly redraws cost more)."""
+    curves = board.curves(store, klass.id)
+    points = board.rd_points(store, klass.id)
+    left, right = st.columns(2)
+    with left:
+        if curves:
+            st.plotly_chart(figures_class.class_curves_figure(curves), key="class_curves")
+    with right:
+        if [p for p in points if p["rate"] is not None]:
+            st.plotly_chart(figures_class.class_rd_figure(points), key="class_rd")
+            st.caption("This class's VAE runs only (never joined to the shipped β sweep).")
+    for p in points:
+        if p["note"]:
+            st.caption(f"⚠️ {plain(p['student'])} ({plain(p['run'])}): {p['note']}")
+
+
+dashboard()
+charts()
+st.download_button("Export the table (CSV)", key="class_csv", on_click="ignore",
+                   data=lambda: board.export_csv(store, klass.id, key=key, caller=who),
+                   file_name=f"class-{klass.code}.csv", mime="text/csv",
+                   icon=":material/download:")
+
+saved = {r.id: r for r in store.runs(klass.id, include_hidden=True) if r.saved_path}
+if saved:
+    show, where, go = st.columns([3, 2, 1], vertical_alignment="bottom")
+    run_id = show.selectbox("Put a run on the projector", list(saved), key="class_show_run",
+                            format_func=lambda i: f"{saved[i].student or 'teacher'} · "
+                                                  f"{saved[i].run_name}")
+    page_name = where.selectbox("on the page", ["map", "compare", "interpolate", "sample",
+                                                "rate_distortion", "generators"],
+                                key="class_show_page",
+                                format_func=lambda n: pages.PAGES[n].title)
+    go.button("Show", on_click=pages.open_page, args=(page_name,),
+              kwargs={"model": f"runs/{Path(saved[run_id].saved_path).name}"})
+
+st.subheader("Roster and runs")
+runs = store.runs(klass.id, include_hidden=True)
+for student in store.roster(klass.id):
+    mine = [r for r in runs if r.student_id == student.id]
+    with st.container(border=True, key=f"roster_{student.id}"):
+        head, remove = st.columns([5, 1])
+        head.text(student.name)
+        if remove.button("Remove", key=f"remove_{student.id}",
+                         help="Their identity stops working; their runs stay until deleted."):
+            store.remove_student(student.id, key=key, caller=who)
+            st.rerun()
+        for run in mine:
+            text, hide, delete = st.columns([4, 1, 1])
+            text.text(f"{run.run_name}: {run.ending()}" + (" (hidden)" if run.hidden else ""))
+            if hide.button("Show" if run.hidden else "Hide", key=f"hide_{run.id}"):
+                store.hide_run(run.id, key=key, caller=who, hidden=not run.hidden)
+                st.rerun()
+            if delete.button("Delete", key=f"delete_{run.id}", disabled=run.status not in
+                             ("finished", "stopped", "tab_closed", "failed", "cancelled")):
+                try:
+                    store.delete_run(run.id, key=key, caller=who)
+                    st.rerun()
+                except ClassError as e:
+                    st.error(str(e))

@@ -1,0 +1,1 @@
+"""Streamlit parts the pages share (the sidebar, the map's views, the Train form)."""

@@ -1,0 +1,124 @@
+"""The latent map's main view: the test set's codes in 2-D, coloured by class or by one number per
+image; find an image or a class, or select points, to see their images, reconstructions and
+nearest neighbours."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from functools import partial
+
+import numpy as np
+import streamlit as st
+
+from explorer.analysis import mapview
+from explorer.figures import map as figures_map
+from explorer.lessons import catalogue as lessons
+from explorer.runs import exports
+from explorer.ui import pages
+from explorer.ui.parts import common, map_parts
+from explorer.ui.parts.neighbours import show_neighbours
+
+PRESENTER_HEIGHT = 620  # px of the map in presenter mode (560 otherwise)
+PRESENTER_MARKER = 8  # px of a point in presenter mode (5 otherwise)
+
+
+def find_control(cur: common.Current, how_where, which_where) -> tuple[Hashable, list[int]]:
+    """"Find" (bound to the URL): one test image by index, or every image of one class; returns
+    what is searched for (None for nothing) and the test images found."""
+    labels, names = cur.labels, cur.names
+    how = how_where.segmented_control(
+        "Find", ["image", "class"], key="map_find", bind="query-params",
+        help="Ring one test image (by its index) or every image of a class on the map, and "
+             "show them below.")
+    if how == "image":
+        n = len(labels)
+        common.keep_in_range("map_find_index", 0, n - 1, 0)
+        i = int(which_where.number_input("Test image #", 0, n - 1, 0, key="map_find_index",
+                                         bind="query-params"))
+        return ("image", i), [i]
+    if how == "class":
+        def class_number(value) -> int:  # its option (3) or, in a link, the class's name
+            return names.index(value) if value in names else int(value)
+
+        common.keep_in_range("map_find_class", 0, len(names) - 1, 0, parse=class_number)
+        c = int(which_where.selectbox("Class", range(len(names)), format_func=names.__getitem__,
+                                      key="map_find_class", bind="query-params"))
+        return ("class", c), np.flatnonzero(labels == c).tolist()
+    return None, []
+
+
+def show(cur: common.Current) -> None:
+    codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
+    labels, names = cur.labels, cur.names
+    dim = codes.shape[1]
+    presenting = common.presenting()
+    if presenting and dim > 2:
+        # One row of controls (the projection's knobs are hidden), so that on a projector the
+        # map starts high on the screen; a dimension to colour by goes under "Colour by".
+        c0, c1, c3, c4 = st.columns(4)
+        params = map_parts.projection_controls(dim, where=c0)
+        c2 = c1
+    else:
+        params = map_parts.projection_controls(dim)
+        c1, c2, c3, c4 = st.columns(4)
+    colour, j = map_parts.colour_control(cur, c1, c2)
+    find, found = find_control(cur, c3, c4)
+    coords, pending = map_parts.map_coords(cur, params)
+    map_parts.wait_for([pending])
+
+    shown = map_parts.shown_method(dim, params, pending)
+    values = map_parts.colour_values(cur, colour, j)
+    title = mapview.colour_title(colour, cur.cfg.kind, cur.cfg.likelihood, j) \
+        if values is not None else ""
+    # Only what was found is ringed, never the clicked points: changing the figure makes
+    # Streamlit drop the selection, and plotly already dims the points that are not selected.
+    # Presenting: a taller map (on a 1024×768 projector it nearly fills the screen) with points
+    # big enough to see from the back of the room.
+    fig = figures_map.map_figure(coords, labels, names, shown, highlight=found, values=values,
+                                 values_title=title, centre=0.0 if colour == "z" else None,
+                                 highlight_name="found", height=PRESENTER_HEIGHT if presenting
+                                 else 560, marker_size=PRESENTER_MARKER if presenting else 5)
+    event = st.plotly_chart(common.chart_style(fig), key="map_chart", on_select="rerun",
+                            selection_mode=("points", "box", "lasso"))
+    if dim == 2:  # under the map, not between its controls and it
+        what = "posterior mean" if cur.is_vae else "code"  # an AE has no posterior
+        st.caption("This model's code is 2-D, so the map is the latent space itself: no "
+                   f"projection, nothing distorted. Each point is one test image's {what}.")
+    # A selection made on another model's map may point past this test set: drop those.
+    picked = [i for i in mapview.selected_indices(event.selection if event else None)
+              if i < len(codes)]
+    # The selection outlives its figure (a UMAP map replacing its PCA stand-in, another
+    # colouring); a new search replaces it.
+    chosen, kept = mapview.choose(picked, found, (cur.hash, find, (shown, colour, j)),
+                                  st.session_state.get("map_kept"))
+    st.session_state["map_kept"] = kept
+    if not common.presenting():
+        st.download_button(
+            "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
+            file_name=f"{cur.entry.name}-{shown}.csv", mime="text/csv", key="map_csv",
+            on_click="ignore", icon=":material/download:", type="tertiary",
+            help="One row per test image: index, label, class name, its x and y on this map, "
+                 "and its full code z_0 … z_(D-1).")
+
+    if not chosen:
+        st.caption("Click a point (shift-click adds more), or pick Box or Lasso Select in the "
+                   "chart's toolbar and draw around some, or Find one, to see their images and "
+                   "what the model makes of them."
+                   + (" Click a class in the legend to hide it." if values is None else ""))
+        return
+
+    if kept.inherited:
+        st.caption("Kept from the map shown before; select on this one to start afresh.")
+        if st.button("Clear the selection", icon=":material/deselect:", type="tertiary"):
+            st.session_state["map_kept"] = None
+            st.rerun()
+    map_parts.show_chosen(cur, chosen, [("Reconstructions", cur.model, codes)])
+    show_neighbours(cur, chosen)
+
+    pair = mapview.pair_for_interpolation(chosen, labels)
+    if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
+                                      icon=":material/linear_scale:"):
+        st.session_state["interp_pair"] = pair
+        # The pair is on the first tab: open that one, not whichever was used last.
+        st.session_state.pop("interp_tab", None)
+        pages.switch("interpolate", {"interp_tab": lessons.PAIR_TAB})
