@@ -1,12 +1,13 @@
-"""The screens the app is checked and photographed on, and its pages' addresses (the default
-page, the latent map, lives at the root)."""
+"""The screens the app is checked and photographed on, and its pages' addresses, read from the
+app's one page table (the default page, the latent map, lives at the root)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PAGE_PATHS = ("", "lessons", "compare", "interpolate", "sample", "draw", "inside", "train",
-              "rate-distortion", "generators", "join", "teacher", "latent-diffusion")
+from explorer.ui.pages import PAGES
+
+PAGE_PATHS = tuple(spec.url_path or "" for spec in PAGES.values())
 
 
 @dataclass(frozen=True)

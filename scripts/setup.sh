@@ -8,7 +8,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 # A lesson's homework page decodes with ONNX Runtime Web, copied into the export from here
-# (gitignored); pinned like explorer/homework/runtime.py's ORT_WEB_VERSION.
+# (gitignored); pinned like explorer/lessons/homework/runtime.py's ORT_WEB_VERSION.
 ORT_WEB=onnxruntime-web@1.30.0
 if ! grep -qs '"version": "1.30.0"' .cache/npm/node_modules/onnxruntime-web/package.json; then
   if ! command -v npm >/dev/null && [ "${1:-}" = "--test" ]; then

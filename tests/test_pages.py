@@ -19,6 +19,7 @@ from explorer.families import models
 from explorer.families.models import ModelConfig
 from explorer.figures import compare as figures_compare
 from explorer.runs import checkpoints
+from explorer.ui.pages import PAGES as TABLE
 from tests.apptest_helpers import open_page
 from tests.hostile import (
     _card,
@@ -31,8 +32,9 @@ from tests.hostile import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["explorer/ui/pages/latent_map.py", "explorer/ui/pages/compare.py", "explorer/ui/pages/interpolate.py",
-         "explorer/ui/pages/sample.py", "explorer/ui/pages/train.py", "explorer/ui/pages/diffusion.py"]
+# Pages by their key in the app's one page table (explorer/ui/pages/__init__.py).
+PAGES = [TABLE[key].path for key in ("map", "compare", "interpolate", "sample", "train",
+                                      "diffusion")]
 
 
 def image_with_caption(at: AppTest, prefix: str) -> str:
@@ -220,8 +222,8 @@ def test_a_model_with_infinite_codes_gets_a_sentence_on_interpolate(broken_model
     assert "overflow" in at.error[0].value and not at.image
 
 
-APP_PAGES = ["explorer/ui/pages/latent_map.py", "explorer/ui/pages/compare.py", "explorer/ui/pages/interpolate.py",
-             "explorer/ui/pages/sample.py", "explorer/ui/pages/draw.py", "explorer/ui/pages/inside.py"]
+APP_PAGES = [TABLE[key].path for key in ("map", "compare", "interpolate", "sample", "draw",
+                                          "inside")]
 
 
 def test_the_app_shows_a_sentence_for_every_bad_run(tmp_path, marker, monkeypatch):

@@ -82,7 +82,7 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
     for name, epochs in (("Ada", 3), ("Bo <b>", 400), ("Cy", 3)):
         page = students[name]
         open_page(page, class_server, "train")
-        form = fill_train_form(page, "Digits 8×8", {"Epochs": epochs, "Latent size": 2,
+        form = fill_train_form(page, "Digits 8×8", {"Epochs": epochs, "Code size": 2,
                                                     "Batch size": 32})
         form.get_by_role("button", name="Train").click()
         wait_idle(page, expect_run=True) if epochs == 3 else None

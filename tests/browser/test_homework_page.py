@@ -152,4 +152,6 @@ def test_a_bundle_without_its_runtime_says_so_and_still_shows_the_lesson(offline
     page.wait_for_selector("body:not([data-state=loading])", timeout=60_000)
     assert page.get_attribute("body", "data-state") == "error"
     expect(page.locator("#status")).to_contain_text("ONNX Runtime Web is missing")
-    expect(page.locator("h1")).to_have_text("Why the VAE's latent space has far fewer holes")
+    from explorer.lessons.catalogue import lesson
+
+    expect(page.locator("h1")).to_have_text(lesson("no-holes").title)

@@ -31,6 +31,9 @@ class PageSpec:
         return f"{FOLDER}/{self.file}"
 
 
+# In this order in the sidebar, which folds all past the first ten under "View more" once there
+# are more than twelve: what a class uses every minute comes first (Train is the tenth), and the
+# class's own pages, reached from their link, come last.
 PAGES: dict[str, PageSpec] = {
     "lessons": PageSpec("lessons.py", "Lessons", ":material/school:", "Learn", "lessons"),
     "map": PageSpec("latent_map.py", "Latent map", ":material/scatter_plot:", "Explore"),
@@ -46,9 +49,9 @@ PAGES: dict[str, PageSpec] = {
                                 ":material/show_chart:", "Explore", "rate-distortion"),
     "generators": PageSpec("generators.py", "Compare generators", ":material/grid_view:",
                            "Explore", "generators"),
-    "diffusion": PageSpec("diffusion.py", "Latent diffusion", ":material/blur_on:", "Explore",
-                          "latent-diffusion"),
     "train": PageSpec("train.py", "Train", ":material/model_training:", "Build", "train"),
+    "diffusion": PageSpec("diffusion.py", "Latent diffusion", ":material/blur_on:", "Build",
+                          "latent-diffusion"),
     "join": PageSpec("join.py", "Join the class", ":material/how_to_reg:", "Class", "join"),
     "teacher": PageSpec("teacher.py", "Teacher", ":material/co_present:", "Class", "teacher"),
 }
