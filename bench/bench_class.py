@@ -34,7 +34,7 @@ from bench_classroom import PeakMemory, drawn, move_slider  # noqa: E402
 
 from harness.app_server import running_app  # noqa: E402
 from harness.chromium import chromium_missing, launch_chromium  # noqa: E402
-from harness.page import ERRORS  # noqa: E402
+from harness.page import ERRORS, TRAIN_FORM  # noqa: E402
 from harness.pages import PROJECTOR  # noqa: E402
 
 KEY = "bench-teacher-key"
@@ -90,7 +90,7 @@ async def join_and_open_train(browser, url: str, code: str, name: str, epochs: i
         await page.get_by_text(f"You are {name}").wait_for()
         await page.goto(f"{url}/train", wait_until="domcontentloaded")
         await drawn(page, "Train a model", timeout)
-        field = page.locator('[data-testid="stForm"]').get_by_label("Epochs", exact=True)
+        field = page.locator(TRAIN_FORM).get_by_label("Epochs", exact=True)
         await field.fill(str(epochs))
         await field.press("Tab")
         return page
@@ -118,7 +118,7 @@ async def wait_saved(runs: Path, names: set[str], budget: float, t0: float) -> f
 
 
 async def press_train(pages) -> None:
-    await asyncio.gather(*(p.locator('[data-testid="stForm"]').get_by_role(
+    await asyncio.gather(*(p.locator(TRAIN_FORM).get_by_role(
         "button", name="Train").click() for p in pages))
 
 
