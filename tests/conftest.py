@@ -90,3 +90,16 @@ def marker(tmp_path):
     path = tmp_path / "PWNED"
     yield path
     assert not path.exists(), "a pickle was unpickled"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A private data folder for a class's own datasets; the registry forgets them afterwards."""
+    from explorer.data import datasets
+
+    folder = tmp_path / "data"
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
+    datasets.refresh_user_datasets()
+    yield folder
+    monkeypatch.undo()
+    datasets.refresh_user_datasets()

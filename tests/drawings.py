@@ -30,3 +30,10 @@ def class_zip(counts=None, side=12, extra=(), fmt="PNG", ext="png", colour=False
         for entry, data in extra:
             zf.writestr(entry, data)
     return buffer.getvalue()
+
+
+def npz(**arrays) -> bytes:
+    """Arrays as the bytes of an .npz file, as a user would upload them."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()

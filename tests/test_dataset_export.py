@@ -14,16 +14,6 @@ from explorer.data.dataset_export import dataset_npz
 from explorer.errors import DatasetError
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
-    datasets.refresh_user_datasets()
-    yield folder
-    monkeypatch.undo()
-    datasets.refresh_user_datasets()
-
-
 def as_set(x) -> set[bytes]:
     return {np.rint(image.numpy() * 255).astype(np.uint8).tobytes() for image in x}
 

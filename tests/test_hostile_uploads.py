@@ -16,24 +16,9 @@ from PIL import Image
 from explorer.data import datasets, userdata
 from explorer.errors import DatasetError, ModelFileError
 from explorer.families.models import ModelConfig
+from tests.drawings import npz
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
-    datasets.refresh_user_datasets()
-    yield folder
-    monkeypatch.undo()
-    datasets.refresh_user_datasets()
-
-
-def npz(**arrays) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
 
 
 def peak_mb_over_baseline(code: str) -> float:

@@ -17,26 +17,9 @@ from PIL import Image
 from explorer.data import datasets, userdata
 from explorer.errors import DatasetError
 from explorer.runs import atomic
-from tests.drawings import class_zip, png
+from tests.drawings import class_zip, npz, png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A private data folder; the registry forgets its datasets afterwards."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
-    datasets.refresh_user_datasets()
-    yield folder
-    monkeypatch.undo()
-    datasets.refresh_user_datasets()
-
-
-def npz(**arrays) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
 
 
 def no_files(folder) -> bool:

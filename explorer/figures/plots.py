@@ -259,8 +259,6 @@ def replay_figure(coords: np.ndarray, epochs: np.ndarray, labels: np.ndarray,
     fig = go.Figure(data=traces(coords[0]),
                     frames=[go.Frame(data=traces(f), name=nm) for f, nm in zip(coords, names,
                                                                                 strict=True)])
-    play = dict(frame=dict(duration=frame_ms, redraw=True), transition=dict(duration=0),
-                fromcurrent=True, mode="immediate")
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=10, b=120),  # room for Play and the slider
         xaxis=dict(range=[float(lo[0] - pad[0]), float(hi[0] + pad[0])], title=axis_names[0],
@@ -268,23 +266,32 @@ def replay_figure(coords: np.ndarray, epochs: np.ndarray, labels: np.ndarray,
         yaxis=dict(range=[float(lo[1] - pad[1]), float(hi[1] + pad[1])], title=axis_names[1],
                    autorange=False),
         legend=dict(title="class", itemsizing="constant"),
+        **play_controls(names, frame_ms, redraw=True),
+    )
+    return fig
+
+
+def play_controls(names: Sequence[str], frame_ms: int, redraw: bool) -> dict:
+    """Layout of an animated figure's Play / Pause buttons and its frame slider (below the plot,
+    which keeps a 120 px bottom margin for them): `names` are the frames', in order."""
+    still = dict(duration=0)
+    play = dict(frame=dict(duration=frame_ms, redraw=redraw), transition=still,
+                fromcurrent=True, mode="immediate")
+    pause = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=still)
+    return dict(
         updatemenus=[dict(
             type="buttons", direction="left", x=0.0, y=-0.2, xanchor="left", yanchor="top",
             showactive=False, pad=dict(r=10, t=0),
             buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
-                     dict(label="❚❚ Pause", method="animate",
-                          args=[[None], dict(frame=dict(duration=0, redraw=False),
-                                             mode="immediate", transition=dict(duration=0))])],
-        )],
+                     dict(label="❚❚ Pause", method="animate", args=[[None], pause])])],
         sliders=[dict(
             active=0, x=0.2, len=0.8, y=-0.14, yanchor="top", pad=dict(t=0, b=0),
             currentvalue=dict(prefix="", visible=True),
             steps=[dict(label=nm, method="animate",
-                        args=[[nm], dict(frame=dict(duration=0, redraw=True), mode="immediate",
-                                         transition=dict(duration=0))]) for nm in names],
-        )],
+                        args=[[nm], dict(frame=dict(duration=0, redraw=redraw),
+                                         mode="immediate", transition=still)])
+                   for nm in names])],
     )
-    return fig
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from explorer import families
 from explorer.analysis import latent, mapview
 from explorer.families import generate
 from explorer.families.latent_diffusion import files, views
-from explorer.families.latent_diffusion.figures import moment_figure, movie_figure
+from explorer.figures.diffusion import moment_figure, movie_figure
 from explorer.ui.parts import common
 from explorer.ui.parts.diffusion_train import train_section
 

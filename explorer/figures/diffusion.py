@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.plots import class_traces
+from explorer.figures.plots import class_traces, play_controls
 
 NOISE_COLOUR = "#333333"
 PATH_COLOUR = "#d62728"
@@ -43,26 +43,12 @@ def movie_figure(path: np.ndarray, ts: Sequence[int], codes: np.ndarray, labels:
               for p, nm in zip(path, names, strict=True)]
     fig = go.Figure(data=[*background, _moving(path[0], "samples")], frames=frames)
     xr, yr = _ranges(codes, path[-1])
-    play = dict(frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=0),
-                fromcurrent=True, mode="immediate")
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=10, b=120),
         xaxis=dict(range=xr, title="z[0]", autorange=False),
         yaxis=dict(range=yr, title="z[1]", autorange=False),
         legend=dict(title="test codes", itemsizing="constant"),
-        updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.2, xanchor="left", yanchor="top",
-            showactive=False, pad=dict(r=10, t=0),
-            buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
-                     dict(label="❚❚ Pause", method="animate",
-                          args=[[None], dict(frame=dict(duration=0, redraw=False),
-                                             mode="immediate", transition=dict(duration=0))])])],
-        sliders=[dict(
-            active=0, x=0.2, len=0.8, y=-0.14, yanchor="top", pad=dict(t=0, b=0),
-            currentvalue=dict(prefix="", visible=True),
-            steps=[dict(label=nm, method="animate",
-                        args=[[nm], dict(frame=dict(duration=0, redraw=False), mode="immediate",
-                                         transition=dict(duration=0))]) for nm in names])],
+        **play_controls(names, frame_ms, redraw=False),
     )
     return fig
 
