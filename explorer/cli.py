@@ -98,10 +98,9 @@ def cmd_datasets_export(args) -> int:
 
 
 def cmd_train(args) -> int:
-    if args.model == "latent-diffusion":  # a prior over a run's codes, not a model of images
-        from explorer.families.latent_diffusion import cli
-
-        return cli.train(args, ProgressBar())
+    family = families.get(args.model)
+    if family.base_run:  # a family over another run's codes, not a model of images
+        return family.ops().train_cli(args, ProgressBar())
     from explorer.data.datasets import get_info
     from explorer.families.models import ModelConfig, parse_hidden
     from explorer.jobs import run_training
@@ -140,12 +139,11 @@ def cmd_eval(args) -> int:
     from explorer.analysis.metrics import evaluate
     from explorer.analysis.scores import evaluate_generator
     from explorer.data.datasets import load_dataset
-    from explorer.families.latent_diffusion import cli
     from explorer.families.models import can
     from explorer.runs.checkpoints import load_model
 
-    if cli.is_prior(args.path):
-        return cli.evaluate(args)
+    if (family := families.folder_family(args.path)) is not None:  # e.g. a prior over codes
+        return family.ops().eval_cli(args)
     model, card = load_model(args.path)
     data = load_dataset(card.get("dataset", {}).get("name", "mnist-5k"))
     if can(model, "encode"):
@@ -236,12 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save it as a run")
     t.add_argument("--dataset", default="mnist-5k")
-    t.add_argument("--model", choices=[*families.names(), "latent-diffusion"], default="vae",
+    over = families.names(base_run=True)  # families trained over another run's codes
+    t.add_argument("--model", choices=[*families.names(), *over], default="vae",
                    help="a GAN trains best with --lr 2e-4 --batch-size 64; "
-                   "latent-diffusion learns the codes of --base RUN")
-    t.add_argument("--base", help="latent-diffusion: the AE/VAE run, pretrained/NAME or runs/NAME")
+                   + ", ".join(over) + " learns the codes of --base RUN")
+    t.add_argument("--base", help=f"{'/'.join(over)}: the AE/VAE run, pretrained/NAME or "
+                                  "runs/NAME")
     t.add_argument("--codes", choices=["mean", "draw"], default="mean",
-                   help="latent-diffusion: the base's posterior means, or draws (a VAE)")
+                   help=f"{'/'.join(over)}: the base's posterior means, or draws (a VAE)")
     t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     t.add_argument("--latent-dim", type=int, default=16)
     t.add_argument("--hidden", default="",

@@ -20,6 +20,7 @@ from explorer.training.loop import TrainConfig, train
 from explorer.ui.pages import PAGES
 from tests.apptest_helpers import open_page
 from tests.families.linear import FAMILY
+from tests.families.mean_prior import FAMILY as MEAN_PRIOR
 
 ROOT = Path(__file__).resolve().parent.parent
 LINEAR = {"kind": "linear", "arch": "mlp", "image_shape": (1, 8, 8), "latent_dim": 2,
@@ -105,3 +106,46 @@ def test_no_family_is_named_outside_the_families_package():
              if "families" not in path.relative_to(ROOT).parts
              for n, line in enumerate(path.read_text().splitlines(), 1) if named.search(line)]
     assert found == []
+
+
+@pytest.fixture
+def mean_prior():
+    families.register(MEAN_PRIOR)
+    yield MEAN_PRIOR
+    families.unregister(MEAN_PRIOR.name)
+
+
+def test_a_family_over_another_runs_codes_trains_and_evaluates_from_the_cli(runs, mean_prior,
+                                                                           capsys):
+    """A family over a base run's codes, added from one test folder, is trained by `train --model
+    NAME --base RUN` and evaluated by `eval FOLDER`: the CLI asks the registry, naming none."""
+    out = runs / "mean"
+    assert cli.main(["train", "--model", "mean-prior", "--base", "pretrained/digits-ae-mlp-z2",
+                     "--out", str(out)]) == 0
+    assert mean_prior.owns(out) and families.folder_family(out) is mean_prior
+    capsys.readouterr()
+    assert cli.main(["eval", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"base": "pretrained/digits-ae-mlp-z2",
+                                                   "dims": 2}
+    assert "mean-prior" not in families.names()  # not offered where image models are
+
+
+def test_the_job_worker_runs_a_family_over_another_runs_codes(runs, mean_prior):
+    from explorer.jobs import JobSpec
+    from explorer.jobs.worker import run_job
+
+    spec = JobSpec.over_run({"kind": "mean-prior", "base": "pretrained/digits-vae-mlp-z2"},
+                            {"epochs": 1}, runs / "mean-job")
+    events = []
+    run_job(spec, lambda kind, payload: events.append((kind, payload)), lambda: False)
+    assert events == [("done", {"status": "finished", "message": "2 means.",
+                                "saved_path": str(runs / "mean-job"), "metrics": {}})]
+    assert mean_prior.owns(runs / "mean-job")
+
+
+def test_the_cli_and_the_job_worker_name_no_family():
+    """Families over another run's codes (latent diffusion) reach them through the registry."""
+    names = "|".join(re.escape(n) for n in families.names(base_run=True))
+    for path in ("explorer/cli.py", "explorer/jobs/worker.py"):
+        text = (ROOT / path).read_text()
+        assert not re.search(rf"[\"'](?:{names})[\"']|latent_diffusion|diffusion\b", text), path

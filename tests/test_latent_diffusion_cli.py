@@ -101,14 +101,16 @@ def test_stop_ends_a_prior_job_and_keeps_what_it_learned(runs):
     import time
 
     from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-    from explorer.families.latent_diffusion.jobs import job_spec
-    from explorer.jobs import Engine
+    from explorer.families.latent_diffusion.jobs import job_items, job_model
+    from explorer.jobs import Engine, JobSpec
 
     engine = Engine(workers=1)
     try:
-        spec = job_spec("pretrained/digits-vae-mlp-z2", DiffusionConfig(latent_dim=2, hidden=16,
-                        blocks=1), DiffusionTrainConfig(epochs=2000, batch_size=64),
-                        runs / "long", 1437)
+        spec = JobSpec.over_run(
+            job_model("pretrained/digits-vae-mlp-z2", DiffusionConfig(latent_dim=2, hidden=16,
+                                                                     blocks=1)),
+            DiffusionTrainConfig(epochs=2000, batch_size=64).to_dict(), runs / "long",
+            job_items(1437))
         job = engine.submit(spec, owner="a")
         deadline = time.monotonic() + 120
         while len(job.snapshot().history) < 2 and time.monotonic() < deadline:

@@ -1,6 +1,6 @@
 """The model families and their registry: the one place that knows which families exist.
 
-Each family lives in a folder of its own (``ae_vae/``, ``cvae/``, ``gan/``): a torch-free
+Each family lives in a folder of its own (``ae_vae/``, ``cvae/``, ``gan/``, ``latent_diffusion/``): a torch-free
 :class:`~explorer.families.base.Family` declaration in its ``__init__`` and its torch side in
 ``ops.py``. The rest of the app asks the registry (:func:`get`, :func:`of`) what a family can do,
 how it trains, evaluates and samples; it never branches on a family's name. A new family is one
@@ -25,12 +25,24 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+def names(base_run: bool | None = False) -> tuple[str, ...]:
+    """The families of image models (the Train form's and a card's kinds); with base_run=True
+    those trained over another run's codes; with None all of them."""
+    return tuple(f.name for f in all_families(base_run))
 
 
-def all_families() -> tuple[Family, ...]:
-    return tuple(_REGISTRY.values())
+def all_families(base_run: bool | None = False) -> tuple[Family, ...]:
+    return tuple(f for f in _REGISTRY.values() if base_run is None or f.base_run == base_run)
+
+
+def over_runs() -> tuple[Family, ...]:
+    """The families trained over another run's codes (a learned prior over a base's codes)."""
+    return all_families(base_run=True)
+
+
+def folder_family(folder) -> Family | None:
+    """The family over another run's codes whose files `folder` holds, if any."""
+    return next((f for f in over_runs() if f.owns(folder)), None)
 
 
 def get(kind: str) -> Family:
@@ -56,9 +68,9 @@ def capabilities(kind: str) -> frozenset[str]:
 
 
 def _register_builtins() -> None:
-    from explorer.families import ae_vae, cvae, gan
+    from explorer.families import ae_vae, cvae, gan, latent_diffusion
 
-    for family in (*ae_vae.FAMILIES, cvae.FAMILY, gan.FAMILY):
+    for family in (*ae_vae.FAMILIES, cvae.FAMILY, gan.FAMILY, latent_diffusion.DECLARATION):
         register(family)
 
 

@@ -19,6 +19,16 @@ The torch side of a family module provides:
 Sampling is shared (:mod:`explorer.families.generate`): a family only says where its codes come from
 (``codes_from_data``: a Gaussian fitted to the codes of its training images, for a family with
 no prior).
+
+A family over another run's codes (``base_run``, e.g. a learned prior over an autoencoder's codes)
+is not a model of images: it is trained on a base run's codes, its folder holds ``card_file``
+instead of ``card.json``, and its torch side provides instead:
+
+- ``train_cli(args, progress) -> int``: ``python -m explorer train --model NAME --base RUN``;
+- ``eval_cli(args) -> int``: ``python -m explorer eval FOLDER`` of one of its folders;
+- ``run_job(spec, emit, should_stop)``: a job of the shared queue, reporting as
+  :func:`explorer.jobs.worker.run_job` does (``spec.model`` holds its config, ``kind`` and
+  ``base``, the base run's label).
 """
 
 from __future__ import annotations
@@ -48,6 +58,10 @@ class Family:
     # a GAN's generator is scored by its discriminator instead.
     reconstructs: bool = True
     sample_note: str = ""  # what the Sample page says of this family's samples
+    # Trained over another run's codes (see the module's docstring): listed apart from the
+    # families of image models (explorer.families.names(base_run=True)).
+    base_run: bool = False
+    card_file: str = "card.json"  # the file that marks one of its folders
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -67,6 +81,12 @@ class Family:
 
     def build(self, cfg):
         return self.ops().build(cfg)
+
+    def owns(self, folder) -> bool:
+        """Whether `folder` holds a model of this family (its card file is there)."""
+        from pathlib import Path
+
+        return (Path(folder) / self.card_file).is_file()
 
     def parameter_count(self, cfg) -> int | None:
         """Its parameters counted from the config alone, or None to count the shared bodies'."""

@@ -51,6 +51,14 @@ class JobSpec:
         return cls(model_cfg.to_dict(), train_cfg.to_dict(), dataset, str(out), out.name,
                    n_train, env)
 
+    @classmethod
+    def over_run(cls, model: dict, train: dict, out, n_items: int = 0) -> JobSpec:
+        """The job of a family over another run's codes (explorer.families.base): `model` is
+        its config with ``kind`` and ``base`` (the base run's label); no dataset of its own."""
+        out = Path(out)
+        env = {k: v for k, v in os.environ.items() if k.startswith("EXPLORER_")}
+        return cls(dict(model), dict(train), "", str(out), out.name, n_items, env)
+
     def model_config(self) -> ModelConfig:
         return ModelConfig.from_dict(self.model)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer import families
 from explorer.analysis.replay import ReplayRecorder
 from explorer.data.datasets import load_dataset, mixed_indices
 from explorer.errors import ExplorerError
@@ -51,10 +52,9 @@ def _reconstruct(model, x: torch.Tensor, seed: int = 0) -> np.ndarray:
 
 def run_job(spec: JobSpec, emit: Emit, should_stop: Callable[[], bool]) -> None:
     """Train, evaluate and save `spec`'s run, reporting as it goes."""
-    from explorer.families.latent_diffusion import jobs as latent_diffusion
-
-    if latent_diffusion.is_diffusion(spec):  # a prior over a run's codes, not a model of images
-        return latent_diffusion.run_job(spec, emit, should_stop)
+    if (kind := spec.model.get("kind")) in families.names(base_run=True):
+        # A family over another run's codes (a prior over its codes) runs its own job.
+        return families.get(kind).ops().run_job(spec, emit, should_stop)
     os.environ.update(spec.env)
     try:
         data = load_dataset(spec.dataset)

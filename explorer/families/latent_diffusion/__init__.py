@@ -8,8 +8,23 @@ The family in one place: its config (config.py), network (model.py), schedule, t
 
 from __future__ import annotations
 
-from explorer.families.latent_diffusion.config import FAMILY, DiffusionConfig, DiffusionTrainConfig
+from explorer.families.base import Family
+from explorer.families.latent_diffusion.config import (
+    CARD,
+    FAMILY,
+    DiffusionConfig,
+    DiffusionTrainConfig,
+)
 
 CAPABILITIES = frozenset({"sample"})  # over a base run that decodes: it encodes nothing itself
 
-__all__ = ["CAPABILITIES", "FAMILY", "DiffusionConfig", "DiffusionTrainConfig"]
+# Its declaration in the family registry: a family over another run's codes, so the CLI and the
+# job worker hand its commands and jobs to its torch side (ops.py) without naming it.
+DECLARATION = Family(
+    FAMILY, "Latent diffusion", CAPABILITIES, "explorer.families.latent_diffusion.ops",
+    about="a learned prior over an AE's or VAE's codes, whose decoder draws them",
+    generator_scores=True, reconstructs=False, base_run=True, card_file=CARD,
+)
+
+__all__ = ["CAPABILITIES", "CARD", "DECLARATION", "FAMILY", "DiffusionConfig",
+           "DiffusionTrainConfig"]

@@ -1,5 +1,5 @@
 """The command line's latent diffusion parts: ``train --model latent-diffusion --base RUN`` and
-``eval`` of a prior's folder (explorer.cli hands them over)."""
+``eval`` of a prior's folder (explorer.cli hands them over through the family registry)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import sys
 from pathlib import Path
 
 from explorer.errors import ExplorerError
-from explorer.families.latent_diffusion.files import CARD
-
-
-def is_prior(path: str | Path) -> bool:
-    return (Path(path) / CARD).is_file()
 
 
 def train(args, progress) -> int:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from explorer.errors import ConfigError
 
 FAMILY = "latent-diffusion"
+CARD = "diffusion.json"  # a prior's card: its folder holds this, not card.json
 CODES = ("mean", "draw")  # the base's posterior means, or a fresh draw z ~ q(z|x) every epoch
 SAMPLERS = ("ddpm", "ddim")  # ancestral (Ho et al. 2020) or deterministic (Song et al. 2021)
 MAX_T = 4000

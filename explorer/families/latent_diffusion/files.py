@@ -20,13 +20,12 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer.errors import ConfigError, ModelFileError, plain
-from explorer.families.latent_diffusion.config import FAMILY, DiffusionConfig
+from explorer.families.latent_diffusion.config import CARD, FAMILY, DiffusionConfig
 from explorer.families.latent_diffusion.model import NoisePredictor, build
 from explorer.runs.atomic import write_atomic
 from explorer.runs.checkpoints import label, versions, weights_hash
 
 WEIGHTS = "diffusion.safetensors"
-CARD = "diffusion.json"
 FORMAT = "latent-explorer-diffusion/1"
 MAX_CARD_BYTES = 2 * 1024 * 1024
 MAX_WEIGHTS_BYTES = 100 * 1024 * 1024

@@ -1,6 +1,7 @@
 """A latent diffusion run as a job of the shared queue (explorer.jobs): the same engine, events,
 live loss and Stop as every other run. The spec carries the prior's config with
-``kind = "latent-diffusion"`` and the base run's label; the worker hands such a spec here.
+``kind = "latent-diffusion"`` and the base run's label; the worker hands such a spec here through
+the family registry (the family's ``run_job``).
 """
 
 from __future__ import annotations
@@ -18,19 +19,15 @@ PREVIEW = 8  # the base's decodes of eight noise codes: what the prior is to imp
 PREVIEW_SEED = 0
 
 
-def job_spec(base_label: str, cfg: DiffusionConfig, train_cfg: DiffusionTrainConfig, out: Path,
-             n_train: int):
-    from explorer.jobs import JobSpec
-
-    env = {k: v for k, v in os.environ.items() if k.startswith("EXPLORER_")}
-    model = {**cfg.to_dict(), "kind": FAMILY, "base": base_label}
-    # The queue's time estimate counts images: a code is far cheaper, so it counts a tenth.
-    return JobSpec(model, train_cfg.to_dict(), "", str(out), Path(out).name,
-                   max(1, n_train // 10), env)
+def job_model(base_label: str, cfg: DiffusionConfig) -> dict:
+    """A prior's job spec's ``model``: its config, the family's name and the base run's label
+    (``explorer.jobs.JobSpec.over_run`` makes the spec)."""
+    return {**cfg.to_dict(), "kind": FAMILY, "base": base_label}
 
 
-def is_diffusion(spec) -> bool:
-    return spec.model.get("kind") == FAMILY
+def job_items(n_train: int) -> int:
+    """What the queue's time estimate counts: images, and a code is far cheaper, a tenth."""
+    return max(1, n_train // 10)
 
 
 def run_job(spec, emit, should_stop) -> None:

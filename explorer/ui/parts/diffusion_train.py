@@ -9,9 +9,9 @@ import streamlit as st
 from explorer import families
 from explorer.errors import ExplorerError
 from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-from explorer.families.latent_diffusion.jobs import job_spec
+from explorer.families.latent_diffusion.jobs import job_items, job_model
 from explorer.figures.plots import loss_figure
-from explorer.jobs import get_engine
+from explorer.jobs import JobSpec, get_engine
 from explorer.runs import store
 from explorer.ui.parts import common
 
@@ -28,8 +28,8 @@ def start(cur, epochs: int, codes: str, seed: int) -> None:
                               cur.cfg.latent_dim <= 2 else 256, blocks=2, codes=codes)
         train_cfg = DiffusionTrainConfig(epochs=epochs, seed=seed)
         folder = store.unique_run_name(f"{cur.entry.name}-diffusion")
-        spec = job_spec(cur.entry.id, cfg, train_cfg, store.new_run_path(folder),
-                        len(cur.data.x_train))
+        spec = JobSpec.over_run(job_model(cur.entry.id, cfg), train_cfg.to_dict(),
+                                store.new_run_path(folder), job_items(len(cur.data.x_train)))
         st.session_state[JOB] = get_engine().submit(spec, owner=common.session_owner())
     except ExplorerError as e:
         st.error(str(e))
