@@ -27,7 +27,7 @@ def peak_mb_over_baseline(code: str) -> float:
     script = textwrap.dedent("""
         import resource, sys
         import numpy as np, torch  # noqa: F401 - imported before the baseline
-        from explorer.data import userdata
+        from explorer.data import userdata, userdata_zip  # noqa: F401
         from explorer.errors import DatasetError
         {code}
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -55,7 +55,7 @@ RGBA_ZIP = """
             zf.writestr(f"{'ab'[i % 2]}/{i}.png", one.getvalue())
     data = buffer.getvalue()
     def read():
-        userdata.read_zip(data, size=28)
+        userdata_zip.read_zip(data, size=28)
 """
 
 

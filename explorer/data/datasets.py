@@ -23,6 +23,9 @@ from explorer import paths
 from explorer.data import downloads
 from explorer.data.bounded_cache import bytes_bounded
 from explorer.data.downloads import IdxSource, IdxSpec
+from explorer.data.splits import REFERENCE_SEED as REFERENCE_SEED  # re-exported: pages use them
+from explorer.data.splits import SPLIT_SEED, stratified_split
+from explorer.data.splits import mixed_indices as mixed_indices
 from explorer.errors import DatasetError
 from explorer.runs.atomic import write_atomic
 
@@ -34,7 +37,6 @@ log = logging.getLogger(__name__)
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                  "Sneaker", "Bag", "Ankle boot")
-SPLIT_SEED = 0  # the seed of every split; part of a dataset's identity, so never per-run
 
 # The published checksums and sizes of the files as distributed (the same values appear in
 # tensorflow/datasets and torchvision). The original yann.lecun.com host is left out on purpose: it
@@ -165,15 +167,6 @@ def get_info(name: str) -> DatasetInfo:
         raise DatasetError(
             f"Unknown dataset {name!r}: choose one of {', '.join(INFOS)}."
         ) from None
-
-
-def stratified_split(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a seeded, class-stratified train/test split."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(y))
-    train, test = train_test_split(idx, test_size=n_test, stratify=y, random_state=seed)
-    return np.sort(train), np.sort(test)
 
 
 def _to_tensors(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int], scale: float):
@@ -343,27 +336,6 @@ def is_available(name: str, data_dir: str | None = None) -> bool:
     return downloads.is_available_offline(info, Path(data_dir) if data_dir else None)
 
 
-REFERENCE_SEED = 0  # the seed of "a sample" of a split: the same images for every run and page
-
-
-def mixed_indices(labels: np.ndarray, k: int, seed: int | None = None) -> np.ndarray:
-    """`k` indices of mixed classes, for examples shown to a student or a reference sample (a
-    split may be sorted by class, so a prefix is one class): the first image of each class in
-    turn, then the second of each, and so on. With a `seed`, each class's images are taken in a
-    seeded random order instead of the split's: a class-mixed random sample, the same every call."""
-    labels = np.asarray(labels)
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    if seed is not None:
-        rng = np.random.default_rng(seed)
-        by_class = [rng.permutation(ix) for ix in by_class]
-    picked: list[int] = []
-    for rank in range(max((len(ix) for ix in by_class), default=0)):
-        picked += [int(ix[rank]) for ix in by_class if rank < len(ix)]
-        if len(picked) >= k:
-            break
-    return np.array(picked[:k], dtype=np.int64)
-
-
 # -- the user's own datasets ----------------------------------------------------------------------
 def _user_info(meta: dict) -> DatasetInfo:
     n = meta["n_train"] + meta["n_test"]
@@ -396,13 +368,13 @@ def refresh_user_datasets() -> None:
 
 def add_user_dataset(name: str, data: bytes, filename: str, size: int | None = None,
                      colour: bool = False, progress=None) -> DatasetInfo:
-    """Add the user's file as the dataset `name` (see :func:`explorer.data.userdata.add_dataset`)."""
-    from explorer.data import userdata
+    """Add the user's file as the dataset `name` (see :func:`explorer.data.userdata_add.add_dataset`)."""
+    from explorer.data import userdata_add
 
     if name in BUILT_IN:
         raise DatasetError(f"{name!r} is the name of a built-in dataset; choose another name.")
     refresh_user_datasets()
-    userdata.add_dataset(name, data, filename, set(INFOS), size, colour, progress)
+    userdata_add.add_dataset(name, data, filename, set(INFOS), size, colour, progress)
     refresh_user_datasets()
     return INFOS[name]
 

@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import stat
-import time
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -294,52 +293,6 @@ def _labels(arrays: dict, n: int) -> tuple[np.ndarray, list[str]]:
     return y, shown
 
 
-# -- adding one ----------------------------------------------------------------------------------
-def add_dataset(name: str, data: bytes, filename: str, taken: set[str] | frozenset[str],
-                size: int | None = None, colour: bool = False,
-                progress: Progress | None = None) -> dict:
-    """Validate, split and store the file `filename` (bytes `data`) as the dataset `name`; return
-    its description. Every problem is a DatasetError with one sentence and leaves no file."""
-    from explorer.data.datasets import SPLIT_SEED, stratified_split
-
-    report = progress or (lambda fraction, text: None)
-    started = time.perf_counter()
-    check_name(name, taken)
-    _check_size(size)
-    if (user_dir() / name).exists():
-        raise DatasetError(f"A dataset named {name!r} already exists; choose another name.")
-    if len(data) > MAX_FILE_BYTES:
-        raise DatasetError(f"The file is {len(data) / 2**20:,.0f} MB; the limit is "
-                           f"{MAX_FILE_BYTES // 2**20} MB.")
-    suffix = PurePosixPath(filename).suffix.lower()
-    if suffix == ".zip":
-        x, y, class_names = read_zip(data, size, colour, report)
-    elif suffix == ".npz":
-        x, y, class_names = read_npz(data, size)
-    else:
-        raise DatasetError(f"'{plain(filename)}' is neither a .zip of image folders nor an .npz.")
-    if x.shape[1] * x.shape[2] * x.shape[3] > 3 * 256 * 256:
-        raise DatasetError(f"Images of shape {x.shape[1:]} are too large; pick a smaller size.")
-    _check_classes(y, class_names)
-    report(0.9, "Splitting and saving…")
-    n_test = max(len(class_names), round(TEST_FRACTION * len(y)))
-    train, test = stratified_split(y, n_test, SPLIT_SEED)
-    buffer = io.BytesIO()
-    np.savez(buffer, x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test])
-    shape = list(x.shape[1:])
-    del x
-    _check_quota(buffer.getbuffer().nbytes)
-    meta = {
-        "format_version": FORMAT_VERSION, "name": name, "image_shape": shape,
-        "n_train": len(train), "n_test": len(test), "class_names": class_names,
-        "source": plain(PurePosixPath(filename).name, 80),
-        "added": time.strftime("%Y-%m-%d %H:%M"),
-    }
-    _store(name, buffer.getvalue(), meta)
-    report(1.0, f"Added {name} in {time.perf_counter() - started:.1f} s.")
-    return meta
-
-
 def _check_quota(need: int) -> None:
     """The data folder's user datasets together stay under DATA_QUOTA_BYTES."""
     from explorer.runs.store import folder_bytes
@@ -366,6 +319,3 @@ def _store(name: str, arrays: bytes, meta: dict) -> None:
                                "else; choose another name.") from None
         raise DatasetError(f"The dataset could not be saved on the server ({e.strerror}); ask "
                            "your teacher to check its data folder.") from None
-
-
-from explorer.data.userdata_zip import read_zip  # noqa: E402 - it uses the checks above
