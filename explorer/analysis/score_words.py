@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer import families
 from explorer.analysis.scores import SHOWN_DECIMALS
+from explorer.errors import ConfigError
 
 
 def _ordinal(n: int) -> str:
@@ -33,10 +35,21 @@ def _shown(mean_sd: tuple[float, float]) -> str:
     return f"{mean:.{SHOWN_DECIMALS}f}" + (f" ± {sd:.{SHOWN_DECIMALS}f}" if sd else "")
 
 
+def _ranked_family(kind: str):
+    """The family of `kind` when its models are ranked in words (explorer.families.base), else
+    None (an unknown kind included: a row is only words then, never an error)."""
+    try:
+        family = families.get(kind)
+    except ConfigError:
+        return None
+    return family if family.ranked_in_words else None
+
+
 def table_in_words(table: dict[str, dict], kinds: dict[str, str]) -> str:
     """What a table of scores shows, computed from it, so the words never contradict the numbers:
-    which model has the highest precision and which the highest recall, and where each GAN ranks
-    on both. A difference is claimed only beyond the spread across sampling seeds (`<key>_sd`,
+    which model has the highest precision and which the highest recall, and where each model of a
+    family ranked in words (a GAN: the literature calls its samples sharp but short of modes)
+    ranks on both. A difference is claimed only beyond the spread across sampling seeds (`<key>_sd`,
     see :func:`_apart`): models the spread cannot tell apart share a place. `table` maps a row's
     name to its scores; `kinds` maps each model's name to its family ("vae", "gan", ...): rows it
     does not name (the real images' reference) are not ranked."""
@@ -57,17 +70,19 @@ def table_in_words(table: dict[str, dict], kinds: dict[str, str]) -> str:
     if not parts:
         return ""
     sentence = "On this table, " + " and ".join(parts) + "."
-    for gan in (n for n in rows if kinds[n] == "gan"):
+    for name in rows:
+        if (family := _ranked_family(kinds[name])) is None:
+            continue
         ranks = []
         for key, values in shown.items():
-            if gan in values:
-                above = sum(v[0] > values[gan][0] and _apart(v, values[gan])
+            if name in values:
+                above = sum(v[0] > values[name][0] and _apart(v, values[name])
                             for v in values.values())
-                near = sum(not _apart(v, values[gan]) for v in values.values())
-                ranks.append(_ranked(f"{key} ({_shown(values[gan])})", above + 1, above + near,
+                near = sum(not _apart(v, values[name]) for v in values.values())
+                ranks.append(_ranked(f"{key} ({_shown(values[name])})", above + 1, above + near,
                                      len(values)))
         if ranks:
-            sentence += f" The GAN {gan} ranks {' and '.join(ranks)}."
+            sentence += f" The {family.label} {name} ranks {' and '.join(ranks)}."
     if any(sd for values in shown.values() for _, sd in values.values()):
         sentence += (" ± is the standard deviation over the sampling seeds; two models are "
                      "ranked apart only when their means differ by more than their two spreads "

@@ -58,6 +58,10 @@ class Family:
     # a GAN's generator is scored by its discriminator instead.
     reconstructs: bool = True
     sample_note: str = ""  # what the Sample page says of this family's samples
+    # Compare generators says where each model of it ranks on precision and recall, in words:
+    # the literature makes a claim about its samples (a GAN's: sharp, but modes missed) that the
+    # table of scores confirms or not.
+    ranked_in_words: bool = False
     # Trained over another run's codes (see the module's docstring): listed apart from the
     # families of image models (explorer.families.names(base_run=True)).
     base_run: bool = False

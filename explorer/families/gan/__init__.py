@@ -7,7 +7,7 @@ FAMILY = Family(
     "gan", "GAN", frozenset({"decode", "sample"}), "explorer.families.gan.ops",
     about="a generative adversarial network: a generator and a discriminator trained against "
           "each other",
-    generator_scores=True, batch_norm=True, head="logit", reconstructs=False,
+    generator_scores=True, batch_norm=True, head="logit", reconstructs=False, ranked_in_words=True,
     sample_note="A GAN's generator was trained, against a discriminator, to turn noise "
                 "z ~ N(0, I) into images the discriminator takes for real ones.",
 )
