@@ -350,3 +350,44 @@ def test_in_presenter_mode_a_live_run_takes_the_page(runs, tmp_path, monkeypatch
     assert not at.error, [e.value for e in at.error]
     assert run_until_done(at).status == "finished"
     assert sorted(p.name for p in runs.iterdir()) == ["digits-vae-mlp-z2", "digits-vae-mlp-z2-2"]
+
+
+def test_latent_diffusion_is_offered_when_a_base_run_of_the_dataset_exists(train_page):
+    """A prior over an AE's or VAE's codes is a Model type where such a run of the chosen dataset
+    exists (shipped or the student's own); its form names the base run and which codes."""
+    def kinds(at):
+        return next(w for w in at.segmented_control if w.key == "train_kind").options
+
+    at = train_page.selectbox(key="train_dataset").set_value("noise").run()
+    assert "Latent diffusion" not in kinds(at)  # no AE or VAE of pure noise to build on
+    at = at.selectbox(key="train_dataset").set_value("digits").run()
+    assert "Latent diffusion" in kinds(at)
+    at = next(w for w in at.segmented_control if w.key == "train_kind") \
+        .set_value("latent-diffusion").run()
+    assert not at.exception
+    base = at.selectbox(key="train_base")
+    assert set(base.options) == {"pretrained/digits-ae-mlp-z2", "pretrained/digits-vae-mlp-z2"}
+    labels = {w.label for w in [*widgets(at), *at.radio]}
+    assert {"Base run", "Codes", "Epochs", "Run name"} <= labels
+    assert not {"Code size", "β (VAE)", "Reconstruction loss", "Layer sizes"} & labels
+    at = at.selectbox(key="train_base").set_value("pretrained/digits-ae-mlp-z2").run()
+    assert at.radio(key="train_codes").disabled  # an AE has no posterior to draw codes from
+    at = at.selectbox(key="train_dataset").set_value("noise").run()  # no base: back to a VAE
+    assert not at.exception and at.segmented_control(key="train_kind").value == "vae"
+
+
+@pytest.mark.slow  # a worker process trains it
+def test_the_train_form_trains_a_prior_over_a_base_run(train_page, runs):
+    at = train_page.selectbox(key="train_dataset").set_value("digits").run()
+    at = at.segmented_control(key="train_kind").set_value("latent-diffusion").run()
+    at = at.number_input(key="train_prior_epochs").set_value(2).run()
+    at.text_input(key="train_name").set_value("my-prior")
+    at = train_button(at).click().run()
+    assert not at.exception and not at.error
+    job = at.session_state["ld_job"]
+    deadline = time.monotonic() + 60
+    while job.snapshot().active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.snapshot().status == "finished", job.snapshot().message
+    card = json.loads((runs / "my-prior" / "diffusion.json").read_text())
+    assert card["base"]["label"] == "pretrained/digits-vae-mlp-z2" and len(card["history"]) == 2

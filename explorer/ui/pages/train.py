@@ -20,9 +20,18 @@ from explorer.lessons import glossary
 from explorer.runs import checkpoints, store
 from explorer.training.loop import TrainConfig
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, common
+from explorer.ui.parts import class_parts, common, diffusion_train
 from explorer.ui.parts.add_dataset import add_dataset_expander
-from explorer.ui.parts.train_form import FIELDS, RUN_NAME, dataset_label, draw_field, steps_advice
+from explorer.ui.parts.train_form import (
+    FIELDS,
+    RUN_NAME,
+    base_fields,
+    base_runs,
+    dataset_label,
+    draw_field,
+    model_types,
+    steps_advice,
+)
 from explorer.ui.parts.train_view import final_view, live_view
 
 
@@ -37,6 +46,12 @@ def start_job(settings: dict) -> bool:
             "before starting another."
         )
         return False
+    if families.get(settings["kind"]).base_run:  # a prior over a trained run's codes
+        base = settings["base"]
+        return diffusion_train.start_over(
+            base, datasets.get_info(base.dataset).n_train, settings["prior_epochs"],
+            settings["codes"], int(settings["seed"]), int(settings["batch_size"]),
+            float(settings["lr"]), settings["name"])
     try:
         info = datasets.get_info(settings["dataset"])
         model_cfg = ModelConfig(
@@ -151,15 +166,22 @@ with settings_col, st.container(border=True, key="train_form"):
             + " · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
         )
     }
+    bases = base_runs(common.list_entries()[0], s["dataset"])  # whose codes a prior can learn
+    kinds = model_types(bases)
+    if st.session_state.get("train_kind", "vae") not in kinds:  # no base run of this dataset
+        st.session_state["train_kind"] = "vae"
     s["kind"] = st.segmented_control(
         "Model type",
-        list(families.names()),
-        default=common.form_start("train", "train_kind", "vae"),
+        kinds,
+        default=kind if (kind := common.form_start("train", "train_kind", "vae")) in kinds
+        else "vae",
         required=True,
         format_func=lambda kind: families.get(kind).label,
         key="train_kind",
         help=glossary.help("Model type"),
     )
+    if families.get(s["kind"]).base_run:  # a prior over a base run's codes
+        s.update(base_fields(st, bases))
     basic = [f for f in FIELDS if not f.advanced and f.applies(s["kind"])]
     advanced = [f for f in FIELDS if f.advanced and f.applies(s["kind"])]
     basic.append(RUN_NAME)
@@ -187,8 +209,10 @@ with settings_col, st.container(border=True, key="train_form"):
     common.remember_form("train", {  # a hidden field's last value comes back with its type
         **st.session_state.get("_form_train", {}),
         "train_dataset": s["dataset"], "train_kind": s["kind"], "train_arch": s["arch"],
-        **{f.key: s[f.setting] for f in (*basic, *advanced)}})
-    if advice := steps_advice(datasets.INFOS[s["dataset"]].n_train, int(s["epochs"]),
+        **{f.key: s[f.setting] for f in (*basic, *advanced)},
+        **({"train_base": s["base"].id} if "base" in s else {})})
+    if advice := steps_advice(datasets.INFOS[s["dataset"]].n_train,
+                              int(s.get("prior_epochs", s["epochs"])),
                               int(s["batch_size"])):
         warning_slot.warning(advice, icon=":material/speed:")
     submitted = train_slot.button("Train", type="primary", icon=":material/play_arrow:",
@@ -207,7 +231,9 @@ with settings_col if presenting else view_col:
         st.rerun()  # the run now takes the page (above)
 with view_col:
     job = st.session_state.get("train_job")
-    if job is None:
+    if families.get(s["kind"]).base_run:  # the prior's progress and loss; it opens on its page
+        diffusion_train.prior_view(pages.path("diffusion"))
+    elif job is None:
         st.info(
             "Choose the settings and press **Train**: the progress, the loss curves and the "
             "test reconstructions appear here as it learns.",

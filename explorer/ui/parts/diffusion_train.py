@@ -19,20 +19,35 @@ JOB = "ld_job"
 
 
 def start(cur, epochs: int, codes: str, seed: int) -> None:
+    start_over(cur.entry, len(cur.data.x_train), epochs, codes, seed)
+
+
+def start_over(entry, n_train: int, epochs: int, codes: str, seed: int, batch_size: int = 256,
+               lr: float = 1e-3, name: str = "") -> bool:
+    """Start a prior over the codes of the run `entry` (a store entry of an AE or VAE whose
+    training split has `n_train` images) in `name` (else "<base>-diffusion", the next free one);
+    every problem is one st.error line. True when a job started (in ``st.session_state[JOB]``)."""
     job = st.session_state.get(JOB)
     if job is not None and job.snapshot().active:
         st.warning("A prior is already training in this tab: stop it or wait for it.")
-        return
+        return False
     try:
-        cfg = DiffusionConfig(latent_dim=cur.cfg.latent_dim, hidden=128 if
-                              cur.cfg.latent_dim <= 2 else 256, blocks=2, codes=codes)
-        train_cfg = DiffusionTrainConfig(epochs=epochs, seed=seed)
-        folder = store.unique_run_name(f"{cur.entry.name}-diffusion")
-        spec = JobSpec.over_run(job_model(cur.entry.id, cfg), train_cfg.to_dict(),
-                                store.new_run_path(folder), job_items(len(cur.data.x_train)))
+        latent_dim = entry.config.latent_dim
+        cfg = DiffusionConfig(latent_dim=latent_dim, hidden=128 if latent_dim <= 2 else 256,
+                              blocks=2, codes=codes)
+        train_cfg = DiffusionTrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+        folder = store.sanitize_run_name(name) if name.strip() else \
+            store.unique_run_name(f"{entry.name}-diffusion")
+        if store.is_taken(folder):
+            raise ExplorerError(f"A run named '{folder}' already exists; choose another name, "
+                                f"e.g. '{store.unique_run_name(folder)}'.")
+        spec = JobSpec.over_run(job_model(entry.id, cfg), train_cfg.to_dict(),
+                                store.new_run_path(folder), job_items(n_train))
         st.session_state[JOB] = get_engine().submit(spec, owner=common.session_owner())
     except ExplorerError as e:
         st.error(str(e))
+        return False
+    return True
 
 
 @st.fragment(run_every=1.0)
@@ -80,3 +95,17 @@ def train_section(cur, expanded: bool) -> None:
                    "images, in the same queue as every other run; a few hundred epochs take a "
                    "minute or two of one core.")
         live()
+
+
+def prior_view(page) -> None:
+    """The Train page's view of a prior (Model type: latent diffusion): its progress and loss
+    while it trains, and where to explore it, the Latent diffusion page (`page`)."""
+    if st.session_state.get(JOB) is None:
+        st.info("Choose the base run whose codes the prior learns and press **Train**: its loss "
+                "appears here as it learns. A few hundred epochs take a minute or two of one "
+                "core.", icon=":material/blur_on:")
+    else:
+        live()
+    st.page_link(page, icon=":material/blur_on:",
+                 label="Explore a prior: the reverse process on the map, its samples beside "
+                       "the base's own (Latent diffusion)")

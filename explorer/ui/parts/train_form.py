@@ -43,6 +43,8 @@ class Field:
 
     def applies(self, kind: str) -> bool:
         family = families.get(kind)
+        if family.base_run:  # a prior over a base run's codes: the base fixes the model's shape
+            return self.setting in OVER_RUN_SETTINGS
         if self.needs == "encode":
             return family.can("encode")
         return not self.needs or bool(getattr(family, self.needs))
@@ -77,6 +79,9 @@ RUN_NAME = Field(
         datasets.DEFAULT_DATASET, ModelConfig(kind="vae", arch="mlp", latent_dim=2)),
     max_chars=store.MAX_NAME, advanced=False,
 )
+# The settings of the form that a family over another run's codes (a latent diffusion prior)
+# takes; its base run, which codes it learns and its epochs are :func:`base_fields`'.
+OVER_RUN_SETTINGS = ("batch_size", "lr", "seed", "name")
 ENOUGH_STEPS = 500  # optimiser steps below which a run rarely learns more than blurred shapes
 
 
@@ -119,3 +124,37 @@ def dataset_label(name: str) -> str:
     return f"{info.title} (downloads ~{megabytes:.0f} MB on first use)"
 
 
+
+
+# -- a family over another run's codes (a latent diffusion prior) ------------------------------
+def base_runs(entries, dataset: str) -> list:
+    """The runs of `dataset` whose codes a prior can learn: shipped or trained here, of a family
+    that encodes images (an AE or a VAE)."""
+    return [e for e in entries if e.dataset == dataset and families.of(e.config).can("encode")]
+
+
+def model_types(bases: list) -> list[str]:
+    """The Model type choices: the families of image models, and those over another run's codes
+    when a base run for them exists."""
+    return [*families.names(), *(families.names(base_run=True) if bases else ())]
+
+
+PRIOR_EPOCHS = 200  # a few hundred epochs of a few thousand codes: a minute or two of one core
+
+
+def base_fields(where, bases: list) -> dict:
+    """The fields of a prior over a base run's codes: which run (of the chosen dataset), which of
+    its codes (a VAE's posterior means or draws) and for how many epochs; returns the settings
+    ``base`` (a store entry), ``codes`` and ``prior_epochs``."""
+    ids = [e.id for e in bases]
+    start = common.form_start("train", "train_base", ids[0])
+    base_id = where.selectbox("Base run", ids, index=ids.index(start) if start in ids else 0,
+                              key="train_base", help=glossary.help("Base run"))
+    base = bases[ids.index(base_id)]
+    posterior = families.of(base.config).posterior  # codes can be drawn from q(z|x)
+    with where.container(horizontal=True, wrap=False):
+        codes = where.radio("Codes", ["mean", "draw"], key="train_codes", horizontal=True,
+                            disabled=not posterior, help=glossary.help("Codes"))
+        epochs = where.number_input("Epochs", 1, 2000, PRIOR_EPOCHS, step=10,
+                                    key="train_prior_epochs", help=glossary.help("Epochs"))
+    return {"base": base, "codes": codes if posterior else "mean", "prior_epochs": int(epochs)}

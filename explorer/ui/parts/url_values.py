@@ -30,7 +30,7 @@ def rules() -> dict:
     link holds the form's values.)"""
     from explorer.ui.parts.train_form import FIELDS, RUN_NAME
 
-    found: dict = {"train_kind": families.names(), "train_arch": tuple(ARCHS)}
+    found: dict = {"train_kind": families.names(base_run=None), "train_arch": tuple(ARCHS)}
     for field in FIELDS:
         if field.options:
             found[field.key] = tuple(field.options)
