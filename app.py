@@ -45,6 +45,7 @@ def main() -> None:
 
     url_values.check_query_params()  # before any widget reads the URL: one place for every value
     page = st.navigation(pages.navigation())
+    st.session_state[url_values.PAGE] = pages.name_of(page.url_path)
     loading.empty()
     common.reclaim_session()
     st.session_state["_entry"] = sidebar.sidebar()
