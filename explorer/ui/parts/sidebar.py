@@ -36,6 +36,7 @@ def sidebar() -> store.ModelEntry | None:
         # link must name its model even when it is today's default.
         # "Model to explore": not the model *type* (AE, VAE, …) that Train asks for.
         chosen = st.selectbox("Model to explore", options=list(by_id), key="model", index=None,
+                              required=True,
                               bind="query-params", help=glossary.help("Model to explore"))
         chosen = chosen if chosen in by_id else default.id
         entry = by_id[chosen]
