@@ -67,6 +67,23 @@ def fits(key: str, raw: str, known: dict) -> bool:
     return value is None or (math.isfinite(value) and abs(value) <= LARGEST)
 
 
+def _unseed(keys: list[str]) -> None:
+    """Keep dropped values from seeding their widgets: on a session's first run Streamlit seeds
+    a bound widget from the URL as it arrived (``?sample_seed=1e400`` crashed the page opened
+    directly on such a link), not from ``st.query_params`` after this check. Streamlit has no
+    public call for it; without its internals the page still opens through the check at the
+    next page switch."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    try:
+        with ctx.session_state.query_params() as qp:
+            for key in keys:
+                qp._initial_query_params.pop(key, None)
+    except AttributeError:  # another Streamlit, or no script run
+        log.warning("could not keep dropped URL values from their widgets")
+
+
 def check_query_params() -> list[str]:
     """Drop every query parameter its widget would refuse, no page reads (a foreign key) or
     too long for any widget (a pasted blob); returns the keys dropped, and says so in one
@@ -82,6 +99,7 @@ def check_query_params() -> list[str]:
             dropped.append(key)
             del st.query_params[key]
     if dropped:
+        _unseed(dropped)
         log.info("dropped URL values no widget accepts: %s", ", ".join(d[:40] for d in dropped))
         from explorer import usertext
 
