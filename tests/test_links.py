@@ -142,3 +142,11 @@ def test_a_hostile_value_opened_directly_on_its_page_falls_back(page, query, run
     (key,) = query
     assert at.number_input(key=key).value != float(query[key])
     assert notes(at)
+
+
+def test_other_images_on_the_uncertainty_tab_are_in_the_link(runs):
+    at = opened({"model": Z2, "inside_tab": "Uncertainty"}, "inside")
+    at.button(key="unc_roll").click().run()
+    at.button(key="unc_roll").click().run()
+    assert at.query_params["unc_seed"] == "2"
+    assert "unc_seed=2" in shared_link(at)

@@ -127,6 +127,7 @@ EXTRA_KEYS: dict[str, tuple[str, ...]] = {
     "map": (SELECTION, "plane_at"),
     "interpolate": ("style_image", "sample_class"),
     "sample": ("sample_class",),
+    "inside": ("unc_seed",),
     "generators": ("gen_dataset", "gen_seed"),
     "diffusion": ("ld_follow",),
     "draw": ("draw_source", "draw_map_method", "draw_example", "draw_pen"),
