@@ -150,3 +150,17 @@ def test_other_images_on_the_uncertainty_tab_are_in_the_link(runs):
     at.button(key="unc_roll").click().run()
     assert at.query_params["unc_seed"] == "2"
     assert "unc_seed=2" in shared_link(at)
+
+
+def test_a_teacher_s_or_a_student_s_link_never_holds_who_they_are(runs):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state["_class_token"] = "s3cret-student-token"  # class_parts' session keys
+    at.session_state["_teacher_key"] = "teacher-key-123"
+    at.query_params.update({"model": Z2, "temperature": "1.5", **SECRETS})
+    at.switch_page("explorer/ui/pages/sample.py")
+    at.run()
+    assert not at.exception
+    link = shared_link(at)
+    assert parse_qs(urlsplit(link).query) == {"model": [Z2], "temperature": ["1.5"]}
+    for secret in ("s3cret", "teacher-key", "K7Q2PX", "alice", "present"):
+        assert secret not in link
