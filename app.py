@@ -40,22 +40,29 @@ def main() -> None:
     # None of these imports torch: the model list comes from the cards, and a page loads a model
     # (and torch, seconds the first time) only when it needs one (explorer.ui.parts.common.get_model).
     from explorer.ui.parts import common, sidebar, url_values, warm
+    from explorer.ui.parts import share as share_view
 
     lost_jobs, started = warm.once_per_server()
 
     url_values.check_query_params()  # before any widget reads the URL: one place for every value
     page = st.navigation(pages.navigation())
+    st.session_state[url_values.PAGE] = pages.name_of(page.url_path)
     loading.empty()
     common.reclaim_session()
     st.session_state["_entry"] = sidebar.sidebar()
     sidebar.training_notice(on_train_page=page.url_path == "train")
     pages.follow()  # a button's callback may have asked for another page
+    url_values.show_notes()  # what of a stale or foreign link could not be used, in a sentence
     if lost_jobs and page.url_path == "train" and time.time() - started < 3600:
         st.warning(f"The server restarted at {time.strftime('%H:%M', time.localtime(started))} "
                    f"while {lost_jobs} training job(s) were running or queued; they were lost and "
                    "nothing of them was saved. If yours was one, press Train again.",
                    icon=":material/restart_alt:")
-    page.run()
+    share = share_view.place()  # the view's link and QR code, filled once the page has run
+    try:
+        page.run()
+    finally:
+        share()
     warm.after_first_page()
 
 

@@ -66,6 +66,12 @@ def presenting() -> bool:
     return st.query_params.get("present", "").lower() == "true"
 
 
+def name_of(url_path: str) -> str:
+    """A page's name in the table from its URL path ("" for the default page)."""
+    return next((name for name, spec in PAGES.items() if (spec.url_path or "") == url_path),
+                "map")
+
+
 def path(name: str) -> str:
     """A page's file, relative to the app's root, e.g. for ``st.page_link``."""
     return PAGES[name].path

@@ -83,7 +83,7 @@ def upload_picture() -> np.ndarray | None:
 
 def example_picture() -> np.ndarray:
     digit = st.segmented_control("Example", drawing.EXAMPLE_DIGITS, default="7", required=True,
-                                 key="draw_example")
+                                 key="draw_example", bind="query-params")
     return drawing.example_drawing(digit or "7", size=CANVAS_PX, offset=(0.14, -0.08))
 
 
@@ -93,6 +93,7 @@ left, right = st.columns(2, gap="medium")
 with left:
     source = st.segmented_control(
         "Source", ["draw", "upload", "example"], default="draw", required=True, key="draw_source",
+        bind="query-params",
         format_func={"draw": "Draw", "upload": "Upload", "example": "Example"}.get) or "draw"
     if source == "draw":
         picture = canvas_picture()
@@ -144,6 +145,7 @@ if dim == 2:
 else:
     method = st.segmented_control(
         "Projection", ["umap", "pca"], default="umap", required=True, key="draw_map_method",
+        bind="query-params",
         format_func={"umap": "UMAP", "pca": "PCA"}.get,
         help=f"The codes are {dim}-D. The map is fitted once on the test codes; your drawing "
              "is placed on it with the projection's transform.") or "umap"

@@ -254,8 +254,16 @@ def per_class(k: int, seed: int) -> list[int]:
     return chosen[:MAX_POINTS]
 
 
+def unc_seed() -> int:
+    """Which draw of images "Other images" is at: in the URL (?unc_seed=2), so a link shows them."""
+    try:
+        return max(0, int(st.query_params.get("unc_seed", 0)))
+    except ValueError:
+        return 0
+
+
 def next_seed() -> None:
-    st.session_state["unc_seed"] = st.session_state.get("unc_seed", 0) + 1
+    st.query_params["unc_seed"] = str(unc_seed() + 1)
 
 
 @st.fragment
@@ -292,7 +300,7 @@ def uncertainty_tab() -> None:
     else:
         k = c2.number_input("Per class", 1, 4, 1, key="unc_k", bind="query-params")
         c2.button("Other images", on_click=next_seed, icon=":material/casino:", key="unc_roll")
-        chosen = per_class(int(k), int(st.session_state.get("unc_seed", 0)))
+        chosen = per_class(int(k), unc_seed())
     if not chosen:
         st.info("Choose at least one test image.")
         return

@@ -44,7 +44,7 @@ likelihoods = sorted({p.likelihood for p in points})
 default = cur.entry.config.likelihood
 likelihood = st.segmented_control(
     "Likelihood", likelihoods, default=default if default in likelihoods else likelihoods[0],
-    key="rd_likelihood", required=True,
+    key="rd_likelihood", required=True, bind="query-params",
     help="Distortions under different likelihoods are in different units: one plane each.")
 shown = [p for p in points if p.likelihood == likelihood]
 st.plotly_chart(common.chart_style(figures_compare.rate_distortion_figure(

@@ -263,6 +263,10 @@ def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None
             st.session_state[key] = fallback
     elif (raw := st.query_params.get(key)) is not None and not fits(raw):
         st.session_state[key] = fallback  # a bound parameter is changed through its widget
+        from explorer.ui.parts import url_values
+
+        url_values.note(f"This link's {usertext.md(key, 40)} ({usertext.md(raw, 40)}) is beyond "
+                        f"this model's data: the page shows {usertext.md(fallback, 40)} instead.")
 
 
 def px(size: int) -> int:

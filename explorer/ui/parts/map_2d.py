@@ -15,7 +15,7 @@ from explorer.figures import map as figures_map
 from explorer.lessons import catalogue as lessons
 from explorer.runs import exports
 from explorer.ui import pages
-from explorer.ui.parts import common, map_parts
+from explorer.ui.parts import common, map_parts, url_values
 from explorer.ui.parts.neighbours import show_neighbours
 
 PRESENTER_HEIGHT = 620  # px of the map in presenter mode (560 otherwise)
@@ -87,11 +87,15 @@ def show(cur: common.Current) -> None:
     # A selection made on another model's map may point past this test set: drop those.
     picked = [i for i in mapview.selected_indices(event.selection if event else None)
               if i < len(codes)]
+    figure = (cur.hash, find, (shown, colour, j))
+    kept = st.session_state.get("map_kept")
+    if kept is None and not picked and (linked := url_values.selection(len(codes))):
+        kept = mapview.Kept(figure, tuple(linked), inherited=True)  # a link's selection
     # The selection outlives its figure (a UMAP map replacing its PCA stand-in, another
     # colouring); a new search replaces it.
-    chosen, kept = mapview.choose(picked, found, (cur.hash, find, (shown, colour, j)),
-                                  st.session_state.get("map_kept"))
+    chosen, kept = mapview.choose(picked, found, figure, kept)
     st.session_state["map_kept"] = kept
+    url_values.keep_selection(kept.clicks)  # in the URL (?map_sel=3,103): a link shows it
     if not common.presenting():
         st.download_button(
             "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
@@ -108,7 +112,8 @@ def show(cur: common.Current) -> None:
         return
 
     if kept.inherited:
-        st.caption("Kept from the map shown before; select on this one to start afresh.")
+        st.caption("Kept from the map shown before (or the link); select on this one to start "
+                   "afresh.")
         if st.button("Clear the selection", icon=":material/deselect:", type="tertiary"):
             st.session_state["map_kept"] = None
             st.rerun()
@@ -116,9 +121,15 @@ def show(cur: common.Current) -> None:
     show_neighbours(cur, chosen)
 
     pair = mapview.pair_for_interpolation(chosen, labels)
-    if pair is not None and st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
-                                      icon=":material/linear_scale:"):
-        st.session_state["interp_pair"] = pair
-        # The pair is on the first tab: open that one, not whichever was used last.
-        st.session_state.pop("interp_tab", None)
-        pages.switch("interpolate", {"interp_tab": lessons.PAIR_TAB})
+    if pair is not None:
+        st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
+                  icon=":material/linear_scale:", on_click=open_pair, args=pair)
+
+
+def open_pair(a: int, b: int) -> None:
+    """on_click: the Interpolate page between test images `a` and `b`, on its first tab, with the
+    pair in its URL (so a link copied there opens the same pair). The page's remembered
+    settings are forgotten first, as a lesson's are."""
+    for key in lessons.VIEW_KEYS[lessons.INTERPOLATE]:
+        st.session_state.pop(key, None)
+    pages.open_page("interpolate", {"interp_a": str(int(a)), "interp_b": str(int(b))})

@@ -12,6 +12,7 @@ from explorer.analysis.metric_names import metric_name
 from explorer.errors import ExplorerError, plain
 from explorer.lessons import glossary
 from explorer.runs import checkpoints, exports, store
+from explorer.ui.parts import url_values
 from explorer.ui.parts.common import list_entries, presenter_switch
 
 
@@ -28,13 +29,16 @@ def sidebar() -> store.ModelEntry | None:
             return None
         by_id = {e.id: e for e in entries}
         default = store.default_entry(entries)
-        if st.session_state.get("model") not in by_id:
-            st.session_state["model"] = default.id
+        url_values.keep_model_in_link(by_id, default.id)
         # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
-        # its displayed text in the URL, so ids keep links short, readable and stable.
+        # its displayed text in the URL, so ids keep links short, readable and stable. No
+        # default option (index None): a bound widget drops its default from the URL, and a
+        # link must name its model even when it is today's default.
         # "Model to explore": not the model *type* (AE, VAE, …) that Train asks for.
-        chosen = st.selectbox("Model to explore", options=list(by_id), key="model",
+        chosen = st.selectbox("Model to explore", options=list(by_id), key="model", index=None,
+                              required=True,
                               bind="query-params", help=glossary.help("Model to explore"))
+        chosen = chosen if chosen in by_id else default.id
         entry = by_id[chosen]
         where = "Shipped" if entry.source == "pretrained" else "Trained here"
         st.caption(f"{where} · {plain(entry.summary)}")
