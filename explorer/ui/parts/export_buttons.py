@@ -20,6 +20,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from explorer.analysis.projection import TITLES
 from explorer.figures import export
 from explorer.ui.parts import common
 
@@ -29,6 +30,11 @@ MOVIE_MS = 150  # a strip's frame in a GIF (an MP4 plays at the same pace)
 def title(name: str, settings: Sequence[str] = ()) -> str:
     """The export's title: the model's name, then the settings (see export.title_text)."""
     return export.title_text(name, settings)
+
+
+def method_name(shown: str) -> str:
+    """A map's projection for a title: "UMAP", "PCA", "t-SNE", or the code's own axes."""
+    return TITLES.get(shown, "latent axes")
 
 
 def chart_config(title_: str, config: dict | None = None) -> dict:
@@ -65,12 +71,20 @@ def chart(fig, *, name: str, settings: Sequence[str] = (), key: str, config: dic
     return event
 
 
-def movie_files(make_images: Callable[[], np.ndarray], title_: str, tile_px: int) -> list:
+def _movie_files(make_images: Callable[[], np.ndarray], title_: str, tile_px: int) -> list:
     """GIF and MP4 of a strip (played forward then back), its pictures made on the click."""
     frames = lambda: export.strip_frames(make_images(), title_, tile_px)  # noqa: E731
     return [("GIF", lambda: export.gif(frames(), MOVIE_MS, bounce=True), "gif", "image/gif"),
             ("MP4", lambda: export.mp4(frames(), 1000 / MOVIE_MS, bounce=True), "mp4",
              "video/mp4")]
+
+
+def movie(make_images: Callable[[], np.ndarray], *, name: str, settings: Sequence[str] = (),
+          key: str, size: int = common.IMAGE_PX) -> None:
+    """GIF and MP4 buttons for a strip of pictures that `make_images` makes when one is pressed
+    (e.g. decodes along a path), each drawn `size` px on screen before presenter scaling."""
+    title_ = title(name, settings)
+    _row(key, title_, _movie_files(make_images, title_, common.px(size)))
 
 
 def images(images_, ncols: int, *, name: str, settings: Sequence[str] = (), key: str,
@@ -85,7 +99,7 @@ def images(images_, ncols: int, *, name: str, settings: Sequence[str] = (), key:
              ("SVG", partial(export.grid_svg, images_, ncols, title_, tile_px), "svg",
               "image/svg+xml")]
     if movie:
-        files += movie_files(lambda: images_, title_, tile_px)
+        files += _movie_files(lambda: images_, title_, tile_px)
     _row(key, title_, files)
 
 
