@@ -77,11 +77,13 @@ def show_reconstructions(state: JobState, final: bool = False) -> None:
         what = "samples from the same fixed noise"
         if warning := collapse_warning(last.get("variety", 1.0), 1.0):
             st.warning(warning)
-    common.show_grid(
+    export_buttons.grid(
         np.concatenate([state.originals, latest]),
         ncols=len(state.originals),
         size=PREVIEW_PX,
         caption=f"Top: test images · bottom: {what} after epoch {epochs}",
+        key="train_previews", name=job.name if job is not None else "training",
+        settings=[f"test images and {what}", f"epoch {epochs}"],
     )
 
 
