@@ -22,11 +22,17 @@ if ! grep -qs '"version": "1.30.0"' .cache/npm/node_modules/onnxruntime-web/pack
     echo "npm not found: exporting a lesson as homework needs $ORT_WEB (install npm, run again)" >&2
   fi
 fi
+# Charts are exported for slides (PNG/SVG) by Kaleido, which drives a headless Chromium: Debian's
+# (installed below with --test) or whichever BROWSER_PATH names.
+if [ "${1:-}" != "--test" ] && ! command -v chromium >/dev/null && [ -z "${BROWSER_PATH:-}" ]; then
+  echo "chromium not found: exporting a chart as PNG/SVG needs it (apt-get install chromium)" >&2
+fi
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
   # The optional Ray engine is tested against a real local head, so the tests install it.
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-ray.txt
-  # The browser tests drive Debian's Chromium (Playwright's own browser download is not used);
+  # The browser tests and the chart exports drive Debian's Chromium (Playwright's own browser
+  # download is not used);
   # the class store's tests start a throwaway PostgreSQL server from Debian's postgresql.
   NEED=""
   [ -x /usr/bin/chromium ] || NEED="$NEED chromium"

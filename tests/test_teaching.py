@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.errors import ModelFileError
@@ -176,17 +175,6 @@ def test_coordinates_csv_has_a_row_per_image_and_the_full_code():
     assert (table["label"] == labels).all() and table["class_name"].astype(str).tolist()[:3] == [
         "0", "1", "2"]
     np.testing.assert_allclose(table[["z_0", "z_1", "z_2", "z_3"]].to_numpy(), codes, rtol=1e-6)
-
-
-def test_png_and_gif_reload_with_the_expected_size_and_frames():
-    images = np.random.default_rng(0).random((6, 28, 28)).astype(np.float32)
-    png = Image.open(io.BytesIO(exports.grid_png(images, ncols=3, scale=2)))
-    # 2 rows x 3 columns of 28-pixel tiles with a 1-pixel border, then doubled.
-    assert png.size == (2 * (3 * 29 + 1), 2 * (2 * 29 + 1))
-    gif = Image.open(io.BytesIO(exports.strip_gif(images, scale=3, duration_ms=100)))
-    assert gif.n_frames == 6 and gif.size == (84, 84)
-    bounced = Image.open(io.BytesIO(exports.strip_gif(images, bounce=True)))
-    assert bounced.n_frames == 10  # forward, then back without repeating the ends
 
 
 def test_a_shared_model_round_trips_through_its_zip(tiny_model, runs):

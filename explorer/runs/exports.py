@@ -1,5 +1,5 @@
-"""Files a teacher takes away or passes on: latent coordinates as CSV, image grids as PNG, walks
-through the latent space as animated GIFs, and a trained model as one .zip to share.
+"""Files a teacher takes away or passes on: latent coordinates as CSV and a trained model as one
+.zip to share (pictures and movies for slides: :mod:`explorer.figures.export`).
 
 Everything here turns arrays into bytes (or bytes into a model folder) and knows nothing about
 the UI. A shared model travels as a zip holding exactly ``card.json`` and ``model.safetensors``,
@@ -17,16 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from explorer.data import datasets
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.families.config import ModelConfig
-from explorer.figures.images import image_grid, to_uint8, upscale
 from explorer.runs import checkpoints, store
 from explorer.runs.checkpoints import CARD, MAX_CARD_BYTES, WEIGHTS
 
-TILE_PX = 112  # exported tiles are upscaled to about this size: crisp when pasted into slides
 DATASET = "dataset.npz"  # a class's own dataset, as `datasets add` takes it (dataset_export)
 MAX_DATASET_BYTES = 64 * 2**20  # explorer.data.userdata.MAX_FILE_BYTES: what `datasets add` takes
 MAX_ZIP_BYTES = checkpoints.MAX_WEIGHTS_BYTES + MAX_CARD_BYTES + MAX_DATASET_BYTES
@@ -58,55 +55,6 @@ def coords_csv(
     })
     z = pd.DataFrame(codes, columns=[f"z_{d}" for d in range(codes.shape[1])])
     return pd.concat([table, z], axis=1).to_csv(index=False).encode()
-
-
-# -- pictures ---------------------------------------------------------------------------------
-def _stack(images) -> np.ndarray:
-    """Images in [0, 1] as (B, H, W) or (B, C, H, W) float32; each may be (H, W) or (1, H, W)."""
-    images = [np.asarray(im, dtype=np.float32) for im in images]
-    images = np.stack([im[0] if im.ndim == 3 and im.shape[0] == 1 else im for im in images])
-    if images.ndim not in (3, 4):
-        raise ValueError(f"Expected images (H, W) or (C, H, W), got shape {images.shape[1:]}.")
-    return images
-
-
-def _scale(images: np.ndarray, scale: int | None) -> int:
-    return int(scale) if scale else max(1, TILE_PX // images.shape[-1])
-
-
-def _png(picture: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(to_uint8(picture)).save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def grid_png(images, ncols: int, scale: int | None = None) -> bytes:
-    """Images tiled row-major into one PNG with a 1-pixel white border, each pixel enlarged to a
-    `scale` x `scale` block (default: tiles about TILE_PX wide), so digits stay crisp."""
-    images = _stack(images)
-    grid = image_grid(images, ncols=ncols, pad=1, pad_value=1.0)  # (H', W') or (H', W', C)
-    return _png(upscale(grid, _scale(images, scale)))
-
-
-def strip_gif(images, scale: int | None = None, duration_ms: int = 120,
-              bounce: bool = False) -> bytes:
-    """An animated GIF with one frame per image, looping forever. With `bounce`, it plays forward
-    then back (2n - 2 frames), which reads better for an interpolation shown on a loop.
-
-    GIF stores each pixel as an index into a palette; greyscale frames use a 256-grey palette, so
-    nothing is lost. Identical consecutive frames are merged by Pillow (a still dimension is
-    one long frame)."""
-    images = _stack(images)
-    factor = _scale(images, scale)
-    if images.ndim == 4:
-        images = images.transpose(0, 2, 3, 1)  # (B, H, W, C) channel-last for PIL
-    frames = [Image.fromarray(to_uint8(upscale(im, factor))) for im in images]
-    if bounce and len(frames) > 2:
-        frames = frames + frames[-2:0:-1]
-    buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=int(duration_ms), loop=0)
-    return buffer.getvalue()
 
 
 # -- sharing a model --------------------------------------------------------------------------

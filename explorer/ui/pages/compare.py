@@ -13,7 +13,7 @@ from explorer.analysis import metrics
 from explorer.data import datasets
 from explorer.errors import ExplorerError, plain
 from explorer.runs import checkpoints
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 cur = common.start_page("Reconstructions", needs="encode")
 common.explain(
@@ -119,9 +119,10 @@ for name in recon:
     common.show_images([x_hat[i] for i in chosen],
                        [f"MSE {errors['mse'][i]:.4f}" for i in chosen])
 # One picture to take away: originals on top, then each row of reconstructions.
-common.image_downloads([x_test[i, 0].numpy() for i in chosen]
-                       + [recon[name][0][i] for name in recon for i in chosen],
-                       len(chosen), f"{cur.entry.name}-reconstructions", "compare_rows")
+export_buttons.images([x_test[i, 0].numpy() for i in chosen]
+                      + [recon[name][0][i] for name in recon for i in chosen],
+                      len(chosen), name=" vs ".join(recon), key="compare_rows",
+                      settings=["originals, then each model's reconstructions"])
 
 st.subheader("Average over the test set")
 table = pd.DataFrame(
@@ -144,4 +145,5 @@ for a, name in zip(fig.layout.annotations, recon, strict=False):
     a.text = name
 fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
 fig.update_layout(height=common.px(260), margin=dict(l=0, r=0, t=30, b=0))
-st.plotly_chart(common.chart_style(fig), key="compare_heatmap")
+export_buttons.chart(common.chart_style(fig), key="compare_heatmap", name=" vs ".join(recon),
+                     settings=[f"|x − x̂| of test image #{pick}"])

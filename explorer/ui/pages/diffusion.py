@@ -14,7 +14,7 @@ from explorer.analysis import latent, mapview
 from explorer.families import generate
 from explorer.families.latent_diffusion import files, views
 from explorer.figures.diffusion import moment_figure, movie_figure
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 from explorer.ui.parts.diffusion_train import train_section
 
 cur = common.start_page("Latent diffusion", needs="encode", what="Latent diffusion")
@@ -89,9 +89,10 @@ if dim == 2:
     class_names = cur.data.info.class_names
     st.subheader("Noise flowing into the codes")
     keep = views.movie_frames(rev)
-    st.plotly_chart(common.chart_style(movie_figure(
+    export_buttons.chart(common.chart_style(movie_figure(
         rev.path[keep], rev.ts[keep], codes, labels, class_names,
-        height=common.px(520))), key="ld_movie")
+        height=common.px(520))), key="ld_movie", movie=True, name=cur.entry.name,
+        settings=["noise into codes", f"{sampler.upper()} sampler", f"seed {seed}"])
     st.caption(f"{n} samples start as noise z_T ~ N(0, I) (in the codes' standardised "
                f"units) and follow the {sampler.upper()} sampler's {len(rev.ts) - 1} steps "
                f"(seed {seed}; {len(keep)} of the {len(rev.ts)} moments shown). Beneath, faint: "
@@ -106,8 +107,10 @@ if dim == 2:
     grid, arrows = views.arrow_grid(prior, t, lo, hi)
     fig = moment_figure(rev.path[row], t, grid, arrows, codes, labels, class_names,
                         followed=rev.path[: row + 1, follow], height=common.px(520))
-    event = st.plotly_chart(common.chart_style(fig), key="ld_moment", on_select="rerun",
-                            selection_mode="points")
+    event = export_buttons.chart(common.chart_style(fig), key="ld_moment", on_select="rerun",
+                                 name=cur.entry.name, selection_mode="points",
+                                 settings=["denoising direction", f"t = {t}",
+                                           f"{sampler.upper()} sampler", f"seed {seed}"])
     picked = mapview.selected_indices((event or {}).get("selection"))
     if picked and picked[-1] != follow:
         follow = picked[-1]
@@ -122,15 +125,21 @@ st.subheader(f"Sample #{follow}, step by step: noise → image")
 rows = views.strip_steps(len(rev.ts))
 strip = latent.decode(cur.model, rev.path[rows, follow])
 common.show_images(list(strip), [f"t = {int(rev.ts[r])}" for r in rows], size=72)
+export_buttons.images(strip, len(strip), key="ld_strip", size=72, movie=True, name=cur.entry.name,
+                      settings=[f"sample #{follow} from noise to code",
+                                f"{sampler.upper()} sampler", f"seed {seed}"])
 st.caption("Each image decodes the sample's code at that step. Early codes are mostly noise, "
            "so their images are whatever the decoder makes of a random code.")
 
 st.subheader("The diffusion prior beside the base model's own")
 left, right = st.columns(2)
 with left:
-    common.show_grid(latent.decode(cur.model, rev.codes[:36]), ncols=6, size=common.IMAGE_PX,
-                     caption=f"diffusion prior, {sampler.upper()} {len(rev.ts) - 1} steps, "
-                             f"seed {seed}")
+    export_buttons.grid(latent.decode(cur.model, rev.codes[:36]), ncols=6, key="ld_prior_grid",
+                        size=common.IMAGE_PX, name=cur.entry.name,
+                        caption=f"diffusion prior, {sampler.upper()} {len(rev.ts) - 1} steps, "
+                                f"seed {seed}",
+                        settings=["diffusion prior", f"{sampler.upper()} {len(rev.ts) - 1} steps",
+                                  f"seed {seed}"])
 with right:
     if families.of(cur.cfg).posterior:  # a prior N(0, I) it was trained towards
         own = latent.sample_prior(cur.model, 36, seed=seed)
@@ -138,8 +147,9 @@ with right:
     else:
         images, _ = generate.sample(cur.model, 36, seed=seed, data=cur.data)
         own, what = images[:, 0].numpy(), "a Gaussian fitted to its training codes"
-    common.show_grid(own, ncols=6, size=common.IMAGE_PX, caption=f"{cur.entry.id}, {what}, "
-                     f"seed {seed}")
+    export_buttons.grid(own, ncols=6, size=common.IMAGE_PX, key="ld_own_grid",
+                        caption=f"{cur.entry.id}, {what}, seed {seed}", name=cur.entry.name,
+                        settings=[what, f"seed {seed}"])
 
 scores = card.get("scores")
 if scores:

@@ -16,7 +16,7 @@ from explorer.analysis import latent, projection
 from explorer.data import drawing
 from explorer.errors import ExplorerError
 from explorer.figures import map as figures_map
-from explorer.ui.parts import common, neighbours
+from explorer.ui.parts import common, export_buttons, neighbours
 
 CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
 PEN_PX = 22  # about 2 MNIST pixels once a digit's box is scaled to 20x20
@@ -163,6 +163,7 @@ fig.add_trace(go.Scattergl(
     x=[spot[0]], y=[spot[1]], mode="markers", name="your drawing",
     marker=dict(symbol="star", size=22, color="black", line=dict(width=2, color="white")),
     hovertemplate="your drawing<extra></extra>"))
-st.plotly_chart(common.chart_style(fig), key="draw_map")
+export_buttons.chart(common.chart_style(fig), key="draw_map", name=cur.entry.name,
+                     settings=["your drawing on the map", export_buttons.method_name(method)])
 st.caption("The black star is your drawing; the ringed points are its nearest test codes (in the "
            "full latent space, so on a projected map they may not look nearest).")

@@ -12,7 +12,7 @@ from explorer.families.generate import sample
 from explorer.families.latent_diffusion import views as diffusion_views
 from explorer.families.latent_diffusion.files import load_prior
 from explorer.figures.compare import precision_recall_figure
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 common.start_page("Compare generators", needs_model=False)
 st.caption("Published comparisons often report that GAN samples are sharp but may miss modes "
@@ -60,14 +60,17 @@ for i, e in enumerate(chosen):
     images, _ = sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
-        common.show_grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}")
+        export_buttons.grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}",
+                            key=f"gen_{i}", name=e.name, settings=["16 samples", f"seed {seed}"])
 for i, (e, p) in enumerate(with_prior, start=len(chosen)):
     prior = load_prior(p.path)[0]
     images = diffusion_views.sample_images(prior, common.get_model(str(e.path),
                                                                    e.card["content_hash"]), 16, seed)
     with columns[i % len(columns)]:
-        common.show_grid(images, ncols=4, size=48,
-                         caption=f"{e.name} + diffusion prior (DDPM, 100 steps)")
+        export_buttons.grid(images, ncols=4, size=48, key=f"gen_{i}_prior",
+                            caption=f"{e.name} + diffusion prior (DDPM, 100 steps)",
+                            name=f"{e.name} + diffusion prior",
+                            settings=["16 samples", "DDPM, 100 steps", f"seed {seed}"])
 
 # A score a model has no use for (class accuracy of an unconditional model) shows as "—": a
 # static table, since st.dataframe prints "None" in an empty cell whatever the Styler says.
@@ -93,5 +96,6 @@ if with_prior:
                "the Latent diffusion page shows it at work). Its scores were measured once, at "
                "seed 0, when it shipped, so they carry no spread: the other rows' spreads show "
                "how far one seed can move a score.")
-st.plotly_chart(common.chart_style(precision_recall_figure(table)),
-                config={"displayModeBar": False})
+export_buttons.chart(common.chart_style(precision_recall_figure(table)),
+                     config={"displayModeBar": False}, key="gen_precision_recall",
+                     name=dataset, settings=["generators' precision and recall", f"seed {seed}"])

@@ -12,7 +12,7 @@ from explorer.analysis import inspect_latent, projection, replay
 from explorer.figures import plots as figures
 from explorer.runs import store
 from explorer.ui import pages
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
 # The shipped AE and VAE that differ only by the KL term, per dataset.
@@ -112,8 +112,9 @@ def kl_tab() -> None:
                        f"{usage.total_kl:.2f} nats about each image, so images decode to nearly "
                        "the same average picture. Lower β or train longer.",
                        icon=":material/warning:")
-        st.plotly_chart(common.chart_style(figures.usage_figure(usage)),
-                        config={"displayModeBar": False})
+        export_buttons.chart(common.chart_style(figures.usage_figure(usage)),
+                             config={"displayModeBar": False}, key="usage_kl",
+                             name=cur.entry.name, settings=["KL per dimension"])
         st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
                    "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
                    "there the posterior sits on the prior whatever the image, and moving that "
@@ -125,8 +126,9 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        st.plotly_chart(common.chart_style(figures.usage_figure(usage)),
-                        config={"displayModeBar": False})
+        export_buttons.chart(common.chart_style(figures.usage_figure(usage)),
+                             config={"displayModeBar": False}, key="usage_var",
+                             name=cur.entry.name, settings=["variance per dimension"])
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")
@@ -190,7 +192,8 @@ def holes_tab() -> None:
                 # once the text was large).
                 fig.update_layout(legend=dict(orientation="h", yref="container", y=0,
                                               yanchor="bottom"))
-                st.plotly_chart(common.chart_style(fig), key=f"holes_{entry.name}")
+                export_buttons.chart(common.chart_style(fig), key=f"holes_{entry.name}",
+                                     name=entry.name, settings=["holes", "z[0] × z[1]"])
                 st.markdown(holes_sentence(pair_codes[:, :2]))
         st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they sit "
                    "wherever training left them (note its axes), and much of the prior falls "
@@ -215,7 +218,8 @@ def holes_tab() -> None:
                             "dimensions stay fixed here.")
         center = inspect_latent.center_code(codes, how)
     fig = holes_picture(cur.model, codes, dims, center, n, show)
-    st.plotly_chart(common.chart_style(fig), key="holes_chart")
+    export_buttons.chart(common.chart_style(fig), key="holes_chart", name=cur.entry.name,
+                         settings=["holes", f"z[{dims[0]}] × z[{dims[1]}]"])
     st.markdown(holes_sentence(codes[:, list(dims)]))
     kind = ("The KL term pulls a VAE's codes to where N(0, I) puts mass, so few of the prior's "
             "draws fall where no code lands, though some do." if cur.is_vae else
@@ -305,7 +309,9 @@ def uncertainty_tab() -> None:
         st.info("Choose at least one test image.")
         return
     fig = figures.ellipses_figure(mu, logvar, chosen, labels, names, dims, n_sigma)
-    st.plotly_chart(common.chart_style(fig), key="unc_chart")
+    export_buttons.chart(common.chart_style(fig), key="unc_chart", name=cur.entry.name,
+                         settings=["posterior ellipses", f"z[{dims[0]}] × z[{dims[1]}]",
+                                   f"{n_sigma:g}σ"])
     sigma = np.exp(0.5 * logvar[:, list(dims)])  # (N, 2)
     st.caption(f"Typical posterior σ here: {np.median(sigma[:, 0]):.3f} along z[{dims[0]}], "
                f"{np.median(sigma[:, 1]):.3f} along z[{dims[1]}], against the prior's 1. "
@@ -343,7 +349,9 @@ def replay_tab() -> None:
         return
     fig = figures.replay_figure(coords, recorded.epochs, recorded.labels, names,
                                 figures.AXIS_NAMES[method])
-    st.plotly_chart(common.chart_style(fig), key="replay_chart")
+    export_buttons.chart(common.chart_style(fig), key="replay_chart", movie=True,
+                         name=cur.entry.name,
+                         settings=["training replay", export_buttons.method_name(method)])
     first, last = int(recorded.epochs[0]), int(recorded.epochs[-1])
     st.caption(f"{recorded.codes.shape[1]} test images, from epoch {first} "
                f"{'(the untrained network) ' if first == 0 else ''}to epoch {last}, "

@@ -16,7 +16,7 @@ from explorer.data import datasets
 from explorer.errors import ModelFileError
 from explorer.families.models import can
 from explorer.lessons import catalogue as lessons
-from explorer.ui.parts import common, conditional
+from explorer.ui.parts import common, conditional, export_buttons
 
 BIG = 196  # px for the image a slider drives
 CHECKED = 1000  # test images whose analogies the classifier reads (all of mnist-5k's)
@@ -163,9 +163,9 @@ with tab_pair:
         pair_slider()
     steps = common.setting("slider", "Steps in the strip", "interp_steps", 10, lo=3, hi=16)
     strip = latent.decode(cur.model, latent.interpolate(z_a, z_b, steps, method))
-    common.show_grid(strip, ncols=steps, size=72, caption=f"{method} interpolation, {steps} steps")
-    common.image_downloads(strip, steps, f"{cur.entry.name}-{method}-{a}-to-{b}", "interp_strip",
-                           gif=True)
+    export_buttons.grid(strip, ncols=steps, size=72, key="interp_strip", movie=True,
+                        caption=f"{method} interpolation, {steps} steps", name=cur.entry.name,
+                        settings=[f"{method} interpolation", f"#{a} → #{b}", f"{steps} steps"])
     lengths = latent.path_lengths(z_a, z_b)
     dim_z = len(z_a)
     shell = (f"In {dim_z} dimensions the prior N(0, I) puts most of its mass near a shell of "
@@ -216,10 +216,11 @@ with tab_dim:
         dim_slider()
         values = np.linspace(z0[d] - span, z0[d] + span, 11)
         walk = latent.decode(cur.model, latent.traverse(z0, d, values))
-        common.show_grid(walk, ncols=11, size=64,
-                         caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}")
-        common.image_downloads(walk, 11, f"{cur.entry.name}-z{d}-around-{base}", "trav_strip",
-                               gif=True)
+        export_buttons.grid(walk, ncols=11, size=64, key="trav_strip", movie=True,
+                            caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}",
+                            name=cur.entry.name,
+                            settings=[f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}",
+                                      f"around #{base}"])
 
 # -- a 2-D grid --------------------------------------------------------------------------------
 with tab_grid:
@@ -255,10 +256,11 @@ with tab_grid:
         z = latent.grid_2d(center, dims, (-extent, extent), n, spacing)
         size = max(24, min(56, 900 // n))
         grid = latent.decode(cur.model, z)
-        common.show_grid(grid, ncols=n, size=size,
-                         caption=f"z[{dims[0]}] left→right, z[{dims[1]}] bottom→top, "
-                                 f"from −{extent:g} to {extent:g}; other dimensions at 0")
-        common.image_downloads(grid, n, f"{cur.entry.name}-grid-z{dims[0]}-z{dims[1]}", "grid")
+        export_buttons.grid(grid, ncols=n, size=size, key="grid", name=cur.entry.name,
+                            caption=f"z[{dims[0]}] left→right, z[{dims[1]}] bottom→top, "
+                                    f"from −{extent:g} to {extent:g}; other dimensions at 0",
+                            settings=[f"z[{dims[0]}] × z[{dims[1]}]", f"±{extent:g}",
+                                      f"{spacing} spacing"])
 
 # -- arithmetic --------------------------------------------------------------------------------
 with tab_arith:

@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import families
 from explorer.analysis import rdplane
 from explorer.figures import compare as figures_compare
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 CHART = "rd_chart"
 
@@ -47,9 +47,10 @@ likelihood = st.segmented_control(
     key="rd_likelihood", required=True, bind="query-params",
     help="Distortions under different likelihoods are in different units: one plane each.")
 shown = [p for p in points if p.likelihood == likelihood]
-st.plotly_chart(common.chart_style(figures_compare.rate_distortion_figure(
-    shown, current=cur.entry.id)), key=CHART,
-                on_select=choose_clicked, selection_mode="points")
+export_buttons.chart(common.chart_style(figures_compare.rate_distortion_figure(
+    shown, current=cur.entry.id)), key=CHART, name=cur.entry.name,
+    settings=["rate and distortion", f"{cur.entry.dataset}", f"{likelihood} likelihood"],
+    on_select=choose_clicked, selection_mode="points")
 st.caption("Each VAE sits at its **rate** (the mean KL, an upper bound on the information the code "
            "carries) and **distortion** (the mean reconstruction cost); its −ELBO is their sum, so "
            "every grey diagonal is one value of the ELBO and lower-left is better. Training with β "

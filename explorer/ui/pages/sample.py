@@ -9,7 +9,7 @@ from explorer import families
 from explorer.analysis import latent
 from explorer.families import generate
 from explorer.families.models import can
-from explorer.ui.parts import common, conditional
+from explorer.ui.parts import common, conditional, export_buttons
 
 cur = common.start_page("Sample new images")
 
@@ -70,8 +70,8 @@ if can(cur.model, "condition"):
 else:
     images = latent.sample_prior(cur.model, n, temperature=temperature,
                                  seed=int(st.session_state["sample_seed"]))
-common.show_grid(images, ncols=int(n**0.5), size=common.IMAGE_PX,
-                 caption=f"{n} samples · T = {temperature:g} · seed {st.session_state['sample_seed']}")
-common.image_downloads(images, int(n**0.5),
-                       f"{cur.entry.name}-samples-T{temperature:g}-seed{st.session_state['sample_seed']}",
-                       "samples")
+export_buttons.grid(images, ncols=int(n**0.5), size=common.IMAGE_PX, key="samples",
+                    caption=f"{n} samples · T = {temperature:g} · seed "
+                            f"{st.session_state['sample_seed']}", name=cur.entry.name,
+                    settings=[f"{n} samples", f"T = {temperature:g}",
+                              f"seed {st.session_state['sample_seed']}"])

@@ -13,7 +13,7 @@ from explorer.classroom import dashboard as board
 from explorer.errors import plain
 from explorer.figures import classroom as figures_class
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, common
+from explorer.ui.parts import class_parts, common, export_buttons
 
 common.start_page("Teacher", needs_model=False)
 store = class_parts.class_store()
@@ -100,10 +100,12 @@ def charts() -> None:
     left, right = st.columns(2)
     with left:
         if curves:
-            st.plotly_chart(figures_class.class_curves_figure(curves), key="class_curves")
+            export_buttons.chart(figures_class.class_curves_figure(curves), key="class_curves",
+                                 name=klass.name, settings=["the class's loss curves"])
     with right:
         if [p for p in points if p["rate"] is not None]:
-            st.plotly_chart(figures_class.class_rd_figure(points), key="class_rd")
+            export_buttons.chart(figures_class.class_rd_figure(points), key="class_rd",
+                                 name=klass.name, settings=["the class's rate and distortion"])
             st.caption("This class's VAE runs only (never joined to the shipped β sweep).")
     for p in points:
         if p["note"]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 import uuid
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,7 +24,7 @@ from explorer.data import datasets
 from explorer.errors import ExplorerError
 from explorer.families.config import ModelConfig
 from explorer.figures.images import image_grid, to_uint8, upscale
-from explorer.runs import exports, store
+from explorer.runs import store
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
 
 if TYPE_CHECKING:
@@ -340,22 +339,6 @@ def show_elbo(beta: float, likelihood: str = "bernoulli") -> None:
              r"- \log \sigma_j^2 - 1\right)")
     st.caption("The mean rate over a test set bounds the information the code carries, "
                "I(x; z) ≤ rate; over N images I(x; z) ≤ log N as well (6.9 nats for 1,000).")
-
-
-def image_downloads(images, ncols: int, name: str, key: str, gif: bool = False) -> None:
-    """Download buttons for a picture on the page: a PNG of the grid and, for a strip, an
-    animated GIF. The files are made only when a button is pressed; hidden when presenting."""
-    if presenting():
-        return
-    images = np.asarray(images)
-    with st.container(horizontal=True, gap="small"):
-        st.download_button("PNG", data=partial(exports.grid_png, images, ncols),
-                           file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
-                           on_click="ignore", icon=":material/download:", type="tertiary")
-        if gif:
-            st.download_button("GIF", data=partial(exports.strip_gif, images, bounce=True),
-                               file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
-                               on_click="ignore", icon=":material/animation:", type="tertiary")
 
 
 def start_page(title: str, needs_model: bool = True, needs: str | None = None,

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from explorer.families import generate
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 
 def which_class(cur: common.Current) -> int:
@@ -30,9 +30,10 @@ def same_style_view(cur: common.Current) -> None:
     y = int(y_test[int(idx)])
     common.show_images([x.numpy()], [f"#{idx} · {cur.names[y]}"], size=112)
     images = generate.same_style(cur.model, torch.as_tensor(x), y, range(len(cur.names)))
-    common.show_grid(images[:, 0].numpy() if images.shape[1] == 1 else images.numpy(),
-                     ncols=len(cur.names), size=72,
-                     caption="the same z decoded as " + ", ".join(cur.names))
+    export_buttons.grid(images[:, 0].numpy() if images.shape[1] == 1 else images.numpy(),
+                        ncols=len(cur.names), size=72, key="style_grid", name=cur.entry.name,
+                        caption="the same z decoded as " + ", ".join(cur.names),
+                        settings=[f"the style of test image #{idx} with every label"])
     st.caption("The grid below keeps z from the prior instead: each row one z, each column one "
                "class.")
     z = np.repeat(np.random.default_rng(0).standard_normal((4, cur.cfg.latent_dim)),
@@ -40,5 +41,6 @@ def same_style_view(cur: common.Current) -> None:
     labels = np.tile(np.arange(len(cur.names)), 4)
     with torch.inference_mode():
         grid = cur.model.decode(torch.from_numpy(z).float(), torch.from_numpy(labels))
-    common.show_grid(grid[:, 0].numpy(), ncols=len(cur.names), size=56,
-                     caption="four styles × every class")
+    export_buttons.grid(grid[:, 0].numpy(), ncols=len(cur.names), size=56, key="styles_grid",
+                        caption="four styles × every class", name=cur.entry.name,
+                        settings=["four styles × every class"])

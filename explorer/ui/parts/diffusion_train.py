@@ -13,7 +13,7 @@ from explorer.families.latent_diffusion.jobs import job_items, job_model
 from explorer.figures.plots import loss_figure
 from explorer.jobs import JobSpec, get_engine
 from explorer.runs import store
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 JOB = "ld_job"
 
@@ -72,7 +72,8 @@ def live() -> None:
     fig = loss_figure(state)
     if fig is not None:
         fig.update_yaxes(title_text="ε-prediction MSE per dimension", row=1, col=1)
-        st.plotly_chart(common.chart_style(fig), config={"displayModeBar": False}, key="ld_loss")
+        export_buttons.chart(common.chart_style(fig), config={"displayModeBar": False},
+                             key="ld_loss", name=job.name, settings=["training curves"])
     if not state.active and st.session_state.get("ld_job_seen") != job.name:
         st.session_state["ld_job_seen"] = job.name
         st.rerun()  # the whole page: the new prior joins the list

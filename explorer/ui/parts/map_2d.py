@@ -15,7 +15,7 @@ from explorer.figures import map as figures_map
 from explorer.lessons import catalogue as lessons
 from explorer.runs import exports
 from explorer.ui import pages
-from explorer.ui.parts import common, map_parts, url_values
+from explorer.ui.parts import common, export_buttons, map_parts, url_values
 from explorer.ui.parts.neighbours import show_neighbours
 
 PRESENTER_HEIGHT = 620  # px of the map in presenter mode (560 otherwise)
@@ -78,8 +78,11 @@ def show(cur: common.Current) -> None:
                                  values_title=title, centre=0.0 if colour == "z" else None,
                                  highlight_name="found", height=PRESENTER_HEIGHT if presenting
                                  else 560, marker_size=PRESENTER_MARKER if presenting else 5)
-    event = st.plotly_chart(common.chart_style(fig), key="map_chart", on_select="rerun",
-                            selection_mode=("points", "box", "lasso"))
+    event = export_buttons.chart(
+        common.chart_style(fig), name=cur.entry.name, key="map_chart", on_select="rerun",
+        settings=[export_buttons.method_name(shown),
+                  f"colour = {f'z[{j}]' if colour == 'z' else mapview.COLOURS[colour]}"],
+        selection_mode=("points", "box", "lasso"))
     if dim == 2:  # under the map, not between its controls and it
         what = "posterior mean" if cur.is_vae else "code"  # an AE has no posterior
         st.caption("This model's code is 2-D, so the map is the latent space itself: no "

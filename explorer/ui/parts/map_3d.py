@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.analysis.projection import ProjectionParams
 from explorer.figures import map as figures_map
-from explorer.ui.parts import common, map_parts
+from explorer.ui.parts import common, export_buttons, map_parts
 
 WHAT = {"pca": "The first three principal components of the codes (the 2-D PCA map's two, and "
                "the next)",
@@ -36,7 +36,8 @@ def show(cur: common.Current) -> None:
     map_parts.wait_for([pending])
     shown = map_parts.shown_method(dim, params, pending)
     fig = figures_map.map_3d_figure(coords, cur.labels, cur.names, shown)
-    st.plotly_chart(common.chart_style(fig), key="map_3d_chart")
+    export_buttons.chart(common.chart_style(fig), name=cur.entry.name, key="map_3d_chart",
+                         settings=["3-D map", export_buttons.method_name(shown)])
     where = "" if shown == "latent" else f"{WHAT[shown]}. "
     st.caption(f"{where}Each point is one test image's code, coloured by its class. Rotate with "
                "the mouse; pick points on the 2-D map (a 3-D chart cannot select them).")

@@ -9,7 +9,7 @@ from explorer import families
 from explorer.analysis import mapview
 from explorer.figures import map as figures_map
 from explorer.runs import store
-from explorer.ui.parts import common, map_parts
+from explorer.ui.parts import common, export_buttons, map_parts
 
 CHARTS = ("beside_a", "beside_b")  # the two charts' widget keys, left and right
 
@@ -64,8 +64,9 @@ def show(cur: common.Current) -> None:
             # One legend, on the right-hand map: two would squeeze both maps.
             fig = figures_map.map_figure(coords, labels, names, shown, highlight=chosen,
                                          height=420, legend=source is other)
-            st.plotly_chart(common.chart_style(fig), key=key, on_select="rerun",
-                            selection_mode=("points", "box", "lasso"))
+            export_buttons.chart(common.chart_style(fig), name=entry.name, key=key,
+                                 settings=[export_buttons.method_name(shown)],
+                                 on_select="rerun", selection_mode=("points", "box", "lasso"))
     map_parts.wait_for(pending)
 
     if not chosen:

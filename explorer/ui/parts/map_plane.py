@@ -14,11 +14,13 @@ import streamlit as st
 
 from explorer.analysis import inspect_latent, latent, mapview
 from explorer.figures import map as figures_map
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 MANIFOLD_N = 20  # decoded images per side of the manifold picture
 AT = "plane_at"  # the URL parameter holding the clicked position
 PLANE_OF = "_plane_of"  # (model id, i, j) of the plane the position in the URL was clicked on
+PATH_FROM = "_plane_path"  # (plane, previous position, position): where the path movie starts
+PATH_STEPS = 24  # decoded frames of the path movie
 
 
 @st.cache_data(max_entries=16, show_spinner="Decoding the manifold…")
@@ -114,8 +116,10 @@ def plane(cur: common.Current, codes: np.ndarray) -> None:
     with left:
         fig = plane_chart(str(cur.entry.path), cur.hash, cur.entry.dataset, (i, j), manifold,
                           common.presenting())
-        event = st.plotly_chart(fig, key="plane_chart", on_select="rerun",
-                                selection_mode="points")
+        event = export_buttons.chart(
+            fig, name=cur.entry.name, key="plane_chart", on_select="rerun",
+            settings=["decode anywhere", f"{names[0]} × {names[1]}"]
+            + (["decoded manifold"] if manifold else []), selection_mode="points")
     clicked = mapview.clicked_position((event or {}).get("selection"))
     if clicked is not None:
         st.query_params[AT] = mapview.position_text(clicked)
@@ -131,3 +135,25 @@ def plane(cur: common.Current, codes: np.ndarray) -> None:
         st.markdown(f"**{names[0]} = {x:.2f}, {names[1]} = {y:.2f}**")
         if dim > 2:
             st.caption("other dimensions at the test codes' mean")
+        path_movie(cur, base, (i, j), plane_of, position)
+
+
+def path_movie(cur: common.Current, base: np.ndarray, dims: tuple[int, int], plane_of: tuple,
+               position: tuple[float, float]) -> None:
+    """GIF / MP4 of the decodes along the straight path from the point clicked before (on this
+    plane) to this one; from the plane's centre, the test codes' mean, after the first click."""
+    kept = st.session_state.get(PATH_FROM)
+    start = (float(base[dims[0]]), float(base[dims[1]]))
+    if kept is not None and kept[0] == plane_of:
+        start = kept[1] if tuple(kept[2]) == tuple(position) else tuple(kept[2])
+    st.session_state[PATH_FROM] = (plane_of, start, tuple(position))
+    points = np.linspace(start, position, PATH_STEPS)  # (PATH_STEPS, 2) on the plane
+    names = [f"z[{d}]" for d in dims]
+    st.caption(f"Path movie: from ({start[0]:.2f}, {start[1]:.2f}) to here")
+    model = cur.model  # loaded here: the movie is made on another thread, on the click
+    export_buttons.movie(
+        lambda: latent.decode(model, np.stack([mapview.plane_code(base, dims, p)
+                                               for p in points])),
+        name=cur.entry.name, key="plane_path", size=112,
+        settings=["decode-anywhere path", f"{names[0]}, {names[1]} from "
+                  f"({start[0]:.2f}, {start[1]:.2f}) to ({position[0]:.2f}, {position[1]:.2f})"])

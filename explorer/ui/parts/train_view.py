@@ -21,7 +21,7 @@ from explorer.figures.plots import loss_figure
 from explorer.jobs import Job, JobState
 from explorer.runs import exports, store
 from explorer.ui import pages
-from explorer.ui.parts import common
+from explorer.ui.parts import common, export_buttons
 
 PREVIEW_PX = 56  # on-screen size of one preview image
 
@@ -47,7 +47,8 @@ def request_stop() -> None:
 def show_curves(job: Job, state: JobState) -> None:
     fig = loss_figure(state, job.model_config().likelihood)
     if fig is not None:
-        st.plotly_chart(common.chart_style(fig), config={"displayModeBar": False})
+        export_buttons.chart(common.chart_style(fig), config={"displayModeBar": False},
+                             key="train_curves", name=job.name, settings=["training curves"])
 
 
 def show_reconstructions(state: JobState, final: bool = False) -> None:
@@ -76,11 +77,13 @@ def show_reconstructions(state: JobState, final: bool = False) -> None:
         what = "samples from the same fixed noise"
         if warning := collapse_warning(last.get("variety", 1.0), 1.0):
             st.warning(warning)
-    common.show_grid(
+    export_buttons.grid(
         np.concatenate([state.originals, latest]),
         ncols=len(state.originals),
         size=PREVIEW_PX,
         caption=f"Top: test images · bottom: {what} after epoch {epochs}",
+        key="train_previews", name=job.name if job is not None else "training",
+        settings=[f"test images and {what}", f"epoch {epochs}"],
     )
 
 
