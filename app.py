@@ -55,6 +55,9 @@ def main() -> None:
                    f"while {lost_jobs} training job(s) were running or queued; they were lost and "
                    "nothing of them was saved. If yours was one, press Train again.",
                    icon=":material/restart_alt:")
+    from explorer.ui.parts import class_questions
+
+    class_questions.panel(page.url_path)  # a class's live question, above every page
     page.run()
     warm.after_first_page()
 

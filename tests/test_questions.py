@@ -20,7 +20,7 @@ HOLES = {"kind": "choice", "prompt": "Which model leaves more holes?",
 
 
 @pytest.fixture
-def room(open_db):
+def room(open_db):  # noqa: F811
     """A store with a teacher key, a class and three students (one named like a formula)."""
     store = open_db(KEY)
     klass = store.open_class("Week 3", key=KEY)

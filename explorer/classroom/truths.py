@@ -1,4 +1,5 @@
-"""The ready questions for the class, and their true answers computed from the shipped models.
+"""The ready questions for the class, and their true answers computed from the shipped models
+(through the ModelView front door: the classroom reads analysis, never the other way).
 
 Each ready question (:data:`READY`) is a question spec (:mod:`explorer.classroom.question_spec`)
 whose ``truth`` names a function here; :func:`true_answer` computes it through the ModelView front
