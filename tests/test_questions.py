@@ -143,3 +143,51 @@ def test_a_question_keeps_markup_as_typed_and_round_trips():
     assert parse_answer(click, ("1", 2)) == [1.0, 2.0]
     with pytest.raises(QuestionError, match="Click a point"):
         parse_answer(click, [1.0])
+
+
+# -- the ready questions' true answers, from the shipped models --------------------------------
+
+
+def test_the_ready_questions_true_answers_agree_with_the_shipped_models():
+    from explorer.analysis.inspect_latent import holes_shares
+    from explorer.classroom import truths
+    from explorer.data.datasets import load_dataset
+    from explorer.runs.checkpoints import load_model, read_card
+    from explorer.runs.store import PRETRAINED_DIR
+
+    assert {r.spec.truth for r in truths.READY.values()} == set(truths.TRUTHS)
+    answers = {name: truths.true_answer(r.spec) for name, r in truths.READY.items()}
+    # Holes: the share the CLI's `evaluate` reports (codes encoded again), model by model.
+    data = load_dataset("mnist-5k")
+    shares = {n: holes_shares(load_model(PRETRAINED_DIR / n)[0], data.x_test)["holes_prior"]
+              for n in (truths.AE_2D, truths.VAE_2D)}
+    holes = answers["holes_ae_vs_vae"]
+    assert holes["value"] == ("The autoencoder (AE)" if shares[truths.AE_2D] >
+                              shares[truths.VAE_2D] else "The VAE")
+    assert f"{shares[truths.AE_2D]:.0%}" in holes["text"]
+    # Active dimensions: the count the card recorded when the model was trained.
+    card = read_card(PRETRAINED_DIR / truths.BETA4_16D)
+    assert card["config"]["beta"] == 4 and card["config"]["latent_dim"] == 16
+    assert answers["active_beta4"]["value"] == card["metrics"]["active_units"]
+    # Where a 7 decodes: the true point lies among the 7s; a corner of the map does not.
+    where = answers["where_7"]
+    _, _, (x0, _, y0, _) = truths.plane(truths.VAE_2D)
+    assert truths.click_hits(truths.VAE_2D, 7, [where["value"], [x0, y0]]) == [True, False]
+
+
+def test_the_reveal_figures_count_the_answers_and_mark_the_truth():
+    import numpy as np
+
+    from explorer.figures import questions as figures
+
+    fig = figures.choice_figure(["AE", "VAE", "<b>same</b>"], ["VAE", "AE", "VAE"], "AE")
+    bar = fig.data[0]
+    assert list(bar.y) == [1, 2, 0] and bar.x[2] == "&lt;b&gt;same&lt;/b&gt;"
+    assert bar.marker.color[0] == figures.TRUE_COLOUR != bar.marker.color[1]
+    fig = figures.number_figure([12, 14, 14, 16], 14)
+    assert list(fig.data[0].x) == ["12", "13", "14", "15", "16"]
+    assert list(fig.data[0].y) == [1, 0, 2, 0, 1]
+    fig = figures.click_reveal_figure(np.zeros((4, 2)), np.array([7, 7, 1, 2]), 7, "7",
+                                      (-1, 1, -1, 1), [[0.5, 0.5]], ["<i>Ada</i>"], [0, 0])
+    dots = next(t for t in fig.data if t.name == figures.ANSWERS_NAME)
+    assert list(dots.hovertext) == ["&lt;i&gt;Ada&lt;/i&gt;"]

@@ -32,6 +32,7 @@ TEACHER_POLL_S = 1.0  # the teacher's count of answers
 _SEEN = "_question_{}"  # session keys: a question read once per id
 _MINE = "_question_{}_mine"
 _RESULTS = "_question_{}_results"
+_CLASS = "_question_class"  # the class this student's panel polls
 
 
 def panel(page_path: str) -> None:
@@ -42,7 +43,11 @@ def panel(page_path: str) -> None:
         return
     try:
         if class_parts.token() and (student := class_parts.current_student(store)):
-            _student_panel(student.class_id)
+            st.session_state[_CLASS] = student.class_id
+            _student_panel()
+        elif page_path == "join":  # joins during this run: the panel must be there already
+            st.session_state.pop(_CLASS, None)
+            _student_panel()
         elif page_path != "teacher" and (klass := class_parts.chosen_class(store)) and \
                 class_parts.is_teacher(store):
             _teacher_panel(klass.id)
@@ -70,10 +75,19 @@ def _question(store, question_id: int) -> q.QuestionInfo | None:
     return st.session_state[key]
 
 
+def _student_class(store) -> int | None:
+    """This student's class (looked up once, when they join on the Join page)."""
+    if _CLASS not in st.session_state and class_parts.token():
+        student = store.student(class_parts.token())
+        if student is not None:
+            st.session_state[_CLASS] = student.class_id
+    return st.session_state.get(_CLASS)
+
+
 @st.fragment(run_every=POLL_S)
-def _student_panel(class_id: int) -> None:
+def _student_panel() -> None:
     store = class_parts._quiet_store()
-    if store is None:
+    if store is None or (class_id := _student_class(store)) is None:
         return
     try:
         live = q.live(store, class_id)
