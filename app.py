@@ -58,6 +58,9 @@ def main() -> None:
                    f"while {lost_jobs} training job(s) were running or queued; they were lost and "
                    "nothing of them was saved. If yours was one, press Train again.",
                    icon=":material/restart_alt:")
+    from explorer.ui.parts import class_questions
+
+    class_questions.panel(page.url_path)  # a class's live question, above every page
     share = share_view.place()  # the view's link and QR code, filled once the page has run
     try:
         page.run()

@@ -13,7 +13,7 @@ from explorer.classroom import dashboard as board
 from explorer.errors import plain
 from explorer.figures import classroom as figures_class
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, common, export_buttons
+from explorer.ui.parts import class_parts, class_questions, common, export_buttons
 
 common.start_page("Teacher", needs_model=False)
 store = class_parts.class_store()
@@ -118,6 +118,7 @@ st.download_button("Export the table (CSV)", key="class_csv", on_click="ignore",
                    data=lambda: board.export_csv(store, klass.id, key=key, caller=who),
                    file_name=f"class-{klass.code}.csv", mime="text/csv",
                    icon=":material/download:")
+class_questions.teacher_section(store, klass.id, klass.code)
 
 saved = {r.id: r for r in store.runs(klass.id, include_hidden=True) if r.saved_path}
 if saved:

@@ -1,0 +1,283 @@
+"""Predict, then reveal, on screen: the teacher asks the class a question (a ready one whose true
+answer the app computes, or their own), students answer on whatever page they are on, and the
+teacher reveals the class's answers beside the true one.
+
+A student's screen polls the class's live question with a small fragment (every POLL_S seconds,
+one query of two columns: its id and state); the question itself is read once per id, the
+answers once at the reveal. Questions, options and names are a user's text: shown as text.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import streamlit as st
+
+from explorer.analysis import mapview
+from explorer.classroom import ClassError, truths
+from explorer.classroom import questions as q
+from explorer.classroom.question_spec import (
+    KINDS,
+    PROMPT_MAX,
+    QuestionError,
+    QuestionSpec,
+    parse_question,
+)
+from explorer.figures import questions as figures
+from explorer.ui.parts import class_parts, common
+from explorer.usertext import md
+
+POLL_S = 2.5  # a student's screen looks for a new question or a reveal this often
+TEACHER_POLL_S = 1.0  # the teacher's count of answers
+_SEEN = "_question_{}"  # session keys: a question read once per id
+_MINE = "_question_{}_mine"
+_RESULTS = "_question_{}_results"
+_CLASS = "_question_class"  # the class this student's panel polls
+
+
+def panel(page_path: str) -> None:
+    """On every page: a student in a class sees the live question; a teacher with a class open
+    sees its count of answers and can reveal (the Teacher page has its own, fuller section)."""
+    store = class_parts._quiet_store()  # no class database: nothing to ask, nothing to show
+    if store is None:
+        return
+    try:
+        if class_parts.token() and (student := class_parts.current_student(store)):
+            st.session_state[_CLASS] = student.class_id
+            _student_panel()
+        elif page_path == "join":  # joins during this run: the panel must be there already
+            st.session_state.pop(_CLASS, None)
+            _student_panel()
+        elif page_path != "teacher" and (klass := class_parts.chosen_class(store)) and \
+                class_parts.is_teacher(store):
+            _teacher_panel(klass.id)
+    except ClassError as e:  # the database is busy or gone: one sentence, the page goes on
+        st.caption(str(e))
+
+
+def ask_class(store, class_id: int, spec: QuestionSpec | dict, key: str | None,
+              caller: str = "") -> q.QuestionInfo:
+    """Ask the class `spec` (a dict in the question shape, e.g. a lesson step's question): its
+    true answer computed by the app when it names a ready truth, else the stated answer. Raises
+    QuestionError or ClassError with a sentence."""
+    spec = parse_question(spec)
+    truth = None
+    if spec.truth is not None:
+        with st.spinner("Computing the true answer from the shipped models…"):
+            truth = truths.true_answer(spec)
+    return q.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
+
+
+def _question(store, question_id: int) -> q.QuestionInfo | None:
+    key = _SEEN.format(question_id)
+    if key not in st.session_state:  # a question never changes once asked
+        st.session_state[key] = q.get(store, question_id)
+    return st.session_state[key]
+
+
+def _student_class(store) -> int | None:
+    """This student's class (looked up once, when they join on the Join page)."""
+    if _CLASS not in st.session_state and class_parts.token():
+        student = store.student(class_parts.token())
+        if student is not None:
+            st.session_state[_CLASS] = student.class_id
+    return st.session_state.get(_CLASS)
+
+
+@st.fragment(run_every=POLL_S)
+def _student_panel() -> None:
+    store = class_parts._quiet_store()
+    if store is None or (class_id := _student_class(store)) is None:
+        return
+    try:
+        live = q.live(store, class_id)
+        if live is None:
+            return
+        question = _question(store, live[0])
+        if question is None:
+            return
+        with st.container(border=True, key="class_question"):
+            st.markdown(f"**Question from your teacher:** {md(question.spec.prompt, PROMPT_MAX)}")
+            if live[1] == "open":
+                _answer_form(store, question)
+            else:
+                _results(store, question, mine=_mine(store, question.id))
+    except ClassError as e:
+        st.caption(str(e))
+
+
+def _mine(store, question_id: int):
+    key = _MINE.format(question_id)
+    if key not in st.session_state:  # after a reload: what this student answered before
+        st.session_state[key] = q.my_answer(store, question_id, class_parts.token())
+    return st.session_state[key]
+
+
+def _send(store, question: q.QuestionInfo, raw) -> None:
+    try:
+        st.session_state[_MINE.format(question.id)] = q.answer(store, question.id,
+                                                               class_parts.token(), raw)
+    except ClassError as e:
+        st.error(str(e))
+
+
+def _answer_form(store, question: q.QuestionInfo) -> None:
+    spec, qid = question.spec, question.id
+    if spec.kind == "click":
+        event = st.plotly_chart(_click_figure(spec.model), key=f"question_{qid}_click",
+                                on_select="rerun", selection_mode="points")
+        point = mapview.clicked_position((event or {}).get("selection"))
+        if point is not None and list(point) != _mine(store, qid):
+            _send(store, question, list(point))
+        st.caption("Click where you think the answer lies; click again to change it.")
+    else:
+        with st.form(f"question_{qid}_form", border=False):
+            if spec.kind == "choice":
+                raw = st.radio("Your answer", spec.options, index=None, key=f"question_{qid}_pick")
+            else:
+                raw = st.text_input("Your answer (a number)", key=f"question_{qid}_number",
+                                    max_chars=30)
+            if st.form_submit_button("Send my answer", type="primary"):
+                _send(store, question, raw)
+    mine = _mine(store, qid)
+    if mine is not None:
+        st.success(f"Answer received: {md(_shown(mine))}. You may change it until your teacher "
+                   "reveals the answers.", icon=":material/check_circle:")
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return "(" + ", ".join(f"{float(v):.2f}" for v in value) + ")"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing the map…")
+def _plane(model: str):
+    return truths.plane(model)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _click_figure(model: str):
+    """Shared read-only by every student (Streamlit only serialises it)."""
+    codes, _, extent = _plane(model)
+    return common.chart_style(figures.click_plane_figure(codes, extent))
+
+
+def _results(store, question: q.QuestionInfo, mine=None) -> None:
+    """The class's answers beside the true one (read once: after the reveal they are final)."""
+    key = _RESULTS.format(question.id)
+    if key not in st.session_state:
+        st.session_state[key] = q.answers(store, question.id)
+    answers = st.session_state[key]
+    spec, truth = question.spec, question.truth or {}
+    true = truth.get("value")
+    values = [a.value for a in answers]
+    n = len(values)
+    if spec.kind == "choice":
+        fig = figures.choice_figure(spec.options, values, true)
+        said = (f"{sum(v == true for v in values)} of {n} chose the true answer."
+                if true is not None else f"{n} answers.")
+    elif spec.kind == "number":
+        fig = figures.number_figure(values, true)
+        median = f"the class's median is {statistics.median(values):g}" if values else "no answers"
+        said = (f"{n} answers; {median}; {sum(v == true for v in values)} exactly right."
+                if true is not None else f"{n} answers; {median}.")
+    else:
+        codes, labels, extent = _plane(spec.model)
+        label = truth.get("label")
+        fig = figures.click_reveal_figure(codes, labels, label, str(label), extent, values,
+                                          [a.student for a in answers], true)
+        hits = truths.click_hits(spec.model, label, values) if label is not None else []
+        said = (f"{sum(hits)} of {n} clicks landed among the {label}s." if hits
+                else f"{n} answers.")
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(common.chart_style(fig), key=f"question_{question.id}_results")
+    with right:
+        if true is not None:
+            st.markdown(f"**True answer: {md(_shown(true))}**")
+            st.caption(md(truth.get("text", ""), 600))
+        else:
+            st.caption("This question has no stated answer: the class's answers are the point.")
+        st.markdown(md(said))
+        if mine is not None:
+            st.markdown(f"Your answer: **{md(_shown(mine))}**")
+
+
+@st.fragment(run_every=TEACHER_POLL_S)
+def _teacher_panel(class_id: int) -> None:
+    """The live question on any page, for the teacher: its count, Reveal, Close, the results."""
+    store = class_parts._quiet_store()
+    if store is None or (live := q.live(store, class_id)) is None:
+        return
+    question = _question(store, live[0])
+    with st.container(border=True, key="class_question_teacher"):
+        _live_question(store, question, live[1], class_id)
+
+
+def _live_question(store, question: q.QuestionInfo, state: str, class_id: int) -> None:
+    key, who = class_parts.teacher_key(), class_parts.caller()
+    st.markdown(f"**Question to the class:** {md(question.spec.prompt, PROMPT_MAX)}")
+    if state == "open":
+        answered, everyone = q.count(store, question.id), len(store.roster(class_id))
+        text, reveal = st.columns([3, 1], vertical_alignment="center")
+        text.markdown(f"**{answered} of {everyone}** students answered.")
+        if not reveal.button("Reveal the answers", key=f"reveal_{question.id}", type="primary"):
+            return
+        q.reveal(store, question.id, key=key, caller=who)  # shown at once, below
+    _results(store, question)
+    st.button("Close the question", key=f"close_{question.id}", on_click=q.close,
+              args=(store, question.id), kwargs={"key": key, "caller": who},
+              help="It leaves the students' screens; its answers stay for the export.")
+
+
+def teacher_section(store, class_id: int, class_code: str) -> None:
+    """The Teacher page's "Predict, then reveal": ask a ready or an own question, watch the
+    answers come in, reveal them beside the true answer, export every answer (CSV)."""
+    key, who = class_parts.teacher_key(), class_parts.caller()
+    st.subheader("Predict, then reveal")
+    ready, own = st.tabs(["Ready questions", "Your own question"])
+    with ready:
+        names = list(truths.READY)
+        name = st.selectbox("Question", names, key="question_ready",
+                            format_func=lambda n: truths.READY[n].title)
+        st.caption(md(truths.READY[name].spec.prompt, PROMPT_MAX) + " The app computes the true "
+                   "answer from the shipped models and shows how beside the class's answers.")
+        if st.button("Ask the class", key="question_ask_ready", type="primary"):
+            _ask(store, class_id, truths.READY[name].spec, key, who)
+    with own:
+        with st.form("question_own", border=False):
+            kind = st.radio("Kind", [k for k in KINDS if k != "click"], horizontal=True,
+                            format_func={"choice": "Multiple choice", "number": "A number"}.get)
+            prompt = st.text_input("Question", max_chars=PROMPT_MAX)
+            options = st.text_area("Options (multiple choice: one a line)", height=110)
+            answer = st.text_input("Your answer (optional): an option's text, or a number",
+                                   max_chars=80)
+            if st.form_submit_button("Ask the class"):
+                raw = {"kind": kind, "prompt": prompt, "answer": answer.strip() or None}
+                if kind == "choice":
+                    raw["options"] = [o for o in options.splitlines() if o.strip()]
+                _ask(store, class_id, raw, key, who)
+    _teacher_live(store, class_id)
+    st.download_button("Export the answers (CSV)", key="question_csv", on_click="ignore",
+                       data=lambda: q.export_csv(store, class_id, key=key, caller=who),
+                       file_name=f"answers-{class_code}.csv", mime="text/csv",
+                       icon=":material/download:")
+
+
+def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
+    try:
+        ask_class(store, class_id, spec, key, who)
+    except (QuestionError, ClassError) as e:
+        st.error(str(e))
+
+
+@st.fragment(run_every=TEACHER_POLL_S)
+def _teacher_live(store, class_id: int) -> None:
+    live = q.live(store, class_id)
+    if live is None:
+        st.caption("No question is open: pick one above and ask the class.")
+        return
+    _live_question(store, _question(store, live[0]), live[1], class_id)

@@ -1,0 +1,115 @@
+"""Predict, then reveal, in a real browser at 1024×768: the teacher asks a ready question (its
+true answer computed from the shipped models), three students (separate browser contexts) see it
+on their own screens and answer, one changes their mind; the teacher reveals: the projector shows
+the class's answers as bars beside the true answer, the students see the reveal too; the teacher
+exports the answers (CSV with names, never a token)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from harness.app_server import running_app
+from harness.page import RUN_TIMEOUT_MS, open_page
+from harness.pages import PROJECTOR
+
+pytestmark = pytest.mark.browser
+
+KEY = "browser-test-teacher-key"
+AE, VAE = "The autoencoder (AE)", "The VAE"
+ANSWERS = {"Ada": AE, "=Bo": VAE, "Cy": AE}  # "=Bo": a name a spreadsheet would run
+SEEN_MS = 30_000  # a question or a reveal reaches a student's screen (polled every 2.5 s)
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("questions-app")
+    with running_app(work, env={"EXPLORER_TEACHER_KEY": KEY,
+                                "EXPLORER_DATA_DIR": str(work / "data")}) as running:
+        yield running
+
+
+def new_page(browser) -> Page:
+    context = browser.new_context(viewport=PROJECTOR.viewport)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
+    return page
+
+
+def bar_counts(page: Page) -> dict[str, int]:
+    """The answers chart's bars as {option: count}, read from plotly's data in the page."""
+    return page.evaluate("""() => {
+        for (const gd of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {
+            const bar = (gd.data || []).find(t => t.type === 'bar');
+            if (bar) return Object.fromEntries(bar.x.map((x, i) => [x, bar.y[i]]));
+        }
+        return {};
+    }""")
+
+
+def answer(page: Page, option: str) -> None:
+    box = page.locator('[class*="st-key-class_question"]')
+    box.locator('[data-testid="stRadio"]').get_by_text(option, exact=True).click()
+    box.get_by_role("button", name="Send my answer").click()
+    expect(box.get_by_text(f"Answer received: {option}")).to_be_visible(timeout=SEEN_MS)
+
+
+def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
+    teacher = new_page(browser)
+    open_page(teacher, class_server, "teacher")
+    teacher.get_by_label("Teacher key").fill(KEY)
+    teacher.get_by_role("button", name="Open the teacher's page").click()
+    teacher.get_by_label("Class name").fill("Autoencoders, week 3")
+    teacher.get_by_role("button", name="Open the class").click()
+    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
+    code = re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+
+    students = {}
+    for name in ANSWERS:
+        page = new_page(browser)
+        open_page(page, class_server, "join", query=f"code={code}")
+        page.get_by_label("Your name").fill(name)
+        page.get_by_role("button", name="Join").click()
+        expect(page.get_by_text(f"You are {name} in")).to_be_visible()
+        students[name] = page
+    # Cy explores another page: the question reaches them there too.
+    open_page(students["Cy"], class_server, "sample")
+
+    # The first ready question: which 2-D model leaves more holes (the default in the list).
+    teacher.get_by_role("button", name="Ask the class").first.click()
+    expect(teacher.get_by_text("0 of 3")).to_be_visible(timeout=120_000)
+
+    for name, page in students.items():
+        expect(page.get_by_text("Question from your teacher")).to_be_visible(timeout=SEEN_MS)
+        expect(page.get_by_text("leaves more holes")).to_be_visible()
+        answer(page, VAE if name == "Ada" else ANSWERS[name])
+    answer(students["Ada"], AE)  # Ada changes her mind before the reveal: one answer, the last
+    expect(teacher.get_by_text("3 of 3")).to_be_visible(timeout=SEEN_MS)
+
+    teacher.get_by_role("button", name="Reveal the answers").click()
+    expect(teacher.get_by_text(f"True answer: {AE}")).to_be_visible(timeout=SEEN_MS)
+    expect(teacher.get_by_text("2 of 3 chose the true answer")).to_be_visible()
+    expect(teacher.get_by_text(re.compile(r"\d+% of the prior's draws fall in a hole"))).to_be_visible()
+    teacher.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0")
+    assert bar_counts(teacher) == {AE: 2, VAE: 1, "About the same": 0}
+
+    for name, page in students.items():  # every student sees the reveal, and their answer
+        expect(page.get_by_text(f"True answer: {AE}")).to_be_visible(timeout=SEEN_MS)
+        expect(page.get_by_text(f"Your answer: {ANSWERS[name]}")).to_be_visible()
+        expect(page.get_by_role("button", name="Send my answer")).to_have_count(0)
+
+    with teacher.expect_download() as download:
+        teacher.get_by_role("button", name="Export the answers (CSV)").click()
+    exported = download.value.path().read_text()
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert sorted((r["student"], r["answer"]) for r in rows) == sorted(
+        [("Ada", AE), ("'=Bo", VAE), ("Cy", AE)])
+    assert {r["true_answer"] for r in rows} == {AE}
+    tokens = [c["value"] for p in students.values() for c in p.context.cookies()
+              if c["name"] == "explorer_student"]
+    assert len(tokens) == 3 and not any(t in exported for t in tokens)

@@ -1,0 +1,61 @@
+"""Predict, then reveal, on the pages (AppTest): the teacher asks the class their own question, a
+student sees it on the page they are on, answers and is told it was received; the teacher sees
+the count, reveals, and both see the answers beside the stated true answer. Markup in a question
+shows as typed."""
+
+import pytest
+from test_page_class import class_env, join, open_class, page  # noqa: F401 - shared set-up
+
+
+def widget(items, label):
+    return next(w for w in items if w.label == label)
+
+
+def ask_own(teacher, prompt: str, options: list[str], answer: str) -> None:
+    widget(teacher.text_input, "Question").input(prompt)
+    widget(teacher.text_area, "Options (multiple choice: one a line)").input("\n".join(options))
+    widget(teacher.text_input,
+           "Your answer (optional): an option's text, or a number").input(answer)
+    next(b for b in teacher.button if b.label == "Ask the class"
+         and b.key != "question_ask_ready").click().run()
+    assert not teacher.exception, [e.message for e in teacher.exception]
+
+
+def texts(at) -> str:
+    return " ".join(m.value for m in [*at.markdown, *at.success, *at.caption, *at.error])
+
+
+@pytest.mark.usefixtures("class_env")
+def test_a_question_is_asked_answered_and_revealed_on_the_pages():
+    teacher, code = open_class()
+    student = join(code, "Ada")
+    assert "Question from your teacher" not in texts(student)  # nothing asked yet
+    ask_own(teacher, "Which model leaves **more** <b>holes</b>?", ["The AE", "The VAE"],
+            "The AE")
+    assert "0 of 1" in texts(teacher)
+
+    student.run()
+    said = texts(student)
+    assert r"Which model leaves \*\*more\*\* \<b\>holes\</b\>?" in said  # markup kept as text
+    widget(student.radio, "Your answer").set_value("The VAE")
+    widget(student.button, "Send my answer").click().run()
+    assert "Answer received: The VAE" in texts(student)
+
+    teacher.run()
+    assert "1 of 1" in texts(teacher)
+    widget(teacher.button, "Reveal the answers").click().run()
+    assert not teacher.exception, [e.message for e in teacher.exception]
+    assert "True answer: The AE" in texts(teacher)
+    assert "0 of 1 chose the true answer" in texts(teacher)
+
+    student.run()
+    said = texts(student)
+    assert "True answer: The AE" in said and "Your answer: **The VAE**" in said
+    assert not [b for b in student.button if b.label == "Send my answer"]  # no more answers
+
+
+@pytest.mark.usefixtures("class_env")
+def test_a_bad_own_question_gets_a_sentence():
+    teacher, _ = open_class()
+    ask_own(teacher, "Pick one", ["Only one"], "")
+    assert "2 to 8 options" in texts(teacher)
