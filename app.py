@@ -39,7 +39,7 @@ def main() -> None:
 
     # None of these imports torch: the model list comes from the cards, and a page loads a model
     # (and torch, seconds the first time) only when it needs one (explorer.ui.parts.common.get_model).
-    from explorer.ui.parts import common, sidebar, url_values, warm
+    from explorer.ui.parts import class_follow, common, sidebar, url_values, warm
     from explorer.ui.parts import share as share_view
 
     lost_jobs, started = warm.once_per_server()
@@ -53,6 +53,7 @@ def main() -> None:
     sidebar.training_notice(on_train_page=page.url_path == "train")
     pages.follow()  # a button's callback may have asked for another page
     url_values.show_notes()  # what of a stale or foreign link could not be used, in a sentence
+    class_follow.bar(page.url_path)  # in a class: "Class follows me", or a student following
     if lost_jobs and page.url_path == "train" and time.time() - started < 3600:
         st.warning(f"The server restarted at {time.strftime('%H:%M', time.localtime(started))} "
                    f"while {lost_jobs} training job(s) were running or queued; they were lost and "

@@ -73,3 +73,17 @@ class RunRecord(Base):
     history: Mapped[list] = mapped_column(JSON, default=list)  # per epoch: test loss parts
     saved_path: Mapped[str | None] = mapped_column(String(400), nullable=True)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FollowState(Base):
+    """What the teacher shows while "Class follows me" is on: one row per class, read by every
+    follower (explorer/classroom/follow.py). `version` goes up by one at each change."""
+
+    __tablename__ = "follow_state"
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    page: Mapped[str] = mapped_column(String(40), default="")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)  # query parameter -> its values
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

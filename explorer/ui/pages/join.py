@@ -28,6 +28,7 @@ if student is None:
                 st.error(str(e))
             else:
                 class_parts.remember(token)
+                st.rerun()  # the whole app again, as the class member (following the teacher)
 if student is not None:
     klass = store.get_class(student.class_id)
     if st.context.cookies.get(class_parts.COOKIE) != class_parts.token():

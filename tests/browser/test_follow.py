@@ -1,0 +1,135 @@
+"""Class follows me, in a real browser: the teacher turns it on and changes page, a selection and a
+slider; a following student's address (the page and every URL-bound value, presenter mode aside)
+matches the teacher's within 2 s each time, and the student's widgets then show those values. The
+student steps away (a slider of their own), a banner says so and the teacher's next change leaves
+them where they are; "Back to the teacher" brings the teacher's view back."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from harness.app_server import running_app
+from harness.page import RUN_TIMEOUT_MS, go_to, open_page, wait_idle
+from harness.pages import PROJECTOR
+
+pytestmark = pytest.mark.browser
+
+KEY = "follow-test-teacher-key"
+FOLLOW_MS = 2_000  # the goal: a follower's view matches the teacher's within 2 s
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("follow-app")
+    with running_app(work, env={"EXPLORER_TEACHER_KEY": KEY,
+                                "EXPLORER_DATA_DIR": str(work / "data")}) as running:
+        yield running
+
+
+def new_page(browser) -> Page:
+    context = browser.new_context(viewport=PROJECTOR.viewport)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
+    return page
+
+
+def view(page: Page) -> tuple[str, dict]:
+    """The page's view as a link carries it: its path and URL values, presenter mode aside."""
+    url = urlsplit(page.url)
+    params = {k: v for k, v in parse_qs(url.query).items() if k != "present"}
+    return url.path, params
+
+
+def expect_same_view(student: Page, teacher: Page, timeout: float = FOLLOW_MS) -> None:
+    want = view(teacher)
+    student.wait_for_function(
+        """([path, params]) => {
+            const url = new URL(window.location.href);
+            const have = {};
+            for (const [k, v] of url.searchParams) if (k !== 'present') (have[k] ||= []).push(v);
+            const sorted = o => JSON.stringify(Object.keys(o).sort().map(k => [k, o[k]]));
+            return url.pathname === path && sorted(have) === sorted(params);
+        }""", arg=list(want), timeout=timeout)
+
+
+def slider_value(page: Page, label: str):
+    """The thumb of the slider labelled `label` (its aria-valuenow is the value shown)."""
+    return page.locator('[data-testid="stSlider"]', has_text=label).get_by_role("slider")
+
+
+def test_a_student_follows_the_teacher_steps_away_and_comes_back(browser, class_server):
+    teacher = new_page(browser)
+    open_page(teacher, class_server, "teacher")
+    teacher.get_by_label("Teacher key").fill(KEY)
+    teacher.get_by_role("button", name="Open the teacher's page").click()
+    teacher.get_by_label("Class name").fill("Autoencoders, week 3")
+    teacher.get_by_role("button", name="Open the class").click()
+    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
+    code = re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+
+    student = new_page(browser)
+    open_page(student, class_server, "join", query=f"code={code}")
+    student.get_by_label("Your name").fill("Ada")
+    student.get_by_role("button", name="Join").click()
+    expect(student.get_by_text("You are Ada in Autoencoders, week 3")).to_be_visible()
+    # Only the teacher has the switch (the backend refuses a student's publishing besides:
+    # tests/test_follow.py).
+    expect(student.get_by_text("Class follows me")).to_have_count(0)
+
+    teacher.locator('[data-testid="stSidebar"]').get_by_text("Class follows me").click()
+    expect(teacher.get_by_text("The class stays on the last view")).to_be_visible()
+
+    # 1. The page.
+    go_to(teacher, "Reconstructions")
+    expect_same_view(student, teacher)
+    expect(student.get_by_text("Following the teacher")).to_be_visible()
+    wait_idle(student)
+    # 2. A selection.
+    teacher.get_by_role("button", name="by class").click()
+    wait_idle(teacher, expect_run=True)
+    expect(teacher).to_have_url(re.compile(r"compare_how=by\+class"))
+    expect_same_view(student, teacher)
+    expect(student.get_by_role("combobox", name="Class")).to_be_visible()
+    # 3. A slider.
+    teacher_slider = slider_value(teacher, "How many")
+    teacher_slider.focus()
+    teacher_slider.press("ArrowRight")
+    teacher_slider.press("ArrowRight")
+    expect(teacher).to_have_url(re.compile(r"compare_n=10"))
+    wait_idle(teacher, expect_run=True)
+    expect_same_view(student, teacher)
+    expect(slider_value(student, "How many")).to_have_attribute("aria-valuenow", "10")
+    expect(student.get_by_text("You stepped away")).to_have_count(0)
+
+    # The student steps away: a slider of their own.
+    wait_idle(student)
+    mine = slider_value(student, "How many")
+    mine.focus()
+    mine.press("ArrowLeft")
+    expect(student.get_by_text("You stepped away")).to_be_visible(timeout=10_000)
+    stepped = view(student)
+    assert stepped[1].get("compare_n") == ["9"]
+    # The teacher moves on; the student stays where they went.
+    teacher_slider.focus()
+    teacher_slider.press("ArrowRight")
+    expect(teacher).to_have_url(re.compile(r"compare_n=11"))
+    wait_idle(teacher, expect_run=True)
+    expect(student.get_by_text("You stepped away")).to_be_visible()
+    assert view(student) == stepped
+    # Back to the teacher.
+    student.get_by_role("button", name="Back to the teacher").click()
+    expect_same_view(student, teacher)
+    expect(slider_value(student, "How many")).to_have_attribute("aria-valuenow", "11")
+    expect(student.get_by_text("You stepped away")).to_have_count(0)
+    expect(student.get_by_text("Following the teacher")).to_be_visible()
+    # Neither the teacher key nor the student's token is in an address or the server's log.
+    token = next(c["value"] for c in student.context.cookies() if c["name"] == "explorer_student")
+    for page in (teacher, student):
+        assert KEY not in page.url and token not in page.url
+    log = class_server.log_tail(10**8)
+    assert KEY not in log and token not in log
