@@ -74,7 +74,8 @@ def student_lesson(runs, digits_vae, monkeypatch):
     lesson = lessons.Lesson(
         slug="class-own", title="</script><script>window.pwned = 1</script>",
         text="<img src=x onerror=alert(1)> *codes*",
-        views=(lessons.View("The class's run", lessons.MAP, {"model": "runs/alice-smith-vae"}),))
+        steps=(lessons.Step(lessons.MAP, {"model": "runs/alice-smith-vae"},
+                            label="The class's run", prompt="<b>Alice Smith</b>'s map"),))
     monkeypatch.setattr(lessons, "LESSONS", (*lessons.LESSONS, lesson))
     return model, runs
 

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TITLES = {lessons.MAP: "Latent map", lessons.COMPARE: "Reconstructions",
           lessons.INTERPOLATE: "Interpolate", lessons.SAMPLE: "Sample new images",
           lessons.TRAIN: "Train a model", lessons.INSIDE: "Inside the latent space",
-          lessons.RATE_DISTORTION: "Rate and distortion", lessons.DIFFUSION: "Latent diffusion"}
+          lessons.RATE_DISTORTION: "Rate and distortion", lessons.DIFFUSION: "Latent diffusion",
+          lessons.GENERATORS: "Compare generators"}
 
 
 def open_app(query: dict | None = None) -> AppTest:
@@ -46,8 +47,10 @@ def tiny_model(tmp_path):
 
 
 def widget_value(at: AppTest, key: str) -> str:
-    """A widget's value as the URL writes it, e.g. 0.3 -> "0.3", 5 -> "5"."""
+    """A widget's value as the URL writes it, e.g. 0.3 -> "0.3", 5 -> "5", True -> "true"."""
     value = at.session_state[key]
+    if isinstance(value, bool):
+        return str(value).lower()
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -85,26 +88,33 @@ def test_a_link_keeps_the_inside_pages_settings(runs):
     assert at.selectbox(key="holes_i").value == 5
 
 
-def test_every_lesson_opens_its_view(runs):
+def test_every_lesson_step_opens_its_view(runs):
+    """Start each lesson, then Next through its steps: each opens its page, model and settings."""
     at = open_app()
     at.switch_page("explorer/ui/pages/lessons.py").run()
     assert at.title[0].value == "Lessons"
     for item in lessons.LESSONS:
-        for i, view in enumerate(item.views):
-            at.button(key=f"lesson_{item.slug}_{i}").click().run()
-            where = f"{item.slug}, view {i}"
+        at.button(key=f"lesson_start_{item.slug}").click().run()
+        for i, step in enumerate(item.steps):
+            if i:
+                at.button(key="lesson_next").click().run()
+            where = f"{item.slug}, step {i}"
             assert not at.exception, (where, [e.message for e in at.exception])
             assert not at.error, (where, [e.value for e in at.error])
-            assert at.title[0].value == TITLES[view.page], where
-            if view.model:
-                assert at.selectbox(key="model").value == view.model, where
-            for key, value in view.params.items():
+            assert at.title[0].value == TITLES[step.page], where
+            if step.model:
+                assert at.selectbox(key="model").value == step.model, where
+            for key, value in step.view.items():
                 if key != "model":
                     assert widget_value(at, key) == value, (where, key)
-            at.switch_page("explorer/ui/pages/lessons.py").run()
-    # The slerp lesson opened its spherical view; its first view must say linear again, although
-    # "linear" is the default and so never written in a URL.
-    at.button(key="lesson_lerp-vs-slerp_0").click().run()
+        at.button(key="lesson_end").click().run()
+        at.switch_page("explorer/ui/pages/lessons.py").run()
+    # The slerp lesson opened its spherical view; Back to its first step must say linear again,
+    # although "linear" is the default and so never written in a URL.
+    at.button(key="lesson_start_lerp-vs-slerp").click().run()
+    at.button(key="lesson_next").click().run()
+    assert at.radio(key="interp_method").value == "spherical"
+    at.button(key="lesson_back").click().run()
     assert at.radio(key="interp_method").value == "linear"
 
 
@@ -114,8 +124,8 @@ def test_the_aes_grid_lesson_does_not_claim_the_grid_covers_its_codes(runs):
     from explorer.analysis import latent
     from explorer.data import datasets
 
-    (view,) = [v for lesson in lessons.LESSONS for v in lesson.views if v.label == "The AE's grid"]
-    at = open_app(view.params)
+    (view,) = [v for lesson in lessons.LESSONS for v in lesson.steps if v.label == "The AE's grid"]
+    at = open_app(view.view)
     at.switch_page("explorer/ui/pages/interpolate.py").run()
     assert not at.exception, [e.message for e in at.exception]
     model, card = checkpoints.load_model(ROOT / view.model)

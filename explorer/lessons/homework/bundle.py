@@ -1,7 +1,8 @@
 """A lesson as a static site: ``index.html`` with its data, the page's script and style, and ONNX
 Runtime Web. It opens from the file system or any static host, with no server and no network.
 
-What the bundle holds, and only this: the lesson's title, text and steps; for each of its models
+What the bundle holds, and only this: the lesson's title, text, tags and steps (label, prompt,
+suggested minutes); for each of its models
 a label made from its config (never a folder name or a path: a run's name may be a student's),
 its decoder as ONNX, the test images' codes and map coordinates, their labels and the class
 names; one sprite of the test images per dataset. All of it is one JSON document inside
@@ -94,18 +95,13 @@ def sprite_png(x: np.ndarray) -> tuple[bytes, int]:
     return buffer.getvalue(), columns
 
 
-def lesson_models(lesson: lessons.Lesson) -> list[str]:
-    """The model ids a lesson's views open, in order, each once."""
-    return list(dict.fromkeys(v.model for v in lesson.views if v.model))
-
-
 def lesson_data(lesson: lessons.Lesson) -> dict:
     """The lesson's document: text and steps, its models and their datasets (JSON-ready)."""
     from explorer.data.datasets import get_info, load_dataset
     from explorer.runs.checkpoints import load_model
     from explorer.runs.store import list_models
 
-    ids = lesson_models(lesson)
+    ids = lesson.models()
     if not ids:
         raise ExportError(f"The lesson {lesson.title!r} opens no model, so there is nothing to "
                           "explore at home.")
@@ -125,10 +121,11 @@ def lesson_data(lesson: lessons.Lesson) -> dict:
         "format": FORMAT,
         "lesson": {
             "slug": lesson.slug, "title": lesson.title, "text": lesson.text,
-            "try_this": lesson.try_this,
-            # the views, in order, as the lesson's steps; a step with text of its own will come
-            "steps": [{"label": v.label, "page": v.page,
-                       "model": ids.index(v.model) if v.model else None} for v in lesson.views],
+            "tags": list(lesson.tags), "minutes": lesson.minutes,
+            # the steps, in order: what to look at and do, and which model to explore it on
+            "steps": [{"label": s.label, "page": s.page, "prompt": s.prompt,
+                       "minutes": s.minutes, "model": ids.index(s.model) if s.model else None}
+                      for s in lesson.steps],
         },
         "models": [{
             "label": m.label, "dataset": index[m.dataset], "latent_dim": int(m.codes.shape[1]),

@@ -1,33 +1,41 @@
-"""Lessons page: guided presets, each a few sentences and buttons that open the right page, model
-and settings. The lessons themselves are plain data in :mod:`explorer.lessons.catalogue`.
-
-"Open" clears the target page's remembered settings first, so a lesson opens exactly the view it
-describes; the switch itself goes through :func:`explorer.ui.pages.open_page`.
+"""Lessons page: find a lesson by words or tags, read its steps, Start it (the lesson bar then
+leads the class from page to page); make your own from the views you add, download it as JSON,
+import one. The shipped lessons are plain data in :mod:`explorer.lessons.catalogue`.
 """
 
 from functools import partial
 
 import streamlit as st
 
-from explorer.lessons import catalogue as lessons
+from explorer import usertext
+from explorer.lessons import catalogue
+from explorer.lessons import steps as lesson_steps
 from explorer.ui import pages
-from explorer.ui.parts import common
-
-
-def choose(view: lessons.View) -> None:
-    """on_click of a lesson's button: forget the page's old settings, then open the view."""
-    for key in lessons.keys_to_reset(view):
-        st.session_state.pop(key, None)
-    pages.open_page(view.page, lessons.query_params(view), model=view.model)
-
+from explorer.ui.parts import common, lesson_bar, lesson_maker
 
 common.start_page("Lessons", needs_model=False)
-st.caption("Each lesson opens a page with the right model and settings. Read the few sentences "
-           "aloud, press **Open**, and talk about what you see. The address bar then holds a "
-           "link to that exact view: send it to your students.")
+st.caption("Find a lesson, press **Start**, and the lesson bar leads you step by step: each step "
+           "opens its page and view, with a prompt to read to the room. To make your own, set "
+           "up a page and press **Add this view as a step** in the sidebar's *Make a lesson*.")
 
 entries, _ = common.list_entries()
 by_id = {e.id: e for e in entries}
+shipped = {item.slug for item in catalogue.LESSONS}
+everything = [*lesson_maker.mine(), *catalogue.LESSONS]
+
+c1, c2 = st.columns([3, 2])
+query = c1.text_input("Search", key="lesson_q", bind="query-params", icon=":material/search:",
+                      placeholder="e.g. AE vs VAE latent space", max_chars=200)
+chosen = c2.pills("Tags", lesson_steps.all_tags(everything), selection_mode="multi",
+                  key="lesson_tags")
+found, every_word = lesson_steps.search(everything, query or "", chosen or ())
+if query and not found:
+    st.info("No lesson has any of those words; try fewer, or another tag.")
+elif query and not every_word:
+    st.caption("No lesson has all of those words; these have the most of them.")
+
+lesson_maker.draft_section()
+lesson_maker.import_section()
 
 
 def kl_line(ids: tuple[str, ...]) -> str:
@@ -37,8 +45,6 @@ def kl_line(ids: tuple[str, ...]) -> str:
         if isinstance(kl, int | float):
             parts.append(f"{by_id[i].name}: **{kl:.1f} nats**")
     return "Rate (total KL) on the test set — " + " · ".join(parts) if parts else ""
-
-
 
 
 @st.cache_data(show_spinner="Exporting the lesson: its decoders to ONNX, its maps and pictures…",
@@ -55,31 +61,32 @@ def homework_problem() -> str | None:
     return unavailable()
 
 
+def steps_list(item: lesson_steps.Lesson) -> str:
+    """The steps as a numbered list of plain text (a file's prompts are never Markdown)."""
+    return "\n".join(f"{n}. **{usertext.md(s.label or pages.PAGES[s.page].title, 60)}** "
+                     f"({lesson_bar.minutes(s.minutes)}) — {usertext.md(s.prompt, 300)}"
+                     for n, s in enumerate(item.steps, 1))
+
+
 problem = homework_problem()
 columns = st.columns(2, gap="medium")
-for n, item in enumerate(lessons.LESSONS):
-    with columns[n % 2].container(border=True):
-        st.subheader(item.title)
-        st.markdown(item.text)
+for n, item in enumerate(found):
+    own = item.slug not in shipped
+    with columns[n % 2].container(border=True, key=f"lesson_card_{item.slug}"):
+        st.subheader(usertext.md(item.title, 120) if own else item.title)
+        st.caption(" · ".join([*(usertext.md(t, 30) for t in item.tags),
+                               f"{len(item.steps)} steps", f"about {item.minutes:g} min"]))
+        if item.text:
+            st.markdown(usertext.md(item.text, 2000) if own else item.text)
         if line := kl_line(item.kl_of):
             st.markdown(line)
-        if item.try_this:
-            # dark text, not a grey caption: the prompt is what the room reads off the projector
-            st.markdown(f":material/lightbulb: **Try this:** {item.try_this}")
-        missing = sorted({v.model for v in item.views if v.model and v.model not in by_id})
-        with st.container(horizontal=True, gap="small"):
-            for i, view in enumerate(item.views):
-                st.button(
-                    "Open" if i == 0 else view.label,
-                    key=f"lesson_{item.slug}_{i}",
-                    type="primary" if i == 0 else "secondary",
-                    icon=":material/play_arrow:" if i == 0 else None,
-                    help=view.label if i == 0 else None,
-                    on_click=choose,
-                    args=(view,),
-                    disabled=bool(view.model and view.model not in by_id),
-                )
-        if any(v.model for v in item.views):
+        missing = sorted({m for m in item.models() if m not in by_id})
+        st.button("Start", key=f"lesson_start_{item.slug}", type="primary",
+                  icon=":material/play_arrow:", on_click=lesson_bar.start, args=(item,),
+                  disabled=bool(item.steps[0].model and item.steps[0].model not in by_id))
+        with st.expander(f"The {len(item.steps)} steps"):
+            st.markdown(steps_list(item))
+        if item.models() and not own:
             st.download_button(
                 "Homework page (.zip)", partial(homework_zip, item.slug),
                 file_name=f"{item.slug}-homework.zip", mime="application/zip",
@@ -90,5 +97,5 @@ for n, item in enumerate(lessons.LESSONS):
             if problem and not missing:
                 st.caption(problem)
         if missing:
-            st.caption("Needs the shipped model(s) " + ", ".join(f"`{m}`" for m in missing)
-                       + ": run `python -m explorer pretrain` to rebuild them.")
+            st.caption("Needs the model(s) " + ", ".join(usertext.md(m, 80) for m in missing)
+                       + ": run `python -m explorer pretrain` to rebuild the shipped ones.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import uuid
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from explorer.families.config import ModelConfig
 from explorer.figures.images import image_grid, to_uint8, upscale
 from explorer.runs import store
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
+from explorer.ui.parts import lesson_bar, lesson_maker
 
 if TYPE_CHECKING:
     from explorer.families.models import Autoencoder
@@ -348,6 +350,9 @@ def start_page(title: str, needs_model: bool = True, needs: str | None = None,
     (a capability, see :func:`require`), says why and stops there. With `load` False the model
     is loaded when the page first asks for it (the map, drawn from kept codes, may not)."""
     st.title(title)
+    page = lesson_bar.page_of(sys._getframe(1).f_globals.get("__file__"))  # the calling page
+    lesson_bar.bar()  # a running lesson's step, Back and Next, under the title
+    lesson_maker.recorder(page)  # the sidebar's "Add this view as a step"
     if not needs_model:
         return None
     cur = current()

@@ -158,10 +158,16 @@
     sessionFor(models[0]); // compiles while the page is laid out
     setText($("title"), lesson.title);
     setText($("text"), lesson.text);
-    setText($("try"), lesson.try_this ? "Try this: " + lesson.try_this : "");
+    setText($("try"), lesson.minutes ? "About " + String(lesson.minutes) + " minutes in class." : "");
     for (const step of lesson.steps) {
       const li = $("steps").appendChild(document.createElement("li"));
       li.appendChild(document.createTextNode(String(step.label) + " "));
+      if (step.prompt) {
+        const p = document.createElement("span");
+        p.className = "prompt";
+        p.textContent = String(step.prompt) + " ";
+        li.appendChild(p);
+      }
       const m = step.model === null ? null : models[Number(step.model)];
       if (m) {
         const b = li.appendChild(document.createElement("button"));

@@ -1,0 +1,125 @@
+"""A running lesson: the bar at the top of whatever page it opens (the step's prompt at projector
+contrast, step k of n, its suggested time, Back / Next / End), and the callbacks that move between
+steps. Drawn by :func:`explorer.ui.parts.common.start_page` on every page.
+
+A step opens like a shared link: the target page's view settings are cleared, then its page
+opens with the step's query (:func:`explorer.ui.pages.open_page`); every value then passes the
+one URL check (:mod:`explorer.ui.parts.url_values`). The lesson's text, prompts and questions may
+come from a file anybody wrote, so they are shown as text (:mod:`explorer.usertext`), never as
+Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import usertext
+from explorer.lessons import steps as lesson_steps
+from explorer.lessons.lesson_file import MAX_PROMPT, MAX_TITLE
+from explorer.lessons.steps import Lesson, Step
+from explorer.ui import pages
+
+RUNNING = "_lesson_run"  # {"lesson": Lesson, "step": int}: the lesson on the projector, if any
+# Our own constant CSS: dark text on a pale ground (projector contrast whatever the theme), tight
+# spacing so the page's first chart stays on a 1024×768 screen, the prompt a little larger.
+BAR_CSS = """<style>
+.st-key-lesson_bar { background: #fff8db; border: 2px solid #8a6d00; border-radius: 0.5rem;
+  padding: 0.3rem 0.7rem; gap: 0.2rem; }
+.st-key-lesson_bar p, .st-key-lesson_bar strong { color: #111 !important; margin-bottom: 0; }
+.st-key-lesson_bar [data-testid="stMarkdownContainer"] { color: #111; }
+.st-key-lesson_prompt p { font-size: 1.12rem; font-weight: 500; line-height: 1.35; }
+.st-key-lesson_bar button { padding-top: 0.1rem; padding-bottom: 0.1rem; min-height: 2rem; }
+</style>"""
+
+
+def page_of(script: str | None) -> str | None:
+    """The page-table name of a page script (its ``__file__``), e.g. "interpolate"."""
+    name = Path(script or "").name
+    return next((key for key, spec in pages.PAGES.items() if spec.file == name), None)
+
+
+def running() -> tuple[Lesson, int] | None:
+    run = st.session_state.get(RUNNING)
+    if not run:
+        return None
+    lesson, k = run["lesson"], run["step"]
+    return (lesson, k) if 0 <= k < len(lesson.steps) else None
+
+
+def _unbind(keys: tuple[str, ...]) -> None:
+    """Let the URL set these widgets again. A widget bound to the URL on the page now shown owns
+    its query parameter, and Streamlit refuses a switch that sets it (Next from one step to the
+    next on the same page); its value was just forgotten, so its binding goes too and the widget
+    binds again, seeded from the step's query, when the page draws it. (Streamlit has no public
+    call for this in 1.67.)"""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as qp:
+        for key in keys:
+            if (binding := qp.get_binding_for_param(key)) is not None:
+                qp.unbind_widget(binding.widget_id)
+
+
+def open_step(step: Step) -> None:
+    """on_click: forget the page's old view settings, then open the step's page and view."""
+    keys = lesson_steps.keys_to_reset(step)
+    for key in keys:
+        st.session_state.pop(key, None)
+    _unbind(keys)
+    pages.open_page(step.page, lesson_steps.query_params(step), model=step.model)
+
+
+def start(lesson: Lesson, k: int = 0) -> None:
+    """on_click of a lesson's Start (or one of its steps): run it from step `k`."""
+    st.session_state[RUNNING] = {"lesson": lesson, "step": k}
+    open_step(lesson.steps[k])
+
+
+def go(k: int) -> None:
+    """on_click of Back / Next: step `k` of the running lesson."""
+    if (now := running()) is not None and 0 <= k < len(now[0].steps):
+        start(now[0], k)
+
+
+def end() -> None:
+    st.session_state.pop(RUNNING, None)
+
+
+def minutes(value: float) -> str:
+    return f"{value:g} min"
+
+
+def question_line(question: lesson_steps.Question) -> str:
+    """A step's question as one line of escaped text, its options lettered."""
+    line = f"**Ask the class** ({question.kind}): {usertext.md(question.prompt, MAX_PROMPT)}"
+    if question.options:
+        line += " — " + " · ".join(f"({chr(65 + i)}) {usertext.md(o, 120)}"
+                                   for i, o in enumerate(question.options))
+    return line
+
+
+def bar() -> None:
+    """The running lesson's bar, under the page's title; nothing when no lesson runs."""
+    if (now := running()) is None:
+        return
+    lesson, k = now
+    step, n = lesson.steps[k], len(lesson.steps)
+    st.html(BAR_CSS)
+    with st.container(key="lesson_bar", gap="small"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small",
+                          key="lesson_bar_row"):
+            st.markdown(f":material/school: **{usertext.md(lesson.title, MAX_TITLE)}** · "
+                        f"step {k + 1} of {n} · {minutes(step.minutes)}", width="stretch")
+            st.button("Back", key="lesson_back", icon=":material/arrow_back:", disabled=k == 0,
+                      on_click=go, args=(k - 1,))
+            st.button("Next", key="lesson_next", icon=":material/arrow_forward:", type="primary",
+                      disabled=k == n - 1, on_click=go, args=(k + 1,))
+            st.button("End", key="lesson_end", type="tertiary", on_click=end,
+                      help="Close the lesson bar; the page stays as it is.")
+        if step.prompt:
+            with st.container(key="lesson_prompt"):
+                st.markdown(usertext.md(step.prompt, MAX_PROMPT))
+        if step.question is not None:
+            st.markdown(question_line(step.question))
