@@ -8,6 +8,10 @@ classroom projector's screen in presenter mode; ``--suffix`` names those picture
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--no-train] [--pages map ...]
         [--size 1024x768] [--present] [--suffix -projector]
+
+``--pages`` takes the names of the app's page table (``explorer/ui/pages/__init__.py``: map,
+compare, ..., rate_distortion, diffusion, join, teacher) or their addresses (rate-distortion);
+a name the table does not know is refused with the list of those it does.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+from explorer.ui.pages import PAGES  # noqa: E402
 from harness.app_server import running_app  # noqa: E402
 from harness.chromium import VIEWPORT, launch_chromium  # noqa: E402
 from harness.page import (  # noqa: E402
@@ -35,7 +40,6 @@ from harness.page import (  # noqa: E402
     open_page,
     wait_idle,
 )
-from harness.pages import PAGE_PATHS  # noqa: E402
 
 MAX_BYTES = 400_000
 TRAIN_TIMEOUT_MS = 180_000
@@ -95,17 +99,36 @@ def train_tiny(page: Page) -> None:
     wait_idle(page)
 
 
+def page_names(given: list[str] | None) -> list[str]:
+    """The page table's keys to shoot, in the table's order: all of them, or those `given` by key
+    or by address; ValueError naming the known pages for one the table does not know."""
+    if not given:
+        return list(PAGES)
+    by_address = {spec.url_path: key for key, spec in PAGES.items() if spec.url_path}
+    unknown = [n for n in given if n not in PAGES and n not in by_address]
+    if unknown:
+        raise ValueError(f"unknown page(s) {', '.join(unknown)}; the pages are "
+                         f"{', '.join(PAGES)}")
+    wanted = {by_address.get(n, n) for n in given}
+    return [key for key in PAGES if key in wanted]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--no-train", action="store_true", help="skip the tiny training run")
     parser.add_argument("--pages", nargs="*", metavar="NAME",
-                        help="only these pages, by file name: map, compare, train, ...")
+                        help="only these pages, by the page table's names: "
+                             + ", ".join(PAGES))
     parser.add_argument("--size", default=f"{VIEWPORT['width']}x{VIEWPORT['height']}",
                         help="the browser window, WIDTHxHEIGHT (a projector: 1024x768)")
     parser.add_argument("--present", action="store_true", help="with presenter mode on")
     parser.add_argument("--suffix", default="", help="appended to each file name")
     args = parser.parse_args()
+    try:
+        names = page_names(args.pages)
+    except ValueError as e:
+        parser.error(str(e))
     width, height = (int(v) for v in args.size.lower().split("x"))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -117,10 +140,8 @@ def main() -> int:
         page.set_default_timeout(RUN_TIMEOUT_MS)
         problems = []
         # Each page by its address (a presenter's sidebar is folded, its links out of reach).
-        for path in PAGE_PATHS:
-            name = path or "map"
-            if args.pages and name not in args.pages:
-                continue
+        for name in names:
+            path = PAGES[name].url_path or ""
             open_page(page, server, path, query="present=true" if args.present else "")
             title = page.locator("h1").first.inner_text()
             scrolled = False
