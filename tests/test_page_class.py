@@ -107,3 +107,46 @@ def test_the_teacher_puts_a_students_run_on_the_projector(class_env, digits_vae)
     assert at.title[0].value == "Reconstructions"
     assert any(r"Trained by Ada in Week 3: finished \(8 epochs\)" in c.value
                for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
+
+
+def test_a_students_picker_groups_shipped_mine_and_this_class_by_name(class_env, digits_vae):
+    """Ada sees her run under Mine, Bob's under This class with his name and the tab that
+    closed after 2 of 8 epochs; the model card says how Bob's run ended, in words."""
+    import shutil
+
+    _, _, path = digits_vae
+    store = ClassStore(f"sqlite:///{class_env / 'classroom.sqlite3'}")
+    klass = store.open_class("Week 3")
+    bob, _ = store.join(klass.code, "Bob")
+    for folder in ("ada-run", "bob-run", "copied-in"):
+        shutil.copytree(path, class_env / folder)
+    at = join(klass.code, "Ada")
+    ada = store.roster(klass.id)[-1]
+    store.update_run(store.start_run(klass.id, ada.id, "ada-run", "digits", "vae", {}, 8),
+                     status="finished", epoch=8, saved_path=str(class_env / "ada-run"))
+    store.update_run(store.start_run(klass.id, bob.id, "bob-run", "digits", "vae", {}, 8),
+                     status="tab_closed", epoch=2, saved_path=str(class_env / "bob-run"))
+    at.switch_page("explorer/ui/pages/compare.py").run()
+    group = at.sidebar.segmented_control(key="model_group")
+    assert group.options == ["Shipped", "Mine", "This class", "Trained here"]
+    group.set_value("Mine").run()
+    assert at.sidebar.selectbox(key="model").options == ["runs/ada-run"]
+    at.sidebar.segmented_control(key="model_group").set_value("This class").run()
+    students = at.sidebar.selectbox(key="model_student")
+    assert students.options == ["Bob: 1 run, 1 partial"]
+    assert at.sidebar.selectbox(key="model").options == ["runs/bob-run"]
+    assert at.session_state["model"] == "runs/bob-run"
+    assert not at.exception, [e.message for e in at.exception]
+    said = [c.value for c in at.sidebar.caption]
+    assert "Partial run: tab closed at 2 of 8 epochs." in " ".join(said), said
+    card = at.sidebar.table[0].value
+    ended = dict(zip(card["field"], card["value"], strict=True))["how it ended"]
+    assert ended == "stopped because the tab closed, after 2 of 8 epochs"
+    at.sidebar.segmented_control(key="model_group").set_value("Trained here").run()
+    assert at.sidebar.selectbox(key="model").options == ["runs/copied-in"]
+    # A link to Bob's run opens it, in its group, whatever group was shown before.
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    fresh.query_params["model"] = "runs/bob-run"
+    fresh.run()
+    assert not fresh.exception, [e.message for e in fresh.exception]
+    assert fresh.session_state["model"] == "runs/bob-run"

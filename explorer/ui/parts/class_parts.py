@@ -195,6 +195,24 @@ def join_link(code: str) -> str:
     return f"{url.scheme}://{url.netloc}{folder}/join?code={code}"
 
 
+def picker_context() -> tuple[list, int | None, bool]:
+    """For the model picker's groups: the runs' records of this person's class (a student's
+    class, or the class the teacher has open), the student's id, and whether this is the teacher.
+    Nothing for someone outside a class (and no database file is made for them)."""
+    store = _quiet_store()
+    if store is None:
+        return [], None, False
+    try:
+        student = store.student(token()) if token() else None
+        if student is not None:
+            return store.runs(student.class_id, include_hidden=True), student.id, False
+        klass = chosen_class(store)
+        teacher = klass is not None and store.is_teacher(teacher_key(), caller())
+        return (store.runs(klass.id, include_hidden=True) if teacher else []), None, teacher
+    except ClassError:  # the database is busy or gone: the picker still lists every model
+        return [], None, False
+
+
 def owner_caption(entry) -> None:
     """Under the model picker: who trained a class's run, and how it ended, in words."""
     if entry is None or entry.source != "run":

@@ -28,26 +28,29 @@ def sidebar() -> store.ModelEntry | None:
             import_model()
             return None
         by_id = {e.id: e for e in entries}
+        shown = _group_picker(entries, by_id)
         default = store.default_entry(entries)
         url_values.keep_model_in_link(by_id, default.id)
         # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
-        # its displayed text in the URL, so ids keep links short, readable and stable. No
+        # its displayed text in the URL, so ids keep links short, readable and stable (and
+        # free of students' names: the owner and a partial run's mark are said beside it). No
         # default option (index None): a bound widget drops its default from the URL, and a
         # link must name its model even when it is today's default.
         # "Model to explore": not the model *type* (AE, VAE, …) that Train asks for.
-        chosen = st.selectbox("Model to explore", options=list(by_id), key="model", index=None,
+        chosen = st.selectbox("Model to explore", options=list(shown), key="model", index=None,
                               required=True,
                               bind="query-params", help=glossary.help("Model to explore"))
-        chosen = chosen if chosen in by_id else default.id
-        entry = by_id[chosen]
-        where = "Shipped" if entry.source == "pretrained" else "Trained here"
-        st.caption(f"{where} · {plain(entry.summary)}")
+        chosen = chosen if chosen in shown else default.id
+        entry, choice = by_id[chosen], shown[chosen]
+        st.caption(f"{choice.group} · {plain(entry.summary)}")
+        if choice.mark:
+            st.caption(f":material/warning: Partial run: {plain(choice.mark)}.")
         if entry.source == "run":  # a class's run: who trained it and how it ended
             from explorer.ui.parts.class_parts import owner_caption
 
             owner_caption(entry)
         with st.expander("Model card"):
-            show_card(entry)
+            show_card(entry, choice.ending)
             st.download_button(
                 "Download model (.zip)", data=partial(exports.model_zip, entry.path),
                 file_name=f"{entry.name}.zip", mime="application/zip", key="model_download",
@@ -58,6 +61,49 @@ def sidebar() -> store.ModelEntry | None:
         for p in problems:
             st.caption(f"⚠️ Skipped a model folder: {p}")
     return entry
+
+
+def _group_picker(entries: list[store.ModelEntry], by_id: dict) -> dict:
+    """The groups Shipped / Mine / This class (then a student) / Trained here, as a control above
+    the picker; returns the chosen group's models {id: Choice}. The group follows the model: a
+    link, "Open it" or a click on the R-D plane may choose a model of any group."""
+    from explorer.classroom import picker
+    from explorer.ui.parts.class_parts import picker_context
+
+    groups = picker.choices(entries, *picker_context())
+    state = st.session_state
+    if "model" not in state and st.query_params.get("model") in by_id:
+        state["model"] = st.query_params["model"]  # a link's model, before its group is drawn
+    if state.get("model") not in by_id:
+        state["model"] = store.default_entry(entries).id
+    of = {c.id: c for cs in groups.values() for c in cs}
+    current = of[state["model"]]
+    if current not in groups.get(state.get("model_group"), ()):
+        state["model_group"] = current.group
+    firsts = {g: cs[0].id for g, cs in groups.items()}
+    st.segmented_control("Whose models", list(groups), key="model_group", required=True,
+                         on_change=_first_of, args=("model_group", firsts),
+                         help=glossary.help("Whose models"))
+    shown = groups[state["model_group"]]
+    if state["model_group"] == picker.CLASS:
+        students = picker.owners(shown)
+        if state.get("model_student") not in students or current.group == picker.CLASS \
+                and current.owner != state.get("model_student"):
+            state["model_student"] = current.owner if current.group == picker.CLASS \
+                else next(iter(students))
+        st.selectbox("Student", list(students), key="model_student", format_func=students.get,
+                     on_change=_first_of, help=glossary.help("Student"),
+                     args=("model_student", {o: next(c.id for c in shown if c.owner == o)
+                                             for o in students}))
+        shown = [c for c in shown if c.owner == state["model_student"]]
+    return {c.id: c for c in shown}
+
+
+def _first_of(key: str, firsts: dict[str, str]) -> None:
+    """on_change of the group or the student: its first model becomes the model (before the
+    picker draws)."""
+    if (value := st.session_state.get(key)) in firsts:
+        st.session_state["model"] = firsts[value]
 
 
 def _import_upload() -> None:
@@ -123,7 +169,7 @@ FLOOR_NOTE = ("Bernoulli on grey pixels: a grey pixel is not a 0/1 outcome, so t
               "model's is.")
 
 
-def show_card(entry: store.ModelEntry) -> None:
+def show_card(entry: store.ModelEntry, ending: str = "") -> None:
     """A model's card as a table. Cards come from other people's files and st.table renders
     Markdown: a row that should hold a number shows only a number, every text is escaped."""
     card = entry.card
@@ -133,6 +179,7 @@ def show_card(entry: store.ModelEntry) -> None:
     # its unit, and "bound" only where the model's likelihood makes it one (metric_names).
     names = {"loss": ", ".join(store.loss_name(entry.config))}
     rows = {
+        "how it ended": ending or None,
         "dataset": (card.get("dataset") or {}).get("name"),
         "epochs": number(train.get("epochs_done")),
         "batch size": number(train.get("batch_size")),
