@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_questions"
-down_revision = "0001"
+down_revision = "0002_follow"
 branch_labels = None
 depends_on = None
 
