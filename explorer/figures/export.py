@@ -146,16 +146,33 @@ def chart_frames(fig: go.Figure, title: str, max_frames: int = MAX_FRAMES) -> li
 
 
 # -- image grids ------------------------------------------------------------------------------
-def _font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)  # Pillow's own FreeType font: no system fonts
+ASCII = str.maketrans({"→": "->", "×": "x", "β": "beta", "±": "+/-", "σ": "sigma", "−": "-"})
+
+
+def _font(size: int) -> tuple[ImageFont.ImageFont, bool]:
+    """DejaVu Sans (Debian's fonts-dejavu-core, beside Chromium) at `size` px, which has every
+    symbol a title uses (→ × β σ); else Pillow's own font, which lacks them: (font, has them)."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size), True
+    except OSError:
+        return ImageFont.load_default(size=size), False
 
 
 def _band(width: int, title: str, scale: int) -> np.ndarray:
-    """A white band `width` wide holding `title` in dark grey, (h, width, 3) uint8."""
+    """A white band `width` wide holding `title` in dark grey, (h, width, 3) uint8; a title
+    too long for the picture is drawn smaller (down to 60%), then cut with an ellipsis."""
     size = TITLE_PX * scale
+    room = width - size  # half a letter's margin each side
+    for shrink in (1.0, 0.9, 0.8, 0.7, 0.6):
+        font, full = _font(round(size * shrink))
+        text = title if full else title.translate(ASCII)
+        if font.getlength(text) <= room:
+            break
+    while len(text) > 1 and font.getlength(text) > room:
+        text = text[:-2] + "…"
     band = Image.new("RGB", (width, int(size * 1.8)), "white")
-    ImageDraw.Draw(band).text((size // 2, int(size * 0.4)), title, fill=(38, 39, 48),
-                              font=_font(size))
+    ImageDraw.Draw(band).text((size // 2, int(size * 0.9)), text, fill=(38, 39, 48),
+                              font=font, anchor="lm")
     return np.asarray(band)
 
 
