@@ -83,7 +83,8 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
     top = max(int(out.layout.margin.t or 0), 60)
     out.update_layout(title=dict(text=usertext.html(title), x=0.01, xanchor="left", y=0.98,
                                  yanchor="top"),
-                      width=width, height=height, margin_t=top)
+                      width=width, height=height, margin_t=top,
+                      template="plotly_white")  # white like Streamlit's theme on the page
     return out
 
 
