@@ -97,14 +97,17 @@ def test_mp4_holds_the_frames():
 
 @pytest.mark.slow
 def test_chart_png_is_twice_its_size_and_svg_carries_the_title():
-    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[2, 0, 1], mode="markers"))
+    fig = go.Figure(go.Scattergl(x=[0, 1, 2], y=[2, 0, 1], mode="markers"))  # like the map
     fig.update_layout(height=330)  # the page sets a height; the width is the export's own
     width, height = export.chart_size(fig)
     png = Image.open(io.BytesIO(export.chart_png(fig, TITLE)))
     assert png.size == (2 * width, 2 * height)
     svg = export.chart_svg(fig, "<b>run</b> · PCA")
     assert "<b>run</b> · PCA" in _svg_texts(svg)  # shown as typed, not as bold markup
-    assert fig.layout.title.text is None  # the page's own figure is untouched
+    root = ET.fromstring(svg)
+    assert not list(root.iter(f"{SVG}image"))  # vector points, not WebGL's raster picture
+    assert len([p for p in root.iter(f"{SVG}path") if "point" in (p.get("class") or "")]) == 3
+    assert fig.layout.title.text is None and fig.data[0].type == "scattergl"  # page's, untouched
 
 
 @pytest.mark.slow

@@ -72,3 +72,23 @@ def test_the_map_offers_its_chart_when_presenting(runs, deferred):
     assert labels(at, "map_chart") == ["PNG", "SVG"]
     assert calls == []
     assert any(n.startswith("mnist-vae-mlp-z2-latent-axes-colour-class.") for n in made), sorted(made)
+
+
+def test_decode_anywhere_offers_the_path_to_the_clicked_point_as_a_movie(runs, deferred):
+    made, calls = deferred
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"model": MODEL, "plane_at": "1.5,0.25", "present": "true"})
+    at.session_state["map_view"] = "plane"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert labels(at, "plane_chart") == ["PNG", "SVG"]
+    assert labels(at, "plane_path") == ["GIF", "MP4"]
+    assert calls == []
+    [name] = [n for n in made if "decode-anywhere-path" in n and n.endswith(".gif")]
+    # From the plane's centre (the test codes' mean: no point was clicked before) to the link's.
+    assert name.endswith("-to-1.50-0.25.gif"), name
+    gif = Image.open(io.BytesIO(made[name]()))
+    assert gif.n_frames == 2 * 24 - 2  # 24 decodes along the path, there and back
+    first = gif.convert("L").tobytes()
+    gif.seek(23)
+    assert gif.convert("L").tobytes() != first  # the picture changes along the path

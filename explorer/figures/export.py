@@ -72,14 +72,19 @@ def chart_size(fig: go.Figure) -> tuple[int, int]:
 
 
 def titled(fig: go.Figure, title: str) -> go.Figure:
-    """A copy of `fig` with `title` above it (as plain text) and room for it; the page's figure is
-    left as it is."""
-    out = go.Figure(fig)
+    """A copy of `fig` (without its animation frames) with `title` above it, as plain text, and
+    room for it; the page's figure is left as it is."""
+    # WebGL traces become SVG ones: a vector SVG (WebGL would be embedded as a raster), and the
+    # server's headless browser draws them without a GPU faster.
+    data = [go.Scatter({k: v for k, v in t.to_plotly_json().items() if k != "type"},
+                       skip_invalid=True) if t.type == "scattergl" else t for t in fig.data]
+    out = go.Figure(data=data, layout=fig.layout)
     width, height = chart_size(out)
     top = max(int(out.layout.margin.t or 0), 60)
     out.update_layout(title=dict(text=usertext.html(title), x=0.01, xanchor="left", y=0.98,
                                  yanchor="top"),
-                      width=width, height=height, margin_t=top)
+                      width=width, height=height, margin_t=top,
+                      template="plotly_white")  # white like Streamlit's theme on the page
     return out
 
 
@@ -146,16 +151,33 @@ def chart_frames(fig: go.Figure, title: str, max_frames: int = MAX_FRAMES) -> li
 
 
 # -- image grids ------------------------------------------------------------------------------
-def _font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)  # Pillow's own FreeType font: no system fonts
+ASCII = str.maketrans({"→": "->", "×": "x", "β": "beta", "±": "+/-", "σ": "sigma", "−": "-"})
+
+
+def _font(size: int) -> tuple[ImageFont.ImageFont, bool]:
+    """DejaVu Sans (Debian's fonts-dejavu-core, beside Chromium) at `size` px, which has every
+    symbol a title uses (→ × β σ); else Pillow's own font, which lacks them: (font, has them)."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size), True
+    except OSError:
+        return ImageFont.load_default(size=size), False
 
 
 def _band(width: int, title: str, scale: int) -> np.ndarray:
-    """A white band `width` wide holding `title` in dark grey, (h, width, 3) uint8."""
+    """A white band `width` wide holding `title` in dark grey, (h, width, 3) uint8; a title
+    too long for the picture is drawn smaller (down to 60%), then cut with an ellipsis."""
     size = TITLE_PX * scale
+    room = width - size  # half a letter's margin each side
+    for shrink in (1.0, 0.9, 0.8, 0.7, 0.6):
+        font, full = _font(round(size * shrink))
+        text = title if full else title.translate(ASCII)
+        if font.getlength(text) <= room:
+            break
+    while len(text) > 1 and font.getlength(text) > room:
+        text = text[:-2] + "…"
     band = Image.new("RGB", (width, int(size * 1.8)), "white")
-    ImageDraw.Draw(band).text((size // 2, int(size * 0.4)), title, fill=(38, 39, 48),
-                              font=_font(size))
+    ImageDraw.Draw(band).text((size // 2, int(size * 0.9)), text, fill=(40, 40, 40),
+                              font=font, anchor="lm")
     return np.asarray(band)
 
 
@@ -192,7 +214,9 @@ def grid_picture(images, ncols: int, tile_px: int = TILE_PX, scale: int = 1) -> 
 
 def _png(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="PNG", optimize=True)
+    if picture.ndim == 3 and (picture == picture[:, :, :1]).all():
+        picture = picture[:, :, 0]  # grey: a third of the bytes to compress
+    Image.fromarray(picture).save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 
 
@@ -253,10 +277,13 @@ def _bounced(frames: list[np.ndarray], bounce: bool) -> list[np.ndarray]:
 
 def gif(frames: Sequence[np.ndarray], duration_ms: int = 150, bounce: bool = False) -> bytes:
     """An animated GIF looping forever, one frame per picture ((H, W, 3) uint8, same size).
-    Each frame gets its own adaptive palette; greys stay exact."""
+    Grey pictures (digits under a grey title) keep every grey exactly; colour ones get an
+    adaptive palette per frame."""
     frames = _bounced([np.asarray(f, dtype=np.uint8) for f in frames], bounce)
     if not frames:
         raise ExportError("There is no frame to make a movie of.")
+    if all((f == f[:, :, :1]).all() for f in frames):
+        frames = [f[:, :, 0] for f in frames]  # grey pictures: one exact 256-grey palette
     images = [Image.fromarray(f) for f in frames]
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],

@@ -1,6 +1,6 @@
 """Shared page parts: cached loaders, how a page starts, the sidebar (model picker, sharing,
-presenter mode), presenter-aware settings, the teaching helpers ("What am I looking at?",
-downloads) and image helpers.
+presenter mode), presenter-aware settings, the teaching helpers ("What am I looking at?") and
+image helpers (their downloads: :mod:`explorer.ui.parts.export_buttons`).
 
 What a model does with its test set (codes, maps, per-image numbers) comes from its one
 :class:`explorer.analysis.view.ModelView`, shared by every session and memoised by the model's content hash,
