@@ -25,13 +25,13 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.analysis.memo import Memo, frozen
 from explorer.analysis.projection import ProjectionParams, fit_projection
 from explorer.analysis.projection_files import (
     ProjectionCache,
@@ -52,42 +52,8 @@ if TYPE_CHECKING:
     from explorer.analysis.projection import Projection
     from explorer.data.datasets import Dataset
 
-T = TypeVar("T")
 MAX_VIEWS = 24  # models kept loaded, with what was computed from them (a class's worth)
 PER_IMAGE = ("error", "kl")  # what per_image measures: reconstruction cost, KL, both in nats
-
-
-def _frozen(value: T) -> T:
-    """Arrays are shared by every caller: make them read-only (a tuple's too)."""
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)
-    elif isinstance(value, tuple):
-        for item in value:
-            _frozen(item)
-    return value
-
-
-class _Memo:
-    """Compute each key once, however many threads ask at the same moment; a failure is not
-    remembered (the next ask tries again)."""
-
-    def __init__(self) -> None:
-        self._values: dict[Hashable, Any] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        if key in self._values:
-            return self._values[key]
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                self._values[key] = _frozen(compute())
-            return self._values[key]
-
-    def has(self, key: Hashable) -> bool:
-        return key in self._values
 
 
 _torch_lock = threading.Lock()
@@ -116,7 +82,7 @@ def dataset(name: str) -> Dataset:
 def test_labels(name: str) -> np.ndarray:
     """(N,) class of each test image of a dataset, read once per process (from the saved split,
     without torch, where there is one)."""
-    return _frozen(np.asarray(datasets.test_labels(name)))
+    return frozen(np.asarray(datasets.test_labels(name)))
 
 
 _projection_cache: ProjectionCache | None = None
@@ -157,7 +123,7 @@ class ModelView:
         self.card = checkpoints.read_card(self.path)
         self.hash = self.card.get("content_hash", "") if content_hash is None else content_hash
         self.dataset_name = self.card.get("dataset", {}).get("name", datasets.DEFAULT_DATASET)
-        self._memo = _Memo()
+        self._memo = Memo()
         self._jobs: dict[ProjectionParams, ProjectionJob] = {}
         self._jobs_lock = threading.Lock()
 
@@ -336,7 +302,7 @@ class ModelView:
             x_hat = latent.decode(self.model(), self.codes())
             x_hat = np.asarray(x_hat, dtype=np.float32).reshape(x.shape)
             errors = metrics.image_errors(x, x_hat)
-            return x_hat, {k: _frozen(np.asarray(v)) for k, v in errors.items()}
+            return x_hat, {k: frozen(np.asarray(v)) for k, v in errors.items()}
 
         return self._memo.get("reconstructions", compute)
 
