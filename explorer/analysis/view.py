@@ -18,6 +18,11 @@ once), or a UMAP / t-SNE job in a background thread (one per model and settings,
 the PCA map stands in. Sessions claim and release those jobs (:class:`ProjectionJob`).
 
 No Streamlit here: the pages keep this object in one ``st.cache_resource`` and show its answers.
+
+The rest of what a page asks of a model goes through this module too (the end of it): decoding
+codes, samples, paths through the latent space, what a family can do, and which test images to
+show; the pages import no other backend module for them (tests/test_boundaries.py lists what
+pages still import).
 """
 
 from __future__ import annotations
@@ -353,3 +358,40 @@ class ModelView:
             return scores.score_spread(self.model(), self.data(), content_hash=self.hash)
 
         return self._memo.get("scores", compute)
+
+
+# -- the rest of the front door: decoding, sampling, paths through the latent space ------------
+def _latent(name: str):
+    """:mod:`explorer.analysis.latent`'s `name`, imported (with torch) on the first call."""
+    def call(*args, **kwargs):
+        from explorer.analysis import latent
+
+        return getattr(latent, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"explorer.analysis.latent.{name} (imported on first use)."
+    return call
+
+
+decode, encode_dataset, sample_prior = map(_latent, ("decode", "encode_dataset", "sample_prior"))
+lerp, slerp, interpolate, traverse = map(_latent, ("lerp", "slerp", "interpolate", "traverse"))
+path_lengths, grid_2d, analogy_codes = map(_latent, ("path_lengths", "grid_2d", "analogy_codes"))
+
+
+def sample(model, n: int, seed: int = 0, **kwargs):
+    """n samples of any family that samples, and their labels (explorer.families.generate)."""
+    from explorer.families.generate import sample as sample_any
+
+    return sample_any(model, n, seed=seed, **kwargs)
+
+
+def can(model, capability: str) -> bool:
+    """Whether the model's family can `capability` ("encode", "decode", "sample", "condition")."""
+    from explorer import families
+
+    return families.of(model).can(capability)
+
+
+# Which test images a page shows: a class-mixed sample, the same for every run and page.
+mixed_indices, REFERENCE_SEED, DIGIT_NAMES = (datasets.mixed_indices, datasets.REFERENCE_SEED,
+                                              datasets.DIGIT_NAMES)
