@@ -11,6 +11,7 @@ import streamlit as st
 
 from explorer import families
 from explorer.analysis import latent, mapview
+from explorer.analysis import scores as analysis_scores
 from explorer.families import generate
 from explorer.families.latent_diffusion import files, views
 from explorer.figures.diffusion import moment_figure, movie_figure
@@ -147,17 +148,22 @@ if scores:
     names_of = {"diffusion-ddpm": "diffusion prior, DDPM", "diffusion-ddim": "diffusion prior, DDIM",
                 "prior": "base, z ~ N(0, I)", "fitted": "base, Gaussian fitted to its codes",
                 "reconstructions": "base, reconstructions of the test images (the ceiling)"}
-    st.dataframe(
-        [{"codes from": names_of.get(k, k), "FD": round(v["fid"], 1),
-          "precision": round(v["precision"], 3), "recall": round(v["recall"], 3),
+    st.dataframe(  # each score "mean ± sd" over the sampling seeds, as on Compare generators
+        [{"codes from": names_of.get(k, k),
+          **{name: analysis_scores.with_spread(v, key) for key, name in
+             (("fid", "FD"), ("precision", "precision"), ("recall", "recall"))},
           "images": v["n"]} for k, v in scores["rows"].items()],
         hide_index=True)
     st.caption(f"Every row decodes codes with {card['base']['label']}'s decoder and is scored "
                f"against the {scores['measured_against']} in the shipped classifier's features "
                f"(FD: Fréchet distance, the FID recipe of Heusel et al. 2017; precision and "
-               f"recall: Kynkäänniemi et al. 2019). Samplers ran {scores['steps']} steps, seed "
-               f"{scores['seed']}; one seed, so differences of a few FD units may be noise. The "
-               f"DDPM prior closes {scores['gap_closed']:.0%} of the FD gap between N(0, I) "
-               "samples and reconstructions.")
+               f"recall: Kynkäänniemi et al. 2019). Samplers ran {scores['steps']} steps; each "
+               + (f"score is the mean ± standard deviation over {scores['seeds']} sampling seeds "
+                  f"({scores['seed']} to {scores['seed'] + scores['seeds'] - 1}). "
+                  if scores.get("seeds", 1) > 1 else
+                  f"score is of seed {scores['seed']} alone, so differences of a few FD units "
+                  "may be noise. ")
+               + f"The DDPM prior closes {scores['gap_closed']:.0%} of the mean FD gap between "
+               "N(0, I) samples and reconstructions.")
 
 train_section(cur, expanded=False)
