@@ -10,9 +10,8 @@ import numpy as np
 import streamlit as st
 
 from explorer import families
-from explorer.analysis import latent, mapview
+from explorer.analysis import mapview, view
 from explorer.analysis import scores as analysis_scores
-from explorer.families import generate
 from explorer.families.latent_diffusion import files, views
 from explorer.figures.diffusion import moment_figure, movie_figure
 from explorer.ui.parts import common
@@ -121,7 +120,7 @@ if dim == 2:
 
 st.subheader(f"Sample #{follow}, step by step: noise → image")
 rows = views.strip_steps(len(rev.ts))
-strip = latent.decode(cur.model, rev.path[rows, follow])
+strip = view.decode(cur.model, rev.path[rows, follow])
 common.show_images(list(strip), [f"t = {int(rev.ts[r])}" for r in rows], size=72)
 st.caption("Each image decodes the sample's code at that step. Early codes are mostly noise, "
            "so their images are whatever the decoder makes of a random code.")
@@ -129,15 +128,15 @@ st.caption("Each image decodes the sample's code at that step. Early codes are m
 st.subheader("The diffusion prior beside the base model's own")
 left, right = st.columns(2)
 with left:
-    common.show_grid(latent.decode(cur.model, rev.codes[:36]), ncols=6, size=common.IMAGE_PX,
+    common.show_grid(view.decode(cur.model, rev.codes[:36]), ncols=6, size=common.IMAGE_PX,
                      caption=f"diffusion prior, {sampler.upper()} {len(rev.ts) - 1} steps, "
                              f"seed {seed}")
 with right:
     if families.of(cur.cfg).posterior:  # a prior N(0, I) it was trained towards
-        own = latent.sample_prior(cur.model, 36, seed=seed)
+        own = view.sample_prior(cur.model, 36, seed=seed)
         what = "its prior z ~ N(0, I)"
     else:
-        images, _ = generate.sample(cur.model, 36, seed=seed, data=cur.data)
+        images, _ = view.sample(cur.model, 36, seed=seed, data=cur.data)
         own, what = images[:, 0].numpy(), "a Gaussian fitted to its training codes"
     common.show_grid(own, ncols=6, size=common.IMAGE_PX, caption=f"{cur.entry.id}, {what}, "
                      f"seed {seed}")

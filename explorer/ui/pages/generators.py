@@ -5,10 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer import families
-from explorer.analysis import scores
+from explorer.analysis import scores, view
 from explorer.analysis.score_words import table_in_words
 from explorer.errors import ExplorerError
-from explorer.families.generate import sample
 from explorer.families.latent_diffusion import views as diffusion_views
 from explorer.families.latent_diffusion.files import load_prior
 from explorer.figures.compare import precision_recall_figure
@@ -59,7 +58,7 @@ for e, p in with_prior:
 columns = st.columns(min(len(chosen), 3) or 1)
 for i, e in enumerate(chosen):
     model = common.get_model(str(e.path), e.card["content_hash"])
-    images, _ = sample(model, 16, seed=seed, data=data)
+    images, _ = view.sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
         common.show_grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}")
