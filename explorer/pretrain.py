@@ -165,6 +165,8 @@ def pretrain(out: Path | None = None, only: list[str] | None = None, epochs: int
         build_priors(out, priors, epochs, log)  # after their bases: they learn the bases' codes
         if specs or SCORES in (only or []):
             build_scores(out, log)  # last: they are measured with the classifiers and models
+        if SCORES in (only or []):  # the priors' scores too (those trained above have theirs)
+            score_priors(out, [p for p in DIFFUSION if p not in priors], log)
         return cards
     finally:
         torch.set_num_threads(threads)

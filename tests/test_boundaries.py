@@ -140,3 +140,50 @@ def test_every_streamlit_cache_is_capped():
                 if arguments and not keywords & {"max_entries", "ttl"}:  # no arguments: one entry
                     uncapped.append(f"{path.name}:{node.lineno} {node.name}")
     assert not uncapped, f"caches without max_entries grow with every model and setting: {uncapped}"
+
+
+# The backend modules a page script may import beyond the front door (explorer.analysis.view),
+# figures/ and ui/. A list that only shrinks: a page that needs something more of a model asks
+# the front door for it; a module no page imports any more leaves the list (the test says so).
+PAGE_BACKEND_IMPORTS = {
+    "explorer.analysis.inspect_latent", "explorer.analysis.mapview", "explorer.analysis.metrics",
+    "explorer.analysis.neighbours", "explorer.analysis.projection", "explorer.analysis.rdplane",
+    "explorer.analysis.replay", "explorer.analysis.score_words", "explorer.analysis.scores",
+    "explorer.classroom", "explorer.classroom.dashboard", "explorer.classroom.store",
+    "explorer.data.datasets", "explorer.data.drawing", "explorer.errors", "explorer.families",
+    "explorer.families.latent_diffusion.files", "explorer.families.latent_diffusion.views",
+    "explorer.families.models", "explorer.jobs", "explorer.lessons.catalogue",
+    "explorer.lessons.glossary", "explorer.lessons.homework", "explorer.runs.checkpoints",
+    "explorer.runs.store", "explorer.training.loop", "explorer.usertext",
+}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The explorer modules a file imports (``from explorer.a import b`` counts explorer.a.b when
+    b is a module, else explorer.a), wherever in the file the import sits."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("explorer"):
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                file = ROOT / dotted.replace(".", "/")
+                is_module = file.with_suffix(".py").is_file() or (file / "__init__.py").is_file()
+                found.add(dotted if is_module else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("explorer")}
+    return found
+
+
+def test_pages_import_the_backend_only_through_the_front_door_and_an_allowlist():
+    def beyond(module: str) -> bool:
+        return not (module == "explorer.analysis.view"
+                    or module.startswith(("explorer.ui", "explorer.figures")))
+
+    imported: dict[str, set[str]] = {}
+    for path in sorted((UI / "pages").glob("*.py")):
+        for module in filter(beyond, _imported_modules(path)):
+            imported.setdefault(module, set()).add(path.name)
+    new = {m: sorted(pages) for m, pages in imported.items() if m not in PAGE_BACKEND_IMPORTS}
+    assert not new, f"pages reach around the front door (explorer.analysis.view): {new}"
+    unused = PAGE_BACKEND_IMPORTS - set(imported)
+    assert not unused, f"no page imports these any more; take them off the list: {unused}"

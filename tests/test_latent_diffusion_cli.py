@@ -54,7 +54,7 @@ def test_scores_name_their_reference_and_the_gap(runs):
     result = evaluate(outcome.model, base.model, load_dataset("digits"), n=300, steps=10,
                       samplers=("ddim",))
     assert set(result["rows"]) == {"diffusion-ddim", "prior", "fitted", "reconstructions"}
-    assert result["rows"]["prior"]["n"] == 300
+    assert result["rows"]["prior"]["n"] == 300 and result["rows"]["prior"]["seeds"] == 3
     assert result["rows"]["reconstructions"]["n"] == len(load_dataset("digits").x_test)
     assert result["measured_against"] == "360 test images of digits"
     top, bottom = result["rows"]["prior"]["fid"], result["rows"]["reconstructions"]["fid"]
@@ -75,6 +75,9 @@ def test_shipped_priors_belong_to_the_shipped_bases_and_carry_their_scores(name)
     assert card["train"]["epochs_done"] == DIFFUSION[name][2]["epochs"]
     rows = card["scores"]["rows"]
     assert rows["diffusion-ddpm"]["n"] == 5000 and card["scores"]["seed"] == 0
+    # every row over 3 sampling seeds, as every other sample score, with its spread
+    assert card["scores"]["seeds"] == 3
+    assert all(row["seeds"] == 3 and "fid_sd" in row for row in rows.values())
     # the learned prior's samples are closer to the test images than N(0, I)'s
     assert rows["diffusion-ddpm"]["fid"] < rows["prior"]["fid"]
 

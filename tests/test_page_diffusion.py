@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
 from explorer.families.latent_diffusion.run import resolve_base, run_diffusion
+from tests.apptest_helpers import open_page as open_app_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "explorer/ui/pages/diffusion.py"
@@ -132,7 +133,8 @@ def test_a_16d_prior_shows_a_strip_and_samples_beside_the_bases_own(runs):
 
 def test_compare_generators_shows_a_base_with_its_diffusion_prior(runs):
     """The 16-D bases appear twice: with their own sampling and with their shipped prior, whose
-    row is the score kept in its card (5,000 samples, seed 0, against the test split)."""
+    row is the score kept in its card (5,000 samples at each of 3 seeds, against the test
+    split)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
     at.switch_page("explorer/ui/pages/generators.py").run()
@@ -140,11 +142,32 @@ def test_compare_generators_shows_a_base_with_its_diffusion_prior(runs):
     frame = at.main.table[0].value
     card = json.loads((ROOT / "pretrained/mnist-vae-mlp-z16-diffusion/diffusion.json").read_text())
     row = frame.loc["mnist-vae-mlp-z16 + diffusion prior"]
-    # one seed when it shipped: the mean alone, at the table's decimals, no "±" claimed
-    assert "±" not in row.iloc[0]
-    assert float(row.iloc[0]) == pytest.approx(card["scores"]["rows"]["diffusion-ddpm"]["fid"],
-                                               abs=5e-4)
+    # over 3 sampling seeds when it shipped, as every other row: "mean ± sd"
+    ddpm = card["scores"]["rows"]["diffusion-ddpm"]
+    assert ddpm["seeds"] == 3
+    mean, _, sd = row.iloc[0].partition(" ± ")
+    assert float(mean) == pytest.approx(ddpm["fid"], abs=5e-4)
+    assert float(sd) == pytest.approx(ddpm["fid_sd"], abs=5e-4)
     assert "mnist-ae-mlp-z16 + diffusion prior" in frame.index
     # captions are Markdown: the names' punctuation is escaped, shown as typed
     captions = [c.replace("\\", "") for image in at.image for c in image.captions]
     assert "mnist-vae-mlp-z16 + diffusion prior (DDPM, 100 steps)" in captions
+
+
+def test_rate_and_distortion_shows_a_model_with_its_prior_and_with_a_learned_one(runs):
+    """On the R–D page the plane's models that have a diffusion prior are scored both ways, the
+    same way (mean ± sd over 3 sampling seeds), and the sidebar's model is sampled both ways."""
+    at = open_app_page("explorer/ui/pages/rate_distortion.py", "pretrained/mnist-vae-mlp-z16")
+    assert not at.error, [e.value for e in at.error]
+    frame = at.main.table[-1].value
+    card = json.loads((ROOT / "pretrained/mnist-vae-mlp-z16-diffusion/diffusion.json").read_text())
+    for row, key in (("mnist-vae-mlp-z16, z ~ N(0, I)", "prior"),
+                     ("mnist-vae-mlp-z16, + diffusion prior (DDPM)", "diffusion-ddpm")):
+        mean, _, sd = frame.loc[row].iloc[0].partition(" ± ")
+        kept = card["scores"]["rows"][key]
+        assert float(mean) == pytest.approx(kept["fid"], abs=5e-4)
+        assert float(sd) == pytest.approx(kept["fid_sd"], abs=5e-4)
+    assert "mnist-ae-mlp-z16, + diffusion prior (DDPM)" in frame.index  # its neighbour on the plane
+    captions = [c.replace("\\", "") for image in at.image for c in image.captions]
+    assert "mnist-vae-mlp-z16, its prior z ~ N(0, I), seed 0" in captions
+    assert "mnist-vae-mlp-z16 + diffusion prior (DDPM, 100 steps), seed 0" in captions

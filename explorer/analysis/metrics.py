@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer import families
+from explorer.analysis.knn import KNN_MAX_TRAIN, knn_accuracy, knn_train_subset
 from explorer.data.datasets import Dataset
 from explorer.families.models import GAUSSIAN_LOG_NORMALISER, Autoencoder, Posterior
 from explorer.training.loop import evaluate_loss
@@ -30,7 +31,6 @@ from explorer.training.loop import evaluate_loss
 PSNR_CAP_DB = 100.0  # a perfect reconstruction has infinite PSNR; report this instead
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016), section 5.2
 LOG_2PI = math.log(2.0 * math.pi)
-KNN_MAX_TRAIN = 10_000  # k-NN on 60,000 x 784 pixels is slow; a seeded subsample answers the same
 MAX_DECODES = 10_000  # latents per decoder pass in the importance-weighted bound (memory cap)
 TEST_BINARIZATION_SEED = 0  # one fixed binarised copy of the test split scores a binarised model
 IW_K = 50  # samples of the importance-weighted bound on a model card
@@ -332,40 +332,6 @@ def active_units(model: Autoencoder, x: torch.Tensor, threshold: float = ACTIVE_
     return int((code_variance(model, x) > threshold).sum())
 
 
-# ----------------------------------------------------------------------------------------------
-# how useful the codes are: k-nearest-neighbour classification
-
-
-def knn_accuracy(
-    train_codes: np.ndarray,
-    y_train: np.ndarray,
-    test_codes: np.ndarray,
-    y_test: np.ndarray,
-    k: int = 5,
-) -> float:
-    """Test accuracy of a k-NN classifier on the codes: each test image gets the majority label of
-    its k nearest *training* codes (Euclidean); do similar codes mean the same class?
-
-    scikit-learn's ``KNeighborsClassifier`` (uniform weights, Euclidean) done with torch: the
-    k nearest training codes vote and a tied vote goes to the smallest label, as there; torch is
-    already loaded, and importing scikit-learn would cost a CLI run more than the vote."""
-    train = torch.as_tensor(np.asarray(train_codes), dtype=torch.float64).flatten(1)  # (N, D)
-    test = torch.as_tensor(np.asarray(test_codes), dtype=torch.float64).flatten(1)  # (M, D)
-    classes, y = np.unique(np.asarray(y_train), return_inverse=True)
-    nearest = torch.cdist(test, train).topk(min(k, len(train)), largest=False).indices  # (M, k)
-    votes = F.one_hot(torch.as_tensor(y.reshape(-1))[nearest], len(classes)).sum(1)  # (M, C)
-    predicted = classes[votes.argmax(1).numpy()]  # argmax: the first (smallest) label on a tie
-    return float(np.mean(predicted == np.asarray(y_test)))
-
-
-def _knn_train_subset(n: int, max_train: int | None, seed: int) -> np.ndarray:
-    """Indices of the training images the classifier sees: all, or a seeded subsample so k-NN on
-    pixels of a 60,000-image set stays quick."""
-    if max_train is None or n <= max_train:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_train, replace=False))
-
-
 def _codes(model: Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
     return posteriors(model, x, batch_size).mu.numpy()  # (N, D)
 
@@ -399,7 +365,7 @@ def evaluate(
         if iw_k > 0:
             metrics["iw_bound"] = iw_bound(model, x_scored, k=iw_k, seed=seed)
             metrics["iw_k"] = iw_k
-    idx = _knn_train_subset(len(data.x_train), KNN_MAX_TRAIN, seed)
+    idx = knn_train_subset(len(data.x_train), KNN_MAX_TRAIN, seed)
     metrics["knn_acc"] = knn_accuracy(
         _codes(model, data.x_train[idx]),
         data.y_train.numpy()[idx],

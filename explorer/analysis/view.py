@@ -18,6 +18,11 @@ once), or a UMAP / t-SNE job in a background thread (one per model and settings,
 the PCA map stands in. Sessions claim and release those jobs (:class:`ProjectionJob`).
 
 No Streamlit here: the pages keep this object in one ``st.cache_resource`` and show its answers.
+
+The rest of what a page asks of a model goes through this module too (the end of it): decoding
+codes, samples, paths through the latent space, what a family can do, and which test images to
+show; the pages import no other backend module for them (tests/test_boundaries.py lists what
+pages still import).
 """
 
 from __future__ import annotations
@@ -25,13 +30,13 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.analysis.memo import Memo, frozen
 from explorer.analysis.projection import ProjectionParams, fit_projection
 from explorer.analysis.projection_files import (
     ProjectionCache,
@@ -52,42 +57,8 @@ if TYPE_CHECKING:
     from explorer.analysis.projection import Projection
     from explorer.data.datasets import Dataset
 
-T = TypeVar("T")
 MAX_VIEWS = 24  # models kept loaded, with what was computed from them (a class's worth)
 PER_IMAGE = ("error", "kl")  # what per_image measures: reconstruction cost, KL, both in nats
-
-
-def _frozen(value: T) -> T:
-    """Arrays are shared by every caller: make them read-only (a tuple's too)."""
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)
-    elif isinstance(value, tuple):
-        for item in value:
-            _frozen(item)
-    return value
-
-
-class _Memo:
-    """Compute each key once, however many threads ask at the same moment; a failure is not
-    remembered (the next ask tries again)."""
-
-    def __init__(self) -> None:
-        self._values: dict[Hashable, Any] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        if key in self._values:
-            return self._values[key]
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                self._values[key] = _frozen(compute())
-            return self._values[key]
-
-    def has(self, key: Hashable) -> bool:
-        return key in self._values
 
 
 _torch_lock = threading.Lock()
@@ -116,7 +87,7 @@ def dataset(name: str) -> Dataset:
 def test_labels(name: str) -> np.ndarray:
     """(N,) class of each test image of a dataset, read once per process (from the saved split,
     without torch, where there is one)."""
-    return _frozen(np.asarray(datasets.test_labels(name)))
+    return frozen(np.asarray(datasets.test_labels(name)))
 
 
 _projection_cache: ProjectionCache | None = None
@@ -157,7 +128,7 @@ class ModelView:
         self.card = checkpoints.read_card(self.path)
         self.hash = self.card.get("content_hash", "") if content_hash is None else content_hash
         self.dataset_name = self.card.get("dataset", {}).get("name", datasets.DEFAULT_DATASET)
-        self._memo = _Memo()
+        self._memo = Memo()
         self._jobs: dict[ProjectionParams, ProjectionJob] = {}
         self._jobs_lock = threading.Lock()
 
@@ -336,7 +307,7 @@ class ModelView:
             x_hat = latent.decode(self.model(), self.codes())
             x_hat = np.asarray(x_hat, dtype=np.float32).reshape(x.shape)
             errors = metrics.image_errors(x, x_hat)
-            return x_hat, {k: _frozen(np.asarray(v)) for k, v in errors.items()}
+            return x_hat, {k: frozen(np.asarray(v)) for k, v in errors.items()}
 
         return self._memo.get("reconstructions", compute)
 
@@ -387,3 +358,40 @@ class ModelView:
             return scores.score_spread(self.model(), self.data(), content_hash=self.hash)
 
         return self._memo.get("scores", compute)
+
+
+# -- the rest of the front door: decoding, sampling, paths through the latent space ------------
+def _latent(name: str):
+    """:mod:`explorer.analysis.latent`'s `name`, imported (with torch) on the first call."""
+    def call(*args, **kwargs):
+        from explorer.analysis import latent
+
+        return getattr(latent, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"explorer.analysis.latent.{name} (imported on first use)."
+    return call
+
+
+decode, encode_dataset, sample_prior = map(_latent, ("decode", "encode_dataset", "sample_prior"))
+lerp, slerp, interpolate, traverse = map(_latent, ("lerp", "slerp", "interpolate", "traverse"))
+path_lengths, grid_2d, analogy_codes = map(_latent, ("path_lengths", "grid_2d", "analogy_codes"))
+
+
+def sample(model, n: int, seed: int = 0, **kwargs):
+    """n samples of any family that samples, and their labels (explorer.families.generate)."""
+    from explorer.families.generate import sample as sample_any
+
+    return sample_any(model, n, seed=seed, **kwargs)
+
+
+def can(model, capability: str) -> bool:
+    """Whether the model's family can `capability` ("encode", "decode", "sample", "condition")."""
+    from explorer import families
+
+    return families.of(model).can(capability)
+
+
+# Which test images a page shows: a class-mixed sample, the same for every run and page.
+mixed_indices, REFERENCE_SEED, DIGIT_NAMES = (datasets.mixed_indices, datasets.REFERENCE_SEED,
+                                              datasets.DIGIT_NAMES)

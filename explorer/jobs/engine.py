@@ -2,7 +2,8 @@
 
 The server never trains. :meth:`Engine.submit` reserves the run's folder name and queues a
 :class:`JobSpec`; one scheduler thread starts at most ``workers`` jobs at a time on a backend
-(local worker processes by default, a Ray cluster when configured), folds their events into each
+(local worker processes by default, :mod:`explorer.jobs.local_backend`; a Ray cluster when
+configured, :mod:`explorer.jobs.ray_backend`), folds their events into each
 job's :class:`JobState`, and notices a worker that died. Pages hold a :class:`Job` handle and
 read :meth:`Job.snapshot`; Stop, a cancelled place in the queue and a closed browser tab all go
 through :meth:`Job.stop`.
@@ -15,17 +16,15 @@ import heapq
 import itertools
 import logging
 import math
-import multiprocessing as mp
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from multiprocessing import forkserver
-from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 
 from explorer.jobs.limits import Limits
+from explorer.jobs.local_backend import LocalProcesses
 from explorer.jobs.spec import JobSpec, JobState
 from explorer.runs import store
 
@@ -84,73 +83,6 @@ class Job:
     @property
     def running(self) -> bool:
         return self.snapshot().active
-
-
-class LocalProcesses:
-    """Each job in a fresh child process of a fork server that has torch imported already."""
-
-    name = "local"
-
-    def __init__(self) -> None:
-        self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["explorer.jobs.preload"])
-        # Start the fork server (it imports torch once) now, not when the first student waits.
-        threading.Thread(target=forkserver.ensure_running, name="fork-server", daemon=True).start()
-
-    def start(self, spec: JobSpec) -> _LocalRun:
-        from explorer.jobs.worker import process_main
-
-        receive, send = self._ctx.Pipe(duplex=False)
-        stop = self._ctx.Event()
-        process = self._ctx.Process(target=process_main, args=(spec, send, stop),
-                                    name=f"train-{spec.name}", daemon=True)
-        process.start()
-        send.close()  # the child holds the only sending end: EOF means it has gone
-        return _LocalRun(process, receive, stop)
-
-    def wait(self, runs: list, timeout: float) -> None:
-        handles = [h for r in runs for h in (r.conn, r.process.sentinel)]
-        if handles:
-            wait_for(handles, timeout)
-        else:
-            time.sleep(timeout)
-
-
-class _LocalRun:
-    def __init__(self, process, conn, stop_event) -> None:
-        self.process, self.conn, self._stop = process, conn, stop_event
-        self._closed = False
-
-    def poll(self) -> list[tuple[str, dict]]:
-        events = []
-        try:
-            while not self._closed and self.conn.poll():
-                events.append(self.conn.recv())
-        except (EOFError, OSError):
-            self._closed = True
-        return events
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def ended(self) -> bool:
-        """The process has exited and everything it sent has been read."""
-        return not self.process.is_alive() and (self._closed or not self.conn.poll())
-
-    def why_ended(self) -> str:
-        code = self.process.exitcode
-        if code is not None and code < 0:
-            how = f"was killed (signal {-code}; the machine may have run out of memory)"
-        else:
-            how = f"ended unexpectedly (exit code {code})"
-        return f"The training process {how}; nothing was saved. Try again, or a smaller model."
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class Engine:

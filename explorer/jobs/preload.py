@@ -1,7 +1,8 @@
 """What the workers' fork server loads once, so that no job pays for it: torch, the worker, and
 the lazy first-use costs of a training run (the optimiser's and scikit-learn's imports).
 
-Only the fork server imports this module (see ``LocalProcesses``); its side effects are the point.
+Only the fork server imports this module (see ``explorer.jobs.local_backend.LocalProcesses``);
+its side effects are the point.
 """
 
 import sklearn.neighbors  # noqa: F401 - k-NN accuracy on the card

@@ -2,21 +2,19 @@
 
 A model is a folder holding ``card.json`` and ``model.safetensors`` (:mod:`explorer.runs.checkpoints`).
 Run names typed by users become safe folder names here, so nothing can be written outside the runs
-folder and nothing is overwritten silently. Before anything is written, :func:`check_writable`
+folder and nothing is overwritten silently. Before anything is written, :func:`explorer.runs.room.check_writable`
 says in one sentence when the runs folder is read-only, its disk full or its quota used up; at
 start-up :func:`clean_stale_temps` removes what writers killed mid-save left behind.
 """
 
 from __future__ import annotations
 
-import errno
 import itertools
 import logging
 import os
 import re
 import shutil
 import socket
-import tempfile
 import threading
 import time
 import unicodedata
@@ -37,11 +35,12 @@ from explorer.runs.checkpoints import (
     read_card,
     save_bytes,
 )
+from explorer.runs.room import check_room as check_room  # re-exported: the runs' room
+from explorer.runs.room import check_writable
+from explorer.runs.room import folder_bytes as folder_bytes
 
 PRETRAINED_DIR = ROOT / "pretrained"
 DEFAULT_MODEL = "mnist-vae-mlp-z2"  # the one a teacher opens first: a 2-D map with no projection
-DEFAULT_QUOTA_MB = 2048  # the runs folder's size limit unless $EXPLORER_RUNS_QUOTA_MB says
-MIN_FREE_BYTES = 64 * 2**20  # left free on the disk for everything else the server writes
 logger = logging.getLogger(__name__)
 
 
@@ -291,73 +290,6 @@ def _owner_gone(marker: Path) -> bool:
 
 def release_run_name(run_folder: Path) -> None:
     _reservation(run_folder.parent, run_folder.name).unlink(missing_ok=True)
-
-
-def quota_bytes() -> int:
-    """The runs folder's size limit: $EXPLORER_RUNS_QUOTA_MB megabytes, default 2048."""
-    try:
-        return int(float(os.environ.get("EXPLORER_RUNS_QUOTA_MB") or DEFAULT_QUOTA_MB) * 2**20)
-    except ValueError:
-        return DEFAULT_QUOTA_MB * 2**20
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes in the files under `folder` (links not followed)."""
-    total = 0
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass  # removed meanwhile
-    return total
-
-
-def check_writable(folder: Path | None = None, need_bytes: int = 0) -> None:
-    """Raise ModelFileError with one sentence unless `need_bytes` more can be written into the
-    runs `folder`: it can be created and written to, the disk has room, and the folder's quota
-    ($EXPLORER_RUNS_QUOTA_MB) is not used up. Call it before training or saving, so a student
-    hears before the work is done rather than after."""
-    folder = Path(folder or runs_dir())
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):  # os.access says yes to root even when it fails
-            pass
-        free = shutil.disk_usage(folder).free
-    except OSError as e:
-        logger.warning("the runs folder %s is not writable: %s", folder, e)
-        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise ModelFileError(
-            "The server's disk is full, so nothing can be saved; ask your teacher to free space."
-            if full else
-            "The runs folder cannot be written to on this server, so nothing can be saved; ask "
-            "your teacher to check it."
-        ) from None
-    if free < need_bytes + MIN_FREE_BYTES:
-        logger.warning("%s: %d bytes free, %d needed", folder, free, need_bytes)
-        raise ModelFileError(
-            f"The server's disk has only {free / 2**20:.0f} MB free, too little to save "
-            f"{need_bytes / 2**20:.1f} MB; ask your teacher to free space."
-        )
-    used, quota = folder_bytes(folder), quota_bytes()
-    if used + need_bytes > quota:
-        raise ModelFileError(
-            f"The class's saved runs take {used / 2**20:.0f} MB of the {quota / 2**20:.0f} MB "
-            "they may use, so nothing more can be saved; ask your teacher to remove old runs "
-            "or raise EXPLORER_RUNS_QUOTA_MB."
-        )
-
-
-def check_room(folder: Path, need_bytes: int, room_bytes: int | None = None) -> None:
-    """At save time: the class's quota and disk (:func:`check_writable`), and the student's own
-    `room_bytes` (None: no per-student quota). Raises ModelFileError with one sentence."""
-    if room_bytes is not None and need_bytes > room_bytes:
-        raise ModelFileError(
-            f"This model takes {need_bytes / 2**20:.1f} MB, more than the "
-            f"{room_bytes / 2**20:.1f} MB left of your own quota, so it was not saved; download "
-            "it below, and ask your teacher to remove runs of yours you no longer need."
-        )
-    check_writable(folder, need_bytes)
 
 
 def save_kept(data: bytes, card: dict, runs: Path | None = None) -> str:

@@ -10,6 +10,10 @@ of the test split. The rows:
 - ``fitted``: z from a Gaussian fitted to the base's training codes (explorer.families.generate);
 - ``reconstructions``: the decoded codes of the test images themselves — the decoder's ceiling,
   what a perfect prior over the codes would at best reach (n is the test split's size).
+
+Each score is the mean over SCORE_SEEDS sampling seeds with its standard deviation (``fid_sd``...),
+as every other sample score (explorer.analysis.scores.score_spread): a seed draws the samples and
+the subsets precision and recall compare.
 """
 
 from __future__ import annotations
@@ -44,30 +48,38 @@ def reference_codes(base, data, which: str, n: int, seed: int) -> torch.Tensor:
     return z
 
 
-def score_codes(base, data, z: torch.Tensor) -> dict[str, float]:
+def score_codes(base, data, z: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """fid, precision, recall of the images the base decodes from codes z, against the test
-    split, and n (how many images were scored)."""
+    split (precision and recall on `seed`'s subsets), and n (how many images were scored)."""
     from explorer.analysis.scores import _test_features, compare_features, features, load_classifier
 
     clf, _ = load_classifier(data.name)
     fake = features(clf, _decode(base, z))
-    return {**compare_features(_test_features(data), fake), "n": len(z)}
+    return {**compare_features(_test_features(data), fake, seed=seed), "n": len(z)}
 
 
 def evaluate(prior: NoisePredictor, base, data, n: int = N_SAMPLES, seed: int = 0,
              steps: int = STEPS, samplers=("ddpm", "ddim"),
-             references=("prior", "fitted", "reconstructions")) -> dict[str, dict]:
-    """{row: {fid, precision, recall, n}} for the prior's samplers and the base's references,
-    and ``gap_closed``: the share of the FD gap between N(0, I) samples and reconstructions
-    that the first sampler's prior closes (1 = as good as reconstructions, 0 = no better than
-    N(0, I)), named in ``gap_sampler``."""
+             references=("prior", "fitted", "reconstructions"),
+             seeds: int | None = None) -> dict[str, dict]:
+    """{row: {fid, precision, recall, their *_sd, seeds, n}} for the prior's samplers and the
+    base's references, each the mean over `seeds` sampling seeds (seed, seed + 1, ...; SCORE_SEEDS
+    unless given), and ``gap_closed``: the share of the mean FD gap between N(0, I) samples and
+    reconstructions that the first sampler's prior closes (1 = as good as reconstructions, 0 = no
+    better than N(0, I)), named in ``gap_sampler``."""
+    from explorer.analysis.scores import SCORE_SEEDS, spread
+
+    at = range(seed, seed + (seeds or SCORE_SEEDS))
     rows = {}
     for sampler in samplers:
-        z, _ = sample_codes(prior, n, seed=seed, sampler=sampler, steps=steps)
-        rows[f"diffusion-{sampler}"] = score_codes(base, data, z)
+        rows[f"diffusion-{sampler}"] = {**spread([score_codes(
+            base, data, sample_codes(prior, n, seed=s, sampler=sampler, steps=steps)[0], s)
+            for s in at]), "n": n}
     for which in references:
-        rows[which] = score_codes(base, data, reference_codes(base, data, which, n, seed))
-    out: dict = {"rows": rows, "steps": steps, "seed": seed, "dataset": data.name,
+        runs = [score_codes(base, data, reference_codes(base, data, which, n, s), s) for s in at]
+        rows[which] = {**spread(runs), "n": runs[0]["n"]}
+    out: dict = {"rows": rows, "steps": steps, "seed": seed, "seeds": len(at),
+                 "dataset": data.name,
                  "measured_against": f"{len(data.x_test)} test images of {data.name}"}
     if {"prior", "reconstructions", f"diffusion-{samplers[0]}"} <= set(rows):
         top, bottom = rows["prior"]["fid"], rows["reconstructions"]["fid"]

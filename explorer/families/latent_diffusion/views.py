@@ -65,6 +65,17 @@ def sample_images(prior: NoisePredictor, base, n: int, seed: int, sampler: str =
     return decode(base, z)
 
 
+def scored_rows(bases) -> list[tuple[object, object]]:
+    """(base entry, prior entry) for each prior, shipped or trained here, whose card holds its
+    scores (explorer.families.latent_diffusion.evaluate), over one of `bases` (store entries), in
+    the bases' order, a shipped prior before a run's."""
+    from explorer.families.latent_diffusion.files import list_priors
+
+    priors = [p for p in list_priors() if "scores" in p.card]
+    return [(e, p) for e in bases for p in priors
+            if p.base.get("content_hash") == e.card.get("content_hash")]
+
+
 def shipped_rows(bases) -> list[tuple[object, object]]:
     """(base entry, prior entry) for each shipped prior with scores over one of `bases` (store
     entries), in the bases' order."""

@@ -9,8 +9,7 @@ import plotly.colors
 import plotly.express as px
 import streamlit as st
 
-from explorer.analysis import metrics
-from explorer.data import datasets
+from explorer.analysis import metrics, view
 from explorer.errors import ExplorerError, plain
 from explorer.runs import checkpoints
 from explorer.ui.parts import common, export_buttons
@@ -93,7 +92,7 @@ if how == "by class" and len(names) > 1:
     pool = np.flatnonzero(y_test == cls)
 elif how == "by index":
     # The default is a seeded, class-mixed sample: a split sorted by class starts with zeros.
-    sample = np.sort(datasets.mixed_indices(y_test, 8, seed=datasets.REFERENCE_SEED))
+    sample = np.sort(view.mixed_indices(y_test, 8, seed=view.REFERENCE_SEED))
     text = st.text_input("Test image numbers (comma-separated)", ",".join(map(str, sample)),
                          key="compare_idx", bind="query-params")
     try:

@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 
 from explorer import families
-from explorer.analysis import latent, mapview
-from explorer.families import generate
+from explorer.analysis import mapview, view
+from explorer.analysis import scores as analysis_scores
 from explorer.families.latent_diffusion import files, views
 from explorer.figures.diffusion import moment_figure, movie_figure
 from explorer.ui.parts import common, export_buttons
@@ -123,7 +123,7 @@ if dim == 2:
 
 st.subheader(f"Sample #{follow}, step by step: noise → image")
 rows = views.strip_steps(len(rev.ts))
-strip = latent.decode(cur.model, rev.path[rows, follow])
+strip = view.decode(cur.model, rev.path[rows, follow])
 common.show_images(list(strip), [f"t = {int(rev.ts[r])}" for r in rows], size=72)
 export_buttons.images(strip, len(strip), key="ld_strip", size=72, movie=True, name=cur.entry.name,
                       settings=[f"sample #{follow} from noise to code",
@@ -134,7 +134,7 @@ st.caption("Each image decodes the sample's code at that step. Early codes are m
 st.subheader("The diffusion prior beside the base model's own")
 left, right = st.columns(2)
 with left:
-    export_buttons.grid(latent.decode(cur.model, rev.codes[:36]), ncols=6, key="ld_prior_grid",
+    export_buttons.grid(view.decode(cur.model, rev.codes[:36]), ncols=6, key="ld_prior_grid",
                         size=common.IMAGE_PX, name=cur.entry.name,
                         caption=f"diffusion prior, {sampler.upper()} {len(rev.ts) - 1} steps, "
                                 f"seed {seed}",
@@ -142,10 +142,10 @@ with left:
                                   f"seed {seed}"])
 with right:
     if families.of(cur.cfg).posterior:  # a prior N(0, I) it was trained towards
-        own = latent.sample_prior(cur.model, 36, seed=seed)
+        own = view.sample_prior(cur.model, 36, seed=seed)
         what = "its prior z ~ N(0, I)"
     else:
-        images, _ = generate.sample(cur.model, 36, seed=seed, data=cur.data)
+        images, _ = view.sample(cur.model, 36, seed=seed, data=cur.data)
         own, what = images[:, 0].numpy(), "a Gaussian fitted to its training codes"
     export_buttons.grid(own, ncols=6, size=common.IMAGE_PX, key="ld_own_grid",
                         caption=f"{cur.entry.id}, {what}, seed {seed}", name=cur.entry.name,
@@ -157,17 +157,22 @@ if scores:
     names_of = {"diffusion-ddpm": "diffusion prior, DDPM", "diffusion-ddim": "diffusion prior, DDIM",
                 "prior": "base, z ~ N(0, I)", "fitted": "base, Gaussian fitted to its codes",
                 "reconstructions": "base, reconstructions of the test images (the ceiling)"}
-    st.dataframe(
-        [{"codes from": names_of.get(k, k), "FD": round(v["fid"], 1),
-          "precision": round(v["precision"], 3), "recall": round(v["recall"], 3),
+    st.dataframe(  # each score "mean ± sd" over the sampling seeds, as on Compare generators
+        [{"codes from": names_of.get(k, k),
+          **{name: analysis_scores.with_spread(v, key) for key, name in
+             (("fid", "FD"), ("precision", "precision"), ("recall", "recall"))},
           "images": v["n"]} for k, v in scores["rows"].items()],
         hide_index=True)
     st.caption(f"Every row decodes codes with {card['base']['label']}'s decoder and is scored "
                f"against the {scores['measured_against']} in the shipped classifier's features "
                f"(FD: Fréchet distance, the FID recipe of Heusel et al. 2017; precision and "
-               f"recall: Kynkäänniemi et al. 2019). Samplers ran {scores['steps']} steps, seed "
-               f"{scores['seed']}; one seed, so differences of a few FD units may be noise. The "
-               f"DDPM prior closes {scores['gap_closed']:.0%} of the FD gap between N(0, I) "
-               "samples and reconstructions.")
+               f"recall: Kynkäänniemi et al. 2019). Samplers ran {scores['steps']} steps; each "
+               + (f"score is the mean ± standard deviation over {scores['seeds']} sampling seeds "
+                  f"({scores['seed']} to {scores['seed'] + scores['seeds'] - 1}). "
+                  if scores.get("seeds", 1) > 1 else
+                  f"score is of seed {scores['seed']} alone, so differences of a few FD units "
+                  "may be noise. ")
+               + f"The DDPM prior closes {scores['gap_closed']:.0%} of the mean FD gap between "
+               "N(0, I) samples and reconstructions.")
 
 train_section(cur, expanded=False)

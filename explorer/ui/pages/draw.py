@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explorer.analysis import latent, projection
+from explorer.analysis import projection, view
 from explorer.data import drawing
 from explorer.errors import ExplorerError
 from explorer.figures import map as figures_map
@@ -122,8 +122,8 @@ with right:
         st.stop()
 
     # -- 2. what the model makes of it ----------------------------------------------------------
-    z = latent.encode_dataset(cur.model, torch.from_numpy(x[None]))[0]  # (D,) posterior mean
-    x_hat = latent.decode(cur.model, z)[0]  # (H, W)
+    z = view.encode_dataset(cur.model, torch.from_numpy(x[None]))[0]  # (D,) posterior mean
+    x_hat = view.decode(cur.model, z)[0]  # (H, W)
     how = ("Prepared as scikit-learn's digits were: scaled to fill 32×32, cut into 4×4 blocks "
            "whose 'on' pixels are counted (0–16)." if digits8 else
            "Prepared as MNIST was: the strokes' box scaled to fit 20×20 (grey levels from the "

@@ -5,10 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer import families
-from explorer.analysis import scores
+from explorer.analysis import scores, view
 from explorer.analysis.score_words import table_in_words
 from explorer.errors import ExplorerError
-from explorer.families.generate import sample
 from explorer.families.latent_diffusion import views as diffusion_views
 from explorer.families.latent_diffusion.files import load_prior
 from explorer.figures.compare import precision_recall_figure
@@ -48,16 +47,18 @@ except ExplorerError as e:
     st.info(str(e))
     st.stop()
 # A shipped latent diffusion prior over a base: the base's decoder with the learned prior, its
-# scores measured the same way (5,000 samples, seed 0, against the test split) when it shipped.
+# scores measured the same way (5,000 samples at each of 3 seeds, against the test split) when
+# it shipped, with their spreads.
 with_prior = diffusion_views.shipped_rows(chosen)
 for e, p in with_prior:
     table[f"{e.name} + diffusion prior"] = {
-        k: p.card["scores"]["rows"]["diffusion-ddpm"][k] for k in ("fid", "precision", "recall")}
+        k: v for k, v in p.card["scores"]["rows"]["diffusion-ddpm"].items()
+        if k.removesuffix("_sd") in ("fid", "precision", "recall")}
 
 columns = st.columns(min(len(chosen), 3) or 1)
 for i, e in enumerate(chosen):
     model = common.get_model(str(e.path), e.card["content_hash"])
-    images, _ = sample(model, 16, seed=seed, data=data)
+    images, _ = view.sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
         export_buttons.grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}",
@@ -93,9 +94,9 @@ st.caption(sizes + missing + table_in_words(table, ranked))
 if with_prior:
     st.caption("A row “+ diffusion prior” decodes, with that model's own decoder, codes drawn "
                "from a latent diffusion model trained on its training codes (DDPM, 100 steps; "
-               "the Latent diffusion page shows it at work). Its scores were measured once, at "
-               "seed 0, when it shipped, so they carry no spread: the other rows' spreads show "
-               "how far one seed can move a score.")
+               "the Latent diffusion page shows it at work). Its scores were measured as the "
+               "other rows' when it shipped: the mean ± standard deviation over "
+               f"{scores.SCORE_SEEDS} sampling seeds.")
 export_buttons.chart(common.chart_style(precision_recall_figure(table)),
                      config={"displayModeBar": False}, key="gen_precision_recall",
                      name=dataset, settings=["generators' precision and recall", f"seed {seed}"])

@@ -11,10 +11,8 @@ import numpy as np
 import streamlit as st
 
 from explorer import usertext
-from explorer.analysis import inspect_latent, latent, neighbours, scores
-from explorer.data import datasets
+from explorer.analysis import inspect_latent, neighbours, scores, view
 from explorer.errors import ModelFileError
-from explorer.families.models import can
 from explorer.lessons import catalogue as lessons
 from explorer.ui.parts import common, conditional, export_buttons
 
@@ -22,7 +20,7 @@ BIG = 196  # px for the image a slider drives
 CHECKED = 1000  # test images whose analogies the classifier reads (all of mnist-5k's)
 
 cur = common.start_page("Interpolate")
-if can(cur.model, "condition"):  # a CVAE: keep z, change the label
+if view.can(cur.model, "condition"):  # a CVAE: keep z, change the label
     st.info("A conditional model is told the class: its label, not arithmetic with codes, "
             "changes the digit. So this page shows its own \"same style, another digit\": the "
             "picture that latent arithmetic (this page's Arithmetic tab, for an AE or a VAE) "
@@ -34,7 +32,7 @@ codes = cur.codes()  # (N, D), cached per model
 x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim
 # Default images of two different classes: the test split may be sorted by class.
-first, second = (datasets.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
+first, second = (view.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
 
 
 def class_means(path: str, content_hash: str, dataset: str) -> np.ndarray:
@@ -53,10 +51,10 @@ def analogy_check(path: str, content_hash: str, dataset: str):
     codes = common.test_codes(path, content_hash, dataset)
     labels = common.get_dataset(dataset).y_test.numpy()
     means = class_means(path, content_hash, dataset)
-    chosen = datasets.mixed_indices(labels, CHECKED)
+    chosen = view.mixed_indices(labels, CHECKED)
     check = scores.check_analogies(common.get_model(path, content_hash), clf, codes, labels, means,
                                    chosen)
-    sums = latent.analogy_codes(codes[chosen], means, labels[chosen])[check.asked]  # (n_asked, D)
+    sums = view.analogy_codes(codes[chosen], means, labels[chosen])[check.asked]  # (n_asked, D)
     return check, neighbours.landing_ratio(codes, sums)
 
 
@@ -156,17 +154,17 @@ with tab_pair:
         def pair_slider():
             t = st.slider("t: from start (0) to end (1)", 0.0, 1.0, 0.5, 0.01, key="interp_t",
                           bind="query-params")
-            path = latent.slerp if method == "spherical" else latent.lerp
-            image = latent.decode(cur.model, path(z_a, z_b, t))[0]
+            path = view.slerp if method == "spherical" else view.lerp
+            image = view.decode(cur.model, path(z_a, z_b, t))[0]
             common.show_images([image], [f"decoded at t = {t:.2f}"], size=BIG)
 
         pair_slider()
     steps = common.setting("slider", "Steps in the strip", "interp_steps", 10, lo=3, hi=16)
-    strip = latent.decode(cur.model, latent.interpolate(z_a, z_b, steps, method))
+    strip = view.decode(cur.model, view.interpolate(z_a, z_b, steps, method))
     export_buttons.grid(strip, ncols=steps, size=72, key="interp_strip", movie=True,
                         caption=f"{method} interpolation, {steps} steps", name=cur.entry.name,
                         settings=[f"{method} interpolation", f"#{a} → #{b}", f"{steps} steps"])
-    lengths = latent.path_lengths(z_a, z_b)
+    lengths = view.path_lengths(z_a, z_b)
     dim_z = len(z_a)
     shell = (f"In {dim_z} dimensions the prior N(0, I) puts most of its mass near a shell of "
              f"radius about √{dim_z} = {np.sqrt(dim_z):.1f}: a straight line that dips towards "
@@ -209,13 +207,13 @@ with tab_dim:
                                  float(z0[d]))
             value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
                               float(z0[d]), 0.05, key="trav_value", bind="query-params")
-            image = latent.decode(cur.model, latent.traverse(z0, d, [value]))[0]
+            image = view.decode(cur.model, view.traverse(z0, d, [value]))[0]
             common.show_images([image], [f"z[{d}] = {value:.2f} (image's own: {z0[d]:.2f})"],
                                size=BIG)
 
         dim_slider()
         values = np.linspace(z0[d] - span, z0[d] + span, 11)
-        walk = latent.decode(cur.model, latent.traverse(z0, d, values))
+        walk = view.decode(cur.model, view.traverse(z0, d, values))
         export_buttons.grid(walk, ncols=11, size=64, key="trav_strip", movie=True,
                             caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}",
                             name=cur.entry.name,
@@ -253,9 +251,9 @@ with tab_grid:
     if dims[0] == dims[1]:
         st.info("Pick two different dimensions.")
     else:
-        z = latent.grid_2d(center, dims, (-extent, extent), n, spacing)
+        z = view.grid_2d(center, dims, (-extent, extent), n, spacing)
         size = max(24, min(56, 900 // n))
-        grid = latent.decode(cur.model, z)
+        grid = view.decode(cur.model, z)
         export_buttons.grid(grid, ncols=n, size=size, key="grid", name=cur.entry.name,
                             caption=f"z[{dims[0]}] left→right, z[{dims[1]}] bottom→top, "
                                     f"from −{extent:g} to {extent:g}; other dimensions at 0",
@@ -266,12 +264,12 @@ with tab_grid:
 with tab_arith:
     means = class_means(str(cur.entry.path), cur.hash, cur.entry.dataset)  # (K, D)
     present = np.flatnonzero(np.isfinite(means).all(1))  # classes with a test image
-    digit = "digit" if tuple(names) == datasets.DIGIT_NAMES else "class"
+    digit = "digit" if tuple(names) == view.DIGIT_NAMES else "class"
     try:
         clf = scores.load_classifier(cur.entry.dataset)[0]
     except ModelFileError:
         clf = None
-    average = latent.decode(cur.model, means[present])
+    average = view.decode(cur.model, means[present])
     mean_captions = [f"mean {names[c]}" for c in present]
     if clf is not None:
         read = scores.read_codes(cur.model, clf, means[present])  # (K',)
@@ -293,8 +291,8 @@ with tab_arith:
         st.markdown(f"**Same style, another {digit}**: decode(z_A − mean {usertext.md(names[source])} + "
                     f"mean c) for every other class c")
         others = [c for c in present if c != source]
-        sums = latent.analogy_codes(codes[a], means, source)  # (K, D), row `source` is z_A
-        images = latent.decode(cur.model, sums[[source, *others]])
+        sums = view.analogy_codes(codes[a], means, source)  # (K, D), row `source` is z_A
+        images = view.decode(cur.model, sums[[source, *others]])
         captions = ["A, rebuilt"] + [f"as {names[c]}" for c in others]
         if clf is not None:
             one = scores.check_analogies(cur.model, clf, codes, y_test, means, [a])

@@ -11,6 +11,7 @@ from explorer import families
 from explorer.analysis import rdplane
 from explorer.figures import compare as figures_compare
 from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts.prior_beside import with_learned_prior
 
 CHART = "rd_chart"
 
@@ -77,3 +78,5 @@ st.table(pd.DataFrame(rows).style.format(precision=2, na_rep="—")
 if any(p.rate is None for p in shown):
     st.caption("— : an autoencoder has no rate, hence no β and no −ELBO: its code is one point, "
                "not a posterior q(z|x) to measure a KL against the prior.")
+# Its models as generators: each with its own prior and with a learned prior over its codes.
+with_learned_prior([e for e in here if e.id in {p.id for p in shown}], cur)

@@ -6,9 +6,7 @@ Temperature, count and seed live in the URL, so a link shows the very same sampl
 import streamlit as st
 
 from explorer import families
-from explorer.analysis import latent
-from explorer.families import generate
-from explorer.families.models import can
+from explorer.analysis import view
 from explorer.ui.parts import common, conditional, export_buttons
 
 cur = common.start_page("Sample new images")
@@ -63,13 +61,13 @@ if not presenting:
     c3.number_input("Seed", 0, 1_000_000, key="sample_seed", bind="query-params")
 c3.button("New samples", on_click=new_samples, type="primary", icon=":material/casino:")
 
-if can(cur.model, "condition"):
-    images = generate.sample(cur.model, n, seed=int(st.session_state["sample_seed"]),
-                             temperature=temperature, labels=conditional.which_class(cur))[0]
+if view.can(cur.model, "condition"):
+    images = view.sample(cur.model, n, seed=int(st.session_state["sample_seed"]),
+                         temperature=temperature, labels=conditional.which_class(cur))[0]
     images = images[:, 0].numpy() if images.shape[1] == 1 else images.numpy()
 else:
-    images = latent.sample_prior(cur.model, n, temperature=temperature,
-                                 seed=int(st.session_state["sample_seed"]))
+    images = view.sample_prior(cur.model, n, temperature=temperature,
+                               seed=int(st.session_state["sample_seed"]))
 export_buttons.grid(images, ncols=int(n**0.5), size=common.IMAGE_PX, key="samples",
                     caption=f"{n} samples · T = {temperature:g} · seed "
                             f"{st.session_state['sample_seed']}", name=cur.entry.name,
