@@ -98,8 +98,8 @@ LESSONS: tuple[Lesson, ...] = (
             "which digits each one gets wrong."
         ),
         views=(
-            View("16 values", COMPARE, {"model": AE_Z16}),
-            View("Only 2 values", COMPARE, {"model": AE_Z2}),
+            View("A 16-number code", COMPARE, {"model": AE_Z16}),
+            View("The same with a 2-number code", COMPARE, {"model": AE_Z2}),
         ),
         try_this="Turn on **Worst first**. Then open the 2-value version: where does the gap "
                  "between PCA and the networks grow?",
