@@ -70,7 +70,9 @@ def warm_views(only: set[str] | None = None) -> list[str]:
     from explorer.analysis.view import MAX_VIEWS, ModelView
 
     loaded = []
-    for entry in store.list_models()[0]:
+    # The model every fresh tab opens on first, then the rest in the list's order.
+    entries = sorted(store.list_models()[0], key=lambda e: e.name != store.DEFAULT_MODEL)
+    for entry in entries:
         if entry.source != "pretrained" or not entry.card.get("content_hash") \
                 or (only is not None and entry.id not in only):
             continue
@@ -81,6 +83,8 @@ def warm_views(only: set[str] | None = None) -> list[str]:
         view.data()
         if families.of(entry).can("encode"):
             view.codes()
+            if entry.name == store.DEFAULT_MODEL:  # what Reconstructions opens on
+                view.reconstructions()
         loaded.append(entry.id)
     return loaded
 
@@ -97,9 +101,10 @@ def start_in_background() -> threading.Thread | None:
 
         try:
             log.info("warm-up: encoded %s", warm_shipped_codes())
-            projection.warm_up_umap()
             warm_imports()
             log.info("warm-up: loaded %s", warm_views())
+            # Last: shipped models ship their maps; UMAP is for a run trained here.
+            projection.warm_up_umap()
         except Exception as e:  # noqa: BLE001 - a background warm-up must never raise
             log.warning("warm-up failed: %s", e)
 
