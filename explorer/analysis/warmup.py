@@ -49,11 +49,14 @@ def warm_shipped_codes() -> list[str]:
 
 
 # What pages import when they first draw (a decoder's pictures, the figures, neighbours, the
-# rate-distortion plane): imported once here, a fresh tab finds them in sys.modules.
+# rate-distortion plane, scikit-learn's PCA): imported once here, a fresh tab finds them in
+# sys.modules. (A fresh tab on Reconstructions measured in AppTest at load ~50: 25.8 s on a cold
+# process, 11.4 s after the warm-up; most of the rest is fitting the PCA baseline.)
 PAGE_MODULES = ("explorer.analysis.latent", "explorer.analysis.inspect_latent",
                 "explorer.analysis.neighbours", "explorer.analysis.rdplane",
                 "explorer.analysis.scores", "explorer.figures.plots", "explorer.figures.map",
-                "explorer.figures.compare", "explorer.figures.images")
+                "explorer.figures.compare", "explorer.figures.images",
+                "sklearn.decomposition")  # Reconstructions' PCA baseline: seconds to import
 
 
 def warm_imports() -> None:
