@@ -16,11 +16,11 @@ machine allows: on a busy one both grow, and the ratio is the comparable number.
 Then a fresh tab on each page (issue 26): one more launch of the app, its first page drawn
 (``first_page_s``), and once the server has run for ``--settle`` seconds (60 by default: "a server
 started a minute earlier"), each page opened in a new browser context, timed to its first chart or
-image drawn (``fresh_tab_first_chart_s``, per page; goal <= 2 s each). A page that draws no
-picture when it opens (Train, Lessons, the class's pages) counts once it has stood idle, its
-heading shown, for a second (``fresh_tab_drawn`` says which: "chart" or "page"). Each page's wait
-is bounded by ``--tab-timeout`` seconds (30 by default; a page past it is reported as null), so
-the fresh-tab part ends within pages × that bound. Both are in the JSON's details.
+image drawn (``fresh_tab_first_chart_s``, per page of the page table; goal <= 2 s each). A page
+that opens on no picture (NO_PICTURE: Lessons, Train, the class's pages) is timed to its heading
+drawn and idle (``fresh_tab_drawn`` says which). Each page's wait is bounded by
+``--tab-timeout`` seconds (30 by default; a page past it is reported as null), so the fresh-tab
+part ends within pages × that bound. Both are in the JSON's details.
 
     python bench/bench_startup.py [--quick] [--settle 60] [--tab-timeout 30] [--json out.json]
 """
@@ -37,47 +37,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
+from explorer.ui.pages import PAGES  # noqa: E402
 from harness.app_server import start_server, stop_server  # noqa: E402
 from harness.chromium import VIEWPORT, chromium_missing, launch_chromium  # noqa: E402
-from harness.pages import PAGE_PATHS  # noqa: E402
 
-# Records Date.now() the first time the page shows `target` (a CSS selector) and is idle
-# (``__renderedAt``), and the first moment of an idle spell with the page's heading shown that has
-# lasted IDLE_MS with no chart or image element at all (``__idleAt``, its start: a page with no
-# picture to draw; one whose chart is still being drawn by plotly.js does not count).
-IDLE_MS = 1000
+# Records Date.now() the first time the page shows `target` (a CSS selector) and is idle.
 RENDERED_JS = """
 (() => {
   const target = __TARGET__;
-  let idleSince = null;
-  const idle = () => {
-    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute('data-test-script-state') === 'notRunning';
-  };
-  const shown = (el) => {
-    if (!el) return false;
-    const r = el.getBoundingClientRect();
-    if (r.width <= 0 || r.height <= 0) return false;
-    return !(el.tagName === 'IMG' && !(el.complete && el.naturalWidth > 0));
-  };
-  const pending = '[data-testid="stPlotlyChart"], [data-testid="stImage"]';
   const check = () => {
     if (window.__renderedAt) return;
-    if (!idle()) { idleSince = null; return; }
-    if (shown(document.querySelector(target))) { window.__renderedAt = Date.now(); return; }
-    // no picture on its way (a chart's or an image's element not yet drawn)
-    if (window.__idleAt || !document.querySelector('h1') || document.querySelector(pending)) {
-      idleSince = null; return; }
-    idleSince = idleSince || Date.now();
-    if (Date.now() - idleSince >= __IDLE_MS__) window.__idleAt = idleSince;
+    const el = document.querySelector(target);
+    if (!el) return;
+    const r = el.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) return;
+    if (el.tagName === 'IMG' && !(el.complete && el.naturalWidth > 0)) return;
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return;
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return;
+    window.__renderedAt = Date.now();
   };
   setInterval(check, 10);
 })();
-""".replace("__IDLE_MS__", str(IDLE_MS))
+"""
 
 PLOT = '[data-testid="stPlotlyChart"] .main-svg'
 FIRST_CHART = f'{PLOT}, [data-testid="stImageContainer"] img'  # a page's first picture
+# Pages that open on no picture (a form, buttons, text): timed to their heading drawn, idle.
+NO_PICTURE = {"lessons", "draw", "train", "join", "teacher"}  # Draw: a canvas to draw on
+HEADING = '[data-testid="stHeading"] h1'
 APPS = {"ours": ("app.py", PLOT),
         "bare": ("bench/bare_slider_app.py", '[data-testid="stImageContainer"] img'),
         "plotly": ("bench/bare_plotly_app.py", PLOT)}
@@ -101,25 +89,21 @@ def one_launch(browser, side: str, work: Path) -> dict:
     return {"total_s": drawn - t_launch, "health_s": t_health - t_launch}
 
 
-def time_to(browser, url: str, target: str, timeout_s: float = 30,
-            idle_counts: bool = False) -> tuple[float | None, str]:
+def time_to(browser, url: str, target: str, timeout_s: float = 30) -> float | None:
     """Seconds from opening `url` in a new context (a fresh tab, a new session) to `target`
-    drawn and the page idle, and "chart"; with `idle_counts`, a page idle with its heading and no
-    target counts too ("page"). (None, "") when neither happened within `timeout_s`: the whole
-    wait, load included, is bounded by it."""
+    drawn and the page idle; None when it was not within `timeout_s`: the whole wait, load
+    included, is bounded by it."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(RENDERED_JS.replace("__TARGET__", json.dumps(target)))
     page = context.new_page()
     t0 = time.time()
-    deadline_ms = lambda: max(1.0, (t0 + timeout_s - time.time()) * 1000)  # noqa: E731
-    done = "() => window.__renderedAt" + (" || window.__idleAt" if idle_counts else "")
+    left_ms = lambda: max(1.0, (t0 + timeout_s - time.time()) * 1000)  # noqa: E731
     try:
-        page.goto(url, wait_until="domcontentloaded", timeout=deadline_ms())
-        page.wait_for_function(done, timeout=deadline_ms(), polling=50)
-        drawn, idle = page.evaluate("[window.__renderedAt, window.__idleAt]")
-        return ((drawn / 1000.0 - t0, "chart") if drawn else (idle / 1000.0 - t0, "page"))
+        page.goto(url, wait_until="domcontentloaded", timeout=left_ms())
+        page.wait_for_function("() => window.__renderedAt", timeout=left_ms(), polling=50)
+        return page.evaluate("window.__renderedAt") / 1000.0 - t0
     except Exception:  # noqa: BLE001 - a page that never draws is reported as None
-        return None, ""
+        return None
     finally:
         context.close()
 
@@ -130,15 +114,16 @@ def fresh_tabs(browser, work: Path, settle_s: float, tab_timeout_s: float) -> di
     t_launch = time.time()
     server = start_server(work, "app.py", timeout=180)
     try:
-        first, _ = time_to(browser, server.url, PLOT, timeout_s=180)
+        first = time_to(browser, server.url, PLOT, timeout_s=180)
         first_page_s = None if first is None else time.time() - t_launch
         time.sleep(max(0.0, t_launch + settle_s - time.time()))
         per_page, drawn = {}, {}
-        for path in PAGE_PATHS:
-            name = path or "map"
-            per_page[name], drawn[name] = time_to(browser, server.page_url(path), FIRST_CHART,
-                                                  tab_timeout_s, idle_counts=True)
-            C.log(f"fresh tab {name}: {per_page[name]} s ({drawn[name] or 'not drawn'})")
+        for key, spec in PAGES.items():
+            drawn[key] = "heading" if key in NO_PICTURE else "chart"
+            per_page[key] = time_to(browser, server.page_url(spec.url_path or ""),
+                                    HEADING if key in NO_PICTURE else FIRST_CHART, tab_timeout_s)
+            C.log(f"fresh tab {key}: {per_page[key]} s (to its {drawn[key]}), "
+                  f"load {C.load_average():.1f}")
     finally:
         stop_server(server)
     return {"first_page_s": first_page_s, "fresh_tab_first_chart_s": per_page,

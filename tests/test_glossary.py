@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.lessons import glossary
+from explorer.ui.pages import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +55,82 @@ def test_in_presenter_mode_the_grid_names_its_extent_not_the_hidden_slider(runs)
     captions = [c.value for c in at.caption if "grid decodes the square" in c.value]
     assert captions and "±2.5 around 0" in captions[0] and "Extent" not in captions[0]
     assert not [s for s in at.slider if s.key == "grid_extent"]  # hidden, as said
+
+
+# Every page a student opens, and the tabs and views that draw other widgets (a tab that reruns on
+# change draws only its own). The teacher's page is the teacher's: not walked.
+Z16 = {"model": "pretrained/mnist-vae-mlp-z16"}
+STUDENT_VIEWS = [(name, {}) for name in PAGES if name != "teacher"] + [
+    *[("inside", {"inside_tab": tab}) for tab in ("Holes", "Uncertainty", "Training replay")],
+    ("inside", {"inside_tab": "Holes", "holes_compare": "true"}),
+    *[("inside", {**Z16, "inside_tab": tab}) for tab in ("KL per dimension", "Holes")],
+    ("interpolate", Z16),
+    *[("map", {"map_view": view}) for view in ("Two models", "Decode anywhere")],
+    *[("map", {**Z16, "map_view": view}) for view in ("Map", "3-D", "Decode anywhere")],
+    ("map", {"map_find": "image", "map_colour": "one latent dimension"}),
+    ("map", {"map_find": "class"}),
+    ("sample", {"model": "pretrained/mnist-cvae-mlp-z4"}),
+    ("sample", {"model": "pretrained/mnist-gan-conv-z32"}),
+]
+WIDGETS = ("number_input", "selectbox", "text_input", "segmented_control", "slider",
+           "select_slider", "checkbox", "toggle", "radio", "multiselect", "text_area",
+           "date_input", "time_input", "color_picker")  # not buttons: an action's own words
+
+
+def labels_and_help(at: AppTest) -> list[tuple[str, str, str]]:
+    """(widget kind, label, help) of every widget drawn (a button's label is an action, "Train",
+    "Stop", "Open": the words themselves, not walked)."""
+    return [(kind, w.label, w.help or "") for kind in WIDGETS for w in getattr(at, kind, [])]
+
+
+@pytest.fixture(scope="module")
+def everything_a_student_sees(tmp_path_factory) -> dict[str, tuple[str, str, set[str]]]:
+    """label -> (kind, help, the views it was seen on), over STUDENT_VIEWS."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path_factory.mktemp("runs")
+    old = os.environ.get("EXPLORER_RUNS_DIR")
+    os.environ["EXPLORER_RUNS_DIR"] = str(runs)
+    seen: dict[str, tuple[str, str, set[str]]] = {}
+    try:
+        for name, query in STUDENT_VIEWS:
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+            at.query_params.update(query)
+            if "model" in query:
+                at.session_state["model"] = query["model"]
+            at.run()
+            at.switch_page(PAGES[name].path).run()
+            assert not at.exception, (name, query, [e.message for e in at.exception])
+            where = f"{name}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
+            for kind, label, help_ in labels_and_help(at):
+                seen.setdefault(label, (kind, help_, set()))[2].add(where)
+    finally:
+        if old is None:
+            os.environ.pop("EXPLORER_RUNS_DIR", None)
+        else:
+            os.environ["EXPLORER_RUNS_DIR"] = old
+    return seen
+
+
+def test_every_label_a_student_sees_has_a_glossary_entry(everything_a_student_sees):
+    """Plain words first, the term second: a label with no entry fails here, with where it was
+    seen (add it to explorer/lessons/glossary.toml: its term and what it means)."""
+    seen = everything_a_student_sees
+    assert len(seen) >= 60  # the walk reached the tabs and views, not the first screen alone
+    missing = {label: sorted(where)[0] for label, (_, _, where) in seen.items()
+               if glossary.entry_of(label) is None}
+    assert not missing, f"labels without a glossary entry: {missing}"
+
+
+def test_every_help_text_a_student_sees_says_what_the_glossary_says(everything_a_student_sees):
+    """A help popover is the glossary's entry for its label (the term and its meaning), or at
+    least carries its meaning word for word: one wording, in one file."""
+    wrong = {}
+    for label, (_, help_, where) in everything_a_student_sees.items():
+        entry = glossary.entry_of(label)
+        if help_ and entry and not (help_.startswith(glossary.help(label))
+                                    or " ".join(entry.means.split()) in " ".join(help_.split())):
+            wrong[label] = (sorted(where)[0], help_[:80])
+    assert not wrong, f"help texts that differ from their glossary entry: {wrong}"

@@ -95,7 +95,9 @@ def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
     assert card["config"]["latent_dim"] == 2
 
     assert "Saved run 'digits-vae-mlp-z2'" in at.success[0].value
-    assert {m.label for m in at.metric} >= {"−ELBO", "Rate (KL)", "MSE"}
+    # plain words first, the term second
+    assert {m.label for m in at.metric} >= {"Total cost (−ELBO)", "Code's information (rate)",
+                                            "Pixel error (MSE)"}
     assert len(at.image) >= 1  # the reconstruction strip
     picker = at.sidebar.selectbox(key="model")  # it lists the new run after the app rerun
     assert any("digits-vae-mlp-z2" in o for o in picker.options)

@@ -104,3 +104,23 @@ def test_the_warm_up_keeps_each_shipped_models_codes_for_the_pages(tmp_path, mon
     kept = load_codes(entry.card["content_hash"], "digits", len(expected), expected.shape[1])
     np.testing.assert_allclose(kept, expected, rtol=1e-6, atol=1e-6)
     assert warmup.warm_shipped_codes() == []
+
+
+def test_the_warm_up_leaves_shipped_models_loaded_where_a_fresh_tab_asks(tmp_path, monkeypatch):
+    """A fresh tab's page asks the process's ModelView for the model and its codes: after the
+    warm-up both answer at once (no "Loading the model…" spinner), the same objects every tab
+    gets, and a GAN (no encoder) is loaded without codes."""
+    from explorer.analysis import warmup
+    from explorer.analysis.view import ModelView
+    from explorer.runs import store
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    ModelView.forget_all()
+    wanted = {"pretrained/digits-vae-mlp-z2", "pretrained/mnist-gan-conv-z32"}
+    assert set(warmup.warm_views(wanted)) == wanted
+    for entry in store.list_models()[0]:
+        if entry.id in wanted:
+            view = ModelView.of(str(entry.path), entry.card["content_hash"])
+            assert view.ready("model")
+            assert view.ready("codes") == (entry.id != "pretrained/mnist-gan-conv-z32")
+    ModelView.forget_all()

@@ -64,8 +64,19 @@ def measure(model: Autoencoder, card: dict, x_test: torch.Tensor) -> dict[str, f
     return {**numbers, "recon_floor": metrics.recon_floor(model, x_test)}
 
 
-def rd_point(entry_id: str, name: str, model: Autoencoder, numbers: dict[str, float]) -> RDPoint:
-    cfg = model.cfg
+def point_from_card(entry_id: str, name: str, cfg, card_metrics: dict) -> RDPoint | None:
+    """A VAE's point from the numbers its card carries (every shipped VAE's): no model loaded,
+    nothing measured, so a fresh tab draws the plane at once. None where the card lacks them (an
+    autoencoder's distortion is measured, see :func:`measure`)."""
+    if not families.of(cfg).posterior or not all(isinstance(card_metrics.get(k), int | float)
+                                                   for k in RD_KEYS):
+        return None
+    return rd_point(entry_id, name, cfg, {k: float(card_metrics[k]) for k in RD_KEYS})
+
+
+def rd_point(entry_id: str, name: str, model, numbers: dict[str, float]) -> RDPoint:
+    """The point of `model` (a model, or its ModelConfig) with its measured `numbers`."""
+    cfg = getattr(model, "cfg", model)
     body = cfg.describe().replace(f" · β={cfg.beta:g}", "")
     return RDPoint(entry_id, name, cfg.kind, cfg.beta, cfg.likelihood, body,
                    numbers.get("rate"), numbers["distortion"], numbers["recon_floor"])

@@ -47,11 +47,11 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
         for i, c in enumerate(np.linspace(best, best + 0.6 * (d_hi - d_lo + r_max), 5)[1:]):
             fig.add_trace(go.Scatter(x=[0, c - d_lo], y=[c, d_lo], mode="lines", hoverinfo="skip",
                                      line=dict(color="#cccccc", width=1, dash="dot"),
-                                     name="iso-ELBO: R + D = const", legendgroup="iso",
+                                     name="equal total loss", legendgroup="iso",
                                      showlegend=i == 0))
         fig.add_trace(go.Scatter(x=[0, best - d_lo], y=[best, d_lo], mode="lines",
                                  hoverinfo="skip", line=dict(color="#e15759", width=1.5),
-                                 name=f"β = 1 line (slope −1): −ELBO {best:.1f}"))
+                                 name="β = 1 line"))
     fig.add_hline(y=floor, line=dict(color="#555555", dash="dash"),
                   annotation_text=f"floor {floor:.1f} nats", annotation_position="top left")
     x_of = {p.id: (p.rate if p.rate is not None else r_max) for p in points}  # AEs at the edge
@@ -83,16 +83,18 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
     if rest := [p for p in vaes if p.id not in swept and p.id != current]:
         models(rest, "VAE", MODEL_COLOUR)
     if rest := [p for p in aes if p.id != current]:
-        models(rest, "AE (rate unbounded, at the edge)", MODEL_COLOUR, "triangle-right")
+        models(rest, "AE (right edge)", MODEL_COLOUR, "triangle-right")
     for p in points:
         if p.id == current:  # drawn last, so on top of its sweep's point
-            models([p], "the model you are exploring", CURRENT_COLOUR,
+            models([p], "the model you explore", CURRENT_COLOUR,
                    "circle" if p.rate is not None else "triangle-right", size=16)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",
-        xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z)), mean nats per image",
+        # Plain words first, the letter second; the formulas are in the page's caption. (With
+        # the formula the y title outgrew a projector's plot and was clipped at its top.)
+        xaxis=dict(title="rate R: what the code carries, nats per image",
                    range=[0, r_max * 1.05]),
-        yaxis=dict(title="distortion D = E_q[−log p(x|z)], mean nats per image",
+        yaxis=dict(title="distortion D: rebuild cost, nats",
                    range=[d_lo, d_hi]),
         # Above the plot, where plotly makes room for it whatever the font: below, it sat on
         # the x-axis title once presenter mode enlarged the text.
@@ -123,8 +125,8 @@ def precision_recall_figure(rows: dict[str, dict[str, float]]) -> go.Figure:
                     "symbol": "star" if floor else SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)],
                     "color": "#444" if floor else class_color(i),
                     "line": {"width": 1, "color": "white"}}))
-    fig.update_layout(xaxis={"title": "recall (the data covered)", "range": [-0.05, 1.05]},
-                      yaxis={"title": "precision (samples realistic)", "range": [-0.05, 1.1]},
+    fig.update_layout(xaxis={"title": "data covered (recall)", "range": [-0.05, 1.05]},
+                      yaxis={"title": "realistic samples (precision)", "range": [-0.05, 1.1]},
                       # Tall enough that a dozen names, in presenter mode's large text too, fit
                       # from the plot's top to the figure's foot without a scrollbar.
                       legend={"title": "model", "y": 1.0, "yanchor": "top",

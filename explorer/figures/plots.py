@@ -133,6 +133,16 @@ def _contour_traces(xs, ys, density, levels, legend_name: str, color: str,
     ]
 
 
+def prior_circles(sigmas: Sequence[float], name: str = "prior N(0, I): 1, 2, 3σ") -> list:
+    """The prior's contours at `sigmas`: for N(0, I) in 2-D, circles of those radii (one legend
+    entry, so a click hides them together), drawn thick enough to see on any plane's scale."""
+    t = np.linspace(0.0, 2.0 * np.pi, 121)
+    return [go.Scatter(x=s * np.cos(t), y=s * np.sin(t), mode="lines", hoverinfo="skip",
+                       name=name, legendgroup=name, showlegend=k == 0,
+                       line=dict(color=PRIOR_COLOR, width=3, dash="dash"))
+            for k, s in enumerate(sigmas)]
+
+
 def holes_figure(
     image: np.ndarray | None,
     extent: Sequence[float],
@@ -153,8 +163,6 @@ def holes_figure(
         data_density,
         grid_centres,
         mass_levels,
-        prior_density,
-        prior_level,
     )
 
     x0, x1, y0, y1 = (float(v) for v in extent)
@@ -166,11 +174,6 @@ def holes_figure(
             opacity=image_opacity,
         )
     xs, ys = grid_centres(extent, density_points)
-    if show_prior:
-        density = prior_density(xs, ys)
-        fig.add_traces(_contour_traces(
-            xs, ys, density, [prior_level(s) for s in PRIOR_SIGMAS],
-            "prior N(0, I): 1, 2, 3σ", PRIOR_COLOR, "dash"))
     if show_data and codes2d is not None and len(codes2d) > 1:
         density = data_density(codes2d, xs, ys)
         cell = (x1 - x0) * (y1 - y0) / density_points**2
@@ -179,6 +182,9 @@ def holes_figure(
                                        "codes' density: 50, 90, 99%", DATA_COLOR, "solid"))
     if codes2d is not None and labels is not None:
         fig.add_traces(class_traces(codes2d, labels, class_names, opacity=0.9, outline=True))
+    if show_prior:  # on top, and exact circles: a contour of a 90×90 grid over an AE's wide
+        # plane (−25…5) was a few pixels across and thin, nearly invisible
+        fig.add_traces(prior_circles(PRIOR_SIGMAS))
     fig.update_xaxes(range=[x0, x1], title=axis_names[0], showgrid=False, zeroline=False,
                      constrain="domain")
     fig.update_yaxes(range=[y0, y1], title=axis_names[1], showgrid=False, zeroline=False,

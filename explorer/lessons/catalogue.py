@@ -49,7 +49,7 @@ LESSONS: tuple[Lesson, ...] = (
             "which digits each one gets wrong."
         ),
         steps=(
-            Step(COMPARE, {"model": AE_Z16}, label="16 values", minutes=4,
+            Step(COMPARE, {"model": AE_Z16}, label="A 16-number code", minutes=4,
                  prompt="The top row is test images; under it the 16-value autoencoder's "
                         "reconstructions first and PCA's with 16 components last. Which row is "
                         "sharper, and which has the lower MSE under Average over the test set?"),
@@ -57,8 +57,8 @@ LESSONS: tuple[Lesson, ...] = (
                  minutes=3,
                  prompt="Now the worst reconstructions come first, at the left. Are they odd "
                         "digits, badly written ones, or a class the model finds hard?"),
-            Step(COMPARE, {"model": AE_Z2}, label="Only 2 values", minutes=4,
-                 prompt="The same comparison with a code of only 2 values. How much blurrier "
+            Step(COMPARE, {"model": AE_Z2}, label="The same with a 2-number code", minutes=4,
+                 prompt="The same comparison with a code of only 2 numbers. How much blurrier "
                         "are both rows, and does the gap between the network and PCA grow?"),
         ),
     ),

@@ -271,3 +271,132 @@ def test_on_a_projector_the_presenter_switch_is_on_the_first_screen(app: Page, s
     open_page(app, server, "lessons")
     expect(app.locator('[data-testid="stSidebar"]').get_by_text("Presenter mode")) \
         .to_be_in_viewport(ratio=1)
+
+
+# -- issue 26: one screen at 1024×768 presenting ------------------------------------------------
+# A plotly figure's boxes on screen: the plot area, the legend (null when it has none), the
+# y axis's title and the whole figure; and its legend's rows (distinct tops of its entries).
+FIGURE_BOXES_JS = """gd => {
+    const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+    const svg = box(gd.querySelector('.main-svg')), s = gd._fullLayout._size;
+    const plot = {left: svg.left + s.l, top: svg.top + s.t, right: svg.left + s.l + s.w,
+                  bottom: svg.top + s.t + s.h};
+    const tops = [...gd.querySelectorAll('.legend .traces')]
+        .map(e => Math.round(e.getBoundingClientRect().top));
+    return {plot, svg, legend: box(gd.querySelector('.legend .bg')),
+            ytitle: box(gd.querySelector('.g-ytitle')), rows: new Set(tops).size}; }"""
+
+
+def figure_boxes(plot) -> dict:
+    return plot.evaluate(FIGURE_BOXES_JS)
+
+
+def overlap(a: dict, b: dict) -> float:
+    """The area two boxes share, px²."""
+    w = min(a["right"], b["right"]) - max(a["left"], b["left"])
+    h = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+    return max(0.0, w) * max(0.0, h)
+
+
+def test_presenting_a_click_on_the_map_shows_its_images_beside_it(app: Page, server):
+    """Item 1: the clicked image, its reconstruction and its neighbours were two screens below
+    the map. Now, with the map's top at the screen's top, all of them are on the screen with it."""
+    app.set_viewport_size(PRESENTER.viewport)
+    open_page(app, server, query=PRESENTER.query)
+    chart = app.locator('[data-testid="stPlotlyChart"]').first
+    expect(chart.locator(".js-plotly-plot")).to_be_visible()
+    chart.evaluate("e => e.scrollIntoView({block: 'start'})")  # the point may lie below the fold
+    click_point(app, 0)
+    expect(app.get_by_role("heading", name="Nearest to #")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    wait_idle(app)
+    chart.evaluate("e => e.scrollIntoView({block: 'start'})")
+    expect(chart).to_be_in_viewport(ratio=0.95)
+    images = app.locator('[data-testid="stImageContainer"]')
+    assert images.count() >= 2 + 16  # the original, its reconstruction, 8 + 8 neighbours
+    for k in range(images.count()):
+        expect(images.nth(k)).to_be_in_viewport(ratio=1)
+    assert not layout_problems(app)
+
+
+@pytest.mark.parametrize("size", [PRESENTER, PROJECTOR], ids=["presenting", "sidebar"])
+def test_the_rate_distortion_legend_stands_above_a_plot_of_sensible_height(app: Page, server,
+                                                                           size):
+    """Item 5: the legend took four lines, leaving a ~280 px plot whose top label was clipped."""
+    app.set_viewport_size(size.viewport)
+    open_page(app, server, "rate-distortion", query=size.query)
+    plot = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    expect(plot).to_be_visible()
+    boxes = figure_boxes(plot)
+    assert boxes["legend"] and overlap(boxes["legend"], boxes["plot"]) == 0, boxes
+    assert boxes["rows"] <= 2, f"a legend of {boxes['rows']} lines"
+    assert boxes["plot"]["bottom"] - boxes["plot"]["top"] >= 340, boxes["plot"]
+    title, svg = boxes["ytitle"], boxes["svg"]
+    assert title["top"] >= svg["top"] - 1 and title["bottom"] <= svg["bottom"] + 1, (title, svg)
+
+
+def test_presenting_decode_anywhere_has_a_large_plane_with_its_legend_above(app: Page, server):
+    """Item 3: the plane was ~330 px wide with its legend in the middle of the row, between the
+    plane and the decoded image."""
+    app.set_viewport_size(PRESENTER.viewport)
+    open_page(app, server, query=f"{PRESENTER.query}&map_view=Decode+anywhere")
+    plot = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    expect(plot).to_be_visible()
+    boxes = figure_boxes(plot)
+    assert boxes["legend"]["bottom"] <= boxes["plot"]["top"] + 1, boxes  # above, not beside
+    assert boxes["plot"]["right"] - boxes["plot"]["left"] >= 480, boxes["plot"]
+    assert not layout_problems(app)
+
+
+def test_presenting_the_ae_and_the_vae_holes_share_axes_one_above_the_other(app: Page, server):
+    """Item 2: each map ~260 px wide, digits ~12 px, the AE's axes (−25…5) and the VAE's (−4…4)
+    drawn the same size, the prior's rings nearly invisible on the AE."""
+    app.set_viewport_size(PRESENTER.viewport)
+    open_page(app, server, "inside", query=f"{PRESENTER.query}&inside_tab=Holes"
+                                           "&holes_compare=true")
+    plots = app.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    expect(plots).to_have_count(2)
+    ae, vae = (figure_boxes(plots.nth(k)) for k in range(2))
+    assert vae["svg"]["top"] >= ae["svg"]["bottom"] - 1, "one above the other"
+    ranges = [plots.nth(k).evaluate("gd => [gd._fullLayout.xaxis.range, gd._fullLayout.yaxis"
+                                    ".range]") for k in range(2)]
+    flat = [[v for axis in r for v in axis] for r in ranges]
+    assert flat[0] == pytest.approx(flat[1]), ranges  # the same stretch of the plane
+    n = int(app.locator('.st-key-holes_n [data-testid="stSliderThumbValue"]').inner_text())
+    for boxes in (ae, vae):
+        tile = (boxes["plot"]["right"] - boxes["plot"]["left"]) / n
+        assert tile >= 36, f"decoded digits {tile:.0f} px wide"
+        assert overlap(boxes["legend"], boxes["plot"]) == 0, boxes
+    for k in range(2):  # the prior's rings: drawn, thick, on the AE's wide plane too
+        widths = plots.nth(k).evaluate("""gd => gd._fullData
+            .filter(t => (t.name || '').startsWith('prior')).map(t => t.line.width)""")
+        assert len(widths) == 3 and min(widths) >= 3, widths
+    app.get_by_text("One above the other").click()  # side by side, still on shared axes
+    wait_idle(app, expect_run=True)
+    ae, vae = (figure_boxes(plots.nth(k)) for k in range(2))
+    assert abs(ae["svg"]["top"] - vae["svg"]["top"]) < 2 and vae["svg"]["left"] > ae["svg"]["right"]
+    assert_no_errors(app)
+
+
+@pytest.mark.parametrize("size", [PROJECTOR, PRESENTER], ids=["sidebar", "presenting"])
+def test_the_model_type_buttons_stay_on_one_row(app: Page, server, size):
+    """Item 5: "GAN" wrapped alone onto a second row with the sidebar open."""
+    app.set_viewport_size(size.viewport)
+    open_page(app, server, "train", query=size.query)
+    buttons = app.locator(TRAIN_FORM).locator('[data-testid="stButtonGroup"]').first \
+        .locator("button")
+    expect(buttons.first).to_be_visible()
+    kinds = [buttons.nth(k) for k in range(buttons.count()) if buttons.nth(k).inner_text()]
+    assert [b.inner_text() for b in kinds] == ["AE", "VAE", "CVAE", "GAN"]  # not the help icon
+    tops = {round(b.bounding_box()["y"]) for b in kinds}
+    assert len(tops) == 1, f"the model types wrap over {len(tops)} rows"
+
+
+def test_the_2d_grid_says_what_it_shows_across_the_page(app: Page, server):
+    """Item 5: "Over a 2-D grid" squeezed its text into ~230 px (the first of four columns)."""
+    app.set_viewport_size(PROJECTOR.viewport)
+    open_page(app, server, "interpolate", query="interp_tab=Over+a+2-D+grid")
+    caption = app.locator('[data-testid="stCaptionContainer"]',
+                          has_text="latent space is 2-D: the grid decodes")
+    expect(caption).to_be_visible()
+    assert caption.bounding_box()["width"] >= 450, caption.bounding_box()

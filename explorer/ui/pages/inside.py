@@ -54,18 +54,20 @@ def holes_of(codes2d: np.ndarray, reference: str = "prior") -> dict[float, float
     return inspect_latent.holes_fraction(codes2d, reference=reference)
 
 
-def holes_sentence(codes2d: np.ndarray) -> str:
-    """Both measured hole shares of these 2-D codes, each with what it measures, as sentences a
-    student can repeat."""
+def holes_sentence(codes2d: np.ndarray) -> None:
+    """Both measured hole shares of these 2-D codes: one short sentence a student can repeat
+    (and a slide can hold), then, smaller, what each counts and the codes' mean and spread."""
     codes2d = np.ascontiguousarray(codes2d, dtype=np.float64)
     prior, fitted = holes_of(codes2d), holes_of(codes2d, "fitted")
     spread, mean = codes2d.std(axis=0), codes2d.mean(axis=0)
-    return (f"Against the prior N(0, I): **{prior[0.1]:.1%}** of its draws land where the "
-            f"codes' density is below a tenth of the prior's ({prior[0.01]:.1%} below a "
-            "hundredth) — this counts codes sitting elsewhere or at another scale as well as "
-            f"gaps. Against a Gaussian fitted to the codes: **{fitted[0.1]:.1%}** — only the gaps "
-            f"inside the codes' own spread. The codes' mean is ({mean[0]:.2f}, {mean[1]:.2f}) "
-            f"and their spread {spread[0]:.2f} and {spread[1]:.2f} (the prior's: 0 and 1).")
+    st.markdown(f"Against the prior N(0, I): **{prior[0.1]:.1%}** of its draws fall in a hole. "
+                f"Against a Gaussian fitted to the codes: **{fitted[0.1]:.1%}**.")
+    st.caption(f"A hole: where the codes' density is below a tenth of the prior's "
+               f"({prior[0.01]:.1%} of the prior's draws land below a hundredth). The first "
+               "share counts codes sitting elsewhere or at another scale as well as gaps; the "
+               "second only the gaps inside the codes' own spread. The codes' mean is "
+               f"({mean[0]:.2f}, {mean[1]:.2f}) and their spread {spread[0]:.2f} and "
+               f"{spread[1]:.2f} (the prior's: 0 and 1).")
 
 
 def dims_picker(key: str, order: np.ndarray) -> tuple[int, int]:
@@ -146,14 +148,35 @@ def pair_entries() -> tuple[store.ModelEntry, store.ModelEntry] | None:
 
 
 def holes_picture(model, model_codes: np.ndarray, dims: tuple[int, int], center: np.ndarray,
-                  n: int, show: dict, height: int = 560):
+                  n: int, show: dict, height: int = 560, extent=None):
     codes2d = model_codes[:, list(dims)]
-    extent = inspect_latent.map_extent(codes2d)
+    extent = extent or inspect_latent.map_extent(codes2d)
     image, extent = inspect_latent.decoded_grid(model, extent, n, dims, center)
     return figures.holes_figure(
         image, extent, codes2d if show["codes"] else None, labels, names,
         show_prior=show["prior"], show_data=show["data"], image_opacity=show["opacity"],
         axis_names=(f"z[{dims[0]}]", f"z[{dims[1]}]"), height=height)
+
+
+def holes_arrangement() -> tuple[bool, bool]:
+    """How the AE and the VAE are laid out: one above the other (each the page's width; the
+    default when presenting) or side by side, and on the same axes or each on its own."""
+    a, b = st.columns(2)
+    stacked = a.toggle("One above the other", common.presenting(), key="holes_stacked",
+                       bind="query-params",
+                       help="Each picture the page's width, the VAE under the AE: larger "
+                            "decoded digits. Off: side by side.")
+    shared = b.toggle("Same axes for both", True, key="holes_shared", bind="query-params",
+                      help="Both planes over the same stretch of the latent space, so their "
+                           "sizes compare; off, each over its own codes.")
+    return stacked, shared
+
+
+def shared_extent(codes: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """One (x0, x1, y0, y1) covering every model's codes and the prior's ±3σ."""
+    each = np.array([inspect_latent.map_extent(c) for c in codes])
+    return (float(each[:, 0].min()), float(each[:, 1].max()), float(each[:, 2].min()),
+            float(each[:, 3].max()))
 
 
 @st.fragment
@@ -166,27 +189,36 @@ def holes_tab() -> None:
         "AE vs VAE side by side", key="holes_compare", bind="query-params",
         help=f"The shipped {pair[0].name} and {pair[1].name}: the same network, with and "
              "without the KL term." if pair else None)
+    if compare:
+        stacked, shared = holes_arrangement()
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2])
-    n = c1.slider("Grid size", 8, 32, 20, key="holes_n", bind="query-params",
+    # Presenting, fewer and so larger decoded digits: readable from the back row.
+    n = c1.slider("Grid size", 8, 32, 12 if common.presenting() else 20, key="holes_n",
+                  bind="query-params",
                   help="Decoded images per side; each shows the code at its centre.")
     show = {"prior": c2.checkbox("Prior", True, key="holes_prior", bind="query-params",
-                                 help="Contours of N(0, I) at 1, 2 and 3σ."),
+                                 help="The prior N(0, I)'s circles at 1, 2 and 3σ: 39%, 86% "
+                                      "and 99% of its draws fall inside them."),
             "data": c3.checkbox("Density", True, key="holes_data", bind="query-params",
                                 help="Contours holding 50%, 90% and 99% of the test codes "
                                      "(a Gaussian kernel density estimate)."),
             "codes": c4.checkbox("Codes", True, key="holes_codes", bind="query-params"),
-            "opacity": c5.slider("Decoded images' brightness", 0.2, 1.0, 0.7, 0.1,
+            "opacity": c5.slider("How bright the decoded digits are", 0.2, 1.0, 0.7, 0.1,
                                  key="holes_opacity", bind="query-params",
                                  help="Dim the decoded images to see the codes and contours.")}
     if compare:
-        for col, entry in zip(st.columns(2), pair, strict=True):
+        codes_of = [common.test_codes(str(e.path), e.card.get("content_hash", ""), e.dataset)
+                    for e in pair]
+        # One plane for both: the AE's axes run −25…5 and the VAE's −4…4, which side by side
+        # on their own axes looked the same size.
+        extent = (shared_extent([c[:, :2] for c in codes_of]) if shared else None)
+        places = [st.container(), st.container()] if stacked else st.columns(2)
+        for col, entry, pair_codes in zip(places, pair, codes_of, strict=True):
             with col:
                 model = common.get_model(str(entry.path), entry.card.get("content_hash", ""))
-                pair_codes = common.test_codes(str(entry.path), entry.card.get("content_hash", ""),
-                                               entry.dataset)
                 st.markdown(f"**{model.cfg.kind.upper()}** · {entry.name}")
                 fig = holes_picture(model, pair_codes, (0, 1), np.zeros(2, np.float32), n, show,
-                                    height=620)
+                                    height=620, extent=extent)
                 # The legend at the figure's foot, below the axis title: plotly makes room for
                 # it there (one placed under the plot, in the plot's own terms, covered "z[0]"
                 # once the text was large).
@@ -194,7 +226,7 @@ def holes_tab() -> None:
                                               yanchor="bottom"))
                 export_buttons.chart(common.chart_style(fig), key=f"holes_{entry.name}",
                                      name=entry.name, settings=["holes", "z[0] × z[1]"])
-                st.markdown(holes_sentence(pair_codes[:, :2]))
+                holes_sentence(pair_codes[:, :2])
         st.caption("Left, the autoencoder: nothing ties its codes to N(0, I), so they sit "
                    "wherever training left them (note its axes), and much of the prior falls "
                    "where no code visits: what the decoder draws there was never trained. "
@@ -220,7 +252,7 @@ def holes_tab() -> None:
     fig = holes_picture(cur.model, codes, dims, center, n, show)
     export_buttons.chart(common.chart_style(fig), key="holes_chart", name=cur.entry.name,
                          settings=["holes", f"z[{dims[0]}] × z[{dims[1]}]"])
-    st.markdown(holes_sentence(codes[:, list(dims)]))
+    holes_sentence(codes[:, list(dims)])
     kind = ("The KL term pulls a VAE's codes to where N(0, I) puts mass, so few of the prior's "
             "draws fall where no code lands, though some do." if cur.is_vae else
             "Nothing pulls an autoencoder's codes towards N(0, I): they sit wherever training "

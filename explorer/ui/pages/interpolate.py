@@ -229,7 +229,9 @@ with tab_grid:
                             where=c4)
     if dim == 2:
         dims = (0, 1)
-        c1.caption(f"This model's latent space is 2-D: the grid decodes the square ±{extent:g} "
+        # The page's width, under the controls: in the first of four columns it was squeezed
+        # into ~230 px.
+        st.caption(f"This model's latent space is 2-D: the grid decodes the square ±{extent:g} "
                    "around 0 (the 'manifold' picture). A VAE's KL term pulls its codes towards "
                    "N(0, I), which has over 99% of its mass inside ±3; an autoencoder's codes "
                    "feel no such pull and may lie far outside the square (see its latent map's "

@@ -38,8 +38,10 @@ entries, _ = common.list_entries()
 # its class, so neither has a rate comparable with these.
 here = [e for e in entries if e.dataset == cur.entry.dataset
         and families.of(e).can("encode") and not families.of(e).conditional]
-points = [point_of(e.id, e.name, str(e.path), e.card.get("content_hash", ""), e.dataset,
-                   {"metrics": e.card.get("metrics", {}), "seed": e.card.get("seed", 0)})
+# A VAE's card carries its point: only the others' models are loaded and measured.
+points = [rdplane.point_from_card(e.id, e.name, e.config, e.card.get("metrics", {}))
+          or point_of(e.id, e.name, str(e.path), e.card.get("content_hash", ""), e.dataset,
+                      {"metrics": e.card.get("metrics", {}), "seed": e.card.get("seed", 0)})
           for e in here]
 likelihoods = sorted({p.likelihood for p in points})
 default = cur.entry.config.likelihood
@@ -48,12 +50,20 @@ likelihood = st.segmented_control(
     key="rd_likelihood", required=True, bind="query-params",
     help="Distortions under different likelihoods are in different units: one plane each.")
 shown = [p for p in points if p.likelihood == likelihood]
-export_buttons.chart(common.chart_style(figures_compare.rate_distortion_figure(
-    shown, current=cur.entry.id)), key=CHART, name=cur.entry.name,
-    settings=["rate and distortion", f"{cur.entry.dataset}", f"{likelihood} likelihood"],
-    on_select=choose_clicked, selection_mode="points")
-st.caption("Each VAE sits at its **rate** (the mean KL, an upper bound on the information the code "
-           "carries) and **distortion** (the mean reconstruction cost); its −ELBO is their sum, so "
+# Presenting: a taller figure, so that the plot keeps a sensible height under its legend (above
+# it, in one or two lines) once the text is enlarged.
+figure = common.chart_style(figures_compare.rate_distortion_figure(
+    shown, current=cur.entry.id, height=620 if common.presenting() else 520))
+if common.presenting():  # seven entries in two lines above the plot, not three or four
+    figure.update_layout(legend_font_size=18)
+export_buttons.chart(figure, key=CHART, name=cur.entry.name,
+                     settings=["rate and distortion", f"{cur.entry.dataset}",
+                               f"{likelihood} likelihood"],
+                     on_select=choose_clicked, selection_mode="points")
+st.caption("Each VAE sits at its **rate** (how much its code carries: the mean KL, "
+           "R = KL(q(z|x) ‖ p(z)), an upper bound on the information in the code) and "
+           "**distortion** (how badly it rebuilds: D = E_q[−log p(x|z)]), both mean nats per "
+           "test image; its −ELBO is their sum, so "
            "every grey diagonal is one value of the ELBO and lower-left is better. Training with β "
            "lands where the best reachable curve has slope −β: β > 1 trades rate for distortion, "
            "β < 1 the reverse; the red line is slope −1 through the best −ELBO here. "

@@ -177,6 +177,7 @@ with settings_col, st.container(border=True, key="train_form"):
         else "vae",
         required=True,
         format_func=lambda kind: families.get(kind).label,
+        wrap=False,  # one row at 1024 px with the sidebar open ("GAN" wrapped alone)
         key="train_kind",
         help=glossary.help("Model type"),
     )

@@ -85,7 +85,8 @@ def train_section(cur, expanded: bool) -> None:
         with st.form("ld_train"):
             c1, c2, c3 = st.columns(3)
             epochs = c1.number_input("Epochs", 1, 2000, 200, key="ld_epochs")
-            codes = c2.radio("Codes", ["mean", "draw"], key="ld_codes", horizontal=True,
+            codes = c2.radio("Codes to learn from", ["mean", "draw"], key="ld_codes",
+                             horizontal=True,
                              disabled=not posterior,
                              help="The base's posterior means, or a fresh draw z ~ q(z|x) of "
                                   "each training image every epoch (a VAE).")

@@ -15,7 +15,7 @@ from explorer.figures import map as figures_map
 from explorer.lessons import catalogue as lessons
 from explorer.runs import exports
 from explorer.ui import pages
-from explorer.ui.parts import common, export_buttons, map_parts, url_values
+from explorer.ui.parts import common, export_buttons, map_parts, projector, url_values
 from explorer.ui.parts.neighbours import show_neighbours
 
 PRESENTER_HEIGHT = 620  # px of the map in presenter mode (560 otherwise)
@@ -78,15 +78,21 @@ def show(cur: common.Current) -> None:
                                  values_title=title, centre=0.0 if colour == "z" else None,
                                  highlight_name="found", height=PRESENTER_HEIGHT if presenting
                                  else 560, marker_size=PRESENTER_MARKER if presenting else 5)
-    event = export_buttons.chart(
-        common.chart_style(fig), name=cur.entry.name, key="map_chart", on_select="rerun",
-        settings=[export_buttons.method_name(shown),
-                  f"colour = {f'z[{j}]' if colour == 'z' else mapview.COLOURS[colour]}"],
-        selection_mode=("points", "box", "lasso"))
-    if dim == 2:  # under the map, not between its controls and it
-        what = "posterior mean" if cur.is_vae else "code"  # an AE has no posterior
-        st.caption("This model's code is 2-D, so the map is the latent space itself: no "
-                   f"projection, nothing distorted. Each point is one test image's {what}.")
+    # Presenting (a 1024×768 projector): what a click selects is drawn beside the map, so the
+    # clicked image, its reconstruction and its neighbours are on one screen with it; elsewhere
+    # under it, at full width.
+    chart_col, detail_col = (projector.beside_the_chart() if presenting
+                             else (st.container(), st.container()))
+    with chart_col:
+        event = export_buttons.chart(
+            common.chart_style(fig), name=cur.entry.name, key="map_chart", on_select="rerun",
+            settings=[export_buttons.method_name(shown),
+                      f"colour = {f'z[{j}]' if colour == 'z' else mapview.COLOURS[colour]}"],
+            selection_mode=("points", "box", "lasso"))
+        if dim == 2:  # under the map, not between its controls and it
+            what = "posterior mean" if cur.is_vae else "code"  # an AE has no posterior
+            st.caption("This model's code is 2-D, so the map is the latent space itself: no "
+                       f"projection, nothing distorted. Each point is one test image's {what}.")
     # A selection made on another model's map may point past this test set: drop those.
     picked = [i for i in mapview.selected_indices(event.selection if event else None)
               if i < len(codes)]
@@ -99,19 +105,26 @@ def show(cur: common.Current) -> None:
     chosen, kept = mapview.choose(picked, found, figure, kept)
     st.session_state["map_kept"] = kept
     url_values.keep_selection(kept.clicks)  # in the URL (?map_sel=3,103): a link shows it
-    if not common.presenting():
+    if not presenting:
         st.download_button(
             "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
             file_name=f"{cur.entry.name}-{shown}.csv", mime="text/csv", key="map_csv",
             on_click="ignore", icon=":material/download:", type="tertiary",
             help="One row per test image: index, label, class name, its x and y on this map, "
                  "and its full code z_0 … z_(D-1).")
+    with detail_col:
+        show_selection(cur, chosen, kept, codes, values is None)
 
+
+def show_selection(cur: common.Current, chosen: list[int], kept, codes, by_class: bool) -> None:
+    """What the map's selection shows: its images, what the model makes of them, one image's
+    neighbours and a pair to interpolate; how to select, while nothing is."""
+    labels = cur.labels
     if not chosen:
         st.caption("Click a point (shift-click adds more), or pick Box or Lasso Select in the "
                    "chart's toolbar and draw around some, or Find one, to see their images and "
                    "what the model makes of them."
-                   + (" Click a class in the legend to hide it." if values is None else ""))
+                   + (" Click a class in the legend to hide it." if by_class else ""))
         return
 
     if kept.inherited:

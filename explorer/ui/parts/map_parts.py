@@ -148,6 +148,13 @@ def show_chosen(cur: common.Current, chosen: list[int],
     mixed = "of mixed classes " if len(np.unique(labels[some])) > 1 else ""
     st.subheader(f"{len(chosen)} selected" + (f" ({len(some)} {mixed}shown)"
                                               if len(chosen) > len(some) else ""))
+    if common.presenting() and len(reconstructions) == 1 and len(some) == 1:
+        # One click, presenting (a narrow column beside the map): the original and what the
+        # model makes of it in one row, so its neighbours fit on the screen under them.
+        (title, model, codes), i = reconstructions[0], int(some[0])
+        common.show_images([cur.data.x_test[i], decode(model, codes[some])[0]],
+                           [f"#{i} · {names[labels[i]]}", title.lower().rstrip("s")], size=72)
+        return
     st.markdown("**Originals**")
     common.show_images(list(cur.data.x_test[some]),
                        [f"#{i} · {names[labels[i]]}" for i in some], size=72)

@@ -14,7 +14,7 @@ import streamlit as st
 
 from explorer.analysis import inspect_latent, latent, mapview
 from explorer.figures import map as figures_map
-from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts import common, export_buttons, projector
 
 MANIFOLD_N = 20  # decoded images per side of the manifold picture
 AT = "plane_at"  # the URL parameter holding the clicked position
@@ -44,8 +44,11 @@ def plane_chart(path: str, content_hash: str, dataset: str, dims: tuple[int, int
     codes2d = codes[:, [i, j]]
     extent = inspect_latent.map_extent(codes2d)  # the codes and the prior's ±3σ, plus a margin
     image = manifold_of(path, content_hash, dims, codes.mean(axis=0), extent) if manifold else None
-    fig = figures_map.plane_figure(codes2d, data.y_test.numpy(), data.class_names, extent,
-                                   (f"z[{i}]", f"z[{j}]"), image, height=460)
+    # The legend above the plot, not beside it (it stood in the middle of the row, between the
+    # plane and the decoded image); presenting, the plane as tall as a projector allows.
+    fig = projector.legend_above(figures_map.plane_figure(
+        codes2d, data.y_test.numpy(), data.class_names, extent, (f"z[{i}]", f"z[{j}]"), image,
+        height=600 if presenting else 500), "class")
     return common.chart_style(fig)  # presenting is part of the key: the style depends on it
 
 

@@ -34,7 +34,10 @@ def show_rows(cur: common.Current, found: Neighbours, of_class: int | None = Non
             st.caption(f"{same} of {len(index)} {verb} also a {usertext.md(names[of_class])}.")
         else:
             st.caption(vote_sentence(labels[index], [usertext.md(n) for n in names]))
-        common.show_images(list(x[index]), [f"#{j} · {names[labels[j]]} · {d:.2f}"
+        # Presenting (beside the map, eight to a narrow row): index and distance only; the
+        # sentence above says their classes.
+        common.show_images(list(x[index]), [f"#{j} · {d:.2f}" if common.presenting() else
+                                            f"#{j} · {names[labels[j]]} · {d:.2f}"
                                             for j, d in zip(index, distance, strict=True)], size=64)
 
     st.markdown("**By code** (distance in the latent space)")

@@ -155,11 +155,12 @@ def metric_row(metrics: dict, cfg: ModelConfig) -> None:
     is_vae = families.of(cfg).posterior  # a rate and an ELBO to show
     shown = {
         "Test loss": ("loss", "{:.2f}", "the training objective, nats per image"),
-        "MSE": ("mse", "{:.4f}", "mean squared error per pixel"),
-        "k-NN accuracy": (
+        "Pixel error (MSE)": ("mse", "{:.4f}", "MSE, the mean squared error per pixel"),
+        "Neighbours agree (k-NN)": (
             "knn_acc",
             "{:.0%}",
-            "each test image gets the majority label of its 5 nearest *training* codes; "
+            "k-NN accuracy: each test image gets the majority label of its 5 nearest *training* "
+            "codes; "
             "how often it is right: do similar images get similar codes?",
         ),
     }
@@ -167,12 +168,16 @@ def metric_row(metrics: dict, cfg: ModelConfig) -> None:
         # For a VAE the -ELBO is the honest number (β-weighted loss is not a bound), and showing
         # both would show the same value twice whenever β = 1.
         del shown["Test loss"]
-        shown = {"−ELBO": ("neg_elbo", "{:.2f}", "negative evidence lower bound: nats per "
-                                                  "image, lower is better (rate + distortion)"),
-                 "Rate (KL)": ("kl", "{:.2f}", "mean KL(q(z|x) ‖ p(z)), nats: an upper bound on "
-                               "the information the code carries, I(x; z) ≤ log N for N images"),
-                 "Floor": ("recon_floor", "{:.1f}", "the least reconstruction cost any decoder "
-                           f"can reach, nats per image: {floor_about(cfg)}"),
+        # Plain words first, the term second (its definition in the help).
+        shown = {"Total cost (−ELBO)": ("neg_elbo", "{:.2f}", "−ELBO, the negative evidence "
+                                        "lower bound: nats per image, lower is better (rate + "
+                                        "distortion)"),
+                 "Code's information (rate)": ("kl", "{:.2f}", "rate, the mean KL(q(z|x) ‖ "
+                                               "p(z)), nats: an upper bound on the information "
+                                               "the code carries, I(x; z) ≤ log N for N images"),
+                 "Lowest reachable (floor)": ("recon_floor", "{:.1f}", "floor: the least "
+                                              "reconstruction cost any decoder can reach, nats "
+                                              f"per image: {floor_about(cfg)}"),
                  **shown}
     present = [
         (label, *v) for label, v in shown.items() if isinstance(metrics.get(v[0]), int | float)
