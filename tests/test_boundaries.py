@@ -153,7 +153,8 @@ PAGE_BACKEND_IMPORTS = {
     "explorer.data.datasets", "explorer.data.drawing", "explorer.errors", "explorer.families",
     "explorer.families.latent_diffusion.files", "explorer.families.latent_diffusion.views",
     "explorer.families.models", "explorer.jobs", "explorer.lessons.catalogue",
-    "explorer.lessons.glossary", "explorer.lessons.homework", "explorer.runs.checkpoints",
+    "explorer.lessons.glossary", "explorer.lessons.homework", "explorer.lessons.steps",
+    "explorer.runs.checkpoints",
     "explorer.runs.store", "explorer.training.loop", "explorer.usertext",
 }
 

@@ -370,7 +370,7 @@ def test_latent_diffusion_is_offered_when_a_base_run_of_the_dataset_exists(train
     base = at.selectbox(key="train_base")
     assert set(base.options) == {"pretrained/digits-ae-mlp-z2", "pretrained/digits-vae-mlp-z2"}
     labels = {w.label for w in [*widgets(at), *at.radio]}
-    assert {"Base run", "Codes", "Epochs", "Run name"} <= labels
+    assert {"Base run", "Codes to learn from", "Epochs", "Run name"} <= labels
     assert not {"Code size", "β (VAE)", "Reconstruction loss", "Layer sizes"} & labels
     at = at.selectbox(key="train_base").set_value("pretrained/digits-ae-mlp-z2").run()
     assert at.radio(key="train_codes").disabled  # an AE has no posterior to draw codes from

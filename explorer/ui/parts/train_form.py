@@ -153,8 +153,8 @@ def base_fields(where, bases: list) -> dict:
     base = bases[ids.index(base_id)]
     posterior = families.of(base.config).posterior  # codes can be drawn from q(z|x)
     with where.container(horizontal=True, wrap=False):
-        codes = where.radio("Codes", ["mean", "draw"], key="train_codes", horizontal=True,
-                            disabled=not posterior, help=glossary.help("Codes"))
+        codes = where.radio("Codes to learn from", ["mean", "draw"], key="train_codes", horizontal=True,
+                            disabled=not posterior, help=glossary.help("Codes to learn from"))
         epochs = where.number_input("Epochs", 1, 2000, PRIOR_EPOCHS, step=10,
                                     key="train_prior_epochs", help=glossary.help("Epochs"))
     return {"base": base, "codes": codes if posterior else "mean", "prior_epochs": int(epochs)}
