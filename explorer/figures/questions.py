@@ -45,7 +45,8 @@ def choice_figure(options: Sequence[str], answers: Sequence[str], truth: str | N
     fig = _bars(labels, [counts.get(o, 0) for o in labels], true_index, "answer", height)
     if true_index is not None:
         fig.add_annotation(x=html(labels[true_index], 60), y=counts.get(truth, 0),
-                           text="true answer", showarrow=True, arrowhead=2, ay=-40,
+                           text="true answer", showarrow=True, arrowhead=2, ay=-36,
+                           yshift=22,  # above the bar's count
                            font=dict(color=TRUE_COLOUR))
     return fig
 

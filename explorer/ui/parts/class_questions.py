@@ -18,6 +18,7 @@ from explorer.classroom import ClassError, truths
 from explorer.classroom import questions as q
 from explorer.classroom.question_spec import (
     KINDS,
+    OPTION_MAX,
     PROMPT_MAX,
     QuestionError,
     QuestionSpec,
@@ -45,12 +46,12 @@ def panel(page_path: str) -> None:
         if class_parts.token() and (student := class_parts.current_student(store)):
             st.session_state[_CLASS] = student.class_id
             _student_panel()
-        elif page_path == "join":  # joins during this run: the panel must be there already
-            st.session_state.pop(_CLASS, None)
-            _student_panel()
         elif page_path != "teacher" and (klass := class_parts.chosen_class(store)) and \
                 class_parts.is_teacher(store):
             _teacher_panel(klass.id)
+        elif page_path == "join":  # joins during this run: the panel must be there already
+            st.session_state.pop(_CLASS, None)
+            _student_panel()
     except ClassError as e:  # the database is busy or gone: one sentence, the page goes on
         st.caption(str(e))
 
@@ -133,7 +134,9 @@ def _answer_form(store, question: q.QuestionInfo) -> None:
     else:
         with st.form(f"question_{qid}_form", border=False):
             if spec.kind == "choice":
-                raw = st.radio("Your answer", spec.options, index=None, key=f"question_{qid}_pick")
+                # A radio's options are Markdown (links, images): the teacher's text, escaped.
+                raw = st.radio("Your answer", spec.options, index=None, key=f"question_{qid}_pick",
+                               format_func=lambda o: md(o, OPTION_MAX))
             else:
                 raw = st.text_input("Your answer (a number)", key=f"question_{qid}_number",
                                     max_chars=30)
@@ -240,13 +243,13 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
     st.subheader("Predict, then reveal")
     ready, own = st.tabs(["Ready questions", "Your own question"])
     with ready:
-        names = list(truths.READY)
-        name = st.selectbox("Question", names, key="question_ready",
-                            format_func=lambda n: truths.READY[n].title)
-        st.caption(md(truths.READY[name].spec.prompt, PROMPT_MAX) + " The app computes the true "
-                   "answer from the shipped models and shows how beside the class's answers.")
-        if st.button("Ask the class", key="question_ask_ready", type="primary"):
-            _ask(store, class_id, truths.READY[name].spec, key, who)
+        st.caption("The app computes each one's true answer from the shipped models and shows "
+                   "how, beside the class's answers.")
+        for name, question in truths.READY.items():
+            text, go = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(f"**{md(question.title)}**  \n{md(question.spec.prompt, PROMPT_MAX)}")
+            if go.button("Ask", key=f"question_ask_{name}", type="primary"):
+                _ask(store, class_id, question.spec, key, who)
     with own:
         with st.form("question_own", border=False):
             kind = st.radio("Kind", [k for k in KINDS if k != "click"], horizontal=True,
