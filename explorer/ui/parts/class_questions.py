@@ -2,9 +2,10 @@
 answer the app computes, or their own), students answer on whatever page they are on, and the
 teacher reveals the class's answers beside the true one.
 
-A student's screen polls the class's live question with a small fragment (every POLL_S seconds,
-one query of two columns: its id and state); the question itself is read once per id, the
-answers once at the reveal. Questions, options and names are a user's text: shown as text.
+A student's screen polls the class's live question with a small fragment (every POLL_S seconds);
+the students of a class share one read of its id and state per second (a query of two columns);
+the question itself is read once per id, the answers once at the reveal. Questions, options and
+names are a user's text: shown as text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from explorer.ui.parts import class_parts, common
 from explorer.usertext import md
 
 POLL_S = 2.5  # a student's screen looks for a new question or a reveal this often
+SHARED_S = 1.0  # the students of a class share one read of the live question per second
 TEACHER_POLL_S = 1.0  # the teacher's count of answers
 _SEEN = "_question_{}"  # session keys: a question read once per id
 _MINE = "_question_{}_mine"
@@ -66,7 +68,9 @@ def ask_class(store, class_id: int, spec: QuestionSpec | dict, key: str | None,
     if spec.truth is not None:
         with st.spinner("Computing the true answer from the shipped models…"):
             truth = truths.true_answer(spec)
-    return q.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
+    asked = q.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
+    _live_shared.clear()  # this server's students see it at their next look
+    return asked
 
 
 def _question(store, question_id: int) -> q.QuestionInfo | None:
@@ -85,13 +89,20 @@ def _student_class(store) -> int | None:
     return st.session_state.get(_CLASS)
 
 
+@st.cache_data(ttl=SHARED_S, max_entries=64, show_spinner=False)
+def _live_shared(class_id: int) -> tuple[int, str] | None:
+    """The class's live question, read at most once a SHARED_S by all its students together."""
+    store = class_parts._quiet_store()
+    return q.live(store, class_id) if store is not None else None
+
+
 @st.fragment(run_every=POLL_S)
 def _student_panel() -> None:
     store = class_parts._quiet_store()
     if store is None or (class_id := _student_class(store)) is None:
         return
     try:
-        live = q.live(store, class_id)
+        live = _live_shared(class_id)
         if live is None:
             return
         question = _question(store, live[0])
@@ -230,10 +241,16 @@ def _live_question(store, question: q.QuestionInfo, state: str, class_id: int) -
         if not reveal.button("Reveal the answers", key=f"reveal_{question.id}", type="primary"):
             return
         q.reveal(store, question.id, key=key, caller=who)  # shown at once, below
+        _live_shared.clear()
     _results(store, question)
-    st.button("Close the question", key=f"close_{question.id}", on_click=q.close,
-              args=(store, question.id), kwargs={"key": key, "caller": who},
+    st.button("Close the question", key=f"close_{question.id}", on_click=_close,
+              args=(store, question.id, key, who),
               help="It leaves the students' screens; its answers stay for the export.")
+
+
+def _close(store, question_id: int, key: str | None, who: str) -> None:
+    q.close(store, question_id, key=key, caller=who)
+    _live_shared.clear()
 
 
 def teacher_section(store, class_id: int, class_code: str) -> None:
