@@ -21,10 +21,10 @@ from explorer.classroom.question_spec import (
     KINDS,
     OPTION_MAX,
     PROMPT_MAX,
-    QuestionError,
     QuestionSpec,
     parse_question,
 )
+from explorer.errors import ExplorerError
 from explorer.figures import questions as figures
 from explorer.ui.parts import class_parts, common
 from explorer.usertext import md
@@ -75,7 +75,7 @@ def ask_class(store, class_id: int, spec: QuestionSpec | dict, key: str | None,
 
 def _question(store, question_id: int) -> q.QuestionInfo | None:
     key = _SEEN.format(question_id)
-    if key not in st.session_state:  # a question never changes once asked
+    if st.session_state.get(key) is None:  # a question never changes once asked
         st.session_state[key] = q.get(store, question_id)
     return st.session_state[key]
 
@@ -290,7 +290,7 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
 def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
     try:
         ask_class(store, class_id, spec, key, who)
-    except (QuestionError, ClassError) as e:
+    except ExplorerError as e:  # a bad question, the key refused, a model that cannot load
         st.error(str(e))
 
 
