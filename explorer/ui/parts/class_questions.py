@@ -280,11 +280,7 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
                 if kind == "choice":
                     raw["options"] = [o for o in options.splitlines() if o.strip()]
                 _ask(store, class_id, raw, key, who)
-    _teacher_live(store, class_id)
-    st.download_button("Export the answers (CSV)", key="question_csv", on_click="ignore",
-                       data=lambda: q.export_csv(store, class_id, key=key, caller=who),
-                       file_name=f"answers-{class_code}.csv", mime="text/csv",
-                       icon=":material/download:")
+    _teacher_live(store, class_id, class_code)
 
 
 def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
@@ -295,9 +291,16 @@ def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
 
 
 @st.fragment(run_every=TEACHER_POLL_S)
-def _teacher_live(store, class_id: int) -> None:
+def _teacher_live(store, class_id: int, class_code: str) -> None:
     live = q.live(store, class_id)
     if live is None:
         st.caption("No question is open: pick one above and ask the class.")
-        return
-    _live_question(store, _question(store, live[0]), live[1], class_id)
+    else:
+        _live_question(store, _question(store, live[0]), live[1], class_id)
+    # The file is made here, with the answers as they are now: a deferred one (made on click)
+    # is dropped by this page's next timed rerun before the browser fetches it.
+    st.download_button("Export the answers (CSV)", key="question_csv", on_click="ignore",
+                       data=q.export_csv(store, class_id, key=class_parts.teacher_key(),
+                                         caller=class_parts.caller()),
+                       file_name=f"answers-{class_code}.csv", mime="text/csv",
+                       icon=":material/download:")
