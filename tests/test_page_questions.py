@@ -16,8 +16,7 @@ def ask_own(teacher, prompt: str, options: list[str], answer: str) -> None:
     widget(teacher.text_area, "Options (multiple choice: one a line)").input("\n".join(options))
     widget(teacher.text_input,
            "Your answer (optional): an option's text, or a number").input(answer)
-    next(b for b in teacher.button if b.label == "Ask the class"
-         and b.key != "question_ask_ready").click().run()
+    widget(teacher.button, "Ask the class").click().run()
     assert not teacher.exception, [e.message for e in teacher.exception]
 
 
@@ -30,14 +29,16 @@ def test_a_question_is_asked_answered_and_revealed_on_the_pages():
     teacher, code = open_class()
     student = join(code, "Ada")
     assert "Question from your teacher" not in texts(student)  # nothing asked yet
-    ask_own(teacher, "Which model leaves **more** <b>holes</b>?", ["The AE", "The VAE"],
-            "The AE")
+    ask_own(teacher, "Which model leaves **more** <b>holes</b>?",
+            ["The AE", "The VAE", "[a link](http://x) ![i](http://x/i.png)"], "The AE")
     assert "0 of 1" in texts(teacher)
 
     student.run()
     said = texts(student)
     assert r"Which model leaves \*\*more\*\* \<b\>holes\</b\>?" in said  # markup kept as text
-    widget(student.radio, "Your answer").set_value("The VAE")
+    radio = widget(student.radio, "Your answer")
+    assert radio.options[2] == r"\[a link\]\(http\://x\) \!\[i\]\(http\://x/i.png\)"  # as text
+    radio.set_value("The VAE")
     widget(student.button, "Send my answer").click().run()
     assert "Answer received: The VAE" in texts(student)
 
@@ -59,3 +60,27 @@ def test_a_bad_own_question_gets_a_sentence():
     teacher, _ = open_class()
     ask_own(teacher, "Pick one", ["Only one"], "")
     assert "2 to 8 options" in texts(teacher)
+
+
+@pytest.mark.usefixtures("class_env")
+def test_a_number_question_and_the_teachers_panel_on_another_page():
+    teacher, code = open_class()
+    student = join(code, "Ada")
+    widget(teacher.radio, "Kind").set_value("number")
+    widget(teacher.text_input, "Question").input("How many of the 16 dimensions stay active?")
+    widget(teacher.text_input,
+           "Your answer (optional): an option's text, or a number").input("14")
+    widget(teacher.button, "Ask the class").click().run()
+    student.run()
+    widget(student.text_input, "Your answer (a number)").input("not a number")
+    widget(student.button, "Send my answer").click().run()
+    assert "must be a number" in texts(student)
+    widget(student.text_input, "Your answer (a number)").input("12")
+    widget(student.button, "Send my answer").click().run()
+    assert "Answer received: 12" in texts(student)
+    # The teacher, on another page, sees the question, its count and a Reveal button.
+    teacher.switch_page("explorer/ui/pages/join.py").run()
+    assert "Question to the class" in texts(teacher) and "1 of 1" in texts(teacher)
+    widget(teacher.button, "Reveal the answers").click().run()
+    said = texts(teacher)
+    assert "True answer: 14" in said and "the class's median is 12" in said

@@ -45,7 +45,8 @@ def choice_figure(options: Sequence[str], answers: Sequence[str], truth: str | N
     fig = _bars(labels, [counts.get(o, 0) for o in labels], true_index, "answer", height)
     if true_index is not None:
         fig.add_annotation(x=html(labels[true_index], 60), y=counts.get(truth, 0),
-                           text="true answer", showarrow=True, arrowhead=2, ay=-40,
+                           text="true answer", showarrow=True, arrowhead=2, ay=-36,
+                           yshift=22,  # above the bar's count
                            font=dict(color=TRUE_COLOUR))
     return fig
 
@@ -127,14 +128,16 @@ def click_reveal_figure(codes2d: np.ndarray, labels: np.ndarray, label: int | No
         fig.add_trace(go.Scattergl(x=codes2d[mine, 0], y=codes2d[mine, 1], mode="markers",
                                    name=html(f"the {label_name}s' codes"), hoverinfo="skip",
                                    marker=dict(size=6, color=CLASS_COLOUR, opacity=0.8)))
+    if truth is not None:
+        fig.add_trace(go.Scatter(x=[truth[0]], y=[truth[1]], mode="markers", name="true answer",
+                                 marker=dict(size=24, symbol="star", color=TRUE_COLOUR,
+                                             line=dict(width=2, color="black"))))
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=ANSWERS_NAME,
                              marker=dict(size=14, color="black", line=dict(width=2,
                                                                            color="white")),
                              hovertext=[html(n, 40) for n in names], hoverinfo="text"))
-    if truth is not None:
-        fig.add_trace(go.Scatter(x=[truth[0]], y=[truth[1]], mode="markers", name="true answer",
-                                 marker=dict(size=24, symbol="star", color=TRUE_COLOUR,
-                                             line=dict(width=2, color="black"))))
-    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0))
-    return _plane_axes(fig, extent, height)
+    _plane_axes(fig, extent, height)
+    # Under the plane: above it the legend would sit under plotly's toolbar.
+    return fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top", x=0),
+                             margin=dict(MARGIN, b=70))

@@ -2,13 +2,15 @@
 true answer computed from the shipped models), three students (separate browser contexts) see it
 on their own screens and answer, one changes their mind; the teacher reveals: the projector shows
 the class's answers as bars beside the true answer, the students see the reveal too; the teacher
-exports the answers (CSV with names, never a token)."""
+exports the answers (CSV with names, never a token). Then a click question: students click on
+the 2-D VAE's map and the reveal shows their dots and how many landed among the 7s."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.browser
 KEY = "browser-test-teacher-key"
 AE, VAE = "The autoencoder (AE)", "The VAE"
 ANSWERS = {"Ada": AE, "=Bo": VAE, "Cy": AE}  # "=Bo": a name a spreadsheet would run
+SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "questions"
 SEEN_MS = 30_000  # a question or a reveal reaches a student's screen (polled every 2.5 s)
 
 
@@ -59,6 +62,33 @@ def answer(page: Page, option: str) -> None:
     expect(box.get_by_text(f"Answer received: {option}")).to_be_visible(timeout=SEEN_MS)
 
 
+# The page position of data point (x, y) on the plotly chart inside the question's box.
+DATA_TO_PAGE_JS = """([x, y]) => {
+    const gd = document.querySelector('[class*="st-key-class_question"] .js-plotly-plot');
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    // _offset: where each axis starts (a map with equal scales narrows one axis's domain)
+    return [box.left + L.xaxis._offset + L.xaxis.d2p(x), box.top + L.yaxis._offset + L.yaxis.d2p(y)];
+}"""
+
+
+def click_at(page: Page, point) -> None:
+    box = page.locator('[class*="st-key-class_question"]')
+    expect(box.locator(".js-plotly-plot")).to_be_visible(timeout=SEEN_MS)
+    box.scroll_into_view_if_needed()
+    page.wait_for_function("""() => {  // plotly lays out its axes after the element shows
+        const gd = document.querySelector('[class*="st-key-class_question"] .js-plotly-plot');
+        return gd && gd._fullLayout && gd._fullLayout.xaxis && gd._fullLayout.xaxis._length > 0;
+    }""")
+    x, y = page.evaluate(DATA_TO_PAGE_JS, [float(point[0]), float(point[1])])
+    page.mouse.click(x, y)
+    expect(box.get_by_text("Answer received: (")).to_be_visible(timeout=SEEN_MS)
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
 def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
     teacher = new_page(browser)
     open_page(teacher, class_server, "teacher")
@@ -80,14 +110,15 @@ def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
     # Cy explores another page: the question reaches them there too.
     open_page(students["Cy"], class_server, "sample")
 
-    # The first ready question: which 2-D model leaves more holes (the default in the list).
-    teacher.get_by_role("button", name="Ask the class").first.click()
+    # A ready question: which 2-D model leaves more holes.
+    teacher.locator(".st-key-question_ask_holes_ae_vs_vae button").click()
     expect(teacher.get_by_text("0 of 3")).to_be_visible(timeout=120_000)
 
     for name, page in students.items():
         expect(page.get_by_text("Question from your teacher")).to_be_visible(timeout=SEEN_MS)
         expect(page.get_by_text("leaves more holes")).to_be_visible()
         answer(page, VAE if name == "Ada" else ANSWERS[name])
+    shot(students["Cy"], "student-answered")
     answer(students["Ada"], AE)  # Ada changes her mind before the reveal: one answer, the last
     expect(teacher.get_by_text("3 of 3")).to_be_visible(timeout=SEEN_MS)
 
@@ -97,6 +128,7 @@ def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
     expect(teacher.get_by_text(re.compile(r"\d+% of the prior's draws fall in a hole"))).to_be_visible()
     teacher.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0")
     assert bar_counts(teacher) == {AE: 2, VAE: 1, "About the same": 0}
+    shot(teacher, "teacher-reveal")
 
     for name, page in students.items():  # every student sees the reveal, and their answer
         expect(page.get_by_text(f"True answer: {AE}")).to_be_visible(timeout=SEEN_MS)
@@ -113,3 +145,23 @@ def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
     tokens = [c["value"] for p in students.values() for c in p.context.cookies()
               if c["name"] == "explorer_student"]
     assert len(tokens) == 3 and not any(t in exported for t in tokens)
+
+    # A click on the map: where will a 7 decode? Ada clicks where the app says the 7s sit, Bo in
+    # a corner far from every code; Cy does not answer.
+    from explorer.classroom import truths
+
+    where = truths.true_answer(truths.READY["where_7"].spec)["value"]
+    _, _, (x0, _, y0, _) = truths.plane(truths.VAE_2D)
+    teacher.locator(".st-key-question_ask_where_7 button").click()
+    expect(teacher.get_by_text("0 of 3")).to_be_visible(timeout=120_000)
+    click_at(students["Ada"], where)
+    click_at(students["=Bo"], (x0 + 0.2, y0 + 0.2))
+    shot(students["Ada"], "student-clicked")
+    expect(teacher.get_by_text("2 of 3")).to_be_visible(timeout=SEEN_MS)
+    teacher.get_by_role("button", name="Reveal the answers").click()
+    expect(teacher.get_by_text("1 of 2 clicks landed among the 7s")).to_be_visible(
+        timeout=SEEN_MS)
+    expect(teacher.get_by_text(re.compile(r"True answer: \(-?\d"))).to_be_visible()
+    expect(students["Cy"].get_by_text("1 of 2 clicks landed among the 7s")).to_be_visible(
+        timeout=SEEN_MS)
+    shot(teacher, "teacher-click-reveal")

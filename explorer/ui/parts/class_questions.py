@@ -2,9 +2,10 @@
 answer the app computes, or their own), students answer on whatever page they are on, and the
 teacher reveals the class's answers beside the true one.
 
-A student's screen polls the class's live question with a small fragment (every POLL_S seconds,
-one query of two columns: its id and state); the question itself is read once per id, the
-answers once at the reveal. Questions, options and names are a user's text: shown as text.
+A student's screen polls the class's live question with a small fragment (every POLL_S seconds);
+the students of a class share one read of its id and state per second (a query of two columns);
+the question itself is read once per id, the answers once at the reveal. Questions, options and
+names are a user's text: shown as text.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ from explorer.classroom import ClassError, truths
 from explorer.classroom import questions as q
 from explorer.classroom.question_spec import (
     KINDS,
+    OPTION_MAX,
     PROMPT_MAX,
-    QuestionError,
     QuestionSpec,
     parse_question,
 )
+from explorer.errors import ExplorerError
 from explorer.figures import questions as figures
 from explorer.ui.parts import class_parts, common
 from explorer.usertext import md
 
 POLL_S = 2.5  # a student's screen looks for a new question or a reveal this often
+SHARED_S = 1.0  # the students of a class share one read of the live question per second
 TEACHER_POLL_S = 1.0  # the teacher's count of answers
 _SEEN = "_question_{}"  # session keys: a question read once per id
 _MINE = "_question_{}_mine"
@@ -45,12 +48,12 @@ def panel(page_path: str) -> None:
         if class_parts.token() and (student := class_parts.current_student(store)):
             st.session_state[_CLASS] = student.class_id
             _student_panel()
-        elif page_path == "join":  # joins during this run: the panel must be there already
-            st.session_state.pop(_CLASS, None)
-            _student_panel()
         elif page_path != "teacher" and (klass := class_parts.chosen_class(store)) and \
                 class_parts.is_teacher(store):
             _teacher_panel(klass.id)
+        elif page_path == "join":  # joins during this run: the panel must be there already
+            st.session_state.pop(_CLASS, None)
+            _student_panel()
     except ClassError as e:  # the database is busy or gone: one sentence, the page goes on
         st.caption(str(e))
 
@@ -65,12 +68,14 @@ def ask_class(store, class_id: int, spec: QuestionSpec | dict, key: str | None,
     if spec.truth is not None:
         with st.spinner("Computing the true answer from the shipped models…"):
             truth = truths.true_answer(spec)
-    return q.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
+    asked = q.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
+    _live_shared.clear()  # this server's students see it at their next look
+    return asked
 
 
 def _question(store, question_id: int) -> q.QuestionInfo | None:
     key = _SEEN.format(question_id)
-    if key not in st.session_state:  # a question never changes once asked
+    if st.session_state.get(key) is None:  # a question never changes once asked
         st.session_state[key] = q.get(store, question_id)
     return st.session_state[key]
 
@@ -84,13 +89,20 @@ def _student_class(store) -> int | None:
     return st.session_state.get(_CLASS)
 
 
+@st.cache_data(ttl=SHARED_S, max_entries=64, show_spinner=False)
+def _live_shared(class_id: int) -> tuple[int, str] | None:
+    """The class's live question, read at most once a SHARED_S by all its students together."""
+    store = class_parts._quiet_store()
+    return q.live(store, class_id) if store is not None else None
+
+
 @st.fragment(run_every=POLL_S)
 def _student_panel() -> None:
     store = class_parts._quiet_store()
     if store is None or (class_id := _student_class(store)) is None:
         return
     try:
-        live = q.live(store, class_id)
+        live = _live_shared(class_id)
         if live is None:
             return
         question = _question(store, live[0])
@@ -133,7 +145,9 @@ def _answer_form(store, question: q.QuestionInfo) -> None:
     else:
         with st.form(f"question_{qid}_form", border=False):
             if spec.kind == "choice":
-                raw = st.radio("Your answer", spec.options, index=None, key=f"question_{qid}_pick")
+                # A radio's options are Markdown (links, images): the teacher's text, escaped.
+                raw = st.radio("Your answer", spec.options, index=None, key=f"question_{qid}_pick",
+                               format_func=lambda o: md(o, OPTION_MAX))
             else:
                 raw = st.text_input("Your answer (a number)", key=f"question_{qid}_number",
                                     max_chars=30)
@@ -227,10 +241,16 @@ def _live_question(store, question: q.QuestionInfo, state: str, class_id: int) -
         if not reveal.button("Reveal the answers", key=f"reveal_{question.id}", type="primary"):
             return
         q.reveal(store, question.id, key=key, caller=who)  # shown at once, below
+        _live_shared.clear()
     _results(store, question)
-    st.button("Close the question", key=f"close_{question.id}", on_click=q.close,
-              args=(store, question.id), kwargs={"key": key, "caller": who},
+    st.button("Close the question", key=f"close_{question.id}", on_click=_close,
+              args=(store, question.id, key, who),
               help="It leaves the students' screens; its answers stay for the export.")
+
+
+def _close(store, question_id: int, key: str | None, who: str) -> None:
+    q.close(store, question_id, key=key, caller=who)
+    _live_shared.clear()
 
 
 def teacher_section(store, class_id: int, class_code: str) -> None:
@@ -240,13 +260,13 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
     st.subheader("Predict, then reveal")
     ready, own = st.tabs(["Ready questions", "Your own question"])
     with ready:
-        names = list(truths.READY)
-        name = st.selectbox("Question", names, key="question_ready",
-                            format_func=lambda n: truths.READY[n].title)
-        st.caption(md(truths.READY[name].spec.prompt, PROMPT_MAX) + " The app computes the true "
-                   "answer from the shipped models and shows how beside the class's answers.")
-        if st.button("Ask the class", key="question_ask_ready", type="primary"):
-            _ask(store, class_id, truths.READY[name].spec, key, who)
+        st.caption("The app computes each one's true answer from the shipped models and shows "
+                   "how, beside the class's answers.")
+        for name, question in truths.READY.items():
+            text, go = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(f"**{md(question.title)}**  \n{md(question.spec.prompt, PROMPT_MAX)}")
+            if go.button("Ask", key=f"question_ask_{name}", type="primary"):
+                _ask(store, class_id, question.spec, key, who)
     with own:
         with st.form("question_own", border=False):
             kind = st.radio("Kind", [k for k in KINDS if k != "click"], horizontal=True,
@@ -260,24 +280,27 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
                 if kind == "choice":
                     raw["options"] = [o for o in options.splitlines() if o.strip()]
                 _ask(store, class_id, raw, key, who)
-    _teacher_live(store, class_id)
-    st.download_button("Export the answers (CSV)", key="question_csv", on_click="ignore",
-                       data=lambda: q.export_csv(store, class_id, key=key, caller=who),
-                       file_name=f"answers-{class_code}.csv", mime="text/csv",
-                       icon=":material/download:")
+    _teacher_live(store, class_id, class_code)
 
 
 def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
     try:
         ask_class(store, class_id, spec, key, who)
-    except (QuestionError, ClassError) as e:
+    except ExplorerError as e:  # a bad question, the key refused, a model that cannot load
         st.error(str(e))
 
 
 @st.fragment(run_every=TEACHER_POLL_S)
-def _teacher_live(store, class_id: int) -> None:
+def _teacher_live(store, class_id: int, class_code: str) -> None:
     live = q.live(store, class_id)
     if live is None:
         st.caption("No question is open: pick one above and ask the class.")
-        return
-    _live_question(store, _question(store, live[0]), live[1], class_id)
+    else:
+        _live_question(store, _question(store, live[0]), live[1], class_id)
+    # The file is made here, with the answers as they are now: a deferred one (made on click)
+    # is dropped by this page's next timed rerun before the browser fetches it.
+    st.download_button("Export the answers (CSV)", key="question_csv", on_click="ignore",
+                       data=q.export_csv(store, class_id, key=class_parts.teacher_key(),
+                                         caller=class_parts.caller()),
+                       file_name=f"answers-{class_code}.csv", mime="text/csv",
+                       icon=":material/download:")
