@@ -21,9 +21,13 @@ st.caption("Find a lesson, press **Start**, and the lesson bar leads you step by
 entries, _ = common.list_entries()
 by_id = {e.id: e for e in entries}
 shipped = {item.slug for item in catalogue.LESSONS}
+
+search_row = st.container()  # drawn first, filled once an imported lesson has joined the list
+lesson_maker.draft_section()
+lesson_maker.import_section()
 everything = [*lesson_maker.mine(), *catalogue.LESSONS]
 
-c1, c2 = st.columns([3, 2])
+c1, c2 = search_row.columns([3, 2])
 query = c1.text_input("Search", key="lesson_q", bind="query-params", icon=":material/search:",
                       placeholder="e.g. AE vs VAE latent space", max_chars=200)
 chosen = c2.pills("Tags", lesson_steps.all_tags(everything), selection_mode="multi",
@@ -33,9 +37,6 @@ if query and not found:
     st.info("No lesson has any of those words; try fewer, or another tag.")
 elif query and not every_word:
     st.caption("No lesson has all of those words; these have the most of them.")
-
-lesson_maker.draft_section()
-lesson_maker.import_section()
 
 
 def kl_line(ids: tuple[str, ...]) -> str:
