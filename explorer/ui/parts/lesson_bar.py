@@ -23,14 +23,16 @@ from explorer.ui import pages
 
 RUNNING = "_lesson_run"  # {"lesson": Lesson, "step": int}: the lesson on the projector, if any
 # Our own constant CSS: dark text on a pale ground (projector contrast whatever the theme), tight
-# spacing so the page's first chart stays on a 1024×768 screen, the prompt a little larger.
+# spacing so the page's first chart stays on a 1024×768 screen (the page's title a little smaller
+# while the bar is there, to give back some of its height), the prompt a little larger.
 BAR_CSS = """<style>
 .st-key-lesson_bar { background: #fff8db; border: 2px solid #8a6d00; border-radius: 0.5rem;
-  padding: 0.3rem 0.7rem; gap: 0.2rem; }
-.st-key-lesson_bar p, .st-key-lesson_bar strong { color: #111 !important; margin-bottom: 0; }
-.st-key-lesson_bar [data-testid="stMarkdownContainer"] { color: #111; }
-.st-key-lesson_prompt p { font-size: 1.12rem; font-weight: 500; line-height: 1.35; }
-.st-key-lesson_bar button { padding-top: 0.1rem; padding-bottom: 0.1rem; min-height: 2rem; }
+  padding: 0.2rem 0.6rem 0.35rem; gap: 0; }
+.st-key-lesson_bar p, .st-key-lesson_bar strong { color: #111 !important; }
+.st-key-lesson_bar_row p { font-size: 0.9rem !important; }
+.st-key-lesson_prompt p { font-size: 1.12rem !important; font-weight: 500; line-height: 1.3; }
+.st-key-lesson_bar button { padding-top: 0; padding-bottom: 0; min-height: 1.9rem; }
+h1 { font-size: min(2.6rem, 44px) !important; }
 </style>"""
 
 
@@ -116,10 +118,11 @@ def bar() -> None:
                       on_click=go, args=(k - 1,))
             st.button("Next", key="lesson_next", icon=":material/arrow_forward:", type="primary",
                       disabled=k == n - 1, on_click=go, args=(k + 1,))
+            if step.question is not None:  # folded: one button, not two more lines
+                with st.popover("Question", icon=":material/quiz:", key="lesson_question"):
+                    st.markdown(question_line(step.question))
             st.button("End", key="lesson_end", type="tertiary", on_click=end,
                       help="Close the lesson bar; the page stays as it is.")
         if step.prompt:
             with st.container(key="lesson_prompt"):
                 st.markdown(usertext.md(step.prompt, MAX_PROMPT))
-        if step.question is not None:
-            st.markdown(question_line(step.question))
