@@ -219,6 +219,7 @@ def test_search_on_the_page_and_the_bar_leads_from_step_to_step(runs):
 def test_an_imported_lessons_markup_shows_as_text(runs):
     doc = document(title="<b>Evil</b> [x](http://e.test)")
     doc["steps"][0]["prompt"] = HOSTILE
+    doc["steps"][0]["label"] = "![x](http://e.test/i.png)"
     doc["steps"][0]["question"] = {"kind": "choice", "prompt": "<i>Q</i>",
                                    "options": ["<script>a</script>", "**b**"]}
     at = open_lessons()
@@ -226,6 +227,8 @@ def test_an_imported_lessons_markup_shows_as_text(runs):
                                                       "application/json")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("Imported" in s.value for s in at.success)
+    step_button = at.button(key="lesson_mine-b-evil-b-x-http-e-test_0")
+    assert step_button.label == "1. \\!\\[x\\]\\(http\\://e.test/i.png\\)"  # loads no image
     at.button(key="lesson_start_mine-b-evil-b-x-http-e-test").click().run()
     assert at.title[0].value == "Latent map"
     shown = bar_text(at)

@@ -62,11 +62,15 @@ def homework_problem() -> str | None:
     return unavailable()
 
 
-def steps_list(item: lesson_steps.Lesson) -> str:
-    """The steps as a numbered list of plain text (a file's prompts are never Markdown)."""
-    return "\n".join(f"{n}. **{usertext.md(s.label or pages.PAGES[s.page].title, 60)}** "
-                     f"({lesson_bar.minutes(s.minutes)}) — {usertext.md(s.prompt, 300)}"
-                     for n, s in enumerate(item.steps, 1))
+def steps_list(item: lesson_steps.Lesson) -> None:
+    """The steps, each a button that starts the lesson there, and its prompt as plain text (a
+    file's prompts are never Markdown)."""
+    for k, step in enumerate(item.steps):
+        label = step.label or pages.PAGES[step.page].title
+        st.button(f"{k + 1}. {usertext.md(label, 60)}", key=f"lesson_{item.slug}_{k}", type="tertiary",
+                  on_click=lesson_bar.start, args=(item, k),
+                  disabled=bool(step.model and step.model not in by_id))
+        st.caption(f"{lesson_bar.minutes(step.minutes)} · {usertext.md(step.prompt, 300)}")
 
 
 problem = homework_problem()
@@ -86,7 +90,7 @@ for n, item in enumerate(found):
                   icon=":material/play_arrow:", on_click=lesson_bar.start, args=(item,),
                   disabled=bool(item.steps[0].model and item.steps[0].model not in by_id))
         with st.expander(f"The {len(item.steps)} steps"):
-            st.markdown(steps_list(item))
+            steps_list(item)
         if item.models() and not own:
             st.download_button(
                 "Homework page (.zip)", partial(homework_zip, item.slug),
