@@ -286,3 +286,17 @@ def test_a_lesson_is_a_plain_dataclass_the_file_keeps():
                                         Question("click", "Where will a 7 decode?")),))
     back, notes = read(to_json(lesson), PAGE_NAMES)
     assert notes == [] and back.steps == lesson.steps
+
+
+def test_a_step_whose_model_is_not_here_says_so_and_shows_the_sidebars(runs):
+    doc = document()
+    doc["steps"][1]["view"] = {"model": "runs/gone-since-monday"}
+    at = open_lessons()
+    at.file_uploader(key="lesson_import").set_value(("gone.json", as_bytes(doc),
+                                                      "application/json")).run()
+    at.button(key="lesson_start_mine-my-lesson").click().run()
+    at.button(key="lesson_next").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Sample new images"
+    assert any("runs/gone-since-monday, which is not on this server" in c.value
+               for c in at.caption)

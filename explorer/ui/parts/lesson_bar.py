@@ -126,3 +126,13 @@ def bar() -> None:
         if step.prompt:
             with st.container(key="lesson_prompt"):
                 st.markdown(usertext.md(step.prompt, MAX_PROMPT))
+        if step.model and st.session_state.get("model") != step.model and missing(step.model):
+            st.caption(f"This step shows the model {usertext.md(step.model, 80)}, which is not "
+                       "on this server; the page shows the sidebar's model instead.")
+
+
+def missing(model: str) -> bool:
+    """Whether no model of this id is here (asked only when the sidebar shows another)."""
+    from explorer.runs import store
+
+    return model not in {e.id for e in store.list_models()[0]}
