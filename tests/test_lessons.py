@@ -300,3 +300,21 @@ def test_a_step_whose_model_is_not_here_says_so_and_shows_the_sidebars(runs):
     assert at.title[0].value == "Sample new images"
     assert any("runs/gone-since-monday, which is not on this server" in c.value
                for c in at.caption)
+
+
+def test_a_files_view_sets_only_url_bound_settings_even_on_the_page_already_open(runs):
+    """Steps on the page already shown (here Lessons, its search box bound to the URL) open their
+    views; a view naming a session key that no widget binds leaves it alone."""
+    doc = document(steps=[{"page": "lessons", "view": {"lesson_q": "beta", "teacher_note": "x"}},
+                          {"page": "lessons", "view": {"lesson_q": "diffusion"}}])
+    at = open_lessons()
+    at.session_state["teacher_note"] = "kept"
+    at.file_uploader(key="lesson_import").set_value(("same.json", as_bytes(doc),
+                                                      "application/json")).run()
+    at.button(key="lesson_start_mine-my-lesson").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.text_input(key="lesson_q").value == "beta"
+    at.button(key="lesson_next").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.text_input(key="lesson_q").value == "diffusion"
+    assert at.session_state["teacher_note"] == "kept"

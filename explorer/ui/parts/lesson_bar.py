@@ -50,26 +50,27 @@ def running() -> tuple[Lesson, int] | None:
     return (lesson, k) if 0 <= k < len(lesson.steps) else None
 
 
-def _unbind(keys: tuple[str, ...]) -> None:
-    """Let the URL set these widgets again. A widget bound to the URL on the page now shown owns
-    its query parameter, and Streamlit refuses a switch that sets it (Next from one step to the
-    next on the same page); its value was just forgotten, so its binding goes too and the widget
-    binds again, seeded from the step's query, when the page draws it. (Streamlit has no public
-    call for this in 1.67.)"""
+def _release(keys) -> None:
+    """Forget these widgets' values and let the URL set them again. A widget bound to the URL on
+    the page now shown owns its query parameter, and Streamlit refuses a switch that sets it (Next
+    from one step to the next on the same page); so its value and its binding go, and the widget
+    binds again, seeded from the step's query, when the page draws it. Of the step's own keys,
+    only those bound to a widget are touched: a file's view names nothing else of the session.
+    (Streamlit has no public call for unbinding in 1.67.)"""
     from streamlit.runtime.state.session_state_proxy import get_session_state
 
     with get_session_state().query_params() as qp:
         for key in keys:
             if (binding := qp.get_binding_for_param(key)) is not None:
+                st.session_state.pop(key, None)
                 qp.unbind_widget(binding.widget_id)
 
 
 def open_step(step: Step) -> None:
     """on_click: forget the page's old view settings, then open the step's page and view."""
-    keys = lesson_steps.keys_to_reset(step)
-    for key in keys:
+    for key in lesson_steps.keys_to_reset(step):
         st.session_state.pop(key, None)
-    _unbind(keys)
+    _release((*lesson_steps.keys_to_reset(step), *(k for k in step.view if k != "model")))
     pages.open_page(step.page, lesson_steps.query_params(step), model=step.model)
 
 
