@@ -29,6 +29,8 @@ BAR_CSS = """<style>
 .st-key-lesson_bar { background: #fff8db; border: 2px solid #8a6d00; border-radius: 0.5rem;
   padding: 0.2rem 0.6rem 0.35rem; gap: 0; }
 .st-key-lesson_bar p, .st-key-lesson_bar strong { color: #111 !important; }
+.st-key-lesson_bar_row { flex-wrap: nowrap !important; }
+.st-key-lesson_bar_row > div:first-child { min-width: 0; flex: 1 1 auto; }
 .st-key-lesson_bar_row p { font-size: 0.9rem !important; }
 .st-key-lesson_prompt p { font-size: 1.12rem !important; font-weight: 500; line-height: 1.3; }
 .st-key-lesson_bar button { padding-top: 0; padding-bottom: 0; min-height: 1.9rem; }
@@ -112,9 +114,9 @@ def bar() -> None:
     st.html(BAR_CSS)
     with st.container(key="lesson_bar", gap="small"):
         with st.container(horizontal=True, vertical_alignment="center", gap="small",
-                          key="lesson_bar_row"):
-            st.markdown(f":material/school: **{usertext.md(lesson.title, MAX_TITLE)}** · "
-                        f"step {k + 1} of {n} · {minutes(step.minutes)}", width="stretch")
+                          key="lesson_bar_row", wrap=False):
+            st.markdown(f":material/school: **step {k + 1} of {n}** · {minutes(step.minutes)} · "
+                        f"{usertext.md(lesson.title, MAX_TITLE)}", width="stretch")
             st.button("Back", key="lesson_back", icon=":material/arrow_back:", disabled=k == 0,
                       on_click=go, args=(k - 1,))
             st.button("Next", key="lesson_next", icon=":material/arrow_forward:", type="primary",
