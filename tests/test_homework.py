@@ -75,7 +75,7 @@ def student_lesson(runs, digits_vae, monkeypatch):
         slug="class-own", title="</script><script>window.pwned = 1</script>",
         text="<img src=x onerror=alert(1)> *codes*",
         steps=(lessons.Step(lessons.MAP, {"model": "runs/alice-smith-vae"},
-                            label="The class's run", prompt="<b>Alice Smith</b>'s map"),))
+                            label="The class's run", prompt="<b>Your</b> map</script>"),))
     monkeypatch.setattr(lessons, "LESSONS", (*lessons.LESSONS, lesson))
     return model, runs
 
@@ -99,6 +99,7 @@ def test_markup_in_the_lesson_stays_data_inside_index_html(student_lesson):
     document = page_data(files)  # the element ends where it should, and parses back unchanged
     assert document["lesson"]["title"] == "</script><script>window.pwned = 1</script>"
     assert document["lesson"]["text"].startswith("<img src=x onerror=alert(1)>")
+    assert document["lesson"]["steps"][0]["prompt"] == "<b>Your</b> map</script>"
     assert "<" not in json_for_html({"a": "</script>\u2028"})
 
 

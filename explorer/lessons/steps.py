@@ -106,9 +106,9 @@ def query_params(step: Step) -> dict[str, str]:
 
 def keys_to_reset(step: Step) -> tuple[str, ...]:
     """The target page's view settings, cleared before it opens; the step's own query then sets
-    the ones it names (a value equal to the default is dropped from a URL, so it must be reset)."""
-    own = tuple(k for k in step.view if k != "model" and k not in VIEW_KEYS.get(step.page, ()))
-    return VIEW_KEYS.get(step.page, ()) + own
+    the ones it names (a value equal to the default is dropped from a URL, so it must be reset).
+    Only these: a step from a file must not clear anything else of the session's by naming it."""
+    return VIEW_KEYS.get(step.page, ())
 
 
 # -- finding a lesson ------------------------------------------------------------------------

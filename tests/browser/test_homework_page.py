@@ -66,6 +66,11 @@ def test_map_slider_and_samples_decode_in_the_browser_as_python_does(offline, bu
     page = offline
     open_page(page, bundle)
     ae, _ = load_model("pretrained/mnist-ae-mlp-z2")  # the lesson's first model
+    from explorer.lessons.catalogue import lesson
+
+    first = lesson("no-holes").steps[0]
+    expect(page.locator("#steps li").first).to_contain_text(f"{first.label} {first.prompt}")
+    page.locator("#map").scroll_into_view_if_needed()  # below the steps and their prompts
     box = page.locator("#map").bounding_box()
 
     before = page.get_attribute("#decoded", "data-z")

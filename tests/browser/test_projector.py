@@ -157,7 +157,8 @@ def test_the_heat_maps_zero_is_the_scales_dark_end(app: Page, server):
 def test_the_beta_lesson_opens_train_with_digits_and_beta_20(app: Page, server):
     """Defect 8: it opened Train with the defaults (MNIST, β = 1)."""
     open_page(app, server, "lessons")
-    app.get_by_role("button", name="Train a VAE with β = 20").click()
+    app.locator(".st-key-lesson_card_posterior-collapse").get_by_text("The 3 steps").click()
+    app.get_by_role("button", name="3. Train a VAE with β = 20").click()
     wait_idle(app, expect_run=True)
     form = app.locator(TRAIN_FORM)
     expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")

@@ -21,9 +21,13 @@ st.caption("Find a lesson, press **Start**, and the lesson bar leads you step by
 entries, _ = common.list_entries()
 by_id = {e.id: e for e in entries}
 shipped = {item.slug for item in catalogue.LESSONS}
+
+search_row = st.container()  # drawn first, filled once an imported lesson has joined the list
+lesson_maker.draft_section()
+lesson_maker.import_section()
 everything = [*lesson_maker.mine(), *catalogue.LESSONS]
 
-c1, c2 = st.columns([3, 2])
+c1, c2 = search_row.columns([3, 2])
 query = c1.text_input("Search", key="lesson_q", bind="query-params", icon=":material/search:",
                       placeholder="e.g. AE vs VAE latent space", max_chars=200)
 chosen = c2.pills("Tags", lesson_steps.all_tags(everything), selection_mode="multi",
@@ -33,9 +37,6 @@ if query and not found:
     st.info("No lesson has any of those words; try fewer, or another tag.")
 elif query and not every_word:
     st.caption("No lesson has all of those words; these have the most of them.")
-
-lesson_maker.draft_section()
-lesson_maker.import_section()
 
 
 def kl_line(ids: tuple[str, ...]) -> str:
@@ -61,11 +62,15 @@ def homework_problem() -> str | None:
     return unavailable()
 
 
-def steps_list(item: lesson_steps.Lesson) -> str:
-    """The steps as a numbered list of plain text (a file's prompts are never Markdown)."""
-    return "\n".join(f"{n}. **{usertext.md(s.label or pages.PAGES[s.page].title, 60)}** "
-                     f"({lesson_bar.minutes(s.minutes)}) — {usertext.md(s.prompt, 300)}"
-                     for n, s in enumerate(item.steps, 1))
+def steps_list(item: lesson_steps.Lesson) -> None:
+    """The steps, each a button that starts the lesson there, and its prompt as plain text (a
+    file's prompts are never Markdown)."""
+    for k, step in enumerate(item.steps):
+        label = step.label or pages.PAGES[step.page].title
+        st.button(f"{k + 1}. {usertext.md(label, 60)}", key=f"lesson_{item.slug}_{k}", type="tertiary",
+                  on_click=lesson_bar.start, args=(item, k),
+                  disabled=bool(step.model and step.model not in by_id))
+        st.caption(f"{lesson_bar.minutes(step.minutes)} · {usertext.md(step.prompt, 300)}")
 
 
 problem = homework_problem()
@@ -85,7 +90,7 @@ for n, item in enumerate(found):
                   icon=":material/play_arrow:", on_click=lesson_bar.start, args=(item,),
                   disabled=bool(item.steps[0].model and item.steps[0].model not in by_id))
         with st.expander(f"The {len(item.steps)} steps"):
-            st.markdown(steps_list(item))
+            steps_list(item)
         if item.models() and not own:
             st.download_button(
                 "Homework page (.zip)", partial(homework_zip, item.slug),

@@ -23,14 +23,18 @@ from explorer.ui import pages
 
 RUNNING = "_lesson_run"  # {"lesson": Lesson, "step": int}: the lesson on the projector, if any
 # Our own constant CSS: dark text on a pale ground (projector contrast whatever the theme), tight
-# spacing so the page's first chart stays on a 1024×768 screen, the prompt a little larger.
+# spacing so the page's first chart stays on a 1024×768 screen (the page's title a little smaller
+# while the bar is there, to give back some of its height), the prompt a little larger.
 BAR_CSS = """<style>
 .st-key-lesson_bar { background: #fff8db; border: 2px solid #8a6d00; border-radius: 0.5rem;
-  padding: 0.3rem 0.7rem; gap: 0.2rem; }
-.st-key-lesson_bar p, .st-key-lesson_bar strong { color: #111 !important; margin-bottom: 0; }
-.st-key-lesson_bar [data-testid="stMarkdownContainer"] { color: #111; }
-.st-key-lesson_prompt p { font-size: 1.12rem; font-weight: 500; line-height: 1.35; }
-.st-key-lesson_bar button { padding-top: 0.1rem; padding-bottom: 0.1rem; min-height: 2rem; }
+  padding: 0.2rem 0.6rem 0.35rem; gap: 0; }
+.st-key-lesson_bar p, .st-key-lesson_bar strong { color: #111 !important; }
+.st-key-lesson_bar_row { flex-wrap: nowrap !important; }
+.st-key-lesson_bar_row > div:first-child { min-width: 0; flex: 1 1 auto; }
+.st-key-lesson_bar_row p { font-size: 0.9rem !important; }
+.st-key-lesson_prompt p { font-size: 1.12rem !important; font-weight: 500; line-height: 1.3; }
+.st-key-lesson_bar button { padding-top: 0; padding-bottom: 0; min-height: 1.9rem; }
+h1 { font-size: min(2.6rem, 44px) !important; }
 </style>"""
 
 
@@ -48,26 +52,27 @@ def running() -> tuple[Lesson, int] | None:
     return (lesson, k) if 0 <= k < len(lesson.steps) else None
 
 
-def _unbind(keys: tuple[str, ...]) -> None:
-    """Let the URL set these widgets again. A widget bound to the URL on the page now shown owns
-    its query parameter, and Streamlit refuses a switch that sets it (Next from one step to the
-    next on the same page); its value was just forgotten, so its binding goes too and the widget
-    binds again, seeded from the step's query, when the page draws it. (Streamlit has no public
-    call for this in 1.67.)"""
+def _release(keys) -> None:
+    """Forget these widgets' values and let the URL set them again. A widget bound to the URL on
+    the page now shown owns its query parameter, and Streamlit refuses a switch that sets it (Next
+    from one step to the next on the same page); so its value and its binding go, and the widget
+    binds again, seeded from the step's query, when the page draws it. Of the step's own keys,
+    only those bound to a widget are touched: a file's view names nothing else of the session.
+    (Streamlit has no public call for unbinding in 1.67.)"""
     from streamlit.runtime.state.session_state_proxy import get_session_state
 
     with get_session_state().query_params() as qp:
         for key in keys:
             if (binding := qp.get_binding_for_param(key)) is not None:
+                st.session_state.pop(key, None)
                 qp.unbind_widget(binding.widget_id)
 
 
 def open_step(step: Step) -> None:
     """on_click: forget the page's old view settings, then open the step's page and view."""
-    keys = lesson_steps.keys_to_reset(step)
-    for key in keys:
+    for key in lesson_steps.keys_to_reset(step):
         st.session_state.pop(key, None)
-    _unbind(keys)
+    _release((*lesson_steps.keys_to_reset(step), *(k for k in step.view if k != "model")))
     pages.open_page(step.page, lesson_steps.query_params(step), model=step.model)
 
 
@@ -109,17 +114,28 @@ def bar() -> None:
     st.html(BAR_CSS)
     with st.container(key="lesson_bar", gap="small"):
         with st.container(horizontal=True, vertical_alignment="center", gap="small",
-                          key="lesson_bar_row"):
-            st.markdown(f":material/school: **{usertext.md(lesson.title, MAX_TITLE)}** · "
-                        f"step {k + 1} of {n} · {minutes(step.minutes)}", width="stretch")
+                          key="lesson_bar_row", wrap=False):
+            st.markdown(f":material/school: **step {k + 1} of {n}** · {minutes(step.minutes)} · "
+                        f"{usertext.md(lesson.title, MAX_TITLE)}", width="stretch")
             st.button("Back", key="lesson_back", icon=":material/arrow_back:", disabled=k == 0,
                       on_click=go, args=(k - 1,))
             st.button("Next", key="lesson_next", icon=":material/arrow_forward:", type="primary",
                       disabled=k == n - 1, on_click=go, args=(k + 1,))
+            if step.question is not None:  # folded: one button, not two more lines
+                with st.popover("Question", icon=":material/quiz:", key="lesson_question"):
+                    st.markdown(question_line(step.question))
             st.button("End", key="lesson_end", type="tertiary", on_click=end,
                       help="Close the lesson bar; the page stays as it is.")
         if step.prompt:
             with st.container(key="lesson_prompt"):
                 st.markdown(usertext.md(step.prompt, MAX_PROMPT))
-        if step.question is not None:
-            st.markdown(question_line(step.question))
+        if step.model and st.session_state.get("model") != step.model and missing(step.model):
+            st.caption(f"This step shows the model {usertext.md(step.model, 80)}, which is not "
+                       "on this server; the page shows the sidebar's model instead.")
+
+
+def missing(model: str) -> bool:
+    """Whether no model of this id is here (asked only when the sidebar shows another)."""
+    from explorer.runs import store
+
+    return model not in {e.id for e in store.list_models()[0]}
