@@ -8,7 +8,7 @@ from functools import partial
 import streamlit as st
 
 from explorer import usertext
-from explorer.lessons import catalogue
+from explorer.lessons import catalogue, glossary
 from explorer.lessons import steps as lesson_steps
 from explorer.ui import pages
 from explorer.ui.parts import common, lesson_bar, lesson_maker
@@ -29,6 +29,7 @@ everything = [*lesson_maker.mine(), *catalogue.LESSONS]
 
 c1, c2 = search_row.columns([3, 2])
 query = c1.text_input("Search", key="lesson_q", bind="query-params", icon=":material/search:",
+                      help=glossary.help("Search"),
                       placeholder="e.g. AE vs VAE latent space", max_chars=200)
 chosen = c2.pills("Tags", lesson_steps.all_tags(everything), selection_mode="multi",
                   key="lesson_tags")

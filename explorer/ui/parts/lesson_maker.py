@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import usertext
-from explorer.lessons import lesson_file
+from explorer.lessons import glossary, lesson_file
 from explorer.lessons.steps import SIDEBAR_ONLY, Lesson, Step
 from explorer.ui import pages
 from explorer.ui.parts import lesson_bar
@@ -55,10 +55,11 @@ def recorder(page: str | None) -> None:
                        "as a step.")
         else:
             st.text_area("What the class looks at here", key="draft_prompt", height=80,
+                         help=glossary.help("What the class looks at here"),
                          max_chars=lesson_file.MAX_PROMPT,
                          placeholder="e.g. Which digits sit between the clusters?")
             st.number_input("Minutes", 0.5, float(lesson_file.MAX_MINUTES), 3.0, 0.5,
-                            key="draft_minutes")
+                            key="draft_minutes", help=glossary.help("Minutes"))
             st.button("Add this view as a step", key="draft_add", icon=":material/add:",
                       on_click=add_step, args=(page,),
                       disabled=len(steps) >= lesson_file.MAX_STEPS)
