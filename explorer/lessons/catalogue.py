@@ -255,11 +255,11 @@ LESSONS: tuple[Lesson, ...] = (
             Step(DIFFUSION, {"model": AE_Z16}, label="16-D: the AE with a learned prior",
                  minutes=4,
                  prompt="The same in 16 dimensions: the grid of samples beside the base's own. "
-                        "With the learned prior the 16-D AE scores a Fréchet distance of 27, "
-                        "against 77 from a Gaussian fitted to its codes (lower is better)."),
+                        "With the learned prior the 16-D AE scores a Fréchet distance of 28, "
+                        "against 79 from a Gaussian fitted to its codes (lower is better)."),
             Step(DIFFUSION, {"model": VAE_Z16}, label="16-D: the VAE with a learned prior",
                  minutes=3,
-                 prompt="The 16-D VAE: its own N(0, I) prior scores 142, the learned prior 27 — "
+                 prompt="The 16-D VAE: its own N(0, I) prior scores 142, the learned prior 25 — "
                         "the step Stable Diffusion takes, in an autoencoder's latent space."),
             Step(GENERATORS, {}, label="Every generator, scored the same way", minutes=3,
                  prompt="Compare generators: every shipped generator's samples, each scored by "

@@ -124,6 +124,7 @@ NOT_VIEW = frozenset({"present", "code"})  # known to the app, never part of a v
 STREAMLIT_OWN = frozenset({"embed", "embed_options"})  # Streamlit's own parameters, left alone
 # Keys the pages keep in the URL beyond the lessons' view keys (explorer.lessons.catalogue).
 EXTRA_KEYS: dict[str, tuple[str, ...]] = {
+    "lessons": ("lesson_q",),
     "map": (SELECTION, "plane_at"),
     "interpolate": ("style_image", "sample_class"),
     "sample": ("sample_class",),
