@@ -32,6 +32,18 @@ def test_a_link_keeps_only_its_own_page_s_settings_and_no_pasted_blob():
     assert url_values.link_params("map", query) == {"model": "m"}
 
 
+
+def test_a_selection_of_a_few_keeps_its_order_and_a_large_one_fits_a_qr_code():
+    assert url_values.selection_text([103, 3]) == "103,3"
+    assert url_values.parse_selection("103,3", 1000) == ([103, 3], 0)
+    lasso = list(range(0, 1000, 3)) + [998]  # 335 images
+    text = url_values.selection_text(lasso[::-1])
+    assert len(text) <= 170
+    assert url_values.parse_selection(text, 1000) == (sorted(lasso), 0)
+    assert url_values.parse_selection(text, 500) == ([i for i in lasso if i < 500],
+                                                     sum(i >= 500 for i in lasso))
+    assert url_values.parse_selection("~not base64!", 1000) == ([], 1)
+
 # -- opened in the app (AppTest: no browser, no server) ----------------------------------------
 ROOT = Path(__file__).resolve().parent.parent
 Z2 = "pretrained/mnist-vae-mlp-z2"
