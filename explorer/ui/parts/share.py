@@ -2,8 +2,8 @@
 :func:`explorer.ui.parts.url_values.view_of_session`) to copy, and as a QR code for a room to
 scan. In the sidebar; in presenter mode, where the sidebar starts folded, at the top of the page.
 
-The link is read once the page has run (a page writes some of its view into the URL as it
-draws: the map's selection, the plane's point), so it is the view on screen, not the one before.
+The link is read before the page runs and again once it has (a page writes some of its view
+into the URL as it draws: the map's selection, the plane's point), so it is the view on screen.
 """
 
 from __future__ import annotations
@@ -31,15 +31,20 @@ def qr_png(link: str) -> bytes | None:
 
 
 def place():
-    """Make the place of the "Share this view" control; returns the function that fills it
-    (call it once the page has run, also when the page stopped early)."""
+    """Draw the "Share this view" control with the view as it stands; returns the function that
+    draws it again, in the same place, once the page has run (when the page changed its view
+    as it drew; a page that stops early keeps the first)."""
     where = st.container(horizontal=True, horizontal_alignment="right") if pages.presenting() \
         else st.sidebar
     slot = where.empty()
+    drawn: list[str] = []
 
     def fill() -> None:
         page, params = url_values.view_of_session()
         link = url_values.link_of(page, params)
+        if drawn and drawn[-1] == link:
+            return
+        drawn.append(link)
         with slot.container(), st.popover("Share this view", icon=":material/share:"):
             st.caption("This view's link (page, model and settings; never who you are). "
                        "Copy it with the button at its right:")
@@ -50,4 +55,5 @@ def place():
             else:
                 st.image(png, width=QR_PX, caption="Scan to open this view")
 
+    fill()
     return fill
