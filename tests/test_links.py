@@ -176,3 +176,11 @@ def test_a_teacher_s_or_a_student_s_link_never_holds_who_they_are(runs):
     assert parse_qs(urlsplit(link).query) == {"model": [Z2], "temperature": ["1.5"]}
     for secret in ("s3cret", "teacher-key", "K7Q2PX", "alice", "present"):
         assert secret not in link
+
+
+def test_two_maps_ring_a_link_s_selection_and_keep_it_in_the_link(runs):
+    at = opened({"model": Z2, "map_view": "Two models", "map_other": "pretrained/mnist-ae-mlp-z2",
+                 "map_sel": "3,103"})
+    assert any(h.value.startswith("2 selected") for h in at.subheader), \
+        [h.value for h in at.subheader]
+    assert "map_sel=3,103" in shared_link(at)
