@@ -58,9 +58,8 @@ def main() -> None:
                    f"while {lost_jobs} training job(s) were running or queued; they were lost and "
                    "nothing of them was saved. If yours was one, press Train again.",
                    icon=":material/restart_alt:")
-    share = share_view.place()  # the view's link and QR code
+    share_view.place()  # "Share this view": the view's link and QR code
     page.run()
-    share()  # again, as the page left the view (a page that stops early keeps the first)
     warm.after_first_page()
 
 

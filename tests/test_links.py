@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.ui.parts import url_values
+from explorer.ui.parts import share, url_values
 
 SECRETS = {"present": "true", "code": "K7Q2PX", "token": "s3cret-student-token",
            "key": "teacher-key", "teacher_key": "teacher-key", "student": "alice"}
@@ -64,7 +64,11 @@ def notes(at: AppTest) -> list[str]:
 
 
 def shared_link(at: AppTest) -> str:
+    """The link "Share this view" shows once opened (opening it reruns the app)."""
+    at.session_state[share.KEY] = True
+    at.run()
     (link,) = [c.value for c in at.code if c.value.startswith("http")]
+    at.session_state[share.KEY] = False
     return link
 
 
