@@ -62,11 +62,8 @@ def main() -> None:
     from explorer.ui.parts import class_questions
 
     class_questions.panel(page.url_path)  # a class's live question, above every page
-    share = share_view.place()  # the view's link and QR code, filled once the page has run
-    try:
-        page.run()
-    finally:
-        share()
+    share_view.place()  # "Share this view": the view's link and QR code
+    page.run()
     warm.after_first_page()
 
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.ui.parts import url_values
+from explorer.ui.parts import share, url_values
 
 SECRETS = {"present": "true", "code": "K7Q2PX", "token": "s3cret-student-token",
            "key": "teacher-key", "teacher_key": "teacher-key", "student": "alice"}
@@ -32,6 +32,18 @@ def test_a_link_keeps_only_its_own_page_s_settings_and_no_pasted_blob():
     assert url_values.link_params("map", query) == {"model": "m"}
 
 
+
+def test_a_selection_of_a_few_keeps_its_order_and_a_large_one_fits_a_qr_code():
+    assert url_values.selection_text([103, 3]) == "103,3"
+    assert url_values.parse_selection("103,3", 1000) == ([103, 3], 0)
+    lasso = list(range(0, 1000, 3)) + [998]  # 335 images
+    text = url_values.selection_text(lasso[::-1])
+    assert len(text) <= 170
+    assert url_values.parse_selection(text, 1000) == (sorted(lasso), 0)
+    assert url_values.parse_selection(text, 500) == ([i for i in lasso if i < 500],
+                                                     sum(i >= 500 for i in lasso))
+    assert url_values.parse_selection("~not base64!", 1000) == ([], 1)
+
 # -- opened in the app (AppTest: no browser, no server) ----------------------------------------
 ROOT = Path(__file__).resolve().parent.parent
 Z2 = "pretrained/mnist-vae-mlp-z2"
@@ -52,7 +64,11 @@ def notes(at: AppTest) -> list[str]:
 
 
 def shared_link(at: AppTest) -> str:
+    """The link "Share this view" shows once opened (opening it reruns the app)."""
+    at.session_state[share.KEY] = True
+    at.run()
     (link,) = [c.value for c in at.code if c.value.startswith("http")]
+    at.session_state[share.KEY] = False
     return link
 
 
@@ -164,3 +180,11 @@ def test_a_teacher_s_or_a_student_s_link_never_holds_who_they_are(runs):
     assert parse_qs(urlsplit(link).query) == {"model": [Z2], "temperature": ["1.5"]}
     for secret in ("s3cret", "teacher-key", "K7Q2PX", "alice", "present"):
         assert secret not in link
+
+
+def test_two_maps_ring_a_link_s_selection_and_keep_it_in_the_link(runs):
+    at = opened({"model": Z2, "map_view": "Two models", "map_other": "pretrained/mnist-ae-mlp-z2",
+                 "map_sel": "3,103"})
+    assert any(h.value.startswith("2 selected") for h in at.subheader), \
+        [h.value for h in at.subheader]
+    assert "map_sel=3,103" in shared_link(at)

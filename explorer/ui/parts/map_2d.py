@@ -103,6 +103,7 @@ def show(cur: common.Current) -> None:
     # The selection outlives its figure (a UMAP map replacing its PCA stand-in, another
     # colouring); a new search replaces it.
     chosen, kept = mapview.choose(picked, found, figure, kept)
+    chosen = url_values.in_link_order(chosen)  # as a link shows it (a long one ascending)
     st.session_state["map_kept"] = kept
     url_values.keep_selection(kept.clicks)  # in the URL (?map_sel=3,103): a link shows it
     if not presenting:

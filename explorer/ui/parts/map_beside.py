@@ -9,7 +9,7 @@ from explorer import families
 from explorer.analysis import mapview
 from explorer.figures import map as figures_map
 from explorer.runs import store
-from explorer.ui.parts import common, export_buttons, map_parts
+from explorer.ui.parts import common, export_buttons, map_parts, url_values
 
 CHARTS = ("beside_a", "beside_b")  # the two charts' widget keys, left and right
 
@@ -21,9 +21,12 @@ def others(cur: common.Current) -> list[store.ModelEntry]:
             and families.of(e).can("encode")]
 
 
-def chosen_from_charts(dataset: str) -> list[int]:
+def chosen_from_charts(dataset: str, n: int) -> list[int]:
     """The selection both maps ring: the newest made on either chart (read before the charts are
-    drawn, so both draw it), kept until another replaces it."""
+    drawn, so both draw it), kept until another replaces it; at first, a link's (of `n` test
+    images), and in the URL, so that a copied link rings the same images."""
+    if "_beside_chosen" not in st.session_state:
+        st.session_state["_beside_chosen"] = (dataset, url_values.selection(n))
     seen = st.session_state.get("_beside_seen", {})
     kept_dataset, chosen = st.session_state.get("_beside_chosen", (dataset, []))
     selections = {}
@@ -32,7 +35,9 @@ def chosen_from_charts(dataset: str) -> list[int]:
         selections[key] = mapview.selected_indices(state.get("selection") if state else None)
     chosen = mapview.newest_selection(selections, seen, chosen if kept_dataset == dataset else [])
     st.session_state["_beside_seen"] = selections
+    chosen = url_values.in_link_order(chosen)
     st.session_state["_beside_chosen"] = (dataset, chosen)
+    url_values.keep_selection(chosen)
     return chosen
 
 
@@ -50,7 +55,7 @@ def show(cur: common.Current) -> None:
     codes = [cur.codes(), map_parts.codes_of(other)]
     labels, names = cur.labels, cur.names
     params = map_parts.projection_controls(max(c.shape[1] for c in codes))
-    chosen = [i for i in chosen_from_charts(cur.entry.dataset) if i < len(labels)]
+    chosen = [i for i in chosen_from_charts(cur.entry.dataset, len(labels)) if i < len(labels)]
 
     pending = []
     for column, source, model_codes, key in zip(st.columns(2), (cur, other), codes, CHARTS,

@@ -2,8 +2,7 @@
 :func:`explorer.ui.parts.url_values.view_of_session`) to copy, and as a QR code for a room to
 scan. In the sidebar; in presenter mode, where the sidebar starts folded, at the top of the page.
 
-The link is read once the page has run (a page writes some of its view into the URL as it
-draws: the map's selection, the plane's point), so it is the view on screen, not the one before.
+The link and the QR code are made only while the control is open (see :func:`place`).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import streamlit as st
 from explorer.ui import pages
 from explorer.ui.parts import url_values
 
+KEY = "share_view"  # the popover's key: True while it is open
 QR_PX = 300  # the code's width: big enough to scan from the back of a room
 
 
@@ -30,24 +30,26 @@ def qr_png(link: str) -> bytes | None:
     return png.getvalue()
 
 
-def place():
-    """Make the place of the "Share this view" control; returns the function that fills it
-    (call it once the page has run, also when the page stopped early)."""
+def place() -> None:
+    """The "Share this view" control. Its link and QR code are made only while it is open:
+    opening it reruns the app, whose URL then holds everything the page wrote into it as it
+    drew (the map's selection, the plane's point), so the link is the view on screen; and a
+    page's every other run sends nothing for it."""
     where = st.container(horizontal=True, horizontal_alignment="right") if pages.presenting() \
         else st.sidebar
-    slot = where.empty()
-
-    def fill() -> None:
-        page, params = url_values.view_of_session()
-        link = url_values.link_of(page, params)
-        with slot.container(), st.popover("Share this view", icon=":material/share:"):
-            st.caption("This view's link (page, model and settings; never who you are). "
-                       "Copy it with the button at its right:")
-            st.code(link, language=None, wrap_lines=True)
-            png = qr_png(link)
-            if png is None:
-                st.caption("This link is too long for a QR code: send it instead.")
-            else:
-                st.image(png, width=QR_PX, caption="Scan to open this view")
-
-    return fill
+    with where:
+        popover = st.popover("Share this view", icon=":material/share:", key=KEY,
+                             on_change="rerun")
+    if not popover.open:
+        return
+    page, params = url_values.view_of_session()
+    link = url_values.link_of(page, params)
+    with popover:
+        st.caption("This view's link (page, model and settings; never who you are). "
+                   "Copy it with the button at its right:")
+        st.code(link, language=None, wrap_lines=True)
+        png = qr_png(link)
+        if png is None:
+            st.caption("This link is too long for a QR code: send it instead.")
+        else:
+            st.image(png, width=QR_PX, caption="Scan to open this view")

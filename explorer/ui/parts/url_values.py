@@ -11,9 +11,12 @@ is dropped from the URL, so its widget starts from its default; ranges that depe
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import math
 
+import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -118,8 +121,9 @@ def check_query_params() -> list[str]:
 MODEL = "model"
 PAGE = "_view_page"  # session key: the page this run shows, by its name in the page table
 SELECTION = "map_sel"  # the map's chosen test images, "3,103"
-MAX_VALUE_CHARS = 1000  # no widget's value is longer; a longer one is a pasted blob, dropped
-MAX_SELECTION = 200  # test images a link's selection names (its value stays under 1,000 chars)
+MAX_VALUE_CHARS = 2000  # no value is longer (10,000 selected images: 1,668); a longer one is
+# a pasted blob, dropped
+LISTED = 40  # a selection up to this long is written as its indices; a longer one as bits
 NOT_VIEW = frozenset({"present", "code"})  # known to the app, never part of a view's link
 STREAMLIT_OWN = frozenset({"embed", "embed_options"})  # Streamlit's own parameters, left alone
 # Keys the pages keep in the URL beyond the lessons' view keys (explorer.lessons.catalogue).
@@ -192,11 +196,31 @@ def link_of(page: str, params: dict[str, str | list[str]], base_url: str | None 
     return f"{url.scheme}://{url.netloc}{folder}/{path}" + (f"?{query}" if query else "")
 
 
+def selection_text(chosen) -> str:
+    """The map's selection as a link writes it: up to LISTED indices as they are, in their order
+    ("3,103"); more (a box or lasso, hundreds of points) as "~" and a bitmask of the test images
+    in URL-safe base64, in ascending order, so that a link stays short enough for a QR code
+    (1,000 test images: 168 characters). Pure."""
+    chosen = [int(i) for i in chosen]
+    if len(chosen) <= LISTED:
+        return ",".join(map(str, chosen))
+    bits = np.zeros(max(chosen) + 1, dtype=bool)
+    bits[chosen] = True
+    return "~" + base64.urlsafe_b64encode(np.packbits(bits).tobytes()).decode().rstrip("=")
+
+
 def parse_selection(raw: str | None, n: int) -> tuple[list[int], int]:
-    """A link's selection ("3,103") as test-image indices below `n`, in order, without repeats,
-    at most MAX_SELECTION; and how many of its parts were not such an index. Pure."""
+    """A link's selection (see :func:`selection_text`) as test-image indices below `n`, without
+    repeats; and how many of its parts were not such an index. Pure."""
     if not raw:
         return [], 0
+    if raw.startswith("~"):
+        try:
+            data = base64.urlsafe_b64decode(raw[1:] + "=" * (-len(raw[1:]) % 4))
+        except (ValueError, binascii.Error):
+            return [], 1
+        found = np.flatnonzero(np.unpackbits(np.frombuffer(data, dtype=np.uint8)))
+        return found[found < n].tolist(), int((found >= n).sum())
     chosen: dict[int, None] = {}
     bad = 0
     for part in raw.split(","):
@@ -205,11 +229,16 @@ def parse_selection(raw: str | None, n: int) -> tuple[list[int], int]:
         except ValueError:
             bad += 1
             continue
-        if 0 <= i < n and len(chosen) < MAX_SELECTION:
+        if 0 <= i < n:
             chosen.setdefault(i, None)
         else:
             bad += 1
     return list(chosen), bad
+
+
+def in_link_order(chosen: list[int]) -> list[int]:
+    """A selection in the order its link gives it back: a long one ascending."""
+    return chosen if len(chosen) <= LISTED else sorted(chosen)
 
 
 def selection(n: int) -> list[int]:
@@ -224,7 +253,7 @@ def selection(n: int) -> list[int]:
 
 def keep_selection(chosen) -> None:
     """Keep the map's clicked selection in the URL, so that a copied link shows it."""
-    text = ",".join(str(int(i)) for i in list(chosen)[:MAX_SELECTION])
+    text = selection_text(chosen)
     if text and st.query_params.get(SELECTION) != text:
         st.query_params[SELECTION] = text
     elif not text and SELECTION in st.query_params:
