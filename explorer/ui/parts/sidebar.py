@@ -28,9 +28,9 @@ def sidebar() -> store.ModelEntry | None:
             import_model()
             return None
         by_id = {e.id: e for e in entries}
-        shown = _group_picker(entries, by_id)
         default = store.default_entry(entries)
-        url_values.keep_model_in_link(by_id, default.id)
+        url_values.keep_model_in_link(by_id, default.id)  # before the groups read the link
+        shown = _group_picker(entries, by_id)
         # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
         # its displayed text in the URL, so ids keep links short, readable and stable (and
         # free of students' names: the owner and a partial run's mark are said beside it). No
