@@ -21,6 +21,7 @@ from explorer.classroom.question_spec import (
     KINDS,
     OPTION_MAX,
     PROMPT_MAX,
+    QuestionError,
     QuestionSpec,
     parse_question,
 )
@@ -304,3 +305,22 @@ def _teacher_live(store, class_id: int, class_code: str) -> None:
                                          caller=class_parts.caller()),
                        file_name=f"answers-{class_code}.csv", mime="text/csv",
                        icon=":material/download:")
+
+
+def ask_from_lesson(question: dict, key: str) -> None:
+    """A lesson step's question: an "Ask the class" button for the teacher of the class this
+    session has open (nothing for anyone else); the backend refuses anyone without the key."""
+    store = class_parts._quiet_store()
+    if store is None:
+        return
+    try:
+        klass = class_parts.chosen_class(store)
+        if klass is None or not class_parts.is_teacher(store):
+            st.caption("With a class open on the Teacher page, you can ask it this question.")
+            return
+        if st.button("Ask the class", key=key, icon=":material/campaign:", type="primary"):
+            ask_class(store, klass.id, question, class_parts.teacher_key(), class_parts.caller())
+            st.success("Asked: the students see it now; reveal their answers from the box "
+                       "above the page.")
+    except (QuestionError, ClassError) as e:
+        st.warning(str(e))

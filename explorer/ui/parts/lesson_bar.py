@@ -124,6 +124,9 @@ def bar() -> None:
             if step.question is not None:  # folded: one button, not two more lines
                 with st.popover("Question", icon=":material/quiz:", key="lesson_question"):
                     st.markdown(question_line(step.question))
+                    from explorer.ui.parts import class_questions  # the class's store, lazily
+
+                    class_questions.ask_from_lesson(step.question.as_dict(), f"lesson_ask_{k}")
             st.button("End", key="lesson_end", type="tertiary", on_click=end,
                       help="Close the lesson bar; the page stays as it is.")
         if step.prompt:
