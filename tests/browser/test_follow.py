@@ -6,11 +6,15 @@ them where they are; "Back to the teacher" brings the teacher's view back."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.app_server import running_app
 from harness.page import RUN_TIMEOUT_MS, go_to, open_page, wait_idle
@@ -45,16 +49,30 @@ def view(page: Page) -> tuple[str, dict]:
     return url.path, params
 
 
+SAME_VIEW_JS = """([path, params]) => {
+    const url = new URL(window.location.href);
+    const have = {};
+    for (const [k, v] of url.searchParams) if (k !== 'present') (have[k] ||= []).push(v);
+    const sorted = o => JSON.stringify(Object.keys(o).sort().map(k => [k, o[k]]));
+    return url.pathname === path && sorted(have) === sorted(params);
+}"""
+
+
 def expect_same_view(student: Page, teacher: Page, timeout: float = FOLLOW_MS) -> None:
+    """The student's address holds the teacher's view within `timeout` ms (the failure says how
+    long it took, if it came at all within 30 s)."""
     want = view(teacher)
-    student.wait_for_function(
-        """([path, params]) => {
-            const url = new URL(window.location.href);
-            const have = {};
-            for (const [k, v] of url.searchParams) if (k !== 'present') (have[k] ||= []).push(v);
-            const sorted = o => JSON.stringify(Object.keys(o).sort().map(k => [k, o[k]]));
-            return url.pathname === path && sorted(have) === sorted(params);
-        }""", arg=list(want), timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        student.wait_for_function(SAME_VIEW_JS, arg=list(want), timeout=timeout)
+    except PlaywrightTimeout:
+        with contextlib.suppress(PlaywrightTimeout):
+            student.wait_for_function(SAME_VIEW_JS, arg=list(want), timeout=30_000)
+        took = time.monotonic() - t0
+        pytest.fail(f"the student's view {view(student)} did not match the teacher's {want} "
+                    f"within {timeout / 1000:g} s (after {took:.1f} s: "
+                    f"{'matched' if view(student) == want else 'still not'}; "
+                    f"load average {os.getloadavg()[0]:.0f})")
 
 
 def slider_value(page: Page, label: str):
@@ -90,10 +108,11 @@ def test_a_student_follows_the_teacher_steps_away_and_comes_back(browser, class_
     expect(student.get_by_text("Following the teacher")).to_be_visible()
     wait_idle(student)
     # 2. A selection.
-    teacher.get_by_role("button", name="by class").click()
+    teacher.get_by_role("radio", name="by class").click()
     wait_idle(teacher, expect_run=True)
     expect(teacher).to_have_url(re.compile(r"compare_how=by\+class"))
     expect_same_view(student, teacher)
+    expect(student.get_by_role("radio", name="by class")).to_have_attribute("aria-checked", "true")
     expect(student.get_by_role("combobox", name="Class")).to_be_visible()
     # 3. A slider.
     teacher_slider = slider_value(teacher, "How many")
