@@ -57,6 +57,7 @@ def main() -> None:
                    "nothing of them was saved. If yours was one, press Train again.",
                    icon=":material/restart_alt:")
     page.run()
+    class_follow.after_page()
     warm.after_first_page()
 
 

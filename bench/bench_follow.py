@@ -167,6 +167,7 @@ async def scenario(url: str, pid: int, args) -> dict:
             visitors.append(page)
         for page in visitors:
             await drawn(page, "Sample", timeout)
+        await asyncio.sleep(args.settle_s)
         out["idle_cpu_reference"] = await idle_cpu(pid, args.idle_s)
         for page in visitors:
             await page.context.close()
@@ -184,18 +185,24 @@ async def scenario(url: str, pid: int, args) -> dict:
             t0 = time.time()
             await teacher_change(teacher, step)
             want = view_of(await settled(teacher, before, timeout))
-            await asyncio.sleep(args.gap_s)  # the followers' reruns end within it, or count late
-            records = await asyncio.gather(*(p.evaluate("window.__follow") for p in pages))
-            for record in records:
-                url_lag, lag = lags(record, t0, want, url)
+            # Until every follower has drawn it, or --wait-s passed (then it counts as missed).
+            deadline = time.monotonic() + args.wait_s
+            while True:
+                records = await asyncio.gather(*(p.evaluate("window.__follow") for p in pages))
+                found = [lags(record, t0, want, url) for record in records]
+                if all(lag is not None for _, lag in found) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            for url_lag, lag in found:
                 if lag is None:
                     out["missed"] += 1
                 else:
                     out["url_lags"].append(url_lag)
                     out["lags"].append(lag)
+            await asyncio.sleep(args.gap_s)
             C.log(f"change {step + 1}: {want[0]} {dict(want[1])}; "
                   f"p50 {C.median(out['lags'][-len(pages):]):.2f} s, missed {out['missed']}")
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(args.settle_s)
         out["idle_cpu"] = await idle_cpu(pid, args.idle_s)
         for page in [teacher, *pages]:
             out["errors"] += await page.locator(ERRORS).all_inner_texts()
@@ -208,8 +215,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--followers", type=int, default=30)
     ap.add_argument("--changes", type=int, default=8, help="teacher changes (page, slider, ...)")
-    ap.add_argument("--gap-s", type=float, default=6.0, help="seconds between two changes")
+    ap.add_argument("--gap-s", type=float, default=1.0,
+                    help="seconds between every follower having drawn a change and the next")
+    ap.add_argument("--wait-s", type=float, default=30.0,
+                    help="a follower that has not drawn a change by then counts as missed")
     ap.add_argument("--idle-s", type=float, default=60.0, help="seconds of CPU measured idle")
+    ap.add_argument("--settle-s", type=float, default=10.0,
+                    help="seconds of quiet before each CPU measurement")
     ap.add_argument("--page-timeout", type=float, default=120.0, help="seconds per wait")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
