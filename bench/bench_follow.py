@@ -1,5 +1,5 @@
 """Follow the teacher through the real server: N students follow while the teacher changes page
-and sliders; then the class sits still, following, and the server's CPU is measured; then a fresh
+and a slider in turn; then the class sits still, following, and the server's CPU is measured; then a fresh
 browser opens a shared link of the map.
 
 One ``streamlit run app.py`` (loopback only, runs, caches and the class database in a temporary
@@ -11,10 +11,11 @@ Measured, on the machine's one clock:
 - ``follow_lag_*``: from the teacher's key press or click to each follower's page having rerun
   with the teacher's view (the follower's address holds it and its script run has ended);
   ``follow_url_lag_*``: to the follower's address alone;
+  the reference: the teacher's own page drawing the same change (``teacher_own_p50_ms``);
 - ``idle_server_cpu_pct``: the server process's CPU (all its threads, ``/proc``) over
   ``--idle-s`` seconds with every follower connected and nothing changing, in % of one core;
   the reference: the same server with the same browsers on the same page, none in a class
-  (``idle_server_cpu_pct_reference``), measured first;
+  (``idle_server_cpu_pct_reference``), measured after;
 - ``fresh_link_first_chart_s``: a fresh browser context opening a shared link of the latent map
   (another model than the default, in the URL): seconds from the request to the first chart drawn (median of 3).
 
@@ -106,14 +107,14 @@ async def join(browser, url: str, code: str, name: str, timeout: float):
 
 
 async def teacher_change(teacher, step: int) -> None:
-    """Change `step`: even steps open a page (Sample, Reconstructions in turn), odd ones move
-    that page's slider one notch."""
+    """Change `step`: even steps open a page (Sample, Interpolate in turn), odd ones move that
+    page's slider one notch (Interpolate's is inside a fragment: the page does not rerun)."""
     sidebar = teacher.locator('[data-testid="stSidebarNav"]')
-    page = ("Sample", "Reconstructions")[(step // 2) % 2]
+    page = ("Sample", "Interpolate")[(step // 2) % 2]
     if step % 2 == 0:
         await sidebar.get_by_role("link", name=page, exact=True).click()
     else:
-        label = "Temperature" if page == "Sample" else "How many"
+        label = "Temperature" if page == "Sample" else "t: from start"
         slider = teacher.locator('[data-testid="stSlider"]', has_text=label).get_by_role("slider")
         await slider.focus()
         await slider.press("ArrowRight")
@@ -156,22 +157,9 @@ async def scenario(url: str, pid: int, args) -> dict:
     from playwright.async_api import async_playwright
 
     timeout = args.page_timeout * 1000
-    out: dict = {"errors": [], "url_lags": [], "lags": [], "missed": 0}
+    out: dict = {"errors": [], "url_lags": [], "lags": [], "missed": 0, "teacher_s": []}
     async with async_playwright() as pw:
         browser = await launch_chromium(pw)
-        # The reference: the same number of browsers on the Sample page, outside any class.
-        visitors = []
-        for _ in range(args.followers):
-            page = await new_page(browser, timeout)
-            await page.goto(f"{url}/sample", wait_until="domcontentloaded")
-            visitors.append(page)
-        for page in visitors:
-            await drawn(page, "Sample", timeout)
-        await asyncio.sleep(args.settle_s)
-        out["idle_cpu_reference"] = await idle_cpu(pid, args.idle_s)
-        for page in visitors:
-            await page.context.close()
-
         teacher, code = await open_class(browser, url, timeout)
         names = [f"Student {i + 1:02d}" for i in range(args.followers)]
         pages = [p for p in await asyncio.gather(*(join(browser, url, code, n, timeout)
@@ -185,6 +173,7 @@ async def scenario(url: str, pid: int, args) -> dict:
             t0 = time.time()
             await teacher_change(teacher, step)
             want = view_of(await settled(teacher, before, timeout))
+            out["teacher_s"].append(time.time() - t0)
             # Until every follower has drawn it, or --wait-s passed (then it counts as missed).
             deadline = time.monotonic() + args.wait_s
             while True:
@@ -206,6 +195,22 @@ async def scenario(url: str, pid: int, args) -> dict:
         out["idle_cpu"] = await idle_cpu(pid, args.idle_s)
         for page in [teacher, *pages]:
             out["errors"] += await page.locator(ERRORS).all_inner_texts()
+        for page in [teacher, *pages]:
+            await page.context.close()
+        # The reference: as many browsers on the Sample page, outside any class, on the same
+        # server, now warm.
+        visitors = []
+        for _ in range(args.followers):
+            page = await new_page(browser, timeout)
+            await page.goto(f"{url}/sample", wait_until="domcontentloaded")
+            visitors.append(page)
+        for page in visitors:
+            await drawn(page, "Sample", timeout)
+        await asyncio.sleep(args.settle_s)
+        out["idle_cpu_reference"] = await idle_cpu(pid, args.idle_s)
+        for page in visitors:
+            await page.context.close()
+
         out["fresh_link"] = [await fresh_link(browser, url, timeout) for _ in range(3)]
         await browser.close()
     return out
@@ -214,7 +219,7 @@ async def scenario(url: str, pid: int, args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--followers", type=int, default=30)
-    ap.add_argument("--changes", type=int, default=8, help="teacher changes (page, slider, ...)")
+    ap.add_argument("--changes", type=int, default=6, help="teacher changes (page, slider, ...)")
     ap.add_argument("--gap-s", type=float, default=1.0,
                     help="seconds between every follower having drawn a change and the next")
     ap.add_argument("--wait-s", type=float, default=30.0,
@@ -239,6 +244,7 @@ def main() -> None:
         "follow_lag_p50_ms": ms(lagged, 50), "follow_lag_p95_ms": ms(lagged, 95),
         "follow_url_lag_p50_ms": ms(url_lags, 50), "follow_url_lag_p95_ms": ms(url_lags, 95),
         "follows_missed": out["missed"],
+        "teacher_own_p50_ms": ms(sorted(out["teacher_s"]), 50),
         "idle_server_cpu_pct": round(out["idle_cpu"], 1),
         "idle_server_cpu_pct_reference": round(out["idle_cpu_reference"], 1),
         "idle_s": args.idle_s,
