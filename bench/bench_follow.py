@@ -106,27 +106,29 @@ async def join(browser, url: str, code: str, name: str, timeout: float):
         return None
 
 
-async def teacher_change(teacher, step: int) -> None:
+PAGES = (("Sample", "/sample", "Temperature"), ("Interpolate", "/interpolate", "t: from start"))
+
+
+async def teacher_change(teacher, step: int, timeout: float) -> str:
     """Change `step`: even steps open a page (Sample, Interpolate in turn), odd ones move that
-    page's slider one notch (Interpolate's is inside a fragment: the page does not rerun)."""
-    sidebar = teacher.locator('[data-testid="stSidebarNav"]')
-    page = ("Sample", "Interpolate")[(step // 2) % 2]
+    page's slider one notch (Interpolate's is inside a fragment: the page does not rerun).
+    Returns the teacher's address once the change is in it and the run has ended."""
+    from playwright.async_api import expect
+
+    title, path, label = PAGES[(step // 2) % 2]
+    before = teacher.url
     if step % 2 == 0:
-        await sidebar.get_by_role("link", name=page, exact=True).click()
+        await teacher.locator('[data-testid="stSidebarNav"]').get_by_role(
+            "link", name=title, exact=True).click()
+        arrived = lambda: urlsplit(teacher.url).path == path  # noqa: E731
     else:
-        label = "Temperature" if page == "Sample" else "t: from start"
         slider = teacher.locator('[data-testid="stSlider"]', has_text=label).get_by_role("slider")
         await slider.focus()
         await slider.press("ArrowRight")
-
-
-async def settled(teacher, before: str, timeout: float) -> str:
-    """The teacher's address once the change is in it and the run has ended."""
+        arrived = lambda: teacher.url != before  # noqa: E731
     deadline = time.monotonic() + timeout / 1000
-    while teacher.url == before and time.monotonic() < deadline:
+    while not arrived() and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    from playwright.async_api import expect
-
     await expect(teacher.locator('[data-testid="stApp"]')).to_have_attribute(
         "data-test-script-state", "notRunning", timeout=timeout)
     return teacher.url
@@ -169,10 +171,8 @@ async def scenario(url: str, pid: int, args) -> dict:
         await teacher.locator('[data-testid="stSidebar"]').get_by_text("Class follows me").click()
         await teacher.get_by_text("The class stays on the last view").wait_for()
         for step in range(args.changes):
-            before = teacher.url
             t0 = time.time()
-            await teacher_change(teacher, step)
-            want = view_of(await settled(teacher, before, timeout))
+            want = view_of(await teacher_change(teacher, step, timeout))
             out["teacher_s"].append(time.time() - t0)
             # Until every follower has drawn it, or --wait-s passed (then it counts as missed).
             deadline = time.monotonic() + args.wait_s
