@@ -64,6 +64,7 @@ def main() -> None:
     class_questions.panel(page.url_path)  # a class's live question, above every page
     share_view.place()  # "Share this view": the view's link and QR code
     page.run()
+    class_follow.after_page()
     warm.after_first_page()
 
 

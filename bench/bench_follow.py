@@ -1,5 +1,5 @@
 """Follow the teacher through the real server: N students follow while the teacher changes page
-and sliders; then the class sits still, following, and the server's CPU is measured; then a fresh
+and a slider in turn; then the class sits still, following, and the server's CPU is measured; then a fresh
 browser opens a shared link of the map.
 
 One ``streamlit run app.py`` (loopback only, runs, caches and the class database in a temporary
@@ -11,12 +11,13 @@ Measured, on the machine's one clock:
 - ``follow_lag_*``: from the teacher's key press or click to each follower's page having rerun
   with the teacher's view (the follower's address holds it and its script run has ended);
   ``follow_url_lag_*``: to the follower's address alone;
+  the reference: the teacher's own page drawing the same change (``teacher_own_p50_ms``);
 - ``idle_server_cpu_pct``: the server process's CPU (all its threads, ``/proc``) over
   ``--idle-s`` seconds with every follower connected and nothing changing, in % of one core;
   the reference: the same server with the same browsers on the same page, none in a class
-  (``idle_server_cpu_pct_reference``), measured first;
+  (``idle_server_cpu_pct_reference``), measured after;
 - ``fresh_link_first_chart_s``: a fresh browser context opening a shared link of the latent map
-  (a model and a view in the URL): seconds from the request to the first chart drawn (median of 3).
+  (another model than the default, in the URL): seconds from the request to the first chart drawn (median of 3).
 
     python bench/bench_follow.py --followers 30 --json
 """
@@ -67,6 +68,7 @@ window.__follow = {moves: [], starts: [], ends: []};
                           attributeFilter: ['data-test-script-state']});
 })();
 """
+SHARED_MAP = "model=pretrained/mnist-ae-mlp-z2"  # the latent map of a model not the default
 CHART_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
     .some(gd => gd._fullData && gd._fullData.some(t => (t.x || []).length > 0))"""
 
@@ -104,27 +106,29 @@ async def join(browser, url: str, code: str, name: str, timeout: float):
         return None
 
 
-async def teacher_change(teacher, step: int) -> None:
-    """Change `step`: even steps open a page (Sample, Reconstructions in turn), odd ones move
-    that page's slider one notch."""
-    sidebar = teacher.locator('[data-testid="stSidebarNav"]')
-    page = ("Sample", "Reconstructions")[(step // 2) % 2]
+PAGES = (("Sample", "/sample", "Temperature"), ("Interpolate", "/interpolate", "t: from start"))
+
+
+async def teacher_change(teacher, step: int, timeout: float) -> str:
+    """Change `step`: even steps open a page (Sample, Interpolate in turn), odd ones move that
+    page's slider one notch (Interpolate's is inside a fragment: the page does not rerun).
+    Returns the teacher's address once the change is in it and the run has ended."""
+    from playwright.async_api import expect
+
+    title, path, label = PAGES[(step // 2) % 2]
+    before = teacher.url
     if step % 2 == 0:
-        await sidebar.get_by_role("link", name=page, exact=True).click()
+        await teacher.locator('[data-testid="stSidebarNav"]').get_by_role(
+            "link", name=title, exact=True).click()
+        arrived = lambda: urlsplit(teacher.url).path == path  # noqa: E731
     else:
-        label = "Temperature" if page == "Sample" else "How many"
         slider = teacher.locator('[data-testid="stSlider"]', has_text=label).get_by_role("slider")
         await slider.focus()
         await slider.press("ArrowRight")
-
-
-async def settled(teacher, before: str, timeout: float) -> str:
-    """The teacher's address once the change is in it and the run has ended."""
+        arrived = lambda: teacher.url != before  # noqa: E731
     deadline = time.monotonic() + timeout / 1000
-    while teacher.url == before and time.monotonic() < deadline:
+    while not arrived() and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    from playwright.async_api import expect
-
     await expect(teacher.locator('[data-testid="stApp"]')).to_have_attribute(
         "data-test-script-state", "notRunning", timeout=timeout)
     return teacher.url
@@ -144,7 +148,7 @@ def lags(record: dict, t0: float, want: tuple, origin: str) -> tuple[float | Non
 async def fresh_link(browser, url: str, timeout: float) -> float:
     page = await new_page(browser, timeout)
     t0 = time.perf_counter()
-    await page.goto(f"{url}/?map_colour=label", wait_until="commit")
+    await page.goto(f"{url}/?{SHARED_MAP}", wait_until="commit")
     await page.wait_for_function(CHART_JS, timeout=timeout)
     seconds = time.perf_counter() - t0
     await page.context.close()
@@ -155,21 +159,9 @@ async def scenario(url: str, pid: int, args) -> dict:
     from playwright.async_api import async_playwright
 
     timeout = args.page_timeout * 1000
-    out: dict = {"errors": [], "url_lags": [], "lags": [], "missed": 0}
+    out: dict = {"errors": [], "url_lags": [], "lags": [], "missed": 0, "teacher_s": []}
     async with async_playwright() as pw:
         browser = await launch_chromium(pw)
-        # The reference: the same number of browsers on the Sample page, outside any class.
-        visitors = []
-        for _ in range(args.followers):
-            page = await new_page(browser, timeout)
-            await page.goto(f"{url}/sample", wait_until="domcontentloaded")
-            visitors.append(page)
-        for page in visitors:
-            await drawn(page, "Sample", timeout)
-        out["idle_cpu_reference"] = await idle_cpu(pid, args.idle_s)
-        for page in visitors:
-            await page.context.close()
-
         teacher, code = await open_class(browser, url, timeout)
         names = [f"Student {i + 1:02d}" for i in range(args.followers)]
         pages = [p for p in await asyncio.gather(*(join(browser, url, code, n, timeout)
@@ -179,25 +171,46 @@ async def scenario(url: str, pid: int, args) -> dict:
         await teacher.locator('[data-testid="stSidebar"]').get_by_text("Class follows me").click()
         await teacher.get_by_text("The class stays on the last view").wait_for()
         for step in range(args.changes):
-            before = teacher.url
             t0 = time.time()
-            await teacher_change(teacher, step)
-            want = view_of(await settled(teacher, before, timeout))
-            await asyncio.sleep(args.gap_s)  # the followers' reruns end within it, or count late
-            records = await asyncio.gather(*(p.evaluate("window.__follow") for p in pages))
-            for record in records:
-                url_lag, lag = lags(record, t0, want, url)
+            want = view_of(await teacher_change(teacher, step, timeout))
+            out["teacher_s"].append(time.time() - t0)
+            # Until every follower has drawn it, or --wait-s passed (then it counts as missed).
+            deadline = time.monotonic() + args.wait_s
+            while True:
+                records = await asyncio.gather(*(p.evaluate("window.__follow") for p in pages))
+                found = [lags(record, t0, want, url) for record in records]
+                if all(lag is not None for _, lag in found) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            for url_lag, lag in found:
                 if lag is None:
                     out["missed"] += 1
                 else:
                     out["url_lags"].append(url_lag)
                     out["lags"].append(lag)
+            await asyncio.sleep(args.gap_s)
             C.log(f"change {step + 1}: {want[0]} {dict(want[1])}; "
                   f"p50 {C.median(out['lags'][-len(pages):]):.2f} s, missed {out['missed']}")
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(args.settle_s)
         out["idle_cpu"] = await idle_cpu(pid, args.idle_s)
         for page in [teacher, *pages]:
             out["errors"] += await page.locator(ERRORS).all_inner_texts()
+        for page in [teacher, *pages]:
+            await page.context.close()
+        # The reference: as many browsers on the Sample page, outside any class, on the same
+        # server, now warm.
+        visitors = []
+        for _ in range(args.followers):
+            page = await new_page(browser, timeout)
+            await page.goto(f"{url}/sample", wait_until="domcontentloaded")
+            visitors.append(page)
+        for page in visitors:
+            await drawn(page, "Sample", timeout)
+        await asyncio.sleep(args.settle_s)
+        out["idle_cpu_reference"] = await idle_cpu(pid, args.idle_s)
+        for page in visitors:
+            await page.context.close()
+
         out["fresh_link"] = [await fresh_link(browser, url, timeout) for _ in range(3)]
         await browser.close()
     return out
@@ -206,9 +219,14 @@ async def scenario(url: str, pid: int, args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--followers", type=int, default=30)
-    ap.add_argument("--changes", type=int, default=8, help="teacher changes (page, slider, ...)")
-    ap.add_argument("--gap-s", type=float, default=6.0, help="seconds between two changes")
+    ap.add_argument("--changes", type=int, default=6, help="teacher changes (page, slider, ...)")
+    ap.add_argument("--gap-s", type=float, default=1.0,
+                    help="seconds between every follower having drawn a change and the next")
+    ap.add_argument("--wait-s", type=float, default=30.0,
+                    help="a follower that has not drawn a change by then counts as missed")
     ap.add_argument("--idle-s", type=float, default=60.0, help="seconds of CPU measured idle")
+    ap.add_argument("--settle-s", type=float, default=10.0,
+                    help="seconds of quiet before each CPU measurement")
     ap.add_argument("--page-timeout", type=float, default=120.0, help="seconds per wait")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
@@ -226,6 +244,7 @@ def main() -> None:
         "follow_lag_p50_ms": ms(lagged, 50), "follow_lag_p95_ms": ms(lagged, 95),
         "follow_url_lag_p50_ms": ms(url_lags, 50), "follow_url_lag_p95_ms": ms(url_lags, 95),
         "follows_missed": out["missed"],
+        "teacher_own_p50_ms": ms(sorted(out["teacher_s"]), 50),
         "idle_server_cpu_pct": round(out["idle_cpu"], 1),
         "idle_server_cpu_pct_reference": round(out["idle_cpu_reference"], 1),
         "idle_s": args.idle_s,

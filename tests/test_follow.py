@@ -1,9 +1,11 @@
 """Follow the teacher, in the class store: one row per class that only the teacher may write, a
 version that moves only when the view changes, the viewer's own choices never shared, and a
-second server (replica) on the same database that sees a change within its reading cadence."""
+second server (replica) on the same database that sees a change within its reading cadence. On
+SQLite, and on a real PostgreSQL server in the slow tier (as the rest of the class store)."""
 
 import pytest
 from sqlalchemy import inspect
+from test_classroom import db_url, pg_server  # noqa: F401 - SQLite, and PostgreSQL (slow tier)
 
 from explorer.classroom import ClassError, ClassStore, TeacherRefused, follow
 from explorer.classroom.migrate import migrate
@@ -12,9 +14,9 @@ KEY = "follow-teacher-key"
 
 
 @pytest.fixture
-def store(runs):
+def store(db_url, runs):  # noqa: F811 - the fixture imported above
     follow.forget_copies()
-    return ClassStore(f"sqlite:///{runs / 'classroom.sqlite3'}", teacher_key=KEY, runs=runs)
+    return ClassStore(db_url, teacher_key=KEY, runs=runs)
 
 
 @pytest.fixture
@@ -71,8 +73,7 @@ def test_a_huge_view_or_an_unknown_class_gets_a_sentence(store, klass):
 
 def test_a_second_server_sees_the_change_within_its_reading_cadence(store, klass, runs,
                                                                     monkeypatch):
-    # The same file by another name: a store with a copy of its own, as another process has.
-    replica = ClassStore(f"sqlite:///{runs}/./classroom.sqlite3", teacher_key=KEY, runs=runs)
+    replica = ClassStore(store.url, teacher_key=KEY, runs=runs)  # another server's door
     assert follow.latest(replica, klass.id) is None
     follow.publish(store, klass.id, follow.View.of("sample", {"sample_seed": "7"}), key=KEY)
     # This process's copy for the publishing store is fresh at once; the replica's copy is the

@@ -88,14 +88,16 @@ def _lead(row: FollowState) -> Lead:
 
 
 # -- the process's copy ----------------------------------------------------------------------
-_COPY: dict[tuple[str, int], tuple[Lead | None, float]] = {}  # -> (lead, monotonic read time)
+# (the store's id, a class id) -> (the lead, when it was read, monotonic): a store is one
+# server's door to the database (the app opens one per process), so its copy is that server's.
+_COPY: dict[tuple[int, int], tuple[Lead | None, float]] = {}
 _COPY_LOCK = threading.Lock()
 _READING = threading.Lock()  # one database read at a time; the others keep their copy
 
 
-def _keep(url: str, class_id: int, lead: Lead | None) -> None:
+def _keep(store, class_id: int, lead: Lead | None) -> None:
     with _COPY_LOCK:
-        _COPY[url, class_id] = (lead, time.monotonic())
+        _COPY[id(store), class_id] = (lead, time.monotonic())
 
 
 def forget_copies() -> None:
@@ -112,7 +114,7 @@ def read(store, class_id: int) -> Lead | None:
             lead = _lead(row) if row is not None else None
     except DBAPIError as e:
         raise ClassError(f"The class database is busy or cannot be reached ({_short(e)}).") from e
-    _keep(store.url, class_id, lead)
+    _keep(store, class_id, lead)
     return lead
 
 
@@ -121,13 +123,13 @@ def latest(store, class_id: int, max_age_s: float = DB_EVERY_S) -> Lead | None:
     that copy is older than `max_age_s`. Never raises: a database that does not answer leaves the
     copy as it was (followers stay where they are)."""
     with _COPY_LOCK:
-        lead, at = _COPY.get((store.url, class_id), (None, -1e18))
+        lead, at = _COPY.get((id(store), class_id), (None, -1e18))
     if time.monotonic() - at < max_age_s or not _READING.acquire(blocking=False):
         return lead
     try:
         return read(store, class_id)
     except ClassError:
-        _keep(store.url, class_id, lead)  # try again after max_age_s, not at every call
+        _keep(store, class_id, lead)  # try again after max_age_s, not at every call
         return lead
     finally:
         _READING.release()
@@ -164,7 +166,7 @@ def publish(store, class_id: int, view: View | None, key: str | None = None, cal
                              "the class stays on the last view.") from e
     else:
         raise ClassError("The class's view could not be saved; try again.")
-    _keep(store.url, class_id, lead)
+    _keep(store, class_id, lead)
     return lead
 
 

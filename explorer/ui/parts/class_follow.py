@@ -40,6 +40,7 @@ NOT_SHARED = ("teacher", "join")  # the teacher's own pages: the class stays on 
 SWITCH = "_follow_lead"  # the teacher's "Class follows me" toggle
 _PAGE = "_follow_page"  # the page key of this session's last full run
 _FULL = "_follow_full_run"  # set by a full run, taken by the follower's fragment
+_LEADING = "_follow_leading"  # teacher, switch on: (the store, the class id)
 _SENT = "_follow_sent"  # teacher: the last state published, (class id, active, view)
 _STATE = "_follow_state"  # follower: what was seen, where it went, whether it stepped away
 _BY_PATH = {spec.url_path or "": name for name, spec in PAGES.items()}
@@ -92,19 +93,34 @@ def _leader(store, class_id: int) -> None:
     on = st.toggle("Class follows me", key=SWITCH,
                    help="Every student in the class sees the page and view you show, as you "
                         "change it; a student may step away to explore, then come back.")
-    page = st.session_state.get(_PAGE, "")
+    st.session_state[_LEADING] = (store, class_id) if on else None
     sent = st.session_state.get(_SENT)
     if not on:
         if sent is not None and sent[1]:  # just switched off
             _publish(store, class_id, None, active=False)
         return
-    view = current_view(page)
-    if page in NOT_SHARED:
+    if _publish_view(store, class_id):
+        st.caption(":material/co_present: The class follows this view.")
+    else:
         st.caption("The class stays on the last view you showed (this page is yours only).")
-        return
-    if sent != (class_id, True, view):
+
+
+def after_page() -> None:
+    """app.py, once the page is drawn: a value the page itself put in the URL reaches the class
+    now, not at the switch's next check."""
+    if leading := st.session_state.get(_LEADING):
+        _publish_view(*leading)
+
+
+def _publish_view(store, class_id: int) -> bool:
+    """Publish this session's view if it changed; False on a page that is not shared."""
+    page = st.session_state.get(_PAGE, "")
+    if page in NOT_SHARED:
+        return False
+    view = current_view(page)
+    if st.session_state.get(_SENT) != (class_id, True, view):
         _publish(store, class_id, view, active=True)
-    st.caption(":material/co_present: The class follows this view.")
+    return True
 
 
 def _publish(store, class_id: int, view: follow.View | None, active: bool) -> None:
