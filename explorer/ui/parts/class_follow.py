@@ -57,11 +57,17 @@ def in_class() -> bool:
 
 
 def current_view(page: str | None) -> follow.View:
-    """This session's view: its page and URL parameters (until the links work lands its
-    ``url_values.view_of_session()``, the URL itself; presenter mode is dropped by View)."""
+    """This session's view: its page and what a shared link of it carries
+    (``url_values.view_of_session()``: the model always; never identity, teacher key, class code
+    or presenter mode)."""
     from explorer.classroom import follow
+    from explorer.ui.parts import url_values
 
-    return follow.View.of(page or "", {k: st.query_params.get_all(k) for k in st.query_params})
+    name, params = url_values.view_of_session()
+    if page and page != name:  # asked for another page than the one this run recorded
+        params = url_values.link_params(page, {k: st.query_params.get_all(k)
+                                               for k in st.query_params})
+    return follow.View.of(page or name, params)
 
 
 def bar(url_path: str) -> None:
