@@ -84,3 +84,23 @@ def test_a_number_question_and_the_teachers_panel_on_another_page():
     widget(teacher.button, "Reveal the answers").click().run()
     said = texts(teacher)
     assert "True answer: 14" in said and "the class's median is 12" in said
+
+
+@pytest.mark.usefixtures("class_env")
+def test_a_lesson_steps_question_is_asked_from_the_lesson_bar():
+    """The teacher runs a lesson with the class open: the step's question has 'Ask the class',
+    and a student then sees that very question above their page."""
+    from explorer.lessons import catalogue
+
+    teacher, code = open_class()
+    student = join(code, "Ada")
+    teacher.switch_page("explorer/ui/pages/lessons.py").run()
+    teacher.button(key="lesson_start_no-holes").click().run()
+    teacher.switch_page("explorer/ui/pages/inside.py").run()  # AppTest follows its own page
+    step = catalogue.lesson("no-holes").steps[0]
+    assert step.question is not None
+    teacher.button(key="lesson_ask_0").click().run()
+    assert not teacher.exception, [e.message for e in teacher.exception]
+    assert "Asked: the students see it now" in texts(teacher), [w.value for w in teacher.warning]
+    student.run()
+    assert step.question.prompt.split("?")[0] in texts(student)
