@@ -139,6 +139,17 @@ def test_a_students_picker_groups_shipped_mine_and_this_class_by_name(class_env,
     assert not at.exception, [e.message for e in at.exception]
     said = [c.value for c in at.sidebar.caption]
     assert "Partial run: tab closed at 2 of 8 epochs." in " ".join(said), said
+    at.switch_page("explorer/ui/pages/rate_distortion.py").run()  # Bob's and Ada's runs: named
+    assert not at.exception, [e.message for e in at.exception]
+    import json
+
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    named = {t["name"]: t for t in traces if t.get("customdata")}
+    assert list(named["you"]["customdata"]) == ["runs/ada-run"]
+    assert "lines" not in named["you"]["mode"] and "lines" not in named["the model you are "
+                                                                        "exploring"]["mode"]
+    assert named["the model you are exploring"]["customdata"] == ["runs/bob-run"]
+    assert named["the model you are exploring"]["text"] == ["Bob"]
     card = at.sidebar.table[0].value
     ended = dict(zip(card["field"], card["value"], strict=True))["how it ended"]
     assert ended == "stopped because the tab closed, after 2 of 8 epochs"
