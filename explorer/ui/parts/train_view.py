@@ -203,6 +203,10 @@ def offer_unsaved(job: Job, state: JobState) -> None:
 
 
 def final_view(job: Job, state: JobState) -> None:
+    if notice := getattr(job, "notice", ""):  # its class was deleted: stopped, files removed
+        headline(job)
+        st.warning(notice, icon=":material/delete:")
+        return
     rescued = st.session_state.get("train_rescued")
     if rescued and rescued[0] == job.id:  # saved by Retry
         state.saved_path, state.unsaved = rescued[1], None
