@@ -1,6 +1,7 @@
 """The class store, on SQLite and on a real PostgreSQL server: joining by name, identity that
 survives a reload, the teacher key, who may delete what, runs' records and the CSV export."""
 
+import json
 import threading
 
 import pytest
@@ -400,3 +401,35 @@ def test_class_delete_on_the_command_line_asks_for_the_code(runs, capsys, monkey
     assert cli.main(["class", "delete", klass.code]) == 0
     assert "Deleted “Week 3”: 1 students" in capsys.readouterr().out
     assert store.get_class(klass.id) is None
+
+
+def test_figures_redrawn_every_few_seconds_are_the_ones_plotly_would_check_and_build():
+    """The live loss curves and the dashboard's charts skip plotly's checks (they are redrawn
+    every few seconds for every student): checked again here, they come out identical."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from explorer.figures.plots import loss_figure
+    from explorer.jobs.spec import JobState
+
+    def checked(fig) -> dict:  # what reaches the browser (key order aside)
+        return json.loads(pio.to_json(fig))
+
+    state = JobState(epochs=4)
+    state.steps_per_epoch = 10
+    state.steps = [{"step": i, "loss": 9.0 - i / 10, "kl": 2.0, "recon": 7.0 - i / 10}
+                   for i in range(1, 31)]
+    state.history = [{"epoch": e, "test": {"loss": 8.0 - e, "kl": 2.0, "recon": 6.0 - e}}
+                     for e in (1, 2, 3)]
+    curves = [{"student": "<b>Ada</b>", "run": "a", "epochs": [1, 2], "loss": [3.0, 2.0]},
+              {"student": "Bob", "run": "b", "epochs": [1], "loss": [4.0]}]
+    points = [{"student": "Ada", "run": "a", "rate": 5.0, "distortion": 90.0}]
+    for likelihood in ("bernoulli", "gaussian"):
+        fig = loss_figure(state, likelihood)
+        assert [t.name for t in fig.data] == ["train (per step)", "test (per epoch)"] * 3
+        assert list(fig.data[3].y) == [6.0 - e for e in (1, 2, 3)]  # recon's test points
+        assert checked(fig) == checked(go.Figure(fig.to_dict()))
+    from explorer.figures import classroom as figures_class
+
+    for fig in (figures_class.class_curves_figure(curves), figures_class.class_rd_figure(points)):
+        assert checked(fig) == checked(go.Figure(fig.to_dict()))

@@ -135,8 +135,9 @@ def dashboard() -> None:
 @st.fragment(run_every=2.0)
 def charts() -> None:
     """The class's loss curves and rate–distortion plane, every 2 s (plotly redraws cost more)."""
-    curves = board.curves(store, klass.id)
-    points = board.rd_points(store, klass.id)
+    runs = store.runs(klass.id)  # one read for both charts
+    curves = board.curves(store, klass.id, runs)
+    points = board.rd_points(store, klass.id, runs)
     left, right = st.columns(2)
     with left:
         if curves:

@@ -110,9 +110,14 @@ def headline(job: Job) -> None:
 CHARTS_EVERY_S = 3.0
 
 
-@st.fragment(run_every=0.5)
+# Every training student's page reruns this: with thirty of them, twice a second was sixty
+# script runs a second on the server (and as many redraws in their browsers) for a bar.
+PROGRESS_EVERY_S = 1.0
+
+
+@st.fragment(run_every=PROGRESS_EVERY_S)
 def live_progress() -> None:
-    """Redrawn twice a second while the job runs; hands over to a full rerun when it ends."""
+    """Redrawn every second while the job runs; hands over to a full rerun when it ends."""
     job: Job = st.session_state["train_job"]
     state = job.snapshot()
     if not state.active:
