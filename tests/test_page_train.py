@@ -97,7 +97,9 @@ def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
     assert "Saved run 'digits-vae-mlp-z2'" in at.success[0].value
     assert {m.label for m in at.metric} >= {"−ELBO", "Rate (KL)", "MSE"}
     assert len(at.image) >= 1  # the reconstruction strip
-    picker = at.sidebar.selectbox(key="model")  # it lists the new run after the app rerun
+    # The picker lists the new run after the app rerun, under "Trained here" (no class here).
+    at.sidebar.segmented_control(key="model_group").set_value("Trained here").run()
+    picker = at.sidebar.selectbox(key="model")
     assert any("digits-vae-mlp-z2" in o for o in picker.options)
     at.button(key="open_trained").click().run()
     assert not at.exception
