@@ -433,3 +433,37 @@ def test_figures_redrawn_every_few_seconds_are_the_ones_plotly_would_check_and_b
 
     for fig in (figures_class.class_curves_figure(curves), figures_class.class_rd_figure(points)):
         assert checked(fig) == checked(go.Figure(fig.to_dict()))
+
+
+def test_the_pickers_groups_hide_what_the_teacher_hid_from_classmates_only(open_db, runs):
+    from types import SimpleNamespace
+
+    from explorer.classroom import picker
+
+    store = open_db()
+    klass = store.open_class("Week 3")
+    ada, _ = store.join(klass.code, "Ada")
+    bob, _ = store.join(klass.code, "Bob")
+    record = store.start_run(klass.id, bob.id, "bob-run", "digits", "vae", {}, 40)
+    store.update_run(record, status="stopped", epoch=8, saved_path=str(runs / "bob-run"),
+                     hidden=True)
+
+    def entry(source, name, card=None):
+        return SimpleNamespace(id=f"{source}/{name}", source=source, name=name,
+                               path=runs / name, card=card or {})
+
+    entries = [entry("pretrained", "vae"), entry("runs", "bob-run"),
+               entry("runs", "copied", {"train": {"epochs": 40, "epochs_done": 8,
+                                                  "status": "stopped"}})]
+    records = store.runs(klass.id, include_hidden=True)
+    for me, teacher, groups in ((ada.id, False, ["Shipped", "Trained here"]),
+                                (bob.id, False, ["Shipped", "Mine", "Trained here"]),
+                                (None, True, ["Shipped", "This class", "Trained here"])):
+        assert list(picker.choices(entries, records, me, teacher)) == groups
+    (bobs,) = picker.choices(entries, records, bob.id)["Mine"]
+    assert bobs.mark == "stopped at 8 of 40 epochs"
+    assert bobs.ending == "stopped by the student after 8 of 40 epochs"
+    copied = picker.choices(entries, records, ada.id)["Trained here"][0]  # no record: its card
+    assert copied.id == "runs/copied"
+    assert (copied.mark, copied.ending) == ("stopped at 8 of 40 epochs",
+                                            "stopped after 8 of 40 epochs")

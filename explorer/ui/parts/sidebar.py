@@ -67,9 +67,9 @@ def _group_picker(entries: list[store.ModelEntry], by_id: dict) -> dict:
     state = st.session_state
     if "model" not in state and st.query_params.get("model") in by_id:
         state["model"] = st.query_params["model"]  # a link's model, before its group is drawn
-    if state.get("model") not in by_id:
-        state["model"] = store.default_entry(entries).id
     of = {c.id: c for cs in groups.values() for c in cs}
+    if state.get("model") not in of:  # unknown, or a classmate's run the teacher hid
+        state["model"] = store.default_entry(entries).id
     current = of[state["model"]]
     if current not in groups.get(state.get("model_group"), ()):
         state["model_group"] = current.group
