@@ -1,6 +1,7 @@
 """The class store, on SQLite and on a real PostgreSQL server: joining by name, identity that
 survives a reload, the teacher key, who may delete what, runs' records and the CSV export."""
 
+import json
 import threading
 
 import pytest
@@ -320,3 +321,149 @@ def test_the_class_plane_names_each_point_as_typed_and_joins_none():
     assert [t.text[0] for t in fig.data] == ["&lt;b&gt;Bo&lt;/b&gt;", "Ada"]  # shown as typed
     assert all(t.mode == "markers+text" for t in fig.data), "no line joins the class's points"
     assert len({t.marker.color for t in fig.data}) == 2, "each student their own colour"
+
+
+def test_deleting_a_class_removes_its_roster_records_and_run_folders_teacher_only(open_db, runs):
+    from explorer.classroom.deletion import delete_class, summary
+
+    store = open_db(KEY)
+    week3, week4 = (store.open_class(n, key=KEY) for n in ("Week 3", "Week 4"))
+    ada, ada_token = store.join(week3.code, "Ada")
+    bob, _ = store.join(week4.code, "Bob")
+    folders = {}
+    for who, klass, name, status in ((ada, week3, "ada-run", "finished"),
+                                     (ada, week3, "ada-live", "running"),
+                                     (bob, week4, "bob-run", "finished")):
+        (runs / name).mkdir()
+        (runs / name / "card.json").write_text("{}")
+        folders[name] = store.start_run(klass.id, who.id, name, "digits", "vae", {}, 3)
+        store.update_run(folders[name], status=status, saved_path=str(runs / name))
+    assert summary(store, week3.id) == (1, 2, 1)
+    with pytest.raises(TeacherRefused):  # a student (or anyone without the key) may not
+        delete_class(store, week3.id, key=None, caller="ada")
+    assert store.get_class(week3.id) is not None
+
+    gone = delete_class(store, week3.id, key=KEY)
+    assert (gone.name, gone.students, gone.runs, gone.folders) == ("Week 3", 1, 2, 1)
+    assert gone.active == (folders["ada-live"],)  # its job is the server's to stop
+    assert store.class_by_code(week3.code) is None and store.student(ada_token) is None
+    assert store.runs(week3.id, include_hidden=True) == []
+    assert not (runs / "ada-run").exists()
+    # The running run's folder goes when its job saves (the recorder finds no record).
+    assert store.update_run(folders["ada-live"], status="finished") is False
+    # The other class is untouched, and a class's name is free to join again.
+    assert [s.name for s in store.roster(week4.id)] == ["Bob"]
+    assert (runs / "bob-run").is_dir() and store.run(folders["bob-run"]).student == "Bob"
+    with pytest.raises(ClassError, match="no such class"):
+        delete_class(store, week3.id, key=KEY)
+
+
+def test_only_the_teacher_adds_datasets_and_shared_models_unless_students_are_allowed(
+        open_db, monkeypatch):
+    from explorer.classroom import powers
+
+    monkeypatch.delenv(powers.ENV, raising=False)
+    store = open_db(KEY)
+    klass = store.open_class("Week 3", key=KEY)
+    _, token = store.join(klass.code, "Ada")
+    with pytest.raises(ClassError, match="Only the teacher may add datasets"):
+        powers.require_adder(store, "datasets", token=token, caller="ada")
+    with pytest.raises(ClassError, match="Only the teacher may add shared models"):
+        powers.require_adder(store, "shared models", caller="someone")
+    powers.require_adder(store, "datasets", key=KEY)  # the teacher may
+    with pytest.raises(TeacherRefused):  # and only the teacher may allow students
+        powers.allow_students(store, True, key=None, caller="ada")
+    powers.allow_students(store, True, key=KEY)
+    powers.require_adder(open_db(KEY), "datasets", token=token)  # kept in the database
+    with pytest.raises(ClassError):  # still not someone who is not in a class
+        powers.require_adder(store, "datasets", token="forged")
+    powers.allow_students(store, False, key=KEY)
+    with pytest.raises(ClassError):
+        powers.require_adder(store, "datasets", token=token)
+    monkeypatch.setenv(powers.ENV, "1")  # allowed for good at start-up
+    powers.require_adder(store, "datasets", token=token)
+    powers.require_adder(open_db(), "datasets")  # no key configured: one person keeps every power
+
+
+def test_class_delete_on_the_command_line_asks_for_the_code(runs, capsys, monkeypatch):
+    from explorer import cli
+
+    monkeypatch.delenv("EXPLORER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("EXPLORER_TEACHER_KEY", KEY)
+    store = ClassStore(f"sqlite:///{runs / 'classroom.sqlite3'}", teacher_key=KEY, runs=runs)
+    klass = store.open_class("Week 3", key=KEY)
+    store.join(klass.code, "Ada")
+    monkeypatch.setattr("builtins.input", lambda prompt: "WRONG")
+    assert cli.main(["class", "delete", klass.code]) == 1
+    assert "1 students, 0 runs" in capsys.readouterr().out
+    assert store.get_class(klass.id) is not None
+    monkeypatch.setattr("builtins.input", lambda prompt: klass.code.lower())
+    assert cli.main(["class", "delete", klass.code]) == 0
+    assert "Deleted “Week 3”: 1 students" in capsys.readouterr().out
+    assert store.get_class(klass.id) is None
+
+
+def test_figures_redrawn_every_few_seconds_are_the_ones_plotly_would_check_and_build():
+    """The live loss curves and the dashboard's charts skip plotly's checks (they are redrawn
+    every few seconds for every student): checked again here, they come out identical."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from explorer.figures.plots import loss_figure
+    from explorer.jobs.spec import JobState
+
+    def checked(fig) -> dict:  # what reaches the browser (key order aside)
+        return json.loads(pio.to_json(fig))
+
+    state = JobState(epochs=4)
+    state.steps_per_epoch = 10
+    state.steps = [{"step": i, "loss": 9.0 - i / 10, "kl": 2.0, "recon": 7.0 - i / 10}
+                   for i in range(1, 31)]
+    state.history = [{"epoch": e, "test": {"loss": 8.0 - e, "kl": 2.0, "recon": 6.0 - e}}
+                     for e in (1, 2, 3)]
+    curves = [{"student": "<b>Ada</b>", "run": "a", "epochs": [1, 2], "loss": [3.0, 2.0]},
+              {"student": "Bob", "run": "b", "epochs": [1], "loss": [4.0]}]
+    points = [{"student": "Ada", "run": "a", "rate": 5.0, "distortion": 90.0}]
+    for likelihood in ("bernoulli", "gaussian"):
+        fig = loss_figure(state, likelihood)
+        assert [t.name for t in fig.data] == ["train (per step)", "test (per epoch)"] * 3
+        assert list(fig.data[3].y) == [6.0 - e for e in (1, 2, 3)]  # recon's test points
+        assert checked(fig) == checked(go.Figure(fig.to_dict()))
+    from explorer.figures import classroom as figures_class
+
+    for fig in (figures_class.class_curves_figure(curves), figures_class.class_rd_figure(points)):
+        assert checked(fig) == checked(go.Figure(fig.to_dict()))
+
+
+def test_the_pickers_groups_hide_what_the_teacher_hid_from_classmates_only(open_db, runs):
+    from types import SimpleNamespace
+
+    from explorer.classroom import picker
+
+    store = open_db()
+    klass = store.open_class("Week 3")
+    ada, _ = store.join(klass.code, "Ada")
+    bob, _ = store.join(klass.code, "Bob")
+    record = store.start_run(klass.id, bob.id, "bob-run", "digits", "vae", {}, 40)
+    store.update_run(record, status="stopped", epoch=8, saved_path=str(runs / "bob-run"),
+                     hidden=True)
+
+    def entry(source, name, card=None):
+        return SimpleNamespace(id=f"{source}/{name}", source=source, name=name,
+                               path=runs / name, card=card or {})
+
+    entries = [entry("pretrained", "vae"), entry("runs", "bob-run"),
+               entry("runs", "copied", {"train": {"epochs": 40, "epochs_done": 8,
+                                                  "status": "stopped"}})]
+    records = store.runs(klass.id, include_hidden=True)
+    for me, teacher, groups in ((ada.id, False, ["Shipped", "Trained here"]),
+                                (bob.id, False, ["Shipped", "Mine", "Trained here"]),
+                                (None, True, ["Shipped", "This class", "Trained here"])):
+        assert list(picker.choices(entries, records, me, teacher)) == groups
+    (bobs,) = picker.choices(entries, records, bob.id)["Mine"]
+    assert bobs.mark == "stopped at 8 of 40 epochs"
+    assert bobs.ending == "stopped by the student after 8 of 40 epochs"
+    copied = picker.choices(entries, records, ada.id)["Trained here"][0]  # no record: its card
+    assert copied.id == "runs/copied"
+    assert (copied.mark, copied.ending) == ("stopped at 8 of 40 epochs",
+                                            "stopped after 8 of 40 epochs")

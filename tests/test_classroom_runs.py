@@ -95,3 +95,33 @@ def test_a_database_that_cannot_be_written_catches_up_when_it_returns(setup, mon
     broken["on"] = False
     assert recorder.flush(timeout=30)
     assert store.run(record).status == "finished" and recorder.trouble == ""
+
+
+@pytest.mark.slow  # real training jobs in worker processes
+def test_a_class_deleted_while_its_runs_train_stops_them_tells_why_and_keeps_nothing(setup, runs):
+    """From the Teacher page the jobs stop at once; from the command line (another process) the
+    server's recorder stops them at their next epoch. Either way the student is told why and the
+    folder the stopped run saved is removed."""
+    from explorer.classroom.deletion import STOPPED, delete_class
+
+    store, engine, recorder, klass = setup
+    ada, _ = store.join(klass.code, "Ada")
+    job = engine.submit(spec("ada-long", epochs=300, batch_size=8), owner="tab-ada")
+    recorder.track(job, klass.id, ada.id)
+    wait_until(lambda: len(job.snapshot().history) >= 1)
+    gone = delete_class(store, klass.id)  # as the CLI does: nothing tells the server directly
+    assert len(gone.active) == 1
+    wait_until(lambda: not job.snapshot().active)
+    assert recorder.flush(timeout=30)
+    assert job.snapshot().status == "stopped" and job.notice == STOPPED
+    assert not (runs / "ada-long").exists()
+
+    other = store.open_class("Week 4")
+    bob, _ = store.join(other.code, "Bob")
+    job = engine.submit(spec("bob-long", epochs=300, batch_size=8), owner="tab-bob")
+    recorder.track(job, other.id, bob.id)
+    wait_until(lambda: job.snapshot().status == "running")
+    recorder.stop_deleted(delete_class(store, other.id).active)  # as the Teacher page does
+    wait_until(lambda: not job.snapshot().active)
+    assert recorder.flush(timeout=30) and job.notice == STOPPED
+    assert not (runs / "bob-long").exists()

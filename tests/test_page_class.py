@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.classroom import ClassStore
+from explorer.errors import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "a-teacher-key-for-tests"
@@ -139,6 +140,17 @@ def test_a_students_picker_groups_shipped_mine_and_this_class_by_name(class_env,
     assert not at.exception, [e.message for e in at.exception]
     said = [c.value for c in at.sidebar.caption]
     assert "Partial run: tab closed at 2 of 8 epochs." in " ".join(said), said
+    at.switch_page("explorer/ui/pages/rate_distortion.py").run()  # Bob's and Ada's runs: named
+    assert not at.exception, [e.message for e in at.exception]
+    import json
+
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    named = {t["name"]: t for t in traces if t.get("customdata")}
+    assert list(named["you"]["customdata"]) == ["runs/ada-run"]
+    assert "lines" not in named["you"]["mode"] and "lines" not in named["the model you are "
+                                                                        "exploring"]["mode"]
+    assert named["the model you are exploring"]["customdata"] == ["runs/bob-run"]
+    assert named["the model you are exploring"]["text"] == ["Bob"]
     card = at.sidebar.table[0].value
     ended = dict(zip(card["field"], card["value"], strict=True))["how it ended"]
     assert ended == "stopped because the tab closed, after 2 of 8 epochs"
@@ -150,3 +162,35 @@ def test_a_students_picker_groups_shipped_mine_and_this_class_by_name(class_env,
     fresh.run()
     assert not fresh.exception, [e.message for e in fresh.exception]
     assert fresh.session_state["model"] == "runs/bob-run"
+
+
+def test_the_teacher_deletes_a_class_after_typing_its_code(class_env):
+    teacher, code = open_class("Week 3")
+    join(code, "Ada")
+    teacher.run()
+    button = teacher.button(key="class_delete")
+    assert button.disabled  # nothing is deleted before the code is typed
+    teacher.text_input(key="class_delete_code").input(code.lower()).run()
+    teacher.button(key="class_delete").click().run()
+    assert not teacher.exception, [e.message for e in teacher.exception]
+    said = plain("Deleted “Week 3”: 1 students, 0 runs, 0 model folders.")  # shown as text
+    assert said in [s.value for s in teacher.success]
+    store = ClassStore(f"sqlite:///{class_env / 'classroom.sqlite3'}")
+    assert store.class_by_code(code) is None
+
+
+def test_a_student_may_not_add_a_dataset_or_a_shared_model_unless_allowed(class_env, monkeypatch):
+    monkeypatch.setenv("EXPLORER_TEACHER_KEY", KEY)
+    store = ClassStore(f"sqlite:///{class_env / 'classroom.sqlite3'}", teacher_key=KEY)
+    klass = store.open_class("Week 3", key=KEY)
+    at = join(klass.code, "Ada")
+    at.switch_page("explorer/ui/pages/train.py").run()
+    said = " ".join(c.value for c in at.sidebar.caption)
+    assert "Only the teacher may add datasets" in said
+    assert "Only the teacher may add shared models" in said
+    assert not [u for u in at.get("file_uploader")]  # no uploader to use
+    from explorer.classroom import powers
+
+    powers.allow_students(store, True, key=KEY)
+    at.run()
+    assert len(at.get("file_uploader")) == 2  # a dataset and a shared model

@@ -11,6 +11,7 @@ from explorer.analysis.score_words import table_in_words
 from explorer.families.models import ModelConfig, build_model
 from explorer.figures.compare import precision_recall_figure
 from explorer.runs.checkpoints import save_model
+from explorer.usertext import md
 from tests.apptest_helpers import open_page
 
 ENCODER_PAGES = ["explorer/ui/pages/latent_map.py", "explorer/ui/pages/compare.py",
@@ -117,3 +118,19 @@ def test_precision_recall_names_are_in_the_legend_not_printed_over_each_other():
                                                             for t in fig.data)
     looks = {(t.marker.color, t.marker.symbol) for t in fig.data}
     assert len(looks) == len(rows), "each legend entry can be told apart"
+
+
+def test_compare_generators_adds_a_run_trained_here_with_2d_codes_and_says_whose(runs):
+    """A class's run (here: one copied in, 2-D codes) can be added beside the shipped
+    generators: its samples, its scores' row named with whose it is, its point on the chart."""
+    cfg = ModelConfig("vae", "mlp", (1, 28, 28), latent_dim=2, hidden=(16,))
+    model = build_model(cfg, torch.Generator().manual_seed(0)).eval()
+    save_model(model, runs / "ada-z2", {"name": "ada-z2", "dataset": {"name": "mnist-5k"}})
+    at = open_page("explorer/ui/pages/generators.py")
+    picker = at.multiselect(key="gen_runs")
+    assert picker.options == ["runs/ada-z2"]
+    picker.set_value(["runs/ada-z2"]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    row = md("ada-z2 (trained here)")  # a name as typed: Markdown's characters escaped
+    assert row in at.main.table[0].value.index
+    assert any(row in c for i in at.image for c in i.captions)

@@ -99,7 +99,9 @@ def test_training_digits_saves_a_run_and_lists_it(train_page, runs):
     assert {m.label for m in at.metric} >= {"Total cost (−ELBO)", "Code's information (rate)",
                                             "Pixel error (MSE)"}
     assert len(at.image) >= 1  # the reconstruction strip
-    picker = at.sidebar.selectbox(key="model")  # it lists the new run after the app rerun
+    # The picker lists the new run after the app rerun, under "Trained here" (no class here).
+    at.sidebar.segmented_control(key="model_group").set_value("Trained here").run()
+    picker = at.sidebar.selectbox(key="model")
     assert any("digits-vae-mlp-z2" in o for o in picker.options)
     at.button(key="open_trained").click().run()
     assert not at.exception

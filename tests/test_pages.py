@@ -293,8 +293,9 @@ def test_rate_distortion_table_dashes_what_an_autoencoder_has_not_and_says_why(r
                for c in at.caption)
 
 
-def rd(name: str, body: str, beta: float, rate: float | None = 10.0) -> RDPoint:
-    return RDPoint(f"runs/{name}", name, "vae" if rate is not None else "ae", beta, "bernoulli",
+def rd(name: str, body: str, beta: float, rate: float | None = 10.0,
+       where: str = "pretrained") -> RDPoint:
+    return RDPoint(f"{where}/{name}", name, "vae" if rate is not None else "ae", beta, "bernoulli",
                    body, rate, 100.0 - (rate or 0), 46.0)
 
 
@@ -312,7 +313,29 @@ def test_only_models_differing_in_beta_make_a_sweep_each_in_its_own_colour():
     assert len({t.line.color for t in lines}) == 2, "each sweep its own colour"
     labels = {i: label for t in fig.data if t.customdata is not None
               for i, label in zip(t.customdata, t.text or [""] * len(t.customdata), strict=True)}
-    assert [labels[f"runs/{n}"] for n in ("a1", "a2", "a3")] == ["", "", ""]  # no β=1 pile-up
-    assert labels["runs/b4"] == "β=4" and labels["runs/c1"] == "β=1"
+    assert [labels[f"pretrained/{n}"] for n in ("a1", "a2", "a3")] == ["", "", ""]  # no pile-up
+    assert labels["pretrained/b4"] == "β=4" and labels["pretrained/c1"] == "β=1"
     # Every legend entry is one colour, so the legend says what each colour is.
     assert all(isinstance(t.marker.color, str) for t in fig.data if t.customdata is not None)
+
+
+def test_students_runs_are_named_points_of_their_own_never_joined_to_the_shipped_sweep():
+    """Two students' runs with the shipped z=8 sweep's settings (β = 1 and β = 4): each is a
+    point in its student's colour, labelled with the name, no line; the sweep keeps its two."""
+    body = "VAE · MLP 256 · z=8"
+    points = [rd("b1", body, 1.0, 20.0), rd("b4", body, 4.0, 9.0),
+              rd("ada-run", body, 1.0, 21.0, "runs"), rd("bob-run", body, 4.0, 10.0, "runs"),
+              rd("<b>eve</b>", "AE · MLP 400 · z=2", 1.0, None, "runs")]
+    assert [p.id for p in rdplane.sweeps(points)[body]] == ["pretrained/b1", "pretrained/b4"]
+    fig = figures_compare.rate_distortion_figure(
+        points, owners={"runs/ada-run": "Ada", "runs/bob-run": "<i>Bob</i>"})
+    traces = {i: t for t in fig.data if t.customdata is not None for i in t.customdata}
+    sweep = traces["pretrained/b1"]
+    assert "runs/ada-run" not in sweep.customdata and "lines" in sweep.mode
+    ada, bob = traces["runs/ada-run"], traces["runs/bob-run"]
+    assert list(ada.customdata) == ["runs/ada-run"] and "lines" not in ada.mode
+    assert ada.name == "Ada" and list(ada.text) == ["Ada"]
+    assert bob.name == "&lt;i&gt;Bob&lt;/i&gt;", "a name is shown as typed, not as HTML"
+    assert len({ada.marker.color, bob.marker.color, sweep.marker.color}) == 3
+    eve = traces["runs/<b>eve</b>"]  # a run outside a class: named after itself, at the edge
+    assert eve.name == "&lt;b&gt;eve&lt;/b&gt;" and eve.x[0] > 21

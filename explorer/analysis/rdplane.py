@@ -83,12 +83,14 @@ def rd_point(entry_id: str, name: str, model, numbers: dict[str, float]) -> RDPo
 
 
 def sweeps(points: list[RDPoint]) -> dict[str, list[RDPoint]]:
-    """β sweeps: the VAEs that share a body (everything but β) and between them have more than
-    one β, in order of β — one curve each. Models of one body and one β (several runs of the same
-    settings) are no sweep."""
+    """The shipped β sweeps: the shipped VAEs that share a body (everything but β) and between
+    them have more than one β, in order of β — one curve each. Models of one body and one β are
+    no sweep, and a run trained here is never a point of one (a student's β = 1 run is not the
+    sweep's β = 1 model, even with the same settings)."""
     out = {}
-    for body in dict.fromkeys(p.body for p in points if p.rate is not None):
-        curve = sorted((p for p in points if p.rate is not None and p.body == body),
+    points = [p for p in points if p.rate is not None and p.id.startswith("pretrained/")]
+    for body in dict.fromkeys(p.body for p in points):
+        curve = sorted((p for p in points if p.body == body),
                        key=lambda p: (p.beta, p.rate))
         if len({p.beta for p in curve}) > 1:
             out[body] = curve

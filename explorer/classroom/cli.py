@@ -22,6 +22,10 @@ def add_parser(sub) -> None:
     n.add_argument("--new-key", action="store_true",
                    help="make a new teacher key (the old one stops working)")
     c_sub.add_parser("list", help="list the classes and their codes")
+    d = c_sub.add_parser("delete", help="delete a class: its roster, its runs' records and "
+                         "their model folders; its running jobs are stopped")
+    d.add_argument("code", help="the class's join code")
+    d.add_argument("--yes", action="store_true", help="do not ask before deleting")
 
 
 def join_link(base: str, code: str) -> str:
@@ -36,6 +40,8 @@ def run(args) -> int:
             state = "closed" if klass.closed else "open"
             print(f"{klass.code}  {state:6}  {klass.name}")
         return 0
+    if args.action == "delete":
+        return _delete(store, args, env_key)
     printed_key = None
     if env_key is None and (args.new_key or not store.gate.configured):
         printed_key = store.new_teacher_key()
@@ -50,4 +56,31 @@ def run(args) -> int:
         print("Teacher key (shown once; start the app with EXPLORER_TEACHER_KEY set to it, or "
               "type it on the Teacher page):")
         print(f"  {printed_key}")
+    return 0
+
+
+def _delete(store, args, key: str | None) -> int:
+    from explorer.classroom.deletion import delete_class, summary
+
+    klass = store.class_by_code(args.code)
+    if klass is None:
+        raise ClassError(f"There is no class with the code {args.code!r} (see `class list`).")
+    if store.gate.configured and key is None:
+        raise ClassError("Deleting a class is the teacher's: export EXPLORER_TEACHER_KEY with "
+                         "the teacher key first.")
+    students, runs, active = summary(store, klass.id)
+    print(f"Class “{klass.name}” ({klass.code}): {students} students, {runs} runs"
+          + (f", {active} of them queued or training" if active else "") + ".")
+    print("Deleting it removes its roster, its runs' records and their model folders in the "
+          "runs folder; runs still training are stopped (their students are told) and what they "
+          "save is removed.")
+    if not args.yes and input(f"Type the code {klass.code} to delete it: ").strip().upper() \
+            != klass.code:
+        print("Not deleted.")
+        return 1
+    gone = delete_class(store, klass.id, key=key, caller="cli")
+    print(f"Deleted “{gone.name}”: {gone.students} students, {gone.runs} runs' records, "
+          f"{gone.folders} model folders."
+          + (f" {len(gone.active)} runs still training stop at their next epoch (the server "
+             "stops them and removes what they save)." if gone.active else ""))
     return 0

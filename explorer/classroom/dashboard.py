@@ -83,10 +83,11 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def curves(store: ClassStore, class_id: int) -> list[dict]:
-    """Each run's test loss per epoch, labelled with its student's name."""
+def curves(store: ClassStore, class_id: int, runs: list[RunInfo] | None = None) -> list[dict]:
+    """Each run's test loss per epoch, labelled with its student's name (`runs`: the class's
+    visible runs, when the caller has read them already)."""
     out = []
-    for run in store.runs(class_id):
+    for run in store.runs(class_id) if runs is None else runs:
         points = [(h["epoch"], h["loss"]) for h in run.history if "loss" in h]
         if points:
             out.append({"student": run.student or "teacher", "run": run.run_name,
@@ -94,11 +95,12 @@ def curves(store: ClassStore, class_id: int) -> list[dict]:
     return out
 
 
-def rd_points(store: ClassStore, class_id: int) -> list[dict]:
+def rd_points(store: ClassStore, class_id: int, runs: list[RunInfo] | None = None) -> list[dict]:
     """The class's VAE runs as (rate, distortion) points with the student's name, and a sentence
     for an outlier: KL collapsed (rate ≈ 0) or diverged."""
     out = []
-    for run in store.runs(class_id):
+    runs = store.runs(class_id) if runs is None else runs
+    for run in runs:
         nums = _numbers(run)
         rate, distortion = nums.get("rate"), nums.get("distortion")
         if rate is None or distortion is None:
@@ -110,7 +112,7 @@ def rd_points(store: ClassStore, class_id: int) -> list[dict]:
             note = "KL collapsed: the code carries almost nothing about the image."
         out.append({"student": run.student or "teacher", "run": run.run_name, "rate": rate,
                     "distortion": distortion, "status": run.status, "note": note})
-    for run in store.runs(class_id):
+    for run in runs:
         if run.status == "failed" and "diverg" in run.message.lower():
             out.append({"student": run.student or "teacher", "run": run.run_name, "rate": None,
                         "distortion": None, "status": run.status,

@@ -62,6 +62,7 @@ class Recorder:
     def __init__(self, store: ClassStore):
         self.store = store
         self._records: dict[int, int] = {}  # job id -> run record id
+        self._jobs: dict[int, object] = {}  # run record id -> job (to stop it if its class goes)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: list[tuple[int, dict]] = []
         self.trouble = ""  # a sentence while the database cannot be written
@@ -82,6 +83,7 @@ class Recorder:
             class_id, student_id, spec.name, spec.dataset, str(spec.model.get("kind", "")),
             {"model": spec.model, "train": spec.train}, int(spec.train.get("epochs", 0)))
         self._records[job.id] = record
+        self._jobs[record] = job
         state = job.snapshot()
         if not state.active:  # it ended before we were listening (cancelled at once)
             self._put(record, {"status": state.status, "message": state.message})
@@ -102,6 +104,26 @@ class Recorder:
         with self._count_lock:
             self._queued += 1
         self._queue.put((record, fields))
+
+    def stop_deleted(self, records) -> None:
+        """The class of these records was deleted: stop their jobs (now, not at their next
+        epoch), each with a sentence to its student; what they save is removed."""
+        for record in records:
+            self._gone(record, {})
+
+    def _gone(self, record: int, fields: dict) -> None:
+        """A record that is no longer there: its class was deleted while its job ran."""
+        from explorer.classroom.deletion import STOPPED
+        from explorer.classroom.store import _remove_folder
+
+        job = self._jobs.get(record)
+        if job is not None and job.stop_reason != "class deleted":
+            job.stop_reason = ""  # the class's deletion is the reason its student is told
+            job.stop("class deleted")
+            job.notice = STOPPED
+        if saved := fields.get("saved_path"):
+            _remove_folder(saved, self.store.runs_folder)
+            self._jobs.pop(record, None)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued is written (tests, shutdown)."""
@@ -126,7 +148,8 @@ class Recorder:
             try:
                 while self._pending:
                     record, fields = self._pending[0]
-                    self.store.update_run(record, **dict(fields))
+                    if not self.store.update_run(record, **dict(fields)):
+                        self._gone(record, fields)
                     self._pending.pop(0)
                     with self._count_lock:
                         self._written += 1

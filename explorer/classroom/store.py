@@ -136,6 +136,13 @@ class ClassStore:
             row = s.get(Setting, key)
             return row.value if row else None
 
+    def setting(self, key: str) -> str | None:
+        return self._setting(key)
+
+    def set_setting(self, key: str, value: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.merge(Setting(key=key, value=value))
+
     def new_teacher_key(self) -> str:
         """A new teacher key (replacing a stored one): printed once, only its hash is kept."""
         key = secrets.token_hex(12)  # 96 bits, easy to copy (no leading dash)
@@ -251,12 +258,13 @@ class ClassStore:
             s.flush()
             return row.id
 
-    def update_run(self, run_id: int, **fields) -> None:
-        """Fold what a job reported into its record (the recorder's thread calls this)."""
+    def update_run(self, run_id: int, **fields) -> bool:
+        """Fold what a job reported into its record (the recorder's thread calls this); False
+        when the record is gone (its class was deleted meanwhile)."""
         with Session(self.engine) as s, s.begin():
             row = s.get(RunRecord, run_id)
             if row is None:
-                return  # deleted meanwhile
+                return False
             history = fields.pop("append_history", None)
             for k, v in fields.items():
                 setattr(row, k, v)
@@ -265,6 +273,7 @@ class ClassStore:
             row.updated = now()
             if row.status in ENDED and row.ended is None:
                 row.ended = now()
+            return True
 
     def runs(self, class_id: int, include_hidden: bool = False) -> list[RunInfo]:
         with Session(self.engine) as s:
@@ -370,7 +379,7 @@ def _said(method):
 
 for _name in ("open_class", "classes", "class_by_code", "get_class", "close_class", "join",
               "student", "roster", "remove_student", "runs", "run", "run_by_name", "hide_run",
-              "delete_run", "new_teacher_key", "start_run", "is_teacher"):
+              "delete_run", "new_teacher_key", "start_run", "is_teacher", "setting", "set_setting"):
     setattr(ClassStore, _name, _said(getattr(ClassStore, _name)))
 
 

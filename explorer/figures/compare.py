@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 MODEL_COLOUR, CURRENT_COLOUR = PALETTE[0], PALETTE[1]  # a model on the plane; the sidebar's
 SWEEP_COLOURS = PALETTE[3:]  # one per β sweep: not the models' blue, current orange, red β=1 line
+# One per owner of runs trained here (students in a class): darker than the sweeps' colours.
+OWNER_COLOURS = ("#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#66a61e", "#a6761d", "#1f78b4",
+                 "#6a3d9a", "#b15928", "#33a02c", "#fb9a99", "#cab2d6")
 
 SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
@@ -27,15 +30,17 @@ SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
 
 def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None,
-                           height: int = 520) -> go.Figure:
+                           height: int = 520, owners: dict[str, str] | None = None) -> go.Figure:
     """Models at (rate, distortion): iso-ELBO diagonals R + D = c, the slope -1 (β = 1) line
-    through the best -ELBO, the floor, each β sweep (:func:`explorer.analysis.rdplane.sweeps`) joined in
-    order of β in its own colour, and AEs (unbounded rate) at the right edge. Each marker's
-    customdata is its model id."""
+    through the best -ELBO, the floor, each shipped β sweep (:func:`explorer.analysis.rdplane.sweeps`)
+    joined in order of β in its own colour, and AEs (unbounded rate) at the right edge. Runs
+    trained here are points of their own, never joined to a sweep: one trace per owner
+    (`owners`: run id -> the student's name, "you", ...), in the owner's colour, each point
+    labelled with the owner's name. Each marker's customdata is its model id."""
     from explorer.analysis.rdplane import sweeps  # torch's module: imported when drawn
+    from explorer.usertext import html as safe
 
     vaes = [p for p in points if p.rate is not None]
-    aes = [p for p in points if p.rate is None]
     floor = min((p.floor for p in points), default=0.0)
     r_max = max((p.rate for p in vaes), default=10.0) * 1.25 + 1.0
     d_all = [p.distortion for p in points]
@@ -80,14 +85,29 @@ def rate_distortion_figure(points: Sequence[RDPoint], current: str | None = None
         models(curve, f"β sweep: {body}", colour, line=dict(color=colour, width=1.5),
                text=[f"β={p.beta:g}" for p in curve])
     swept = {p.id for curve in curves.values() for p in curve}
-    if rest := [p for p in vaes if p.id not in swept and p.id != current]:
+    shipped = [p for p in points if p.id.startswith("pretrained/")]
+    if rest := [p for p in shipped if p.rate is not None and p.id not in swept
+                and p.id != current]:
         models(rest, "VAE", MODEL_COLOUR)
-    if rest := [p for p in aes if p.id != current]:
+    if rest := [p for p in shipped if p.rate is None and p.id != current]:
         models(rest, "AE (right edge)", MODEL_COLOUR, "triangle-right")
+    # Runs trained here: each owner's points in the owner's colour, named, markers only.
+    owners = owners or {}
+    by_owner: dict[str, list[RDPoint]] = {}
+    for p in points:
+        if not p.id.startswith("pretrained/") and p.id != current:
+            by_owner.setdefault(owners.get(p.id) or p.name, []).append(p)
+    for k, (owner, group) in enumerate(sorted(by_owner.items(), key=lambda o: o[0].casefold())):
+        label = safe(owner, 40)
+        models(group, label, OWNER_COLOURS[k % len(OWNER_COLOURS)], size=12,
+               symbol=["circle" if p.rate is not None else "triangle-right" for p in group],
+               text=[label] * len(group))
     for p in points:
         if p.id == current:  # drawn last, so on top of its sweep's point
+            run = not p.id.startswith("pretrained/")
             models([p], "the model you explore", CURRENT_COLOUR,
-                   "circle" if p.rate is not None else "triangle-right", size=16)
+                   "circle" if p.rate is not None else "triangle-right", size=16,
+                   text=[safe(owners.get(p.id) or p.name, 40)] if run else None)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",
         # Plain words first, the letter second; the formulas are in the page's caption. (With

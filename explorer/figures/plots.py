@@ -10,6 +10,8 @@ them come from :mod:`explorer.analysis.inspect_latent`, :mod:`explorer.analysis.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -308,7 +310,12 @@ def loss_figure(state: JobState, likelihood: str = "bernoulli") -> go.Figure | N
     """Training loss per step (thin line) and test loss per epoch (markers), one panel per part.
 
     The Gaussian's loss is its squared error: nats less a constant (n log(pi)/2 per image, the
-    fixed variance 1/2), and the axis says so."""
+    fixed variance 1/2), and the axis says so.
+
+    Redrawn every few seconds on every training student's page: the panels, titles and styles
+    are built and checked by plotly once per set of panels (:func:`_loss_template`); each redraw
+    only puts the numbers in, unchecked (plotly's checks took ~90 ms a figure on an idle core,
+    most of a loaded server's time with a class training)."""
     from explorer.analysis.replay import thin
 
     if not state.steps:
@@ -316,39 +323,47 @@ def loss_figure(state: JobState, likelihood: str = "bernoulli") -> go.Figure | N
     known = [p for p in PART_TITLES if p in state.steps[-1]]
     # An AE's only part is its loss: one panel. A GAN has no single loss: one per player.
     parts = known if len(known) > 2 or "loss" not in known else ["loss"]
-    fig = make_subplots(rows=1, cols=len(parts), subplot_titles=[PART_TITLES[p] for p in parts])
+    template = _loss_template(tuple(parts), likelihood)
     per_epoch = max(state.steps_per_epoch, 1)
     steps = thin(state.steps, MAX_CURVE_POINTS)
     x_steps = [s["step"] / per_epoch for s in steps]
-    for col, part in enumerate(parts, start=1):
-        fig.add_trace(
-            go.Scatter(
-                x=x_steps,
-                y=[s.get(part) for s in steps],
-                mode="lines",
-                line={"width": 1, "color": TRAIN_COLOR},
-                name="train (per step)",
-                legendgroup="train",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
+    data = []
+    for col, part in enumerate(parts):
         tested = [h for h in state.history if h.get("test") and part in h["test"]]
-        fig.add_trace(
-            go.Scatter(
-                x=[h["epoch"] for h in tested],
-                y=[h["test"][part] for h in tested],
-                mode="lines+markers",
-                line={"width": 2, "color": TEST_COLOR},
-                marker={"size": 7},
-                name="test (per epoch)",
-                legendgroup="test",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
+        train, test = template["data"][2 * col: 2 * col + 2]
+        data.append({**train, "x": x_steps, "y": [s.get(part) for s in steps]})
+        data.append({**test, "x": [h["epoch"] for h in tested],
+                     "y": [h["test"][part] for h in tested]})
+    return unchecked_figure(data, template["layout"])
+
+
+def unchecked_figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain data, without plotly's checks (tens of milliseconds a figure): for
+    figures redrawn every few seconds whose every key a test has plotly check. The layout gets
+    plotly's default theme, as a checked figure does."""
+    layout = {**copy.deepcopy({k: v for k, v in layout.items() if k != "template"}),
+              "template": _default_theme()}
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+@functools.cache
+def _default_theme() -> dict:
+    return go.Figure().to_dict()["layout"].get("template", {})
+
+
+@functools.lru_cache(maxsize=16)
+def _loss_template(parts: tuple[str, ...], likelihood: str) -> dict:
+    """The loss figure's panels without their numbers, built and checked by plotly once."""
+    fig = make_subplots(rows=1, cols=len(parts), subplot_titles=[PART_TITLES[p] for p in parts])
+    for col, _ in enumerate(parts, start=1):
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines",
+                                 line={"width": 1, "color": TRAIN_COLOR},
+                                 name="train (per step)", legendgroup="train",
+                                 showlegend=col == 1), row=1, col=col)
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers",
+                                 line={"width": 2, "color": TEST_COLOR}, marker={"size": 7},
+                                 name="test (per epoch)", legendgroup="test",
+                                 showlegend=col == 1), row=1, col=col)
     fig.update_xaxes(title_text="epoch", title_standoff=4)
     unit = ("squared error per image (nats − a constant)" if likelihood == "gaussian"
             else "nats per image")
@@ -358,4 +373,4 @@ def loss_figure(state: JobState, likelihood: str = "bernoulli") -> go.Figure | N
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         legend={"orientation": "h", "x": 0, "y": 1.12, "yanchor": "bottom"},
     )
-    return fig
+    return fig.to_dict()

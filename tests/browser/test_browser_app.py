@@ -88,6 +88,9 @@ def test_train_a_tiny_model_and_find_it_in_the_picker(app: Page, server):
     wait_idle(app)
     assert_no_errors(app)
 
+    # Outside a class the new run is under "Trained here", the picker's group for it.
+    app.locator('[data-testid="stSidebar"]').get_by_role("button", name="Trained here").click()
+    wait_idle(app)
     options = select_model_options(app)
     assert "runs/browser-tiny" in options, options
 

@@ -1,17 +1,19 @@
 """Compare generators: the shipped AE, VAE, β-VAE, CVAE and GAN of one dataset side by side —
-sample grids at the same seed, their scores in one table, precision against recall."""
+sample grids at the same seed, their scores in one table, precision against recall — and any
+runs trained here (a class's, each with whose it is) added beside them."""
 
 import pandas as pd
 import streamlit as st
 
-from explorer import families
+from explorer import families, usertext
 from explorer.analysis import scores, view
 from explorer.analysis.score_words import table_in_words
+from explorer.classroom import picker
 from explorer.errors import ExplorerError
 from explorer.families.latent_diffusion import views as diffusion_views
 from explorer.families.latent_diffusion.files import load_prior
 from explorer.figures.compare import precision_recall_figure
-from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts import class_parts, common, export_buttons
 
 common.start_page("Compare generators", needs_model=False)
 st.caption("Published comparisons often report that GAN samples are sharp but may miss modes "
@@ -23,12 +25,38 @@ st.caption("Published comparisons often report that GAN samples are sharp but ma
            "score: real training images scored against the test images (a generator can beat "
            "its precision, and its Fréchet distance depends on how many images each set has).")
 
-entries = [e for e in common.list_entries()[0] if e.source == "pretrained"]
+every = common.list_entries()[0]
+entries = [e for e in every if e.source == "pretrained"]
 names = sorted({e.dataset for e in entries if families.of(e).generator_scores}) or ["mnist-5k"]
 dataset = st.selectbox("Dataset", names, key="gen_dataset", bind="query-params")
 seed = int(st.number_input("Seed", 0, 1_000_000, 0, key="gen_seed", bind="query-params"))
 chosen = [e for e in entries if e.dataset == dataset
           and families.of(e).can("sample") and e.config.latent_dim > 2]
+# Runs trained here (a class's, 2-D codes included) join the shipped ones when picked: each row
+# says whose it is. The options are ids, as the link carries them; owners are said below.
+runs_here = {e.id: e for e in every if e.source == "run" and e.dataset == dataset
+             and families.of(e).can("sample")}
+owners = {c.id: {picker.MINE: "yours", picker.CLASS: c.owner}.get(c.group, "trained here")
+          for cs in picker.choices(list(runs_here.values()), *class_parts.picker_context())
+          .values() for c in cs}
+if runs_here:
+    added = st.multiselect(
+        "Add runs trained here", list(runs_here), key="gen_runs", bind="query-params",
+        max_selections=4, help="Runs trained on this dataset (yours, your class's, or added "
+        "from a shared file), scored and sampled like the shipped models.")
+    if added:
+        st.caption("Added: " + "; ".join(f"{usertext.md(runs_here[i].name)} "
+                                         f"({usertext.md(owners.get(i, 'trained here'), 40)})"
+                                         for i in added))
+    chosen += [runs_here[i] for i in added]
+
+
+def row_name(e, escaped: bool = True) -> str:
+    """A row's name: a shipped model's, or a run's with whose it is (as text, not Markdown)."""
+    if e.source == "pretrained":
+        return e.name
+    name = f"{e.name} ({owners.get(e.id, 'trained here')})"
+    return usertext.md(name, 80) if escaped else name
 
 
 def model_scores(path: str, content_hash: str, dataset: str) -> dict:
@@ -42,7 +70,7 @@ n_train, n_test = len(data.x_train), len(data.x_test)
 try:
     table = {f"real images ({n_train:,} train vs {n_test:,} test)": scores.floor(data)}
     for e in chosen:
-        table[e.name] = model_scores(str(e.path), e.card["content_hash"], dataset)
+        table[row_name(e)] = model_scores(str(e.path), e.card["content_hash"], dataset)
 except ExplorerError as e:
     st.info(str(e))
     st.stop()
@@ -61,7 +89,8 @@ for i, e in enumerate(chosen):
     images, _ = view.sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
-        export_buttons.grid(images[:, 0].numpy(), ncols=4, size=48, caption=f"{e.name}{how}",
+        export_buttons.grid(images[:, 0].numpy(), ncols=4, size=48,
+                            caption=f"{row_name(e, escaped=False)}{how}",
                             key=f"gen_{i}", name=e.name, settings=["16 samples", f"seed {seed}"])
 for i, (e, p) in enumerate(with_prior, start=len(chosen)):
     prior = load_prior(p.path)[0]
@@ -88,7 +117,7 @@ sizes = (f"Each model's Fréchet distance compares its {scores.N_SAMPLES:,} samp
 missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
            "the classifier reads as the class asked for): the other rows show —. "
            if any("class_accuracy" not in row for row in table.values()) else "")
-ranked = {e.name: e.config.kind for e in chosen}
+ranked = {row_name(e): e.config.kind for e in chosen}
 ranked.update({f"{e.name} + diffusion prior": "latent-diffusion" for e, _ in with_prior})
 st.caption(sizes + missing + table_in_words(table, ranked))
 if with_prior:

@@ -7,10 +7,11 @@ every page. The numbers are in :mod:`explorer.analysis.rdplane`, the figure in
 import pandas as pd
 import streamlit as st
 
-from explorer import families
+from explorer import families, usertext
 from explorer.analysis import rdplane
+from explorer.classroom import picker
 from explorer.figures import compare as figures_compare
-from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts import class_parts, common, export_buttons
 from explorer.ui.parts.prior_beside import with_learned_prior
 
 CHART = "rd_chart"
@@ -50,10 +51,15 @@ likelihood = st.segmented_control(
     key="rd_likelihood", required=True, bind="query-params",
     help="Distortions under different likelihoods are in different units: one plane each.")
 shown = [p for p in points if p.likelihood == likelihood]
+# Whose each run is: a classmate's name, "you", or the run's own name outside a class. Runs are
+# their own points in their owner's colour, never points of a shipped β sweep.
+owner = {c.id: {picker.MINE: "you", picker.CLASS: c.owner}.get(c.group, "")
+         for cs in picker.choices(entries, *class_parts.picker_context()).values() for c in cs
+         if c.group != picker.SHIPPED}
 # Presenting: a taller figure, so that the plot keeps a sensible height under its legend (above
 # it, in one or two lines) once the text is enlarged.
 figure = common.chart_style(figures_compare.rate_distortion_figure(
-    shown, current=cur.entry.id, height=620 if common.presenting() else 520))
+    shown, current=cur.entry.id, owners=owner, height=620 if common.presenting() else 520))
 if common.presenting():  # seven entries in two lines above the plot, not three or four
     figure.update_layout(legend_font_size=18)
 export_buttons.chart(figure, key=CHART, name=cur.entry.name,
@@ -66,7 +72,9 @@ st.caption("Each VAE sits at its **rate** (how much its code carries: the mean K
            "test image; its −ELBO is their sum, so "
            "every grey diagonal is one value of the ELBO and lower-left is better. Training with β "
            "lands where the best reachable curve has slope −β: β > 1 trades rate for distortion, "
-           "β < 1 the reverse; the red line is slope −1 through the best −ELBO here. "
+           "β < 1 the reverse; the red line is slope −1 through the best −ELBO here. Runs trained "
+           "here are points of their own, named after whoever trained them, never joined to a "
+           "shipped sweep. "
            "Autoencoders have a deterministic code, so their rate is unbounded: they sit at the "
            "right edge. Hover for the model; click one to open it on every page.")
 floor = min((p.floor for p in shown), default=0.0)
@@ -78,7 +86,8 @@ elif likelihood == "gaussian":
     st.caption(f"The dashed floor ({floor:.1f} nats) is the fixed-variance (½) Gaussian's "
                "constant, reached only by a perfect reconstruction.")
 NATS = "nats per image"
-rows = [{"model": p.name, "β": p.beta if p.rate is not None else None,
+rows = [{"model": p.name, "trained by": "shipped" if p.id.startswith("pretrained/") else
+         usertext.md(owner.get(p.id) or "here", 40), "β": p.beta if p.rate is not None else None,
          f"rate, {NATS}": p.rate, f"distortion, {NATS}": p.distortion,
          f"−ELBO, {NATS}": p.neg_elbo, f"floor, {NATS}": p.floor}
         for p in sorted(shown, key=lambda p: (p.kind, p.beta))]

@@ -2,13 +2,14 @@
 dashboard, live: one row per student, the loss curves and the class's rate–distortion plane."""
 
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
 import segno
 import streamlit as st
 
-from explorer.classroom import ClassError
+from explorer.classroom import ClassError, deletion, powers
 from explorer.classroom import dashboard as board
 from explorer.errors import plain
 from explorer.figures import classroom as figures_class
@@ -34,6 +35,36 @@ if not class_parts.is_teacher(store):
     st.stop()
 
 key, who = class_parts.teacher_key(), class_parts.caller()
+if said := st.session_state.pop("class_deleted", None):
+    st.success(plain(said))
+
+
+def delete_class_control(klass) -> None:
+    """Delete the class, after typing its code: its roster, records and runs' model folders go;
+    its running jobs stop, their students told why."""
+    with st.popover("Delete this class…", icon=":material/delete:"):
+        students, runs, active = deletion.summary(store, klass.id)
+        st.caption(f"{students} students and {runs} runs" + (
+            f" ({active} still queued or training: they are stopped and their students told)"
+            if active else "") + ". Their records and the runs' model folders are removed for "
+            "good.")
+        typed = st.text_input(f"Type the code {klass.code} to confirm", key="class_delete_code")
+        if st.button("Delete the class", key="class_delete", type="primary",
+                     disabled=typed.strip().upper() != klass.code):
+            try:
+                gone = deletion.delete_class(store, klass.id, key=key, caller=who)
+            except ClassError as e:
+                st.error(str(e))
+                return
+            class_parts.recorder().stop_deleted(gone.active)
+            class_parts.choose_class(None)
+            st.session_state["class_deleted"] = (
+                f"Deleted “{gone.name}”: {gone.students} students, {gone.runs} runs, "
+                f"{gone.folders} model folders" + (f"; {len(gone.active)} runs stopped"
+                                                   if gone.active else "") + ".")
+            st.rerun()
+
+
 classes = store.classes()
 with st.expander("Open a new class", expanded=not classes):
     with st.form("new_class"):
@@ -54,6 +85,7 @@ chosen = st.selectbox("Class", list(by_id), index=list(by_id).index(current.id),
 class_parts.choose_class(chosen)
 klass = by_id[chosen]
 
+
 link = class_parts.join_link(klass.code)
 left, right = st.columns([3, 2])
 with left:
@@ -65,6 +97,14 @@ with left:
     if st.button("Reopen the class" if klass.closed else "Close the class to new students"):
         store.close_class(klass.id, key=key, caller=who, closed=not klass.closed)
         st.rerun()
+    allowed = powers.students_may_add(store)
+    if st.toggle("Students may add datasets and shared models", value=allowed,
+                 key="class_students_add", disabled=bool(os.environ.get(powers.ENV)),
+                 help="Off: only you can add them (the server refuses a student's file). "
+                      f"{powers.ENV}=1 at start-up turns it on for good.") != allowed:
+        powers.allow_students(store, not allowed, key=key, caller=who)
+        st.rerun()
+    delete_class_control(klass)
 with right:
     png = io.BytesIO()
     segno.make(link, error="m").save(png, kind="png", scale=12, border=2)
@@ -95,8 +135,9 @@ def dashboard() -> None:
 @st.fragment(run_every=2.0)
 def charts() -> None:
     """The class's loss curves and rate–distortion plane, every 2 s (plotly redraws cost more)."""
-    curves = board.curves(store, klass.id)
-    points = board.rd_points(store, klass.id)
+    runs = store.runs(klass.id)  # one read for both charts
+    curves = board.curves(store, klass.id, runs)
+    points = board.rd_points(store, klass.id, runs)
     left, right = st.columns(2)
     with left:
         if curves:

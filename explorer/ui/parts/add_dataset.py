@@ -14,7 +14,13 @@ from explorer.errors import ExplorerError
 def add_dataset_expander(picker_key: str) -> None:
     """Draw the expander; after a successful add, the picker `picker_key` (drawn later in the
     same run) shows and selects the new dataset."""
+    from explorer.ui.parts.class_parts import adding_refused
+
     with st.sidebar.expander("Add a dataset", icon=":material/add_photo_alternate:"):
+        if why := adding_refused("datasets"):  # a student, unless the teacher allows it
+            st.caption(why)
+            download_dataset()
+            return
         st.caption(
             "A **.zip** with one folder per class (the folder names become the class names) of "
             "PNG, JPEG, BMP or GIF images, at least "
@@ -36,6 +42,9 @@ def add_dataset_expander(picker_key: str) -> None:
                           icon=":material/upload:")
         download_dataset()
         if not added:
+            return
+        if why := adding_refused("datasets"):  # checked again when the file arrives
+            st.error(why)
             return
         bar = st.progress(0.0, text="Reading the file…")
         try:

@@ -213,6 +213,19 @@ def picker_context() -> tuple[list, int | None, bool]:
         return [], None, False
 
 
+def adding_refused(what: str) -> str | None:
+    """Why this person may not add `what` ("datasets", "shared models"), in a sentence, or None.
+    The backend decides (:func:`explorer.classroom.powers.require_adder`); call it again when the
+    file arrives, not only to hide the uploader."""
+    from explorer.classroom import powers
+
+    try:
+        powers.require_adder(_quiet_store(), what, teacher_key(), token(), caller())
+    except ClassError as e:
+        return str(e)
+    return None
+
+
 def owner_caption(entry) -> None:
     """Under the model picker: who trained a class's run, and how it ended, in words."""
     if entry is None or entry.source != "run":

@@ -74,9 +74,9 @@ def _group_picker(entries: list[store.ModelEntry], by_id: dict) -> dict:
     state = st.session_state
     if "model" not in state and st.query_params.get("model") in by_id:
         state["model"] = st.query_params["model"]  # a link's model, before its group is drawn
-    if state.get("model") not in by_id:
-        state["model"] = store.default_entry(entries).id
     of = {c.id: c for cs in groups.values() for c in cs}
+    if state.get("model") not in of:  # unknown, or a classmate's run the teacher hid
+        state["model"] = store.default_entry(entries).id
     current = of[state["model"]]
     if current not in groups.get(state.get("model_group"), ()):
         state["model_group"] = current.group
@@ -108,8 +108,13 @@ def _first_of(key: str, firsts: dict[str, str]) -> None:
 
 def _import_upload() -> None:
     """on_change of the uploader: runs before the picker is drawn, so it may pick the new model."""
+    from explorer.ui.parts.class_parts import adding_refused
+
     upload = st.session_state.get("model_upload")
     if upload is None:
+        return
+    if why := adding_refused("shared models"):  # the backend's answer, whatever the page hid
+        st.session_state["model_upload_result"] = ("error", why)
         return
     try:
         folder = exports.import_model_zip(upload.getvalue(), store.runs_dir(),
@@ -123,7 +128,14 @@ def _import_upload() -> None:
 
 def import_model() -> None:
     """Add a model someone shared (the .zip from 'Download model'), checked before it is saved."""
+    from explorer.ui.parts.class_parts import adding_refused
+
     with st.expander("Add a shared model"):
+        if why := adding_refused("shared models"):
+            st.caption(why)
+            if st.session_state.pop("model_upload_result", None):  # a forged upload: refused
+                st.error(why)
+            return
         st.file_uploader(
             "A model's .zip", type=["zip"], key="model_upload", on_change=_import_upload,
             help="Exactly card.json and model.safetensors, as 'Download model (.zip)' makes it. "

@@ -113,9 +113,14 @@ def headline(job: Job) -> None:
 CHARTS_EVERY_S = 3.0
 
 
-@st.fragment(run_every=0.5)
+# Every training student's page reruns this: with thirty of them, twice a second was sixty
+# script runs a second on the server (and as many redraws in their browsers) for a bar.
+PROGRESS_EVERY_S = 1.0
+
+
+@st.fragment(run_every=PROGRESS_EVERY_S)
 def live_progress() -> None:
-    """Redrawn twice a second while the job runs; hands over to a full rerun when it ends."""
+    """Redrawn every second while the job runs; hands over to a full rerun when it ends."""
     job: Job = st.session_state["train_job"]
     state = job.snapshot()
     if not state.active:
@@ -211,6 +216,10 @@ def offer_unsaved(job: Job, state: JobState) -> None:
 
 
 def final_view(job: Job, state: JobState) -> None:
+    if notice := getattr(job, "notice", ""):  # its class was deleted: stopped, files removed
+        headline(job)
+        st.warning(notice, icon=":material/delete:")
+        return
     rescued = st.session_state.get("train_rescued")
     if rescued and rescued[0] == job.id:  # saved by Retry
         state.saved_path, state.unsaved = rescued[1], None
