@@ -149,8 +149,8 @@ def test_a_students_picker_groups_shipped_mine_and_this_class_by_name(class_env,
     assert list(named["you"]["customdata"]) == ["runs/ada-run"]
     assert "lines" not in named["you"]["mode"] and "lines" not in named["the model you are "
                                                                         "exploring"]["mode"]
-    assert named["the model you are exploring"]["customdata"] == ["runs/bob-run"]
-    assert named["the model you are exploring"]["text"] == ["Bob"]
+    assert named["the model you explore"]["customdata"] == ["runs/bob-run"]
+    assert named["the model you explore"]["text"] == ["Bob"]
     card = at.sidebar.table[0].value
     ended = dict(zip(card["field"], card["value"], strict=True))["how it ended"]
     assert ended == "stopped because the tab closed, after 2 of 8 epochs"
