@@ -147,8 +147,8 @@ def test_a_students_picker_groups_shipped_mine_and_this_class_by_name(class_env,
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     named = {t["name"]: t for t in traces if t.get("customdata")}
     assert list(named["you"]["customdata"]) == ["runs/ada-run"]
-    assert "lines" not in named["you"]["mode"] and "lines" not in named["the model you are "
-                                                                        "exploring"]["mode"]
+    assert "lines" not in named["you"]["mode"]
+    assert "lines" not in named["the model you explore"]["mode"]
     assert named["the model you explore"]["customdata"] == ["runs/bob-run"]
     assert named["the model you explore"]["text"] == ["Bob"]
     card = at.sidebar.table[0].value
