@@ -89,7 +89,8 @@ def test_train_a_tiny_model_and_find_it_in_the_picker(app: Page, server):
     assert_no_errors(app)
 
     # Outside a class the new run is under "Trained here", the picker's group for it.
-    app.locator('[data-testid="stSidebar"]').get_by_role("button", name="Trained here").click()
+    app.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"] button',
+                has_text="Trained here").click()
     wait_idle(app)
     options = select_model_options(app)
     assert "runs/browser-tiny" in options, options

@@ -56,7 +56,7 @@ def shows_step(app: Page, title: str, k: int, n: int, step) -> None:
 def test_a_lesson_found_started_and_stepped_through_on_a_projector(app: Page, server):
     app.set_viewport_size(PRESENTER.viewport)
     open_page(app, server, "lessons", query=PRESENTER.query)
-    search = app.get_by_label("Search")
+    search = app.get_by_label("Search", exact=True)
     search.fill("AE vs VAE latent space")
     search.press("Enter")
     wait_idle(app, expect_run=True)

@@ -60,6 +60,7 @@ def test_the_model_picker_shows_the_whole_id(app: Page, server, screen):
     if screen.presenting:  # the sidebar is folded: open it, as a teacher would
         app.locator('[data-testid="stExpandSidebarButton"]').click()
     box = app.get_by_role("combobox", name="Model")
+    box.scroll_into_view_if_needed()  # under the page list and the picker's groups
     expect(box).to_be_in_viewport()
     expect(box).to_have_value(longest)
     shown, needed = box.evaluate("e => [e.clientWidth, e.scrollWidth]")

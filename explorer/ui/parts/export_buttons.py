@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.analysis.projection import TITLES
@@ -55,14 +56,19 @@ def _row(key: str, title_: str, files: Sequence[tuple[str, Callable[[], bytes], 
 
 
 def chart(fig, *, name: str, settings: Sequence[str] = (), key: str, config: dict | None = None,
-          movie: bool = False, **kwargs):
+          movie: bool = False, width: int | None = None, **kwargs):
     """Draw a plotly chart (``st.plotly_chart(fig, key=key, **kwargs)``, whose event it returns)
     with PNG (2x) and SVG buttons under it; with `movie`, an animated chart (the training replay)
-    also gets GIF and MP4, one frame per frame of its animation."""
+    also gets GIF and MP4, one frame per frame of its animation. `width`: the chart's width on
+    screen in px where the page knows it is not the page's (a column), for the exported size."""
     title_ = title(name, settings)
     event = st.plotly_chart(fig, key=key, config=chart_config(title_, config), **kwargs)
-    files = [("PNG", partial(export.chart_png, fig, title_), "png", "image/png"),
-             ("SVG", partial(export.chart_svg, fig, title_), "svg", "image/svg+xml")]
+
+    def sized():  # on the click: a copy, the page's own figure untouched
+        return go.Figure(fig).update_layout(width=width) if width else fig
+
+    files = [("PNG", lambda: export.chart_png(sized(), title_), "png", "image/png"),
+             ("SVG", lambda: export.chart_svg(sized(), title_), "svg", "image/svg+xml")]
     if movie:
         frames = partial(export.chart_frames, fig, title_)
         files += [("GIF", lambda: export.gif(frames(), duration_ms=400), "gif", "image/gif"),

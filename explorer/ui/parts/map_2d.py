@@ -86,6 +86,7 @@ def show(cur: common.Current) -> None:
     with chart_col:
         event = export_buttons.chart(
             common.chart_style(fig), name=cur.entry.name, key="map_chart", on_select="rerun",
+            width=projector.chart_width() if presenting else None,
             settings=[export_buttons.method_name(shown),
                       f"colour = {f'z[{j}]' if colour == 'z' else mapview.COLOURS[colour]}"],
             selection_mode=("points", "box", "lasso"))

@@ -8,6 +8,14 @@ import streamlit as st
 CHART_SHARE = (3, 2)  # the chart's and its details' shares of the row
 
 
+def chart_width() -> int:
+    """The chart's width in px beside its details (the export's size; a 1024 px wide screen's
+    main column is about the exports' default width)."""
+    from explorer.figures.export import CHART_WIDTH
+
+    return round(CHART_WIDTH * CHART_SHARE[0] / sum(CHART_SHARE))
+
+
 def beside_the_chart():
     """Two columns, the chart's and its details': on one screen, a click on the chart and what it
     shows are seen together (under the chart they were a screen or two below)."""

@@ -17,6 +17,8 @@ from explorer.ui.parts import url_values
 
 KEY = "share_view"  # the popover's key: True while it is open
 QR_PX = 300  # the code's width: big enough to scan from the back of a room
+TOP_CSS = ("<style>.st-key-share_view_top{position:fixed;top:0.55rem;right:4.5rem;"
+           "z-index:999991;width:auto!important}</style>")
 
 
 def qr_png(link: str) -> bytes | None:
@@ -35,8 +37,13 @@ def place() -> None:
     opening it reruns the app, whose URL then holds everything the page wrote into it as it
     drew (the map's selection, the plane's point), so the link is the view on screen; and a
     page's every other run sends nothing for it."""
-    where = st.container(horizontal=True, horizontal_alignment="right") if pages.presenting() \
-        else st.sidebar
+    if pages.presenting():
+        # In the page's top bar, beside Streamlit's own menu: on a 1024×768 projector a row of
+        # its own pushed the page's first chart below the fold.
+        st.html(TOP_CSS)
+        where = st.container(key="share_view_top")
+    else:
+        where = st.sidebar
     with where:
         popover = st.popover("Share this view", icon=":material/share:", key=KEY,
                              on_change="rerun")
