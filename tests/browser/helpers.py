@@ -165,7 +165,15 @@ def layout_problems(page: Page) -> list[str]:
 
 
 def choose_model(page: Page, model: str) -> None:
+    """Pick `model` in the sidebar's picker, first its group (Shipped / Trained here …)."""
+    group = "Shipped" if model.startswith("pretrained/") else "Trained here"
+    button = page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"] button',
+                          has_text=group)
+    if button.count() and button.first.get_attribute("kind") != "segmented_controlActive":
+        button.first.click()
+        wait_idle(page, expect_run=True)
     box = page.get_by_role("combobox", name="Model")
+    box.scroll_into_view_if_needed()
     option = page.get_by_role("option", name=model, exact=True)
     box.click()
     try:

@@ -74,7 +74,9 @@ def test_switching_models_keeps_interpolate_working(app: Page, server, screen):
     wait_idle(app, expect_run=True)
     if screen.presenting:  # the sidebar is folded: open it, as a teacher would
         app.locator('[data-testid="stExpandSidebarButton"]').click()
-        expect(app.get_by_role("combobox", name="Model")).to_be_in_viewport()
+        picker = app.get_by_role("combobox", name="Model")
+        picker.scroll_into_view_if_needed()  # under the page list and the picker's groups
+        expect(picker).to_be_in_viewport()
     for model in ("pretrained/digits-vae-mlp-z2", "pretrained/mnist-vae-mlp-z2",
                   "pretrained/digits-ae-mlp-z2"):
         choose_model(app, model)
