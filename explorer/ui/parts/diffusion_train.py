@@ -71,7 +71,7 @@ def live() -> None:
             st.info(state.message or state.status)
     fig = loss_figure(state)
     if fig is not None:
-        fig.update_yaxes(title_text="ε-prediction MSE per dimension", row=1, col=1)
+        fig.update_layout(yaxis_title_text="ε-prediction MSE per dimension")  # the first panel
         export_buttons.chart(common.chart_style(fig), config={"displayModeBar": False},
                              key="ld_loss", name=job.name, settings=["training curves"])
     if not state.active and st.session_state.get("ld_job_seen") != job.name:
