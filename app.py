@@ -62,8 +62,16 @@ def main() -> None:
     from explorer.ui.parts import class_questions
 
     class_questions.panel(page.url_path)  # a class's live question, above every page
-    share_view.place()  # "Share this view": the view's link and QR code
-    page.run()
+    # "Share this view": the view's link and QR code. Presenting, it sits in the page's top bar
+    # (fixed there), drawn after the page so that no gap of it is left above the first chart.
+    presenting = pages.presenting()
+    if not presenting:
+        share_view.place()
+    try:
+        page.run()
+    finally:
+        if presenting:
+            share_view.place()
     class_follow.after_page()
     warm.after_first_page()
 
