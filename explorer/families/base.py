@@ -62,7 +62,6 @@ class Family:
     # the literature makes a claim about its samples (a GAN's: sharp, but modes missed) that the
     # table of scores confirms or not.
     ranked_in_words: bool = False
-    button: str = ""  # a shorter name for the Train form's row of model types ("" = label)
     # Trained over another run's codes (see the module's docstring): listed apart from the
     # families of image models (explorer.families.names(base_run=True)).
     base_run: bool = False

@@ -390,7 +390,7 @@ def test_the_model_type_buttons_stay_on_one_row(app: Page, server, size):
         .locator("button")
     expect(buttons.first).to_be_visible()
     kinds = [buttons.nth(k) for k in range(buttons.count()) if buttons.nth(k).inner_text()]
-    # not the help icon; "Diffusion" (a prior over a run's codes) follows where the dataset has
+    # not the help icon; "Latent diffusion" (a prior over a run's codes) follows where it has
     # an AE or VAE to build on, and takes a second row of its own at 1024 px (known, not fixed)
     images = kinds[:4]
     assert [b.inner_text() for b in images] == ["AE", "VAE", "CVAE", "GAN"]

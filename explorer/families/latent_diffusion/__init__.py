@@ -23,7 +23,7 @@ CAPABILITIES = frozenset({"sample"})  # over a base run that decodes: it encodes
 DECLARATION = Family(
     FAMILY, "Latent diffusion", CAPABILITIES, "explorer.families.latent_diffusion.ops",
     about="a learned prior over an AE's or VAE's codes, whose decoder draws them",
-    generator_scores=True, reconstructs=False, base_run=True, card_file=CARD, button="Diffusion",
+    generator_scores=True, reconstructs=False, base_run=True, card_file=CARD,
 )
 
 __all__ = ["CAPABILITIES", "CARD", "DECLARATION", "FAMILY", "DiffusionConfig",

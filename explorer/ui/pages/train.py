@@ -176,7 +176,7 @@ with settings_col, st.container(border=True, key="train_form"):
         default=kind if (kind := common.form_start("train", "train_kind", "vae")) in kinds
         else "vae",
         required=True,
-        format_func=lambda kind: families.get(kind).button or families.get(kind).label,
+        format_func=lambda kind: families.get(kind).label,
         wrap=False,  # one row at 1024 px with the sidebar open ("GAN" wrapped alone)
         key="train_kind",
         help=glossary.help("Model type"),
