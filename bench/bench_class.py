@@ -78,16 +78,21 @@ async def open_class(browser, url: str, timeout: float) -> tuple[object, str]:
     return page, code
 
 
+async def join_by_link(page, url: str, code: str, name: str, timeout: float) -> None:
+    """A student joins through the join link under display name `name` (raises if not)."""
+    await page.goto(f"{url}/join?code={code}", wait_until="domcontentloaded")
+    await drawn(page, "Join the class", timeout)
+    await page.get_by_label("Your name").fill(name)
+    await page.get_by_role("button", name="Join").click()
+    await page.get_by_text(f"You are {name}").wait_for()
+
+
 async def join_and_open_train(browser, url: str, code: str, name: str, epochs: int,
                               timeout: float):
     """Join through the join link, then open Train and set the epochs. None if the join failed."""
     page = await new_page(browser, timeout)
     try:
-        await page.goto(f"{url}/join?code={code}", wait_until="domcontentloaded")
-        await drawn(page, "Join the class", timeout)
-        await page.get_by_label("Your name").fill(name)
-        await page.get_by_role("button", name="Join").click()
-        await page.get_by_text(f"You are {name}").wait_for()
+        await join_by_link(page, url, code, name, timeout)
         await page.goto(f"{url}/train", wait_until="domcontentloaded")
         await drawn(page, "Train a model", timeout)
         field = page.locator(TRAIN_FORM).get_by_label("Epochs", exact=True)

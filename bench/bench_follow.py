@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
-from bench_class import KEY, new_page, open_class  # noqa: E402
+from bench_class import KEY, join_by_link, new_page, open_class  # noqa: E402
 from bench_classroom import drawn  # noqa: E402
 
 from harness.app_server import running_app  # noqa: E402
@@ -94,11 +94,7 @@ async def join(browser, url: str, code: str, name: str, timeout: float):
     page = await new_page(browser, timeout)
     await page.add_init_script(RECORDER_JS)
     try:
-        await page.goto(f"{url}/join?code={code}", wait_until="domcontentloaded")
-        await drawn(page, "Join the class", timeout)
-        await page.get_by_label("Your name").fill(name)
-        await page.get_by_role("button", name="Join").click()
-        await page.get_by_text(f"You are {name}").wait_for()
+        await join_by_link(page, url, code, name, timeout)
         return page
     except Exception as e:  # noqa: BLE001 - counted as not joined
         C.log(f"{name}: {type(e).__name__}: {str(e).splitlines()[0][:120]}")
