@@ -39,7 +39,7 @@ def main() -> None:
 
     # None of these imports torch: the model list comes from the cards, and a page loads a model
     # (and torch, seconds the first time) only when it needs one (explorer.ui.parts.common.get_model).
-    from explorer.ui.parts import class_follow, common, sidebar, url_values, warm
+    from explorer.ui.parts import class_follow, job_owner, sidebar, url_values, warm
     from explorer.ui.parts import share as share_view
 
     lost_jobs, started = warm.once_per_server()
@@ -48,7 +48,7 @@ def main() -> None:
     page = st.navigation(pages.navigation())
     st.session_state[url_values.PAGE] = pages.name_of(page.url_path)
     loading.empty()
-    common.reclaim_session()
+    job_owner.reclaim_session()
     st.session_state["_entry"] = sidebar.sidebar()
     sidebar.training_notice(on_train_page=page.url_path == "train")
     pages.follow()  # a button's callback may have asked for another page

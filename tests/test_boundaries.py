@@ -148,7 +148,7 @@ def test_every_streamlit_cache_is_capped():
 PAGE_BACKEND_IMPORTS = {
     "explorer.analysis.inspect_latent", "explorer.analysis.mapview", "explorer.analysis.metrics",
     "explorer.analysis.neighbours", "explorer.analysis.projection", "explorer.analysis.rdplane",
-    "explorer.analysis.replay", "explorer.analysis.score_words", "explorer.analysis.scores",
+    "explorer.analysis.score_words", "explorer.analysis.scores",
     "explorer.classroom", "explorer.classroom.dashboard", "explorer.classroom.deletion",
     "explorer.classroom.picker", "explorer.classroom.powers", "explorer.classroom.store",
     "explorer.data.datasets", "explorer.data.drawing", "explorer.errors", "explorer.families",

@@ -84,34 +84,71 @@ def labels_and_help(at: AppTest) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def everything_a_student_sees(tmp_path_factory) -> dict[str, tuple[str, str, set[str]]]:
-    """label -> (kind, help, the views it was seen on), over STUDENT_VIEWS."""
+def student_walk(tmp_path_factory):
+    """Every view of STUDENT_VIEWS opened once: (label -> (kind, help, the views it was seen
+    on), page -> the query parameters its widgets bound to the URL, recorded where Streamlit
+    registers each binding)."""
     import os
 
+    from streamlit.runtime.state.query_params import QueryParams
     from streamlit.testing.v1 import AppTest
 
     runs = tmp_path_factory.mktemp("runs")
     old = os.environ.get("EXPLORER_RUNS_DIR")
     os.environ["EXPLORER_RUNS_DIR"] = str(runs)
     seen: dict[str, tuple[str, str, set[str]]] = {}
+    bound: dict[str, set[str]] = {}
+    now = {"page": ""}
+    bind_widget = QueryParams.bind_widget
+
+    def recording(self, *args, **kwargs):
+        bound.setdefault(now["page"], set()).add(kwargs.get("param_key", args[0] if args else ""))
+        return bind_widget(self, *args, **kwargs)
+
+    QueryParams.bind_widget = recording
     try:
         for name, query in STUDENT_VIEWS:
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
             at.query_params.update(query)
             if "model" in query:
                 at.session_state["model"] = query["model"]
+            now["page"] = "map"  # the app opens on the map
             at.run()
+            now["page"] = name
             at.switch_page(PAGES[name].path).run()
             assert not at.exception, (name, query, [e.message for e in at.exception])
             where = f"{name}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
             for kind, label, help_ in labels_and_help(at):
                 seen.setdefault(label, (kind, help_, set()))[2].add(where)
     finally:
+        QueryParams.bind_widget = bind_widget
         if old is None:
             os.environ.pop("EXPLORER_RUNS_DIR", None)
         else:
             os.environ["EXPLORER_RUNS_DIR"] = old
-    return seen
+    return seen, bound
+
+
+@pytest.fixture(scope="module")
+def everything_a_student_sees(student_walk):
+    return student_walk[0]
+
+
+def test_every_widget_bound_to_the_url_is_part_of_its_pages_view(student_walk):
+    """A link, a lesson step and "Class follows me" carry a page's view as the query parameters
+    its widgets are bound to (explorer.lessons.steps.VIEW_KEYS and url_values.EXTRA_KEYS). A
+    bound widget missing there is dropped from a shared link and kept across a lesson's steps:
+    the student opens another view than the teacher's."""
+    from explorer.ui.parts import url_values
+
+    bound = student_walk[1]
+    assert sum(map(len, bound.values())) >= 40  # the walk reached the pages' settings
+    outside = {page: sorted(k for k in keys if k not in url_values.view_keys(page)
+                            and k not in url_values.NOT_VIEW
+                            and not (page == "train" and k.startswith("train_")))
+               for page, keys in bound.items()}
+    assert not {p: k for p, k in outside.items() if k}, (
+        f"URL-bound widgets that no view of their page lists: {outside}")
 
 
 def test_every_label_a_student_sees_has_a_glossary_entry(everything_a_student_sees):

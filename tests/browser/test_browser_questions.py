@@ -63,6 +63,27 @@ def answer(page: Page, option: str) -> None:
 
 
 # The page position of data point (x, y) on the plotly chart inside the question's box.
+DATA_TO_PAGE_JS = """([x, y]) => {
+    const gd = document.querySelector('[class*="st-key-class_question"] .js-plotly-plot');
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    // _offset: where each axis starts (a map with equal scales narrows one axis's domain)
+    return [box.left + L.xaxis._offset + L.xaxis.d2p(x), box.top + L.yaxis._offset + L.yaxis.d2p(y)];
+}"""
+
+
+def click_at(page: Page, point) -> None:
+    box = page.locator('[class*="st-key-class_question"]')
+    expect(box.locator(".js-plotly-plot")).to_be_visible(timeout=SEEN_MS)
+    box.scroll_into_view_if_needed()
+    page.wait_for_function("""() => {  // plotly lays out its axes after the element shows
+        const gd = document.querySelector('[class*="st-key-class_question"] .js-plotly-plot');
+        return gd && gd._fullLayout && gd._fullLayout.xaxis && gd._fullLayout.xaxis._length > 0;
+    }""")
+    x, y = page.evaluate(DATA_TO_PAGE_JS, [float(point[0]), float(point[1])])
+    page.mouse.click(x, y)
+    expect(box.get_by_text("Answer received: (")).to_be_visible(timeout=SEEN_MS)
+
+
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -124,3 +145,23 @@ def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
     tokens = [c["value"] for p in students.values() for c in p.context.cookies()
               if c["name"] == "explorer_student"]
     assert len(tokens) == 3 and not any(t in exported for t in tokens)
+
+    # A click on the map: where will a 7 decode? Ada clicks where the app says the 7s sit, Bo in
+    # a corner far from every code; Cy does not answer.
+    from explorer.classroom import truths
+
+    where = truths.true_answer(truths.READY["where_7"].spec)["value"]
+    _, _, (x0, _, y0, _) = truths.plane(truths.VAE_2D)
+    teacher.locator(".st-key-question_ask_where_7 button").click()
+    expect(teacher.get_by_text("0 of 3")).to_be_visible(timeout=120_000)
+    click_at(students["Ada"], where)
+    click_at(students["=Bo"], (x0 + 0.2, y0 + 0.2))
+    shot(students["Ada"], "student-clicked")
+    expect(teacher.get_by_text("2 of 3")).to_be_visible(timeout=SEEN_MS)
+    teacher.get_by_role("button", name="Reveal the answers").click()
+    expect(teacher.get_by_text("1 of 2 clicks landed among the 7s")).to_be_visible(
+        timeout=SEEN_MS)
+    expect(teacher.get_by_text(re.compile(r"True answer: \(-?\d"))).to_be_visible()
+    expect(students["Cy"].get_by_text("1 of 2 clicks landed among the 7s")).to_be_visible(
+        timeout=SEEN_MS)
+    shot(teacher, "teacher-click-reveal")

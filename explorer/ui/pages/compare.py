@@ -12,10 +12,10 @@ import streamlit as st
 from explorer.analysis import metrics, view
 from explorer.errors import ExplorerError, plain
 from explorer.runs import checkpoints
-from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts import common, export_buttons, theory
 
 cur = common.start_page("Reconstructions", needs="encode")
-common.explain(
+theory.explain(
     "The top row is test images the models never trained on. Each row below is what a model "
     "makes of them: the image squeezed into its code and decoded again, x̂ = decoder(encoder(x)). "
     "PCA with as many components as the code is the best *flat* squeeze, the baseline a network "

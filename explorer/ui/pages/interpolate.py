@@ -14,7 +14,7 @@ from explorer import usertext
 from explorer.analysis import inspect_latent, neighbours, scores, view
 from explorer.errors import ModelFileError
 from explorer.lessons import catalogue as lessons
-from explorer.ui.parts import common, conditional, export_buttons
+from explorer.ui.parts import common, conditional, export_buttons, theory
 
 BIG = 196  # px for the image a slider drives
 CHECKED = 1000  # test images whose analogies the classifier reads (all of mnist-5k's)
@@ -119,7 +119,7 @@ def pick_image(label: str, key: str, default: int) -> int:
     return idx
 
 
-common.explain(
+theory.explain(
     "Every image here is decoded from a code that no test image has: on the line (or arc) "
     "between two images' codes, along one dimension with the others held still, on a grid "
     "over two dimensions, or at a sum of codes (Arithmetic). If the pictures change smoothly and stay plausible, the decoder has "

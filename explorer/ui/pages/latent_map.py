@@ -16,7 +16,7 @@ import importlib
 
 import streamlit as st
 
-from explorer.ui.parts import common
+from explorer.ui.parts import common, theory
 
 # A view: its label on the switch (also what the URL holds) and the module whose show(cur) draws
 # it, imported when chosen (the plane's decoder needs torch; the first map, drawn from kept
@@ -29,7 +29,7 @@ VIEWS = {
 }
 
 cur = common.start_page("Latent map", needs="encode", what="The latent map", load=False)
-common.explain(
+theory.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "
     "training; if same-coloured points gather, the code has captured what makes a digit that "

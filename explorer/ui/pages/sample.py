@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer import families
 from explorer.analysis import view
-from explorer.ui.parts import common, conditional, export_buttons
+from explorer.ui.parts import common, conditional, export_buttons, theory
 
 cur = common.start_page("Sample new images")
 
@@ -34,7 +34,7 @@ else:
                "Compare generators samples the shipped 16-D autoencoder from a Gaussian fitted to "
                "its codes instead, and there it has the lowest Fréchet distance of the table: "
                "the trouble is where N(0, I) puts the draws, not the decoder.")
-common.explain(
+theory.explain(
     "Each image is decoded from a code nobody encoded: a draw z ~ N(0, T² I) from the prior. "
     "This only works where the decoder has learned something, which is what a VAE's KL term "
     "buys: it pulls the codes of the training images towards N(0, I), so the prior's draws land "

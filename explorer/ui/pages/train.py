@@ -20,7 +20,7 @@ from explorer.lessons import glossary
 from explorer.runs import checkpoints, store
 from explorer.training.loop import TrainConfig
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, common, diffusion_train
+from explorer.ui.parts import class_parts, common, diffusion_train, job_owner
 from explorer.ui.parts.add_dataset import add_dataset_expander
 from explorer.ui.parts.train_form import (
     FIELDS,
@@ -99,7 +99,7 @@ def start_job(settings: dict) -> bool:
         spec = JobSpec.build(model_cfg, train_cfg, info.name, store.new_run_path(folder),
                              n_train=len(data.x_train))
         # The engine reserves the folder's name now: the name shown is the one it will have.
-        job = get_engine().submit(spec, owner=common.session_owner(),
+        job = get_engine().submit(spec, owner=job_owner.session_owner(),
                                   student=class_parts.student_account())
         class_parts.track(job)  # a student's run is recorded in their class
     except ExplorerError as e:

@@ -69,7 +69,7 @@ def recorder() -> Recorder:
 
 def caller() -> str:
     """Who is guessing, for the teacher key's rate limit: this browser session."""
-    from explorer.ui.parts.common import session_owner
+    from explorer.ui.parts.job_owner import session_owner
 
     return session_owner()
 

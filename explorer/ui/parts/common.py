@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-import uuid
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -126,36 +125,6 @@ def codes_or_stop(path: str, content_hash: str, dataset: str) -> np.ndarray:
         else:
             st.error(str(e))
         st.stop()
-
-
-def _release_session(owner: str) -> None:
-    from explorer.jobs import get_engine
-
-    get_engine().release_owner(owner)
-
-
-@st.cache_resource(scope="session", on_release=_release_session, max_entries=64,
-                   show_spinner=False)
-def _released_with_session(owner: str) -> str:
-    return owner  # the entry lives as long as the session; Streamlit releases it when it ends
-
-
-def session_owner() -> str:
-    """This browser session's id for the job engine: one active job per session, and a session
-    that ends (the tab closed) cancels its queued or running job."""
-    if "_owner" not in st.session_state:
-        st.session_state["_owner"] = uuid.uuid4().hex
-    return _released_with_session(st.session_state["_owner"])
-
-
-def reclaim_session() -> None:
-    """Every run: a session that reconnected after a dropped connection keeps its job (its
-    session cache was released on the disconnect; this registers it again)."""
-    if "_owner" in st.session_state:
-        from explorer.jobs import running_engine
-
-        if (engine := running_engine()) is not None:
-            engine.reclaim(session_owner())
 
 
 def list_entries() -> tuple[list[store.ModelEntry], list[str]]:
@@ -309,38 +278,6 @@ def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     if lo is not None and hi is not None:
         value = min(max(value, lo), hi)
     return value
-
-
-# -- teaching helpers -------------------------------------------------------------------------
-def explain(text: str, cfg: ModelConfig | None = None) -> None:
-    """The page's short theory, folded away until wanted; with a VAE, its loss written out."""
-    with st.expander("What am I looking at?"):
-        st.markdown(text)
-        if cfg is not None and families.of(cfg).posterior:
-            show_elbo(cfg.beta, cfg.likelihood)
-
-
-def show_elbo(beta: float, likelihood: str = "bernoulli") -> None:
-    st.markdown("The evidence lower bound (ELBO) on each image's log-likelihood (Kingma & Welling "
-                "2014, eq. 3), where p(x|z) is a density of the images:")
-    st.latex(r"\log p_\theta(x) \;\ge\; \underbrace{\mathbb{E}_{q_\phi(z \mid x)}\big[\log "
-             r"p_\theta(x \mid z)\big]}_{-\,\text{distortion}} \;-\; \underbrace{D_{\mathrm{KL}}"
-             r"\big(q_\phi(z \mid x)\,\|\,\mathcal{N}(0, I)\big)}_{\text{rate}}")
-    if likelihood == "bernoulli":
-        st.markdown("This model scores grey pixels with a Bernoulli likelihood, which is not a "
-                    "density of grey images: here the right-hand side is a training objective, "
-                    "not a bound on anything (its reconstruction cost has a floor above 0). It "
-                    "is a bound for a binarized or Gaussian model.")
-    st.markdown(f"The first term rewards good reconstructions; the second, the *rate*, pulls every "
-                f"code's posterior towards the prior N(0, I). What training minimises is the "
-                f"β-weighted objective (Higgins et al. 2017), the negative ELBO only at β = 1; "
-                f"this model has **β = {beta:g}**:")
-    st.latex(r"\mathcal{L}_\beta = \text{distortion} + \beta \cdot \text{rate}")
-    st.markdown("For a Gaussian posterior with mean μ and variance σ² the KL is (Appendix B):")
-    st.latex(r"D_{\mathrm{KL}} = \tfrac{1}{2} \sum_{j=1}^{D} \left(\mu_j^2 + \sigma_j^2 "
-             r"- \log \sigma_j^2 - 1\right)")
-    st.caption("The mean rate over a test set bounds the information the code carries, "
-               "I(x; z) ≤ rate; over N images I(x; z) ≤ log N as well (6.9 nats for 1,000).")
 
 
 def start_page(title: str, needs_model: bool = True, needs: str | None = None,

@@ -13,7 +13,7 @@ from explorer.families.latent_diffusion.jobs import job_items, job_model
 from explorer.figures.plots import loss_figure
 from explorer.jobs import JobSpec, get_engine
 from explorer.runs import store
-from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts import common, export_buttons, job_owner
 
 JOB = "ld_job"
 
@@ -43,7 +43,7 @@ def start_over(entry, n_train: int, epochs: int, codes: str, seed: int, batch_si
                                 f"e.g. '{store.unique_run_name(folder)}'.")
         spec = JobSpec.over_run(job_model(entry.id, cfg), train_cfg.to_dict(),
                                 store.new_run_path(folder), job_items(n_train))
-        st.session_state[JOB] = get_engine().submit(spec, owner=common.session_owner())
+        st.session_state[JOB] = get_engine().submit(spec, owner=job_owner.session_owner())
     except ExplorerError as e:
         st.error(str(e))
         return False
