@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from explorer.figures.questions import CLICK_NAME
 from harness.app_server import running_app
 from harness.page import RUN_TIMEOUT_MS, open_page
 from harness.pages import PROJECTOR
@@ -62,23 +64,28 @@ def answer(page: Page, option: str) -> None:
     expect(box.get_by_text(f"Answer received: {option}")).to_be_visible(timeout=SEEN_MS)
 
 
-# The page position of data point (x, y) on the plotly chart inside the question's box.
-DATA_TO_PAGE_JS = """([x, y]) => {
-    const gd = document.querySelector('[class*="st-key-class_question"] .js-plotly-plot');
+# The question's map to click on: the plot whose first trace is the grid of clickable places.
+# Until the student's screen polls the new question, the box still holds the last question's
+# revealed answers (another plot, soon removed): that one is never the one clicked.
+CLICK_MAP_JS = f"""() => [...document.querySelectorAll(
+    '[class*="st-key-class_question"] .js-plotly-plot')].find(gd => gd.data && gd.data.length
+    && gd.data[0].name === {json.dumps(CLICK_NAME)} && gd._fullLayout && gd._fullLayout.xaxis
+    && gd._fullLayout.xaxis._length > 0)"""
+# The page position of data point (x, y) on that map.
+DATA_TO_PAGE_JS = f"""([x, y]) => {{
+    const gd = ({CLICK_MAP_JS})();
     const L = gd._fullLayout, box = gd.getBoundingClientRect();
     // _offset: where each axis starts (a map with equal scales narrows one axis's domain)
     return [box.left + L.xaxis._offset + L.xaxis.d2p(x), box.top + L.yaxis._offset + L.yaxis.d2p(y)];
-}"""
+}}"""
 
 
 def click_at(page: Page, point) -> None:
     box = page.locator('[class*="st-key-class_question"]')
-    expect(box.locator(".js-plotly-plot")).to_be_visible(timeout=SEEN_MS)
+    expect(box.get_by_text("Click where you think the answer lies")).to_be_visible(
+        timeout=SEEN_MS)
     box.scroll_into_view_if_needed()
-    page.wait_for_function("""() => {  // plotly lays out its axes after the element shows
-        const gd = document.querySelector('[class*="st-key-class_question"] .js-plotly-plot');
-        return gd && gd._fullLayout && gd._fullLayout.xaxis && gd._fullLayout.xaxis._length > 0;
-    }""")
+    page.wait_for_function(f"() => !!({CLICK_MAP_JS})()")  # plotly lays out after it shows
     x, y = page.evaluate(DATA_TO_PAGE_JS, [float(point[0]), float(point[1])])
     page.mouse.click(x, y)
     expect(box.get_by_text("Answer received: (")).to_be_visible(timeout=SEEN_MS)
