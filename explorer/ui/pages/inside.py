@@ -103,13 +103,7 @@ def kl_tab() -> None:
                        f"{usage.total_kl:.2f} nats about each image, so images decode to nearly "
                        "the same average picture. Lower β or train longer.",
                        icon=":material/warning:")
-        export_buttons.chart(common.chart_style(figures.usage_figure(usage)),
-                             config={"displayModeBar": False}, key="usage_kl",
-                             name=cur.entry.name, settings=["KL per dimension"])
-        st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
-                   "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
-                   "there the posterior sits on the prior whatever the image, and moving that "
-                   "coordinate changes nothing.")
+        what, key = "KL per dimension", "usage_kl"
     else:
         st.info("A plain autoencoder has **no KL term**: nothing pulls its codes towards a "
                 "prior, so there is no KL to measure. Shown instead: how much each dimension's "
@@ -117,9 +111,15 @@ def kl_tab() -> None:
                 icon=":material/info:")
         st.metric("Active units", f"{usage.active} of {dim}",
                   help="Dimensions whose code varies over the test set (variance above 0.01).")
-        export_buttons.chart(common.chart_style(figures.usage_figure(usage)),
-                             config={"displayModeBar": False}, key="usage_var",
-                             name=cur.entry.name, settings=["variance per dimension"])
+        what, key = "variance per dimension", "usage_var"
+    export_buttons.chart(common.chart_style(figures.usage_figure(usage)),
+                         config={"displayModeBar": False}, key=key, name=cur.entry.name,
+                         settings=[what])
+    if cur.is_vae:
+        st.caption("Each bar is the KL (nats) that one dimension carries, averaged over the test "
+                   "set; the bars add up to the total KL. Pale bars are inactive dimensions: "
+                   "there the posterior sits on the prior whatever the image, and moving that "
+                   "coordinate changes nothing.")
     st.caption("The bars run in the same order as the dimension lists on the **Interpolate** "
                "page (most used first), so its first traversal sliders are the dimensions that "
                "carry the most.")

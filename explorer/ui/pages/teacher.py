@@ -127,9 +127,17 @@ def dashboard() -> None:
     if not rows:
         st.caption("No one has joined yet.")
         return
-    table = pd.DataFrame([{label: r.get(k) for k, label in COLUMNS.items()} for r in rows])
-    # A static table: every cell is text in the page (names as typed), large on a projector.
-    st.table(table.dropna(axis=1, how="all").round(3).fillna("").set_index("Student"))
+    # A static table of text (names as typed, numbers to 3 decimals, a blank for none yet):
+    # large on a projector, and no column of numbers mixed with blanks for Arrow to refuse.
+    shown = [k for k in COLUMNS if any(r.get(k) is not None for r in rows)]
+    table = pd.DataFrame([{COLUMNS[k]: cell(r.get(k)) for k in shown} for r in rows], dtype=str)
+    st.table(table.set_index(COLUMNS["student"]))
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 @st.fragment(run_every=2.0)

@@ -55,6 +55,7 @@ def live() -> None:
     job = st.session_state.get(JOB)
     if job is None:
         return
+    job_owner.reclaim_session()  # a tab that reconnected reruns only this: its job is still its
     state = job.snapshot()
     total = max(state.epochs * state.steps_per_epoch, 1)
     if state.status == "queued":

@@ -21,7 +21,7 @@ from explorer.figures.plots import loss_figure
 from explorer.jobs import Job, JobState
 from explorer.runs import exports, store
 from explorer.ui import pages
-from explorer.ui.parts import common, export_buttons
+from explorer.ui.parts import common, export_buttons, job_owner
 
 PREVIEW_PX = 56  # on-screen size of one preview image
 
@@ -121,6 +121,7 @@ PROGRESS_EVERY_S = 1.0
 @st.fragment(run_every=PROGRESS_EVERY_S)
 def live_progress() -> None:
     """Redrawn every second while the job runs; hands over to a full rerun when it ends."""
+    job_owner.reclaim_session()  # a tab that reconnected reruns only this: its job is still its
     job: Job = st.session_state["train_job"]
     state = job.snapshot()
     if not state.active:
