@@ -5,6 +5,8 @@ sees no control for another's run; the identity survives a reload and is never i
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -114,6 +116,15 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
     ada_box = teacher.locator('[class*="st-key-roster_"]', has_text="Ada")
     ada_box.get_by_role("button", name="Delete").first.click()
     expect(table_row(teacher, "Ada")).to_contain_text("not training yet", timeout=30_000)
+    # The table's CSV, clicked three times while the dashboard refreshes twice a second: a
+    # file every time, one row per student, no token in it.
+    for _ in range(3):
+        with teacher.expect_download(timeout=30_000) as download:
+            teacher.get_by_role("button", name="Export the table (CSV)").click()
+        exported = download.value.path().read_text()
+        rows = list(csv.DictReader(io.StringIO(exported)))
+        assert sorted(r["student"] for r in rows) == sorted(STUDENTS) and token not in exported
+        teacher.wait_for_timeout(700)
     # Neither the teacher key nor a student's token reached the server's log.
     log = class_server.log_tail(10**8)
     assert KEY not in log and token not in log
