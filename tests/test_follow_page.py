@@ -30,6 +30,12 @@ def page(name: str, at: AppTest | None = None) -> AppTest:
     return at
 
 
+def by_label(widgets, label: str):
+    """The one widget of `widgets` (e.g. ``at.button``) labelled `label`."""
+    (widget,) = [w for w in widgets if w.label == label]
+    return widget
+
+
 def scripts(at: AppTest) -> list[str]:
     """The bodies of the page's st.html elements that carry a script."""
     return [e.proto.body for e in at.main if getattr(e, "type", "") == "html"
@@ -38,13 +44,15 @@ def scripts(at: AppTest) -> list[str]:
 
 def test_the_class_sees_the_teachers_view(class_env):
     teacher = page("teacher")
-    teacher.text_input[0].input("Week 3")
-    teacher.button[0].click().run()
-    code = next(m.value for m in teacher.markdown if "Join code" in m.value).split("`")[1]
+    by_label(teacher.text_input, "Class name").input("Week 3")
+    by_label(teacher.button, "Open the class").click().run()
+    said = [m.value for m in teacher.markdown if "Join code" in m.value]
+    assert said, [e.value for e in teacher.error] or [m.value for m in teacher.markdown]
+    code = said[0].split("`")[1]
     student = page("join")
-    student.text_input[0].input(code)
-    student.text_input[1].input("Ada")
-    student.button[0].click().run()
+    by_label(student.text_input, "Class code").input(code)
+    by_label(student.text_input, "Your name").input("Ada")
+    by_label(student.button, "Join").click().run()
     assert not student.exception
     assert class_follow.SWITCH not in [t.key for t in student.sidebar.toggle]  # the teacher's only
 

@@ -211,6 +211,32 @@ def test_a_dropped_connection_that_comes_back_keeps_its_job(runs):
         engine.shutdown()
 
 
+@pytest.mark.slow
+def test_a_queued_job_waits_longer_for_its_tab_than_a_running_one(runs):
+    """A queued job costs nothing while it waits: a student whose connection drops for longer
+    than the grace period keeps their place in line (a crowded room's Wi-Fi); a running job of a
+    closed tab still stops after the grace period, freeing the worker."""
+    from explorer.jobs.engine import QUEUED_GRACE_FACTOR
+
+    grace = 1.0
+    engine = Engine(workers=1, runs=runs, release_grace=grace)
+    try:
+        running = engine.submit(spec("long", epochs=500, batch_size=8), owner="a")
+        queued = engine.submit(spec("waiting", epochs=2), owner="b")
+        while running.snapshot().status != "running":
+            time.sleep(0.05)
+        engine.release_owner("b")  # b's connection drops while b waits in line
+        time.sleep(grace * 1.5)  # past the grace period, well inside the queued job's
+        assert queued.snapshot().status == "queued"
+        assert QUEUED_GRACE_FACTOR * grace > grace * 1.5
+        engine.reclaim("b")  # ...and comes back: b keeps the place
+        engine.release_owner("a")  # a's tab closes: the running job stops, what it learned kept
+        assert wait(running).status == "stopped" and running.stop_reason == "tab closed"
+        assert wait(queued).status == "finished"
+    finally:
+        engine.shutdown()
+
+
 def test_a_save_that_fails_keeps_the_trained_model_to_retry_or_download(runs, monkeypatch):
     import errno
 

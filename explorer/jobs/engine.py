@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RATE = 15_000.0  # images/s one worker trains, until a finished job has measured it
 START_OVERHEAD_S = 3.0  # process start, data, evaluation and saving, per job, until measured
 RELEASE_GRACE_S = 30.0  # a closed tab's job stops after this; a reconnecting tab keeps it
+QUEUED_GRACE_FACTOR = 4  # a closed tab's queued job is cancelled after 4 × that
 POLL_S = 0.1  # how often the scheduler looks at the queue when no worker reports
 
 
@@ -143,9 +144,11 @@ class Engine:
 
     def release_owner(self, owner: str) -> None:
         """A browser session ended: after a grace period (a dropped connection that comes back
-        keeps its job, see :meth:`reclaim`), cancel or stop what it left queued or running."""
+        keeps its job, see :meth:`reclaim`), stop what it left running; what it left queued
+        costs nothing while it waits, so it is cancelled only after QUEUED_GRACE_FACTOR times
+        that (a student on a busy room's Wi-Fi keeps their place in line)."""
         with self._lock:
-            self._released[owner] = time.monotonic() + self._grace
+            self._released[owner] = time.monotonic()
 
     def reclaim(self, owner: str) -> None:
         """The session is back (it reconnected): its jobs go on."""
@@ -155,12 +158,16 @@ class Engine:
     def _stop_released(self) -> None:
         now = time.monotonic()
         with self._lock:
-            gone = {o for o, when in self._released.items() if when <= now}
-            for owner in gone:
-                del self._released[owner]
-            jobs = [j for j in self._active() if j.owner in gone]
+            jobs = []
+            for owner, since in list(self._released.items()):
+                if now - since >= self._grace:
+                    jobs += [j for j in self._running if j.owner == owner]
+                if now - since >= self._grace * QUEUED_GRACE_FACTOR:
+                    jobs += [j for j in self._queue if j.owner == owner]
+                    del self._released[owner]
         for job in jobs:
-            job.stop(reason="tab closed")
+            if not job.stop_reason:  # once: a job already stopping saves what it learned
+                job.stop(reason="tab closed")
 
     def shutdown(self) -> None:
         """Stop scheduling and kill what still runs (the server is going away)."""

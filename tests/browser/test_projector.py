@@ -163,8 +163,10 @@ def test_the_beta_lesson_opens_train_with_digits_and_beta_20(app: Page, server):
     app.get_by_role("button", name="3. Train a VAE with β = 20").click()
     wait_idle(app, expect_run=True)
     form = app.locator(TRAIN_FORM)
-    expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8")
-    expect(form.get_by_label("β (VAE)", exact=True)).to_have_value("20")
+    # The step's values reach the form in the page's run after the switch: waited for.
+    expect(form.get_by_role("combobox", name="Dataset")).to_have_value("Digits 8×8",
+                                                                       timeout=30_000)
+    expect(form.get_by_label("β (VAE)", exact=True)).to_have_value("20", timeout=30_000)
 
 
 def test_the_train_form_remembers_and_explains_a_huge_learning_rate(app: Page, server):

@@ -12,9 +12,9 @@ import streamlit as st
 from explorer.analysis import metrics, view
 from explorer.errors import ExplorerError, plain
 from explorer.runs import checkpoints
-from explorer.ui.parts import common, export_buttons, theory
+from explorer.ui.parts import common, export_buttons, page_start, theory
 
-cur = common.start_page("Reconstructions", needs="encode")
+cur = page_start.start_page("Reconstructions", needs="encode")
 theory.explain(
     "The top row is test images the models never trained on. Each row below is what a model "
     "makes of them: the image squeezed into its code and decoded again, x̂ = decoder(encoder(x)). "

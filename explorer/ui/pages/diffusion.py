@@ -14,10 +14,10 @@ from explorer.analysis import mapview, view
 from explorer.analysis import scores as analysis_scores
 from explorer.families.latent_diffusion import files, views
 from explorer.figures.diffusion import moment_figure, movie_figure
-from explorer.ui.parts import common, export_buttons, theory
+from explorer.ui.parts import common, export_buttons, page_start, theory
 from explorer.ui.parts.diffusion_train import train_section
 
-cur = common.start_page("Latent diffusion", needs="encode", what="Latent diffusion")
+cur = page_start.start_page("Latent diffusion", needs="encode", what="Latent diffusion")
 theory.explain(
     "A diffusion model (Ho et al. 2020) learns to undo noise: codes z_0 of the training images "
     "are noised, z_t = √ᾱ_t z_0 + √(1 − ᾱ_t) ε with a cosine schedule ᾱ_t (Nichol & Dhariwal "

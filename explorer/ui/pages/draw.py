@@ -16,12 +16,12 @@ from explorer.analysis import projection, view
 from explorer.data import drawing
 from explorer.errors import ExplorerError
 from explorer.figures import map as figures_map
-from explorer.ui.parts import common, export_buttons, neighbours
+from explorer.ui.parts import common, export_buttons, neighbours, page_start
 
 CANVAS_PX = 280  # ten canvas pixels per MNIST pixel
 PEN_PX = 22  # about 2 MNIST pixels once a digit's box is scaled to 20x20
 
-cur = common.start_page("Draw a digit", needs="encode")
+cur = page_start.start_page("Draw a digit", needs="encode")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
 labels, names = cur.labels, cur.names
 dim = codes.shape[1]

@@ -13,9 +13,9 @@ from explorer.errors import ExplorerError
 from explorer.families.latent_diffusion import views as diffusion_views
 from explorer.families.latent_diffusion.files import load_prior
 from explorer.figures.compare import precision_recall_figure
-from explorer.ui.parts import class_parts, common, export_buttons
+from explorer.ui.parts import class_parts, common, export_buttons, page_start
 
-common.start_page("Compare generators", needs_model=False)
+page_start.start_page("Compare generators", needs_model=False)
 st.caption("Published comparisons often report that GAN samples are sharp but may miss modes "
            "(high precision, lower recall) and that a VAE's cover the data but blur; the table "
            "below says how these models score. The scores are measured in a small classifier's "

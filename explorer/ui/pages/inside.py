@@ -11,7 +11,7 @@ import streamlit as st
 from explorer.analysis import inspect_latent
 from explorer.figures import plots as figures
 from explorer.runs import store
-from explorer.ui.parts import common, export_buttons, replay_view
+from explorer.ui.parts import common, export_buttons, page_start, replay_view
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
 # The shipped AE and VAE that differ only by the KL term, per dataset.
@@ -19,7 +19,7 @@ PAIRS = {"mnist-5k": ("mnist-ae-mlp-z2", "mnist-vae-mlp-z2"),
          "digits": ("digits-ae-mlp-z2", "digits-vae-mlp-z2")}
 MAX_POINTS = 40  # posterior ellipses drawn at once
 
-cur = common.start_page("Inside the latent space", needs="encode")
+cur = page_start.start_page("Inside the latent space", needs="encode")
 codes = cur.codes()  # (N, D) posterior means of the test set, cached per model
 labels, names = cur.labels, cur.names
 dim = codes.shape[1]

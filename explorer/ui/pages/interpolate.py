@@ -14,12 +14,12 @@ from explorer import usertext
 from explorer.analysis import inspect_latent, neighbours, scores, view
 from explorer.errors import ModelFileError
 from explorer.lessons import catalogue as lessons
-from explorer.ui.parts import common, conditional, export_buttons, theory
+from explorer.ui.parts import common, conditional, export_buttons, page_start, theory, url_values
 
 BIG = 196  # px for the image a slider drives
 CHECKED = 1000  # test images whose analogies the classifier reads (all of mnist-5k's)
 
-cur = common.start_page("Interpolate")
+cur = page_start.start_page("Interpolate")
 if view.can(cur.model, "condition"):  # a CVAE: keep z, change the label
     st.info("A conditional model is told the class: its label, not arithmetic with codes, "
             "changes the digit. So this page shows its own \"same style, another digit\": the "
@@ -27,7 +27,7 @@ if view.can(cur.model, "condition"):  # a CVAE: keep z, change the label
             "builds from class means.", icon=":material/info:")
     conditional.same_style_view(cur)
     st.stop()
-common.require(cur, "encode", "Interpolating between images")
+page_start.require(cur, "encode", "Interpolating between images")
 codes = cur.codes()  # (N, D), cached per model
 x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim
@@ -97,18 +97,18 @@ def pick_image(label: str, key: str, default: int) -> int:
                                key=f"{key}_how", label_visibility="collapsed",
                                on_change=on_choose_by, args=(key, n_test), bind="query-params")
     if how == "class" and len(names) > 1:
-        common.keep_in_range(f"{key}_class", 0, len(names) - 1, 0, parse=class_number)
+        url_values.keep_in_range(f"{key}_class", 0, len(names) - 1, 0, parse=class_number)
         cls = st.selectbox("Class", range(len(names)), format_func=lambda c: names[c],
                            key=f"{key}_class", bind="query-params")
         members = np.flatnonzero(y_test == cls)
-        common.keep_in_range(f"{key}_k", 0, len(members) - 1, 0)
+        url_values.keep_in_range(f"{key}_k", 0, len(members) - 1, 0)
         k = st.number_input("Which one", 0, len(members) - 1, 0, key=f"{key}_k",
                             bind="query-params")
         st.session_state[key] = int(members[k])
     elif how == "random":
         st.button("Another", key=f"{key}_roll", icon=":material/casino:", on_click=draw_random,
                   args=(key, n_test))
-    common.keep_in_range(key, 0, n_test - 1, default % n_test)  # another model's test set
+    url_values.keep_in_range(key, 0, n_test - 1, default % n_test)  # another model's test set
 
     # The default is the widget's own value (not set through session state), so that a link
     # without ?{key}= means exactly this default: a bound widget drops its default from the URL.
@@ -184,7 +184,7 @@ with tab_dim:
     with left:
         base = pick_image("Around image", "trav_image", first)
     with right:
-        common.keep_in_range("trav_dim", 0, dim - 1, int(order[0]), parse=dimension_number)
+        url_values.keep_in_range("trav_dim", 0, dim - 1, int(order[0]), parse=dimension_number)
         # Its options read z[3] (a link holds that text), so what each carries is said below.
         d = st.selectbox("Dimension", order.tolist(), format_func=lambda i: f"z[{i}]",
                          key="trav_dim", bind="query-params")
@@ -203,7 +203,7 @@ with tab_dim:
         def dim_slider():
             # Its range follows the model, image, dimension and span: a value outside the new
             # range (another model's, from the URL or this session) gives way to the image's own.
-            common.keep_in_range("trav_value", float(z0[d] - span), float(z0[d] + span),
+            url_values.keep_in_range("trav_value", float(z0[d] - span), float(z0[d] + span),
                                  float(z0[d]))
             value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
                               float(z0[d]), 0.05, key="trav_value", bind="query-params")
@@ -239,7 +239,7 @@ with tab_grid:
         center = np.zeros(2, dtype=np.float32)
     else:
         for n_key, key in enumerate(("grid_i", "grid_j")):
-            common.keep_in_range(key, 0, dim - 1, int(order[n_key]), parse=dimension_number)
+            url_values.keep_in_range(key, 0, dim - 1, int(order[n_key]), parse=dimension_number)
         i = c1.selectbox("Horizontal dimension", order.tolist(), index=0, key="grid_i",
                          format_func=lambda k: f"z[{k}]", bind="query-params")
         j = c2.selectbox("Vertical dimension", order.tolist(), index=1, key="grid_j",

@@ -7,9 +7,9 @@ from explorer.classroom import ClassError
 from explorer.classroom.store import ENDED
 from explorer.errors import plain
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, common
+from explorer.ui.parts import class_parts, page_start
 
-common.start_page("Join the class", needs_model=False)
+page_start.start_page("Join the class", needs_model=False)
 store = class_parts.class_store()
 if store is None:
     st.stop()

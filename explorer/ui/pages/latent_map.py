@@ -16,7 +16,7 @@ import importlib
 
 import streamlit as st
 
-from explorer.ui.parts import common, theory
+from explorer.ui.parts import page_start, theory
 
 # A view: its label on the switch (also what the URL holds) and the module whose show(cur) draws
 # it, imported when chosen (the plane's decoder needs torch; the first map, drawn from kept
@@ -28,7 +28,7 @@ VIEWS = {
     "plane": ("Decode anywhere", "map_plane"),
 }
 
-cur = common.start_page("Latent map", needs="encode", what="The latent map", load=False)
+cur = page_start.start_page("Latent map", needs="encode", what="The latent map", load=False)
 theory.explain(
     "Each point is one test image, placed where the encoder puts it: its **code** (for a VAE, "
     "the posterior mean μ). Colours are the true classes, which the model never saw while "

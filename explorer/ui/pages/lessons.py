@@ -11,9 +11,9 @@ from explorer import usertext
 from explorer.lessons import catalogue, glossary
 from explorer.lessons import steps as lesson_steps
 from explorer.ui import pages
-from explorer.ui.parts import common, lesson_bar, lesson_maker
+from explorer.ui.parts import common, lesson_bar, lesson_maker, page_start
 
-common.start_page("Lessons", needs_model=False)
+page_start.start_page("Lessons", needs_model=False)
 st.caption("Find a lesson, press **Start**, and the lesson bar leads you step by step: each step "
            "opens its page and view, with a prompt to read to the room. To make your own, set "
            "up a page and press **Add this view as a step** in the sidebar's *Make a lesson*.")

@@ -11,7 +11,7 @@ from explorer import families, usertext
 from explorer.analysis import rdplane
 from explorer.classroom import picker
 from explorer.figures import compare as figures_compare
-from explorer.ui.parts import class_parts, common, export_buttons
+from explorer.ui.parts import class_parts, common, export_buttons, page_start
 from explorer.ui.parts.prior_beside import with_learned_prior
 
 CHART = "rd_chart"
@@ -33,7 +33,7 @@ def choose_clicked() -> None:
         st.session_state["model"] = ids[0]
 
 
-cur = common.start_page("Rate and distortion")
+cur = page_start.start_page("Rate and distortion")
 entries, _ = common.list_entries()
 # The plane is the (unconditional) autoencoders': a GAN has no encoder, a CVAE's code is given
 # its class, so neither has a rate comparable with these.

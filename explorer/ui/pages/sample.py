@@ -7,9 +7,9 @@ import streamlit as st
 
 from explorer import families
 from explorer.analysis import view
-from explorer.ui.parts import common, conditional, export_buttons, theory
+from explorer.ui.parts import common, conditional, export_buttons, page_start, theory
 
-cur = common.start_page("Sample new images")
+cur = page_start.start_page("Sample new images")
 
 dim = cur.cfg.latent_dim
 family = families.of(cur.cfg)

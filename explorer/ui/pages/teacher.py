@@ -14,9 +14,9 @@ from explorer.classroom import dashboard as board
 from explorer.errors import plain
 from explorer.figures import classroom as figures_class
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, class_questions, common, export_buttons
+from explorer.ui.parts import class_parts, class_questions, export_buttons, page_start
 
-common.start_page("Teacher", needs_model=False)
+page_start.start_page("Teacher", needs_model=False)
 store = class_parts.class_store()
 if store is None:
     st.stop()

@@ -20,7 +20,7 @@ from explorer.lessons import glossary
 from explorer.runs import checkpoints, store
 from explorer.training.loop import TrainConfig
 from explorer.ui import pages
-from explorer.ui.parts import class_parts, common, diffusion_train, job_owner
+from explorer.ui.parts import class_parts, common, diffusion_train, job_owner, page_start
 from explorer.ui.parts.add_dataset import add_dataset_expander
 from explorer.ui.parts.train_form import (
     FIELDS,
@@ -114,7 +114,7 @@ def start_job(settings: dict) -> bool:
 
 
 # -- the page ---------------------------------------------------------------------------------
-common.start_page("Train a model", needs_model=False)
+page_start.start_page("Train a model", needs_model=False)
 engine = get_engine()  # created once per server; it starts the workers' fork server early
 presenting = common.presenting()
 if presenting and (job := st.session_state.get("train_job")) is not None \

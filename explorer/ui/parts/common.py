@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +25,6 @@ from explorer.families.config import ModelConfig
 from explorer.figures.images import image_grid, to_uint8, upscale
 from explorer.runs import store
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
-from explorer.ui.parts import lesson_bar, lesson_maker
 
 if TYPE_CHECKING:
     from explorer.families.models import Autoencoder
@@ -217,28 +215,6 @@ def remember_form(form: str, values: dict) -> None:
     st.session_state[f"_form_{form}"] = values
 
 
-def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None:
-    """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model: a
-    value outside it (this session's, or the link's, read with `parse`) becomes `fallback`, so
-    that switching models never leaves a widget with a value it refuses."""
-    def fits(raw) -> bool:
-        try:
-            return lo <= parse(raw) <= hi
-        except (TypeError, ValueError):
-            return False
-
-    if key in st.session_state:
-        if not fits(st.session_state[key]):
-            # Streamlit only logs that a widget's value was set from code; nothing is shown.
-            st.session_state[key] = fallback
-    elif (raw := st.query_params.get(key)) is not None and not fits(raw):
-        st.session_state[key] = fallback  # a bound parameter is changed through its widget
-        from explorer.ui.parts import url_values
-
-        url_values.note(f"This link's {usertext.md(key, 40)} ({usertext.md(raw, 40)}) is beyond "
-                        f"this model's data: the page shows {usertext.md(fallback, 40)} instead.")
-
-
 def px(size: int) -> int:
     """An on-screen size in pixels, enlarged in presenter mode."""
     return round(size * PRESENTER_SCALE) if presenting() else int(size)
@@ -278,60 +254,6 @@ def hidden_setting(key: str, default, options=None, lo=None, hi=None):
     if lo is not None and hi is not None:
         value = min(max(value, lo), hi)
     return value
-
-
-def start_page(title: str, needs_model: bool = True, needs: str | None = None,
-               what: str | None = None, load: bool = True) -> Current | None:
-    """How every page begins: its title, then (unless `needs_model` is False) the sidebar's
-    model, loaded; a page whose model cannot be loaded, or cannot do what the page `needs`
-    (a capability, see :func:`require`), says why and stops there. With `load` False the model
-    is loaded when the page first asks for it (the map, drawn from kept codes, may not)."""
-    st.title(title)
-    page = lesson_bar.page_of(sys._getframe(1).f_globals.get("__file__"))  # the calling page
-    lesson_bar.bar()  # a running lesson's step, Back and Next, under the title
-    lesson_maker.recorder(page)  # the sidebar's "Add this view as a step"
-    if not needs_model:
-        return None
-    cur = current()
-    if cur is None:
-        st.stop()
-    if needs is not None:
-        require(cur, needs, what or title)
-    if load:
-        _ = cur.model  # a model that cannot be loaded stops the page here, saying so
-    return cur
-
-
-ABILITY = {"encode": "turn an image into a code (it has no encoder)",
-           "condition": "draw a class on demand", "sample": "make new images",
-           "decode": "turn a code into an image"}
-
-
-def require(cur: Current, capability: str, page: str) -> None:
-    """Stop the page with one sentence, naming a model that can, when the model lacks
-    `capability` ("encode", "decode", "sample", "condition")."""
-    if families.of(cur.cfg).can(capability):
-        return
-    entries, _ = list_entries()
-    able = [e.id for e in entries if families.of(e).can(capability)]
-    suggestion = f" Pick one that can, such as **{able[0]}**, in the sidebar." if able else ""
-    st.info(f"{page} needs a model that can {ABILITY[capability]}; "
-            f"{cur.cfg.describe()} cannot.{suggestion}")
-    st.stop()
-
-
-def current() -> Current | None:
-    """The sidebar's model; shows a readable message and returns None if there is none or its card
-    cannot be read."""
-    entry = st.session_state.get("_entry")
-    if entry is None:
-        st.info("Pick or train a model first (sidebar).")
-        return None
-    try:
-        return Current(entry)
-    except ExplorerError as e:
-        st.error(f"This model could not be loaded: {e}")
-        return None
 
 
 # -- images ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """A running lesson: the bar at the top of whatever page it opens (the step's prompt at projector
 contrast, step k of n, its suggested time, Back / Next / End), and the callbacks that move between
-steps. Drawn by :func:`explorer.ui.parts.common.start_page` on every page.
+steps. Drawn by :func:`explorer.ui.parts.page_start.start_page` on every page.
 
 A step opens like a shared link: the target page's view settings are cleared, then its page
 opens with the step's query (:func:`explorer.ui.pages.open_page`); every value then passes the

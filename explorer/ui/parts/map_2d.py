@@ -32,7 +32,7 @@ def find_control(cur: common.Current, how_where, which_where) -> tuple[Hashable,
              "show them below.")
     if how == "image":
         n = len(labels)
-        common.keep_in_range("map_find_index", 0, n - 1, 0)
+        url_values.keep_in_range("map_find_index", 0, n - 1, 0)
         i = int(which_where.number_input("Test image #", 0, n - 1, 0, key="map_find_index",
                                          bind="query-params"))
         return ("image", i), [i]
@@ -40,7 +40,7 @@ def find_control(cur: common.Current, how_where, which_where) -> tuple[Hashable,
         def class_number(value) -> int:  # its option (3) or, in a link, the class's name
             return names.index(value) if value in names else int(value)
 
-        common.keep_in_range("map_find_class", 0, len(names) - 1, 0, parse=class_number)
+        url_values.keep_in_range("map_find_class", 0, len(names) - 1, 0, parse=class_number)
         c = int(which_where.selectbox("Class", range(len(names)), format_func=names.__getitem__,
                                       key="map_find_class", bind="query-params"))
         return ("class", c), np.flatnonzero(labels == c).tolist()

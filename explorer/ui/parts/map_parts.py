@@ -21,7 +21,7 @@ from explorer.analysis.view import ModelView
 from explorer.data import datasets
 from explorer.errors import ExplorerError
 from explorer.runs import store
-from explorer.ui.parts import common
+from explorer.ui.parts import common, url_values
 
 
 def model_key(source: common.Current | store.ModelEntry) -> tuple[str, str, str]:
@@ -185,7 +185,7 @@ def colour_control(cur: common.Current, where=st, dim_where=None) -> tuple[str, 
     if colour != "z":
         return colour, 0
     dim = cur.cfg.latent_dim
-    common.keep_in_range("map_dim", 0, dim - 1, 0,
+    url_values.keep_in_range("map_dim", 0, dim - 1, 0,
                          parse=lambda v: int(str(v).removeprefix("z[").removesuffix("]")))
     j = (dim_where or where).selectbox("Dimension", range(dim), format_func=lambda i: f"z[{i}]",
                                        key="map_dim", bind="query-params")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from explorer.analysis import inspect_latent, latent, mapview
 from explorer.figures import map as figures_map
-from explorer.ui.parts import common, export_buttons, projector
+from explorer.ui.parts import common, export_buttons, projector, url_values
 
 MANIFOLD_N = 20  # decoded images per side of the manifold picture
 AT = "plane_at"  # the URL parameter holding the clicked position
@@ -68,7 +68,7 @@ def pick_dims(codes: np.ndarray) -> tuple[int, int]:
     picked = []
     for col, key, label, default in ((c1, "plane_i", "Horizontal dimension", order[0]),
                                      (c2, "plane_j", "Vertical dimension", order[1])):
-        common.keep_in_range(key, 0, dim - 1, default, parse=int)  # after a change of model
+        url_values.keep_in_range(key, 0, dim - 1, default, parse=int)  # after a change of model
         picked.append(int(col.selectbox(
             label, order, index=order.index(default), key=key, bind="query-params",
             format_func=lambda k: f"z[{k}]", on_change=forget_position,

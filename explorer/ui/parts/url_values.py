@@ -6,7 +6,7 @@ place, each query parameter is checked against the widget that will show it: the
 fields (their bounds and options, from :mod:`explorer.ui.parts.train_form`), and for every other
 parameter the rule every number box shares, a finite number of sensible size. A value that fails
 is dropped from the URL, so its widget starts from its default; ranges that depend on the model
-(a test image's index) are kept in range by :func:`explorer.ui.parts.common.keep_in_range`.
+(a test image's index) are kept in range by :func:`keep_in_range` (below).
 """
 
 from __future__ import annotations
@@ -302,3 +302,25 @@ def show_notes() -> None:
     st.session_state[_SLOT] = (st.container(), [])
     for sentence in st.session_state.pop(_NOTES, []):
         note(sentence)
+
+
+def keep_in_range(key: str, lo: float, hi: float, fallback, parse=float) -> None:
+    """Before drawing the URL-bound widget `key`, whose range [lo, hi] depends on the model: a
+    value outside it (this session's, or the link's, read with `parse`) becomes `fallback`, so
+    that switching models never leaves a widget with a value it refuses."""
+    def fits(raw) -> bool:
+        try:
+            return lo <= parse(raw) <= hi
+        except (TypeError, ValueError):
+            return False
+
+    if key in st.session_state:
+        if not fits(st.session_state[key]):
+            # Streamlit only logs that a widget's value was set from code; nothing is shown.
+            st.session_state[key] = fallback
+    elif (raw := st.query_params.get(key)) is not None and not fits(raw):
+        st.session_state[key] = fallback  # a bound parameter is changed through its widget
+        from explorer import usertext
+
+        note(f"This link's {usertext.md(key, 40)} ({usertext.md(raw, 40)}) is beyond "
+                        f"this model's data: the page shows {usertext.md(fallback, 40)} instead.")
