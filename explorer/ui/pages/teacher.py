@@ -132,6 +132,14 @@ def dashboard() -> None:
     shown = [k for k in COLUMNS if any(r.get(k) is not None for r in rows)]
     table = pd.DataFrame([{COLUMNS[k]: cell(r.get(k)) for k in shown} for r in rows], dtype=str)
     st.table(table.set_index(COLUMNS["student"]))
+    # The file is made here, at each refresh: Streamlit names a file by its bytes, so while the
+    # table stands still the button keeps one address. A file made on click (a callable) belongs
+    # to no element and is deleted after this fragment's next two refreshes: a browser slower
+    # than a second got "download canceled".
+    st.download_button("Export the table (CSV)", key="class_csv", on_click="ignore",
+                       data=board.export_csv(store, klass.id, key=key, caller=who),
+                       file_name=f"class-{klass.code}.csv", mime="text/csv",
+                       icon=":material/download:")
 
 
 def cell(value) -> str:
@@ -163,10 +171,6 @@ def charts() -> None:
 
 dashboard()
 charts()
-st.download_button("Export the table (CSV)", key="class_csv", on_click="ignore",
-                   data=lambda: board.export_csv(store, klass.id, key=key, caller=who),
-                   file_name=f"class-{klass.code}.csv", mime="text/csv",
-                   icon=":material/download:")
 class_questions.teacher_section(store, klass.id, klass.code)
 
 saved = {r.id: r for r in store.runs(klass.id, include_hidden=True) if r.saved_path}
