@@ -97,9 +97,11 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
                         ("Bo <b>", "stopped because the tab closed")):
         expect(table_row(teacher, name)).to_contain_text(state, timeout=TRAIN_TIMEOUT_MS)
         expect(table_row(teacher, name)).to_contain_text(re.compile(r"\d+\.\d"))  # numbers
-    labels = teacher.locator('[data-testid="stPlotlyChart"] .textpoint text')
-    expect(labels).to_have_count(3, timeout=30_000)
-    assert sorted(labels.all_text_contents()) == sorted(STUDENTS)
+    # The three names on the R-D plane, read at one instant (the charts refresh every 2 s, and
+    # a count then a read could straddle a redraw).
+    teacher.wait_for_function("""(want) => JSON.stringify([...document.querySelectorAll(
+        '[data-testid="stPlotlyChart"] .textpoint text')].map(t => t.textContent).sort())
+        === JSON.stringify(want)""", arg=sorted(STUDENTS), timeout=30_000)
 
     # Cy sees a Delete for their own run only; the backend's refusal of a forged request is
     # tested in tests/test_classroom.py.
