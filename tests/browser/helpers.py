@@ -4,9 +4,12 @@ training progress bar's recorder. Starting the app, Chromium and waiting for Str
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Locator, Page, expect
 
-from harness.page import APP, ERRORS, wait_idle
+from harness.page import APP, ERRORS, RUN_TIMEOUT_MS, open_page, wait_idle
+from harness.pages import PROJECTOR
 
 
 def assert_no_errors(page: Page) -> None:
@@ -203,3 +206,31 @@ def click_point(page: Page, n: int, shift: bool = False) -> None:
     if shift:
         page.keyboard.up("Shift")
     wait_idle(page, expect_run=True)
+
+
+# -- a class: one browser context per person, at the projector's size --------------------------
+def person(browser) -> Page:
+    """A new person in the room: their own browser context (cookies, session) at 1024×768."""
+    page = browser.new_context(viewport=PROJECTOR.viewport).new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
+    return page
+
+
+def open_class(teacher: Page, server, key: str, name: str) -> str:
+    """The teacher types the key on the Teacher page and opens class `name`; returns its code."""
+    open_page(teacher, server, "teacher")
+    teacher.get_by_label("Teacher key").fill(key)
+    teacher.get_by_role("button", name="Open the teacher's page").click()
+    teacher.get_by_label("Class name").fill(name)
+    teacher.get_by_role("button", name="Open the class").click()
+    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
+    return re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+
+
+def join_class(page: Page, server, code: str, name: str) -> None:
+    """A student opens the join link of class `code` and types `name` (checked by the caller:
+    a taken name is refused)."""
+    open_page(page, server, "join", query=f"code={code}")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join").click()

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from harness.app_server import running_app
-from harness.page import RUN_TIMEOUT_MS, fill_train_form, open_page, wait_idle
-from harness.pages import PROJECTOR
+from harness.page import fill_train_form, open_page, wait_idle
+from tests.browser.helpers import join_class, open_class, person
 
 pytestmark = pytest.mark.browser
 
@@ -31,14 +31,6 @@ def class_server(tmp_path_factory):
         yield running
 
 
-def new_page(browser, server) -> Page:
-    context = browser.new_context(viewport=PROJECTOR.viewport)
-    page = context.new_page()
-    page.set_default_timeout(RUN_TIMEOUT_MS)
-    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
-    return page
-
-
 def table_row(page: Page, name: str):
     """The dashboard's row whose first cell (the student) is exactly `name`."""
     first = page.locator("th", has_text=re.compile(f"^{re.escape(name)}$"))
@@ -46,24 +38,16 @@ def table_row(page: Page, name: str):
 
 
 def test_a_class_of_three_in_the_browser(browser, class_server):
-    teacher = new_page(browser, class_server)
-    open_page(teacher, class_server, "teacher")
-    teacher.get_by_label("Teacher key").fill(KEY)
-    teacher.get_by_role("button", name="Open the teacher's page").click()
-    teacher.get_by_label("Class name").fill("Autoencoders, week 3")
-    teacher.get_by_role("button", name="Open the class").click()
-    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
-    code = re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+    teacher = person(browser)
+    code = open_class(teacher, class_server, KEY, "Autoencoders, week 3")
     expect(teacher.get_by_role("img", name="Scan to join").or_(
         teacher.locator('[data-testid="stImage"] img')).first).to_be_visible()
     assert KEY not in teacher.url
 
     students = {}
     for name in STUDENTS:
-        page = new_page(browser, class_server)
-        open_page(page, class_server, "join", query=f"code={code}")
-        page.get_by_label("Your name").fill(name)
-        page.get_by_role("button", name="Join").click()
+        page = person(browser)
+        join_class(page, class_server, code, name)
         expect(page.get_by_text(f"You are {name} in Autoencoders, week 3")).to_be_visible()
         students[name] = page
     ada = students["Ada"]
@@ -74,10 +58,8 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
     assert token not in ada.url
 
     # A taken name gets a sentence.
-    late = new_page(browser, class_server)
-    open_page(late, class_server, "join", query=f"code={code}")
-    late.get_by_label("Your name").fill("ada")
-    late.get_by_role("button", name="Join").click()
+    late = person(browser)
+    join_class(late, class_server, code, "ada")
     expect(late.get_by_text("already called")).to_be_visible()
     late.context.close()
 

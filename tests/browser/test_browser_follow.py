@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.app_server import running_app
-from harness.page import RUN_TIMEOUT_MS, go_to, open_page, wait_idle
-from harness.pages import PROJECTOR
+from harness.page import RUN_TIMEOUT_MS, go_to, wait_idle
+from tests.browser.helpers import join_class, open_class, person
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +30,6 @@ def class_server(tmp_path_factory):
     with running_app(work, env={"EXPLORER_TEACHER_KEY": KEY,
                                 "EXPLORER_DATA_DIR": str(work / "data")}) as running:
         yield running
-
-
-def new_page(browser) -> Page:
-    context = browser.new_context(viewport=PROJECTOR.viewport)
-    page = context.new_page()
-    page.set_default_timeout(RUN_TIMEOUT_MS)
-    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
-    return page
 
 
 def view(page: Page) -> tuple[str, dict]:
@@ -75,19 +67,11 @@ def slider_value(page: Page, label: str):
 
 
 def test_a_student_follows_the_teacher_steps_away_and_comes_back(browser, class_server):
-    teacher = new_page(browser)
-    open_page(teacher, class_server, "teacher")
-    teacher.get_by_label("Teacher key").fill(KEY)
-    teacher.get_by_role("button", name="Open the teacher's page").click()
-    teacher.get_by_label("Class name").fill("Autoencoders, week 3")
-    teacher.get_by_role("button", name="Open the class").click()
-    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
-    code = re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+    teacher = person(browser)
+    code = open_class(teacher, class_server, KEY, "Autoencoders, week 3")
 
-    student = new_page(browser)
-    open_page(student, class_server, "join", query=f"code={code}")
-    student.get_by_label("Your name").fill("Ada")
-    student.get_by_role("button", name="Join").click()
+    student = person(browser)
+    join_class(student, class_server, code, "Ada")
     expect(student.get_by_text("You are Ada in Autoencoders, week 3")).to_be_visible()
     # Only the teacher has the switch (the backend refuses a student's publishing besides:
     # tests/test_follow.py).

@@ -18,8 +18,8 @@ from playwright.sync_api import Page, expect
 
 from explorer.figures.questions import CLICK_NAME
 from harness.app_server import running_app
-from harness.page import RUN_TIMEOUT_MS, open_page
-from harness.pages import PROJECTOR
+from harness.page import open_page
+from tests.browser.helpers import join_class, open_class, person
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +36,6 @@ def class_server(tmp_path_factory):
     with running_app(work, env={"EXPLORER_TEACHER_KEY": KEY,
                                 "EXPLORER_DATA_DIR": str(work / "data")}) as running:
         yield running
-
-
-def new_page(browser) -> Page:
-    context = browser.new_context(viewport=PROJECTOR.viewport)
-    page = context.new_page()
-    page.set_default_timeout(RUN_TIMEOUT_MS)
-    page.set_default_navigation_timeout(RUN_TIMEOUT_MS)
-    return page
 
 
 def bar_counts(page: Page) -> dict[str, int]:
@@ -97,21 +89,13 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_a_question_asked_answered_revealed_and_exported(browser, class_server):
-    teacher = new_page(browser)
-    open_page(teacher, class_server, "teacher")
-    teacher.get_by_label("Teacher key").fill(KEY)
-    teacher.get_by_role("button", name="Open the teacher's page").click()
-    teacher.get_by_label("Class name").fill("Autoencoders, week 3")
-    teacher.get_by_role("button", name="Open the class").click()
-    heading = teacher.get_by_text(re.compile(r"Join code: [A-Z0-9]{6}"))
-    code = re.search(r"[A-Z0-9]{6}$", heading.inner_text().strip()).group(0)
+    teacher = person(browser)
+    code = open_class(teacher, class_server, KEY, "Autoencoders, week 3")
 
     students = {}
     for name in ANSWERS:
-        page = new_page(browser)
-        open_page(page, class_server, "join", query=f"code={code}")
-        page.get_by_label("Your name").fill(name)
-        page.get_by_role("button", name="Join").click()
+        page = person(browser)
+        join_class(page, class_server, code, name)
         expect(page.get_by_text(f"You are {name} in")).to_be_visible()
         students[name] = page
     # Cy explores another page: the question reaches them there too.
