@@ -161,12 +161,16 @@ class Engine:
             jobs = []
             for owner, since in list(self._released.items()):
                 if now - since >= self._grace:
-                    jobs += [j for j in self._running if j.owner == owner]
+                    jobs += [(j, now - since) for j in self._running if j.owner == owner]
                 if now - since >= self._grace * QUEUED_GRACE_FACTOR:
-                    jobs += [j for j in self._queue if j.owner == owner]
+                    jobs += [(j, now - since) for j in self._queue if j.owner == owner]
                     del self._released[owner]
-        for job in jobs:
+        for job, gone in jobs:
             if not job.stop_reason:  # once: a job already stopping saves what it learned
+                # A line in the server's terminal: a job a tab left, and how long it was gone
+                # (by the job's number: a run's name may be a student's).
+                log.warning("stopping job %d (%s): its tab's connection ended %.0f s ago and "
+                            "did not come back", job.id, job._state.status, gone)
                 job.stop(reason="tab closed")
 
     def shutdown(self) -> None:

@@ -140,6 +140,10 @@ def test_closing_the_tab_stops_its_training(browser, server):
         time.sleep(0.5)
     saved = json.loads(card.read_text())
     assert saved["train"]["status"] == "stopped" and saved["train"]["epochs_done"] < 500
+    # The server's terminal says why, by job number (a run's name may be a student's).
+    said = [line for line in server.log.read_text(errors="replace").splitlines()
+            if "did not come back" in line]
+    assert said and "browser-closed" not in said[-1], said
 
 
 def test_interpolation_slider_changes_the_decoded_image(app: Page, server):
