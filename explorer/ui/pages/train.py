@@ -146,7 +146,7 @@ with st.expander("What am I training?"):
     )
 
 add_dataset_expander("train_dataset")  # before the form: a new set is picked in its list
-settings_col, view_col = st.columns([1, 1], gap="medium")  # the form two fields a row at 1024 px
+settings_col, view_col = st.columns([1.45, 1], gap="medium")  # the model types on one row at 1024 px
 
 # Not an st.form: the fields that apply to the chosen model type, and the number of learning
 # steps the settings make, follow each choice at once. The few settings a student fills in come
@@ -228,7 +228,8 @@ with view_col:
 # A problem with the settings is said where the teacher is looking: beside the form's top on a
 # wide page, right under the Train button in presenter mode (there the form is a long column).
 with settings_col if presenting else view_col:
-    if submitted and start_job(s) and presenting:
+    started = submitted and start_job(s)
+    if started and presenting:
         st.rerun()  # the run now takes the page (above)
 with view_col:
     job = st.session_state.get("train_job")
@@ -243,7 +244,7 @@ with view_col:
     else:
         state = job.snapshot()
         if state.active:
-            live_view()
+            live_view(bring_into_view=started)
         else:
             final_view(job, state)
 

@@ -152,9 +152,34 @@ def live_charts() -> None:
     show_reconstructions(state)
 
 
-def live_view() -> None:
+# Brings the live run's progress bar on screen once it is drawn (it may take a moment): a student
+# who scrolled down the form and pressed Train saw nothing happen, the run being drawn beside the
+# form's top. Nothing moves when the bar is already in sight; the fixed header's height is kept
+# clear above it.
+BRING_INTO_VIEW_JS = """<script>(() => {
+  const until = Date.now() + 8000;
+  const look = () => {
+    const bar = document.querySelector('[data-testid="stProgress"]');
+    if (!bar) { if (Date.now() < until) setTimeout(look, 100); return; }
+    const r = bar.getBoundingClientRect();
+    if (r.top >= 60 && r.bottom <= window.innerHeight) return;
+    let box = bar.parentElement;
+    while (box && !(box.scrollHeight > box.clientHeight
+                    && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) {
+      box = box.parentElement;
+    }
+    if (box) box.scrollTop += r.top - 80; else window.scrollBy(0, r.top - 80);
+  };
+  look();
+})();</script>"""
+
+
+def live_view(bring_into_view: bool = False) -> None:
+    """The running job's progress and charts; `bring_into_view` right after Train was pressed."""
     live_progress()
     live_charts()
+    if bring_into_view:
+        st.html(BRING_INTO_VIEW_JS, unsafe_allow_javascript=True)
 
 
 def metric_row(metrics: dict, cfg: ModelConfig) -> None:
