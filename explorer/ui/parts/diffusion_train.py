@@ -50,11 +50,17 @@ def start_over(entry, n_train: int, epochs: int, codes: str, seed: int, batch_si
     return True
 
 
-@st.fragment(run_every=1.0)
 def live() -> None:
+    """The prior's progress and loss: redrawn every second while it is queued or training, and
+    drawn once otherwise (a tab with no job in flight polls nothing)."""
     job = st.session_state.get(JOB)
     if job is None:
         return
+    st.fragment(run_every=1.0 if job.snapshot().active else None)(_live)()
+
+
+def _live() -> None:
+    job = st.session_state[JOB]
     job_owner.reclaim_session()  # a tab that reconnected reruns only this: its job is still its
     state = job.snapshot()
     total = max(state.epochs * state.steps_per_epoch, 1)
