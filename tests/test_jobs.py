@@ -237,6 +237,34 @@ def test_a_queued_job_waits_longer_for_its_tab_than_a_running_one(runs):
         engine.shutdown()
 
 
+@pytest.mark.slow
+def test_a_tab_connected_again_keeps_its_job_though_its_page_never_ran(runs):
+    """Under load a reconnected tab's page may not run for a long while (or a run cut by the drop
+    leaves it waiting for a click), so it never reclaims its job: the web server's word that the
+    tab is connected counts instead. A tab that stays gone still loses its running job."""
+    grace = 0.5
+    engine = Engine(workers=1, runs=runs, release_grace=grace)
+    connected = {"back"}
+    engine.owner_connected = connected.__contains__
+    try:
+        job = engine.submit(spec("back", epochs=500, batch_size=8), owner="back")
+        while job.snapshot().status != "running":
+            time.sleep(0.05)
+        engine.release_owner("back")  # the connection dropped and came back; no page run since
+        past_grace = time.monotonic() + grace * 3
+        passes = engine_passes(engine)
+        deadline = time.monotonic() + 60
+        while not any(t > past_grace for t in passes):
+            assert time.monotonic() < deadline, "the engine stopped checking released owners"
+            time.sleep(0.05)
+        assert job.snapshot().status == "running" and not job.stop_reason
+        connected.clear()  # now it is gone for good
+        engine.release_owner("back")
+        assert wait(job).status == "stopped" and job.stop_reason == "tab closed"
+    finally:
+        engine.shutdown()
+
+
 def test_a_save_that_fails_keeps_the_trained_model_to_retry_or_download(runs, monkeypatch):
     import errno
 

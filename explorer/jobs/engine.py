@@ -111,6 +111,10 @@ class Engine:
         self._measured: deque[tuple[str, int, int, float]] = deque(maxlen=32)
         self._grace = release_grace
         self._released: dict[str, float] = {}  # owner -> when its jobs are stopped
+        # Asked, once an owner's grace is over, whether it is connected after all (the web
+        # server knows): a tab whose connection came back but whose page has not run since
+        # keeps its job. None: only a run of the page (reclaim) brings an owner back.
+        self.owner_connected: Callable[[str], bool] | None = None
         # Called with (job, kind, payload) for every event folded into a job's state, and a
         # final ("done", ...) for a job cancelled, failed to start or lost: e.g. the class
         # store's recorder. Called under the engine's lock: a listener must only enqueue.
@@ -160,6 +164,9 @@ class Engine:
         with self._lock:
             jobs = []
             for owner, since in list(self._released.items()):
+                if now - since >= self._grace and self._connected(owner):
+                    del self._released[owner]  # its connection is back: nothing to stop
+                    continue
                 if now - since >= self._grace:
                     jobs += [(j, now - since) for j in self._running if j.owner == owner]
                 if now - since >= self._grace * QUEUED_GRACE_FACTOR:
@@ -172,6 +179,13 @@ class Engine:
                 log.warning("stopping job %d (%s): its tab's connection ended %.0f s ago and "
                             "did not come back", job.id, job._state.status, gone)
                 job.stop(reason="tab closed")
+
+    def _connected(self, owner: str) -> bool:
+        try:
+            return bool(self.owner_connected and self.owner_connected(owner))
+        except Exception:  # noqa: BLE001 - a failing probe must not stop the scheduler
+            log.exception("asking whether a tab is connected failed")
+            return False
 
     def shutdown(self) -> None:
         """Stop scheduling and kill what still runs (the server is going away)."""

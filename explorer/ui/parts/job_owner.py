@@ -4,6 +4,7 @@ its job, and a session that reconnects after a dropped connection keeps it."""
 import uuid
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 
 def _release_session(owner: str) -> None:
@@ -18,12 +19,34 @@ def _released_with_session(owner: str) -> str:
     return owner  # the entry lives as long as the session; Streamlit releases it when it ends
 
 
+# owner -> the Streamlit session it belongs to (a session keeps its id when its connection drops
+# and comes back). Read by the engine's thread through owner_connected.
+_SESSIONS: dict[str, str] = {}
+
+
+def owner_connected(owner: str) -> bool:
+    """Is `owner`'s browser session connected to this server now? A tab whose connection came
+    back is, even before its page runs again (under load a page's reruns may lag far behind,
+    or a run cut by the drop may leave the page waiting for a click)."""
+    from streamlit.runtime import Runtime
+
+    session = _SESSIONS.get(owner)
+    return session is not None and Runtime.exists() and Runtime.instance().is_active_session(
+        session)
+
+
 def session_owner() -> str:
     """This browser session's id for the job engine: one active job per session, and a session
     that ends (the tab closed) cancels its queued or running job."""
     if "_owner" not in st.session_state:
         st.session_state["_owner"] = uuid.uuid4().hex
-    return _released_with_session(st.session_state["_owner"])
+    owner = st.session_state["_owner"]
+    if (ctx := get_script_run_ctx()) is not None and _SESSIONS.get(owner) != ctx.session_id:
+        from explorer.jobs import get_engine
+
+        _SESSIONS[owner] = ctx.session_id
+        get_engine().owner_connected = owner_connected
+    return _released_with_session(owner)
 
 
 def reclaim_session() -> None:
