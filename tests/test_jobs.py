@@ -238,6 +238,31 @@ def test_a_queued_job_waits_longer_for_its_tab_than_a_running_one(runs):
 
 
 @pytest.mark.slow
+def test_a_job_that_starts_after_its_tab_went_gets_a_grace_period_of_its_own(runs):
+    """A student's Wi-Fi drops while their job waits in line; the job starts 1.5 grace periods
+    later. It is not stopped at once (it was 40 s in bench_class under load): the tab has a
+    grace period from the job's start to come back, and is stopped after it if it does not."""
+    grace = 1.0
+    engine = Engine(workers=1, runs=runs, release_grace=grace)
+    try:
+        first = engine.submit(spec("first", epochs=500, batch_size=8), owner="a")
+        later = engine.submit(spec("later", epochs=500, batch_size=8), owner="b")
+        while first.snapshot().status != "running":
+            time.sleep(0.05)
+        engine.release_owner("b")
+        time.sleep(grace * 1.5)
+        first.stop()  # the worker is free: b's job starts, b gone for longer than the grace
+        while later.snapshot().status in ("queued", "starting"):
+            time.sleep(0.02)
+        started = time.monotonic()
+        assert later.snapshot().status == "running" and not later.stop_reason
+        assert wait(later).status == "stopped" and later.stop_reason == "tab closed"
+        assert time.monotonic() - started >= grace * 0.8  # not at once: a grace from its start
+    finally:
+        engine.shutdown()
+
+
+@pytest.mark.slow
 def test_a_tab_connected_again_keeps_its_job_though_its_page_never_ran(runs):
     """Under load a reconnected tab's page may not run for a long while (or a run cut by the drop
     leaves it waiting for a click), so it never reclaims its job: the web server's word that the

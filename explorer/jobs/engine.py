@@ -148,7 +148,8 @@ class Engine:
 
     def release_owner(self, owner: str) -> None:
         """A browser session ended: after a grace period (a dropped connection that comes back
-        keeps its job, see :meth:`reclaim`), stop what it left running; what it left queued
+        keeps its job, see :meth:`reclaim` and :attr:`owner_connected`), stop what it left
+        running, each job no sooner than a grace period after it started; what it left queued
         costs nothing while it waits, so it is cancelled only after QUEUED_GRACE_FACTOR times
         that (a student on a busy room's Wi-Fi keeps their place in line)."""
         with self._lock:
@@ -168,7 +169,10 @@ class Engine:
                     del self._released[owner]  # its connection is back: nothing to stop
                     continue
                 if now - since >= self._grace:
-                    jobs += [(j, now - since) for j in self._running if j.owner == owner]
+                    # A job that started after its tab went gets the grace from its start: its
+                    # tab was gone before it ran (Wi-Fi out while it waited in line).
+                    jobs += [(j, now - since) for j in self._running
+                             if j.owner == owner and now - max(since, j._started) >= self._grace]
                 if now - since >= self._grace * QUEUED_GRACE_FACTOR:
                     jobs += [(j, now - since) for j in self._queue if j.owner == owner]
                     del self._released[owner]
