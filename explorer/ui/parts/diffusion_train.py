@@ -43,7 +43,8 @@ def start_over(entry, n_train: int, epochs: int, codes: str, seed: int, batch_si
                                 f"e.g. '{store.unique_run_name(folder)}'.")
         spec = JobSpec.over_run(job_model(entry.id, cfg), train_cfg.to_dict(),
                                 store.new_run_path(folder), job_items(n_train))
-        st.session_state[JOB] = get_engine().submit(spec, owner=job_owner.session_owner())
+        engine = get_engine()
+        st.session_state[JOB] = engine.submit(spec, owner=job_owner.owner_for(engine))
     except ExplorerError as e:
         st.error(str(e))
         return False

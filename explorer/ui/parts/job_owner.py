@@ -41,12 +41,17 @@ def session_owner() -> str:
     if "_owner" not in st.session_state:
         st.session_state["_owner"] = uuid.uuid4().hex
     owner = st.session_state["_owner"]
-    if (ctx := get_script_run_ctx()) is not None and _SESSIONS.get(owner) != ctx.session_id:
-        from explorer.jobs import get_engine
-
+    if (ctx := get_script_run_ctx()) is not None:
         _SESSIONS[owner] = ctx.session_id
-        get_engine().owner_connected = owner_connected
     return _released_with_session(owner)
+
+
+def owner_for(engine) -> str:
+    """This session's owner id for a job given to `engine`, which learns from here how to ask
+    whether a tab is connected (explorer.jobs knows nothing of Streamlit, and is not imported
+    here: it brings torch, which the first page does without)."""
+    engine.owner_connected = owner_connected
+    return session_owner()
 
 
 def reclaim_session() -> None:
@@ -56,4 +61,4 @@ def reclaim_session() -> None:
         from explorer.jobs import running_engine
 
         if (engine := running_engine()) is not None:
-            engine.reclaim(session_owner())
+            engine.reclaim(owner_for(engine))
