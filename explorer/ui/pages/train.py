@@ -99,6 +99,7 @@ def start_job(settings: dict) -> bool:
         spec = JobSpec.build(model_cfg, train_cfg, info.name, store.new_run_path(folder),
                              n_train=len(data.x_train))
         # The engine reserves the folder's name now: the name shown is the one it will have.
+        engine = get_engine()
         job = engine.submit(spec, owner=job_owner.owner_for(engine),
                             student=class_parts.student_account())
         class_parts.track(job)  # a student's run is recorded in their class

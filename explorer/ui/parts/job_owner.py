@@ -26,8 +26,7 @@ _SESSIONS: dict[str, str] = {}
 
 def owner_connected(owner: str) -> bool:
     """Is `owner`'s browser session connected to this server now? A tab whose connection came
-    back is, even before its page runs again (under load a page's reruns may lag far behind,
-    or a run cut by the drop may leave the page waiting for a click)."""
+    back is, even before its page runs again (under load a page's reruns lag far behind)."""
     from streamlit.runtime import Runtime
 
     session = _SESSIONS.get(owner)
