@@ -222,3 +222,30 @@ def test_box_selection_on_the_map_shows_the_images(app: Page, server):
     assert images.count() >= 2  # originals and their reconstructions
     wait_idle(app)
     expect(app.locator(ERRORS)).to_have_count(0)
+
+
+# Counts the page's script runs (full or fragment) from now on, as the app's state attribute
+# going to "running".
+COUNT_RUNS_JS = """() => {
+    window.__runs = 0;
+    const app = document.querySelector('[data-testid="stApp"]');
+    new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__runs += 1;
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def test_a_page_left_alone_asks_the_server_for_nothing(app: Page, server):
+    """Thirty students sitting on a page cost the server nothing while nothing changes: no page
+    polls without a job or a background map in flight (the Latent diffusion page reran its
+    progress fragment every second, for every open tab, with no prior training)."""
+    from explorer.ui.pages import PAGES
+
+    polling = {}
+    for key, spec in PAGES.items():
+        open_page(app, server, spec.url_path or "")
+        app.evaluate(COUNT_RUNS_JS)
+        app.wait_for_timeout(3_500)
+        if runs := app.evaluate("window.__runs"):
+            polling[key] = runs
+    assert not polling, f"pages that reran with nothing changing, runs in 3.5 s: {polling}"
