@@ -52,6 +52,12 @@ def test_a_dropped_connection_that_comes_back_keeps_its_training(browser, relaye
     page.set_default_timeout(RUN_TIMEOUT_MS)
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
+    # The page's code, which it fetches in pieces as it first needs them (the image list, the
+    # charts): a piece whose fetch the drop cuts is lost to the page until it is reloaded.
+    scripts = set()
+    page.on("request", lambda r: r.url.endswith(".js") and scripts.add(r.url))
+    for ended in ("requestfinished", "requestfailed"):
+        page.on(ended, lambda r: scripts.discard(r.url))
     try:
         open_page(page, dataclasses.replace(server, port=proxy.port), "train")
         record_progress(page)
@@ -59,6 +65,16 @@ def test_a_dropped_connection_that_comes_back_keeps_its_training(browser, relaye
                                                     "Run name": "browser-reconnect"})
         form.get_by_role("button", name="Train").click()
         page.wait_for_function(PROGRESS_MOVED_JS, timeout=TRAIN_TIMEOUT_MS)
+        # Cut the connection once the live view is drawn whole (an epoch's reconstructions and
+        # curves) and has its code: a real drop can cut a piece of code on its way, and then the
+        # page shows "Failed to fetch dynamically imported module" until it is reloaded, which is
+        # the browser's module cache and Streamlit's, not what this test is about.
+        expect(page.get_by_text("after epoch")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        deadline = time.monotonic() + 30
+        while scripts:
+            assert time.monotonic() < deadline, f"the page's code never loaded: {scripts}"
+            page.wait_for_timeout(100)
 
         proxy.drop(DROP_S)
         dropped_at = time.monotonic()
