@@ -19,9 +19,17 @@ torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):
+    collided = []
     for item in items:
         if not any(item.iter_markers("slow")) and not any(item.iter_markers("browser")):
             item.add_marker(pytest.mark.fast)
+            # pytest-playwright reads a test parameter named `page` as its browser page, and runs
+            # the test once per browser ("[chromium]") with a browser it never uses.
+            if "browser_name" in getattr(getattr(item, "callspec", None), "params", {}):
+                collided.append(item.nodeid)
+    if collided:
+        raise pytest.UsageError("These tests take a parameter named like a pytest-playwright "
+                                f"fixture (page, context, browser); rename it: {collided[:5]}")
 
 
 @functools.cache

@@ -150,11 +150,11 @@ def test_markup_in_a_link_is_shown_as_text_never_rendered(text, runs):
     assert text not in shared_link(at)
 
 
-@pytest.mark.parametrize(("page", "query"), [("sample", {"sample_seed": "1e400"}),
-                                             ("generators", {"gen_seed": "1e400"}),
-                                             ("interpolate", {"interp_a": "1e400"})])
-def test_a_hostile_value_opened_directly_on_its_page_falls_back(page, query, runs):
-    at = opened({"model": Z2, **query}, page)  # the page's first run is the link's
+@pytest.mark.parametrize(("page_name", "query"), [("sample", {"sample_seed": "1e400"}),
+                                                  ("generators", {"gen_seed": "1e400"}),
+                                                  ("interpolate", {"interp_a": "1e400"})])
+def test_a_hostile_value_opened_directly_on_its_page_falls_back(page_name, query, runs):
+    at = opened({"model": Z2, **query}, page_name)  # the page's first run is the link's
     (key,) = query
     assert at.number_input(key=key).value != float(query[key])
     assert notes(at)

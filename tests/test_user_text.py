@@ -82,12 +82,12 @@ def test_the_helpers_escape_for_their_place():
     assert usertext.html("<a href=x>%{y}</a>") == "&lt;a href=x&gt;&#37;{y}&lt;/a&gt;"
 
 
-@pytest.mark.parametrize("page", [p.path for p in PAGES.values()])
-def test_hostile_class_names_show_as_text_on_every_page(page, hostile_model):
+@pytest.mark.parametrize("page_path", [p.path for p in PAGES.values()])
+def test_hostile_class_names_show_as_text_on_every_page(page_path, hostile_model):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["model"] = hostile_model
     at.run()
-    at.switch_page(page).run()
+    at.switch_page(page_path).run()
     assert not at.exception, [e.message for e in at.exception]
     markdown, figures = texts(at)
     rendered = [t for t in markdown if RENDERED.search(t)]
