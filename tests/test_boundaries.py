@@ -142,22 +142,11 @@ def test_every_streamlit_cache_is_capped():
     assert not uncapped, f"caches without max_entries grow with every model and setting: {uncapped}"
 
 
-# The backend modules a page script may import beyond the front door (explorer.analysis.view),
-# figures/ and ui/. A list that only shrinks: a page that needs something more of a model asks
-# the front door for it; a module no page imports any more leaves the list (the test says so).
-PAGE_BACKEND_IMPORTS = {
-    "explorer.analysis.inspect_latent", "explorer.analysis.mapview", "explorer.analysis.metrics",
-    "explorer.analysis.neighbours", "explorer.analysis.projection", "explorer.analysis.rdplane",
-    "explorer.analysis.score_words", "explorer.analysis.scores",
-    "explorer.classroom", "explorer.classroom.dashboard", "explorer.classroom.deletion",
-    "explorer.classroom.picker", "explorer.classroom.powers", "explorer.classroom.store",
-    "explorer.data.datasets", "explorer.data.drawing", "explorer.errors", "explorer.families",
-    "explorer.families.latent_diffusion.files", "explorer.families.latent_diffusion.views",
-    "explorer.families.models", "explorer.jobs", "explorer.lessons.catalogue",
-    "explorer.lessons.glossary", "explorer.lessons.homework", "explorer.lessons.steps",
-    "explorer.runs.checkpoints",
-    "explorer.runs.store", "explorer.training.loop", "explorer.usertext",
-}
+# What the pages and their parts may import of the backend: each layer's package (its front door,
+# explorer/frontdoor.py), the error types and the escaping of user text; figures/ and ui/.
+DOORS = {"explorer.analysis", "explorer.classroom", "explorer.data", "explorer.families",
+         "explorer.jobs", "explorer.lessons", "explorer.runs", "explorer.training"}
+SHARED = {"explorer.errors", "explorer.usertext"}
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -176,16 +165,37 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
-def test_pages_import_the_backend_only_through_the_front_door_and_an_allowlist():
+def test_the_ui_imports_the_backend_only_through_the_front_doors():
     def beyond(module: str) -> bool:
-        return not (module == "explorer.analysis.view"
+        return not (module in DOORS | SHARED or module == "explorer"
                     or module.startswith(("explorer.ui", "explorer.figures")))
 
-    imported: dict[str, set[str]] = {}
-    for path in sorted((UI / "pages").glob("*.py")):
-        for module in filter(beyond, _imported_modules(path)):
-            imported.setdefault(module, set()).add(path.name)
-    new = {m: sorted(pages) for m, pages in imported.items() if m not in PAGE_BACKEND_IMPORTS}
-    assert not new, f"pages reach around the front door (explorer.analysis.view): {new}"
-    unused = PAGE_BACKEND_IMPORTS - set(imported)
-    assert not unused, f"no page imports these any more; take them off the list: {unused}"
+    files = [ROOT / "app.py", *sorted(UI.rglob("*.py"))]
+    around = {path.name: sorted(filter(beyond, _imported_modules(path))) for path in files}
+    assert {name: modules for name, modules in around.items() if modules} == {}, (
+        "the UI reaches around a front door: ask the package for the name instead "
+        "(add it to its OFFERS)")
+    # "from explorer import x": only a door, the shared modules, figures or ui.
+    named = {f"explorer.{a.name}" for path in files for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.ImportFrom) and node.module == "explorer" for a in node.names}
+    assert named <= DOORS | SHARED | {"explorer.ui", "explorer.figures"}, named
+
+
+def test_every_name_a_door_offers_is_there_and_hides_no_module():
+    import importlib
+    import pkgutil
+
+    for door in sorted(DOORS):
+        package = importlib.import_module(door)
+        offers = getattr(package, "OFFERS", {})
+        modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        assert not set(offers) & modules, f"{door} offers a name that is also a module's"
+        for name in offers:
+            assert getattr(package, name) is not None, f"{door}.{name}"
+            assert name in dir(package)
+        try:
+            package.no_such_name  # noqa: B018
+        except AttributeError as e:
+            assert "no_such_name" in str(e)
+        else:
+            raise AssertionError(f"{door} answers a name it does not offer")

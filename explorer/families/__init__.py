@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from explorer.errors import ConfigError, plain
 from explorer.families.base import Family
+from explorer.frontdoor import lazy
 
 _REGISTRY: dict[str, Family] = {}
 
@@ -75,3 +76,21 @@ def _register_builtins() -> None:
 
 
 _register_builtins()
+
+
+# What the pages may use, and the module each name comes from (explorer/frontdoor.py).
+OFFERS = {
+    "ARCHS": "config", "ModelConfig": "config", "parse_hidden": "config",
+    "collapse_warning": "gan.measures",
+    "same_style": "generate",
+    "DiffusionConfig": "latent_diffusion", "DiffusionTrainConfig": "latent_diffusion",
+    "list_priors": "latent_diffusion.files", "load_prior": "latent_diffusion.files",
+    "priors_of": "latent_diffusion.files",
+    "job_items": "latent_diffusion.jobs", "job_model": "latent_diffusion.jobs",
+    "arrow_grid": "latent_diffusion.views", "movie_frames": "latent_diffusion.views",
+    "MOVIE_POINTS": "latent_diffusion.views", "reverse_process": "latent_diffusion.views",
+    "sample_images": "latent_diffusion.views", "scored_rows": "latent_diffusion.views",
+    "shipped_rows": "latent_diffusion.views", "strip_steps": "latent_diffusion.views",
+    "Autoencoder": "models",
+}
+__getattr__, __dir__ = lazy(__name__, OFFERS, globals())

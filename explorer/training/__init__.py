@@ -1,1 +1,9 @@
 """The training loops: on-device tensors, generators owned by the run, callbacks, a stop flag; no UI, no files."""
+
+from explorer.frontdoor import lazy
+
+# What the pages may use, and the module each name comes from (explorer/frontdoor.py).
+OFFERS = {
+    "TrainConfig": "loop",
+}
+__getattr__, __dir__ = lazy(__name__, OFFERS, globals())

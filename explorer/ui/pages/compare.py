@@ -9,9 +9,8 @@ import plotly.colors
 import plotly.express as px
 import streamlit as st
 
-from explorer.analysis import metrics, view
+from explorer import analysis, runs
 from explorer.errors import ExplorerError, plain
-from explorer.runs import checkpoints
 from explorer.ui.parts import common, export_buttons, page_start, theory
 
 cur = page_start.start_page("Reconstructions", needs="encode")
@@ -29,7 +28,7 @@ x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 def with_errors(x, x_hat):
     """(N, H, W) reconstructions of the test split and their per-image errors."""
     x_hat = np.asarray(x_hat, dtype=np.float32).reshape(x.shape)
-    errors = metrics.image_errors(x, x_hat)
+    errors = analysis.image_errors(x, x_hat)
     return x_hat[:, 0], {k: np.asarray(v) for k, v in errors.items()}
 
 
@@ -43,8 +42,8 @@ def model_reconstructions(path: str, content_hash: str, dataset: str):
 @st.cache_data(max_entries=8, show_spinner="Fitting the PCA baseline…")
 def pca_reconstructions(dataset: str, n_components: int):
     data = common.get_dataset(dataset)
-    pca = metrics.pca_baseline(data.x_train, n_components, seed=0)
-    return with_errors(data.x_test, metrics.pca_reconstruct(pca, data.x_test))
+    pca = analysis.pca_baseline(data.x_train, n_components, seed=0)
+    return with_errors(data.x_test, analysis.pca_reconstruct(pca, data.x_test))
 
 
 entries, _ = common.list_entries()
@@ -81,7 +80,7 @@ for e in [cur.entry, *(e for e in same_data if e.id in others)]:
         if e is cur.entry:
             st.error(str(err))
             st.stop()
-        st.warning(f"{checkpoints.label(e.path)} cannot be compared: {err}")
+        st.warning(f"{runs.run_label(e.path)} cannot be compared: {err}")
 if show_pca:
     recon[f"PCA ({k})"] = pca_reconstructions(cur.entry.dataset, k)
 first_errors = recon[cur.entry.name][1]["mse"]
@@ -92,7 +91,7 @@ if how == "by class" and len(names) > 1:
     pool = np.flatnonzero(y_test == cls)
 elif how == "by index":
     # The default is a seeded, class-mixed sample: a split sorted by class starts with zeros.
-    sample = np.sort(view.mixed_indices(y_test, 8, seed=view.REFERENCE_SEED))
+    sample = np.sort(analysis.mixed_indices(y_test, 8, seed=analysis.REFERENCE_SEED))
     text = st.text_input("Test image numbers (comma-separated)", ",".join(map(str, sample)),
                          key="compare_idx", bind="query-params")
     try:

@@ -9,10 +9,7 @@ Sampler, steps, seed, t and the followed sample are in the URL, so a link shows 
 import numpy as np
 import streamlit as st
 
-from explorer import families
-from explorer.analysis import mapview, view
-from explorer.analysis import scores as analysis_scores
-from explorer.families.latent_diffusion import files, views
+from explorer import analysis, families
 from explorer.figures.diffusion import moment_figure, movie_figure
 from explorer.ui.parts import common, export_buttons, page_start, theory
 from explorer.ui.parts.diffusion_train import train_section
@@ -30,12 +27,12 @@ theory.explain(
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def get_prior(path: str, content_hash: str):
-    return files.load_prior(path)[0]
+    return families.load_prior(path)[0]
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the reverse process…")
 def reverse(path: str, content_hash: str, n: int, sampler: str, steps: int, seed: int):
-    return views.reverse_process(get_prior(path, content_hash), n, sampler, steps, seed)
+    return families.reverse_process(get_prior(path, content_hash), n, sampler, steps, seed)
 
 
 def choice(label: str, key: str, options: list, default, where=st, **kwargs):
@@ -49,9 +46,9 @@ def choice(label: str, key: str, options: list, default, where=st, **kwargs):
                                **kwargs)
 
 
-priors = files.priors_of(cur.hash)
+priors = families.priors_of(cur.hash)
 if not priors:
-    others = sorted({p.base.get("label", "?") for p in files.list_priors()})
+    others = sorted({p.base.get("label", "?") for p in families.list_priors()})
     st.info(f"No diffusion prior has been trained over {cur.entry.id} yet. Train one below, "
             f"or with `python -m explorer train --model latent-diffusion --base {cur.entry.id}`"
             + (f"; or pick a model that has one: {', '.join(others)}." if others else "."))
@@ -75,7 +72,7 @@ sampler = common.setting("radio", "Sampler", "ld_sampler", "ddpm", options=["ddp
 steps = choice("Steps", "ld_steps", [10, 20, 50, 100, 200], 50, where=c2)
 seed = int(common.setting("number_input", "Seed", "ld_seed", 0, lo=0, hi=1_000_000, step=1,
                           where=c3))
-n = views.MOVIE_POINTS if dim == 2 else 64
+n = families.MOVIE_POINTS if dim == 2 else 64
 rev = reverse(str(prior_entry.path), card["content_hash"], n, sampler, int(steps), seed)
 FOLLOW = "ld_follow"
 try:
@@ -88,7 +85,7 @@ if dim == 2:
     labels = common.test_labels(cur.entry.dataset)
     class_names = cur.data.info.class_names
     st.subheader("Noise flowing into the codes")
-    keep = views.movie_frames(rev)
+    keep = families.movie_frames(rev)
     export_buttons.chart(common.chart_style(movie_figure(
         rev.path[keep], rev.ts[keep], codes, labels, class_names,
         height=common.px(520))), key="ld_movie", movie=True, name=cur.entry.name,
@@ -104,14 +101,14 @@ if dim == 2:
                help="T is pure noise, 0 the codes.")
     row = t_options.index(t) if t in t_options else 0
     lo, hi = np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0)
-    grid, arrows = views.arrow_grid(prior, t, lo, hi)
+    grid, arrows = families.arrow_grid(prior, t, lo, hi)
     fig = moment_figure(rev.path[row], t, grid, arrows, codes, labels, class_names,
                         followed=rev.path[: row + 1, follow], height=common.px(520))
     event = export_buttons.chart(common.chart_style(fig), key="ld_moment", on_select="rerun",
                                  name=cur.entry.name, selection_mode="points",
                                  settings=["denoising direction", f"t = {t}",
                                            f"{sampler.upper()} sampler", f"seed {seed}"])
-    picked = mapview.selected_indices((event or {}).get("selection"))
+    picked = analysis.selected_indices((event or {}).get("selection"))
     if picked and picked[-1] != follow:
         follow = picked[-1]
         st.query_params[FOLLOW] = str(follow)
@@ -122,8 +119,8 @@ if dim == 2:
                "sample to follow it instead.")
 
 st.subheader(f"Sample #{follow}, step by step: noise → image")
-rows = views.strip_steps(len(rev.ts))
-strip = view.decode(cur.model, rev.path[rows, follow])
+rows = families.strip_steps(len(rev.ts))
+strip = analysis.decode(cur.model, rev.path[rows, follow])
 common.show_images(list(strip), [f"t = {int(rev.ts[r])}" for r in rows], size=72)
 export_buttons.images(strip, len(strip), key="ld_strip", size=72, movie=True, name=cur.entry.name,
                       settings=[f"sample #{follow} from noise to code",
@@ -134,7 +131,7 @@ st.caption("Each image decodes the sample's code at that step. Early codes are m
 st.subheader("The diffusion prior beside the base model's own")
 left, right = st.columns(2)
 with left:
-    export_buttons.grid(view.decode(cur.model, rev.codes[:36]), ncols=6, key="ld_prior_grid",
+    export_buttons.grid(analysis.decode(cur.model, rev.codes[:36]), ncols=6, key="ld_prior_grid",
                         size=common.IMAGE_PX, name=cur.entry.name,
                         caption=f"diffusion prior, {sampler.upper()} {len(rev.ts) - 1} steps, "
                                 f"seed {seed}",
@@ -142,10 +139,10 @@ with left:
                                   f"seed {seed}"])
 with right:
     if families.of(cur.cfg).posterior:  # a prior N(0, I) it was trained towards
-        own = view.sample_prior(cur.model, 36, seed=seed)
+        own = analysis.sample_prior(cur.model, 36, seed=seed)
         what = "its prior z ~ N(0, I)"
     else:
-        images, _ = view.sample(cur.model, 36, seed=seed, data=cur.data)
+        images, _ = analysis.sample(cur.model, 36, seed=seed, data=cur.data)
         own, what = images[:, 0].numpy(), "a Gaussian fitted to its training codes"
     export_buttons.grid(own, ncols=6, size=common.IMAGE_PX, key="ld_own_grid",
                         caption=f"{cur.entry.id}, {what}, seed {seed}", name=cur.entry.name,
@@ -159,7 +156,7 @@ if scores:
                 "reconstructions": "base, reconstructions of the test images (the ceiling)"}
     st.dataframe(  # each score "mean ± sd" over the sampling seeds, as on Compare generators
         [{"codes from": names_of.get(k, k),
-          **{name: analysis_scores.with_spread(v, key) for key, name in
+          **{name: analysis.with_spread(v, key) for key, name in
              (("fid", "FD"), ("precision", "precision"), ("recall", "recall"))},
           "images": v["n"]} for k, v in scores["rows"].items()],
         hide_index=True)

@@ -12,8 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explorer.analysis import projection, view
-from explorer.data import drawing
+from explorer import analysis, data
 from explorer.errors import ExplorerError
 from explorer.figures import map as figures_map
 from explorer.ui.parts import common, export_buttons, neighbours, page_start
@@ -30,14 +29,14 @@ if c != 1 or h != w:
     st.info("Drawing works with models of square greyscale images; pick another model in the "
             "sidebar.")
     st.stop()
-digits8 = h == drawing.DIGITS_SIZE
+digits8 = h == data.DIGITS_SIZE
 
 
-def fitted_map(path: str, content_hash: str, dataset: str, method: str) -> projection.Projection:
+def fitted_map(path: str, content_hash: str, dataset: str, method: str) -> analysis.Projection:
     """The test set's map, kept fitted so new codes can be placed on it with ``transform``.
     Same codes and settings as the Latent map page, so the same picture."""
     # 2-D codes come back as they are ("latent") whatever the method asked for.
-    params = projection.ProjectionParams(method="pca" if method == "latent" else method)
+    params = analysis.ProjectionParams(method="pca" if method == "latent" else method)
     return common.ask(common.view_of(path, content_hash), "fit_map",
                       "Fitting the map once for this model…", params)
 
@@ -75,16 +74,16 @@ def upload_picture() -> np.ndarray | None:
     if upload is None:
         return None
     try:
-        return drawing.load_upload(upload.getvalue())
-    except drawing.DrawingError as e:
+        return data.load_upload(upload.getvalue())
+    except data.DrawingError as e:
         st.error(str(e))
         return None
 
 
 def example_picture() -> np.ndarray:
-    digit = st.segmented_control("Example", drawing.EXAMPLE_DIGITS, default="7", required=True,
+    digit = st.segmented_control("Example", data.EXAMPLE_DIGITS, default="7", required=True,
                                  key="draw_example", bind="query-params")
-    return drawing.example_drawing(digit or "7", size=CANVAS_PX, offset=(0.14, -0.08))
+    return data.example_drawing(digit or "7", size=CANVAS_PX, offset=(0.14, -0.08))
 
 
 # -- 1. the picture -----------------------------------------------------------------------------
@@ -110,20 +109,20 @@ with right:
                 "and by pixels) and find it on the map.", icon=":material/draw:")
         st.stop()
     try:
-        x = drawing.preprocess_for(picture, cur.cfg.image_shape)  # (1, H, W) like the data
-    except drawing.EmptyDrawingError as e:
+        x = data.preprocess_for(picture, cur.cfg.image_shape)  # (1, H, W) like the data
+    except data.EmptyDrawingError as e:
         if source == "upload":
             st.error("The picture looks blank: no strokes stand out from the background.")
         else:
             st.info(str(e), icon=":material/draw:")
         st.stop()
-    except drawing.DrawingError as e:
+    except data.DrawingError as e:
         st.error(str(e))
         st.stop()
 
     # -- 2. what the model makes of it ----------------------------------------------------------
-    z = view.encode_dataset(cur.model, torch.from_numpy(x[None]))[0]  # (D,) posterior mean
-    x_hat = view.decode(cur.model, z)[0]  # (H, W)
+    z = analysis.encode_dataset(cur.model, torch.from_numpy(x[None]))[0]  # (D,) posterior mean
+    x_hat = analysis.decode(cur.model, z)[0]  # (H, W)
     how = ("Prepared as scikit-learn's digits were: scaled to fill 32×32, cut into 4×4 blocks "
            "whose 'on' pixels are counted (0–16)." if digits8 else
            "Prepared as MNIST was: the strokes' box scaled to fit 20×20 (grey levels from the "

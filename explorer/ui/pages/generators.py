@@ -5,13 +5,10 @@ runs trained here (a class's, each with whose it is) added beside them."""
 import pandas as pd
 import streamlit as st
 
-from explorer import families, usertext
-from explorer.analysis import scores, view
-from explorer.analysis.score_words import table_in_words
-from explorer.classroom import picker
+from explorer import analysis, classroom, families, usertext
+from explorer.analysis import table_in_words
 from explorer.errors import ExplorerError
-from explorer.families.latent_diffusion import views as diffusion_views
-from explorer.families.latent_diffusion.files import load_prior
+from explorer.families import load_prior
 from explorer.figures.compare import precision_recall_figure
 from explorer.ui.parts import class_parts, common, export_buttons, page_start
 
@@ -19,7 +16,7 @@ page_start.start_page("Compare generators", needs_model=False)
 st.caption("Published comparisons often report that GAN samples are sharp but may miss modes "
            "(high precision, lower recall) and that a VAE's cover the data but blur; the table "
            "below says how these models score. The scores are measured in a small classifier's "
-           f"features: the first column is the {scores.FD_NAME}, lower when the samples' "
+           f"features: the first column is the {analysis.FD_NAME}, lower when the samples' "
            "features are spread more like the test images'; precision and recall follow "
            "Kynkäänniemi et al. (2019, k = 3). The first row is a reference, not a best possible "
            "score: real training images scored against the test images (a generator can beat "
@@ -36,9 +33,10 @@ chosen = [e for e in entries if e.dataset == dataset
 # says whose it is. The options are ids, as the link carries them; owners are said below.
 runs_here = {e.id: e for e in every if e.source == "run" and e.dataset == dataset
              and families.of(e).can("sample")}
-owners = {c.id: {picker.MINE: "yours", picker.CLASS: c.owner}.get(c.group, "trained here")
-          for cs in picker.choices(list(runs_here.values()), *class_parts.picker_context())
-          .values() for c in cs}
+groups = classroom.picker_choices(list(runs_here.values()), *class_parts.picker_context())
+owners = {c.id: {classroom.PICK_MINE: "yours", classroom.PICK_CLASS: c.owner}.get(c.group,
+                                                                                "trained here")
+          for cs in groups.values() for c in cs}
 if runs_here:
     added = st.multiselect(
         "Add runs trained here", list(runs_here), key="gen_runs", bind="query-params",
@@ -61,14 +59,14 @@ def row_name(e, escaped: bool = True) -> str:
 
 def model_scores(path: str, content_hash: str, dataset: str) -> dict:
     return common.ask(common.view_of(path, content_hash), "scores",
-                      f"Scoring {scores.N_SAMPLES:,} samples at each of {scores.SCORE_SEEDS} "
+                      f"Scoring {analysis.N_SAMPLES:,} samples at each of {analysis.SCORE_SEEDS} "
                       "seeds…")
 
 
 data = common.get_dataset(dataset)
 n_train, n_test = len(data.x_train), len(data.x_test)
 try:
-    table = {f"real images ({n_train:,} train vs {n_test:,} test)": scores.floor(data)}
+    table = {f"real images ({n_train:,} train vs {n_test:,} test)": analysis.score_floor(data)}
     for e in chosen:
         table[row_name(e)] = model_scores(str(e.path), e.card["content_hash"], dataset)
 except ExplorerError as e:
@@ -77,7 +75,7 @@ except ExplorerError as e:
 # A shipped latent diffusion prior over a base: the base's decoder with the learned prior, its
 # scores measured the same way (5,000 samples at each of 3 seeds, against the test split) when
 # it shipped, with their spreads.
-with_prior = diffusion_views.shipped_rows(chosen)
+with_prior = families.shipped_rows(chosen)
 for e, p in with_prior:
     table[f"{e.name} + diffusion prior"] = {
         k: v for k, v in p.card["scores"]["rows"]["diffusion-ddpm"].items()
@@ -86,7 +84,7 @@ for e, p in with_prior:
 columns = st.columns(min(len(chosen), 3) or 1)
 for i, e in enumerate(chosen):
     model = common.get_model(str(e.path), e.card["content_hash"])
-    images, _ = view.sample(model, 16, seed=seed, data=data)
+    images, _ = analysis.sample(model, 16, seed=seed, data=data)
     with columns[i % len(columns)]:
         how = " (from a Gaussian fitted to its codes)" if families.of(e).codes_from_data else ""
         export_buttons.grid(images[:, 0].numpy(), ncols=4, size=48,
@@ -94,7 +92,7 @@ for i, e in enumerate(chosen):
                             key=f"gen_{i}", name=e.name, settings=["16 samples", f"seed {seed}"])
 for i, (e, p) in enumerate(with_prior, start=len(chosen)):
     prior = load_prior(p.path)[0]
-    images = diffusion_views.sample_images(prior, common.get_model(str(e.path),
+    images = families.sample_images(prior, common.get_model(str(e.path),
                                                                    e.card["content_hash"]), 16, seed)
     with columns[i % len(columns)]:
         export_buttons.grid(images, ncols=4, size=48, key=f"gen_{i}_prior",
@@ -106,13 +104,14 @@ for i, (e, p) in enumerate(with_prior, start=len(chosen)):
 # static table, since st.dataframe prints "None" in an empty cell whatever the Styler says.
 # Each cell is "mean ± sd" over the sampling seeds: the third decimal alone would claim more than
 # the scores hold.
-st.table(pd.DataFrame({name: {scores.SCORE_NAMES[k]: scores.with_spread(row, k)
-                              for k in scores.SPREAD_KEYS} for name, row in table.items()}).T)
-n_compared = min(n_test, scores.N_SAMPLES)
-sizes = (f"Each model's Fréchet distance compares its {scores.N_SAMPLES:,} samples with the "
+st.table(pd.DataFrame({name: {analysis.SCORE_NAMES[k]: analysis.with_spread(row, k)
+                              for k in analysis.SPREAD_KEYS} for name, row in table.items()}).T)
+n_compared = min(n_test, analysis.N_SAMPLES)
+sizes = (f"Each model's Fréchet distance compares its {analysis.N_SAMPLES:,} samples with the "
          f"{n_test:,} test images; precision and recall compare {n_compared:,} of the samples (a "
          f"seeded random subset) with {n_compared:,} test images, since both scores change with "
-         f"the sets' sizes. Each number is the mean ± standard deviation over {scores.SCORE_SEEDS} "
+         "the sets' sizes. Each number is the mean ± standard deviation over "
+         f"{analysis.SCORE_SEEDS} "
          "sampling seeds (for the real images, over the subsets drawn). ")
 missing = ("Class accuracy is measured for a conditional model only (the share of its samples "
            "the classifier reads as the class asked for): the other rows show —. "
@@ -125,7 +124,7 @@ if with_prior:
                "from a latent diffusion model trained on its training codes (DDPM, 100 steps; "
                "the Latent diffusion page shows it at work). Its scores were measured as the "
                "other rows' when it shipped: the mean ± standard deviation over "
-               f"{scores.SCORE_SEEDS} sampling seeds.")
+               f"{analysis.SCORE_SEEDS} sampling seeds.")
 export_buttons.chart(common.chart_style(precision_recall_figure(table)),
                      config={"displayModeBar": False}, key="gen_precision_recall",
                      name=dataset, settings=["generators' precision and recall", f"seed {seed}"])

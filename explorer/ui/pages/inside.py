@@ -8,9 +8,8 @@ in the URL (``?inside_tab=...``) so the Train page can link straight to the repl
 import numpy as np
 import streamlit as st
 
-from explorer.analysis import inspect_latent
+from explorer import analysis, runs
 from explorer.figures import plots as figures
-from explorer.runs import store
 from explorer.ui.parts import common, export_buttons, page_start, replay_view
 
 TABS = ("KL per dimension", "Holes", "Uncertainty", "Training replay")
@@ -27,7 +26,7 @@ path = str(cur.entry.path)
 
 
 # -- cached computations ----------------------------------------------------------------------
-def usage_of(model_path: str, content_hash: str, dataset: str) -> inspect_latent.LatentUsage:
+def usage_of(model_path: str, content_hash: str, dataset: str) -> analysis.LatentUsage:
     return common.ask(common.view_of(model_path, content_hash), "usage",
                       "Measuring each dimension on the test set…")
 
@@ -40,7 +39,7 @@ def posteriors_of(model_path: str, content_hash: str, dataset: str):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def holes_of(codes2d: np.ndarray, reference: str = "prior") -> dict[float, float]:
-    return inspect_latent.holes_fraction(codes2d, reference=reference)
+    return analysis.holes_fraction(codes2d, reference=reference)
 
 
 def holes_sentence(codes2d: np.ndarray) -> None:
@@ -126,7 +125,7 @@ def kl_tab() -> None:
 
 
 # -- holes ------------------------------------------------------------------------------------
-def pair_entries() -> tuple[store.ModelEntry, store.ModelEntry] | None:
+def pair_entries() -> tuple[runs.ModelEntry, runs.ModelEntry] | None:
     wanted = PAIRS.get(cur.entry.dataset)
     if wanted is None:
         return None
@@ -139,8 +138,8 @@ def pair_entries() -> tuple[store.ModelEntry, store.ModelEntry] | None:
 def holes_picture(model, model_codes: np.ndarray, dims: tuple[int, int], center: np.ndarray,
                   n: int, show: dict, height: int = 560, extent=None):
     codes2d = model_codes[:, list(dims)]
-    extent = extent or inspect_latent.map_extent(codes2d)
-    image, extent = inspect_latent.decoded_grid(model, extent, n, dims, center)
+    extent = extent or analysis.map_extent(codes2d)
+    image, extent = analysis.decoded_grid(model, extent, n, dims, center)
     return figures.holes_figure(
         image, extent, codes2d if show["codes"] else None, labels, names,
         show_prior=show["prior"], show_data=show["data"], image_opacity=show["opacity"],
@@ -163,7 +162,7 @@ def holes_arrangement() -> tuple[bool, bool]:
 
 def shared_extent(codes: list[np.ndarray]) -> tuple[float, float, float, float]:
     """One (x0, x1, y0, y1) covering every model's codes and the prior's ±3σ."""
-    each = np.array([inspect_latent.map_extent(c) for c in codes])
+    each = np.array([analysis.map_extent(c) for c in codes])
     return (float(each[:, 0].min()), float(each[:, 1].max()), float(each[:, 2].min()),
             float(each[:, 3].max()))
 
@@ -237,7 +236,7 @@ def holes_tab() -> None:
                                     "mean": "the codes' mean"}.get,
                        help="The grid is a 2-D slice through the latent space; the other "
                             "dimensions stay fixed here.")
-        center = inspect_latent.center_code(codes, how)
+        center = analysis.center_code(codes, how)
     fig = holes_picture(cur.model, codes, dims, center, n, show)
     export_buttons.chart(common.chart_style(fig), key="holes_chart", name=cur.entry.name,
                          settings=["holes", f"z[{dims[0]}] × z[{dims[1]}]"])
@@ -300,8 +299,8 @@ def uncertainty_tab() -> None:
         return
     mu, logvar = posteriors_of(path, cur.hash, cur.entry.dataset)
     st.caption("A VAE's encoder gives each image a Gaussian, not a point: q(z|x) = N(μ, σ²). "
-               f"Its 1σ ellipse holds {inspect_latent.sigma_mass(1):.0%} of that Gaussian's mass "
-               f"(2σ: {inspect_latent.sigma_mass(2):.0%}); the dashed circles are the prior "
+               f"Its 1σ ellipse holds {analysis.sigma_mass(1):.0%} of that Gaussian's mass "
+               f"(2σ: {analysis.sigma_mass(2):.0%}); the dashed circles are the prior "
                "N(0, I) that every posterior is pulled towards.")
     dims = dims_picker("unc", usage.order)
     if dims[0] == dims[1]:

@@ -10,17 +10,15 @@ import zlib
 import numpy as np
 import streamlit as st
 
-from explorer import usertext
-from explorer.analysis import inspect_latent, neighbours, scores, view
+from explorer import analysis, lessons, usertext
 from explorer.errors import ModelFileError
-from explorer.lessons import catalogue as lessons
 from explorer.ui.parts import common, conditional, export_buttons, page_start, theory, url_values
 
 BIG = 196  # px for the image a slider drives
 CHECKED = 1000  # test images whose analogies the classifier reads (all of mnist-5k's)
 
 cur = page_start.start_page("Interpolate")
-if view.can(cur.model, "condition"):  # a CVAE: keep z, change the label
+if analysis.can(cur.model, "condition"):  # a CVAE: keep z, change the label
     st.info("A conditional model is told the class: its label, not arithmetic with codes, "
             "changes the digit. So this page shows its own \"same style, another digit\": the "
             "picture that latent arithmetic (this page's Arithmetic tab, for an AE or a VAE) "
@@ -32,7 +30,7 @@ codes = cur.codes()  # (N, D), cached per model
 x_test, y_test, names = cur.data.x_test, cur.labels, cur.names
 n_test, dim = len(codes), cur.cfg.latent_dim
 # Default images of two different classes: the test split may be sorted by class.
-first, second = (view.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
+first, second = (analysis.mixed_indices(y_test, 2).tolist() + [0, 0])[:2]
 
 
 def class_means(path: str, content_hash: str, dataset: str) -> np.ndarray:
@@ -45,20 +43,20 @@ def analogy_check(path: str, content_hash: str, dataset: str):
     """The classifier's reading of every analogy of up to CHECKED test images, and how far their
     codes land from the test codes; None when no classifier ships for the dataset."""
     try:
-        clf, _ = scores.load_classifier(dataset)
+        clf, _ = analysis.load_classifier(dataset)
     except ModelFileError:
         return None
     codes = common.test_codes(path, content_hash, dataset)
     labels = common.get_dataset(dataset).y_test.numpy()
     means = class_means(path, content_hash, dataset)
-    chosen = view.mixed_indices(labels, CHECKED)
-    check = scores.check_analogies(common.get_model(path, content_hash), clf, codes, labels, means,
-                                   chosen)
-    sums = view.analogy_codes(codes[chosen], means, labels[chosen])[check.asked]  # (n_asked, D)
-    return check, neighbours.landing_ratio(codes, sums)
+    chosen = analysis.mixed_indices(labels, CHECKED)
+    check = analysis.check_analogies(common.get_model(path, content_hash), clf, codes, labels,
+                                     means, chosen)
+    sums = analysis.analogy_codes(codes[chosen], means, labels[chosen])[check.asked]  # (n_asked, D)
+    return check, analysis.landing_ratio(codes, sums)
 
 
-def dimension_usage(path: str, content_hash: str, dataset: str) -> inspect_latent.LatentUsage:
+def dimension_usage(path: str, content_hash: str, dataset: str) -> analysis.LatentUsage:
     """Each latent dimension's mean KL in nats (VAE) or code variance (AE) over the test set,
     and the dimensions most used first."""
     return common.view_of(path, content_hash).usage()
@@ -154,17 +152,17 @@ with tab_pair:
         def pair_slider():
             t = st.slider("t: from start (0) to end (1)", 0.0, 1.0, 0.5, 0.01, key="interp_t",
                           bind="query-params")
-            path = view.slerp if method == "spherical" else view.lerp
-            image = view.decode(cur.model, path(z_a, z_b, t))[0]
+            path = analysis.slerp if method == "spherical" else analysis.lerp
+            image = analysis.decode(cur.model, path(z_a, z_b, t))[0]
             common.show_images([image], [f"decoded at t = {t:.2f}"], size=BIG)
 
         pair_slider()
     steps = common.setting("slider", "Steps in the strip", "interp_steps", 10, lo=3, hi=16)
-    strip = view.decode(cur.model, view.interpolate(z_a, z_b, steps, method))
+    strip = analysis.decode(cur.model, analysis.interpolate(z_a, z_b, steps, method))
     export_buttons.grid(strip, ncols=steps, size=72, key="interp_strip", movie=True,
                         caption=f"{method} interpolation, {steps} steps", name=cur.entry.name,
                         settings=[f"{method} interpolation", f"#{a} → #{b}", f"{steps} steps"])
-    lengths = view.path_lengths(z_a, z_b)
+    lengths = analysis.path_lengths(z_a, z_b)
     dim_z = len(z_a)
     shell = (f"In {dim_z} dimensions the prior N(0, I) puts most of its mass near a shell of "
              f"radius about √{dim_z} = {np.sqrt(dim_z):.1f}: a straight line that dips towards "
@@ -207,13 +205,13 @@ with tab_dim:
                                  float(z0[d]))
             value = st.slider(f"z[{d}]", float(z0[d] - span), float(z0[d] + span),
                               float(z0[d]), 0.05, key="trav_value", bind="query-params")
-            image = view.decode(cur.model, view.traverse(z0, d, [value]))[0]
+            image = analysis.decode(cur.model, analysis.traverse(z0, d, [value]))[0]
             common.show_images([image], [f"z[{d}] = {value:.2f} (image's own: {z0[d]:.2f})"],
                                size=BIG)
 
         dim_slider()
         values = np.linspace(z0[d] - span, z0[d] + span, 11)
-        walk = view.decode(cur.model, view.traverse(z0, d, values))
+        walk = analysis.decode(cur.model, analysis.traverse(z0, d, values))
         export_buttons.grid(walk, ncols=11, size=64, key="trav_strip", movie=True,
                             caption=f"z[{d}] from {values[0]:.1f} to {values[-1]:.1f}",
                             name=cur.entry.name,
@@ -253,9 +251,9 @@ with tab_grid:
     if dims[0] == dims[1]:
         st.info("Pick two different dimensions.")
     else:
-        z = view.grid_2d(center, dims, (-extent, extent), n, spacing)
+        z = analysis.grid_2d(center, dims, (-extent, extent), n, spacing)
         size = max(24, min(56, 900 // n))
-        grid = view.decode(cur.model, z)
+        grid = analysis.decode(cur.model, z)
         export_buttons.grid(grid, ncols=n, size=size, key="grid", name=cur.entry.name,
                             caption=f"z[{dims[0]}] left→right, z[{dims[1]}] bottom→top, "
                                     f"from −{extent:g} to {extent:g}; other dimensions at 0",
@@ -266,15 +264,15 @@ with tab_grid:
 with tab_arith:
     means = class_means(str(cur.entry.path), cur.hash, cur.entry.dataset)  # (K, D)
     present = np.flatnonzero(np.isfinite(means).all(1))  # classes with a test image
-    digit = "digit" if tuple(names) == view.DIGIT_NAMES else "class"
+    digit = "digit" if tuple(names) == analysis.DIGIT_NAMES else "class"
     try:
-        clf = scores.load_classifier(cur.entry.dataset)[0]
+        clf = analysis.load_classifier(cur.entry.dataset)[0]
     except ModelFileError:
         clf = None
-    average = view.decode(cur.model, means[present])
+    average = analysis.decode(cur.model, means[present])
     mean_captions = [f"mean {names[c]}" for c in present]
     if clf is not None:
-        read = scores.read_codes(cur.model, clf, means[present])  # (K',)
+        read = analysis.read_codes(cur.model, clf, means[present])  # (K',)
         mean_captions = [f"mean {names[c]} · reads {names[r]}" for c, r in zip(present, read,
                                                                                 strict=True)]
     st.markdown(f"**The average {digit}**: the mean code of each class's test images, decoded")
@@ -293,11 +291,11 @@ with tab_arith:
         st.markdown(f"**Same style, another {digit}**: decode(z_A − mean {usertext.md(names[source])} + "
                     f"mean c) for every other class c")
         others = [c for c in present if c != source]
-        sums = view.analogy_codes(codes[a], means, source)  # (K, D), row `source` is z_A
-        images = view.decode(cur.model, sums[[source, *others]])
+        sums = analysis.analogy_codes(codes[a], means, source)  # (K, D), row `source` is z_A
+        images = analysis.decode(cur.model, sums[[source, *others]])
         captions = ["A, rebuilt"] + [f"as {names[c]}" for c in others]
         if clf is not None:
-            one = scores.check_analogies(cur.model, clf, codes, y_test, means, [a])
+            one = analysis.check_analogies(cur.model, clf, codes, y_test, means, [a])
             captions = ["A, rebuilt · reads " + names[one.read[0, source]]] + [
                 f"as {names[c]} · reads {names[one.read[0, c]]}" for c in others]
         common.show_images(images, captions, size=64)

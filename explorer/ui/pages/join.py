@@ -3,8 +3,7 @@ identity (a cookie, never the URL), so a reload or a dropped connection keeps it
 
 import streamlit as st
 
-from explorer.classroom import ClassError
-from explorer.classroom.store import ENDED
+from explorer.classroom import ENDED, ClassError
 from explorer.errors import plain
 from explorer.ui import pages
 from explorer.ui.parts import class_parts, page_start

@@ -7,9 +7,7 @@ from functools import partial
 
 import streamlit as st
 
-from explorer import usertext
-from explorer.lessons import catalogue, glossary
-from explorer.lessons import steps as lesson_steps
+from explorer import lessons, usertext
 from explorer.ui import pages
 from explorer.ui.parts import common, lesson_bar, lesson_maker, page_start
 
@@ -20,20 +18,20 @@ st.caption("Find a lesson, press **Start**, and the lesson bar leads you step by
 
 entries, _ = common.list_entries()
 by_id = {e.id: e for e in entries}
-shipped = {item.slug for item in catalogue.LESSONS}
+shipped = {item.slug for item in lessons.LESSONS}
 
 search_row = st.container()  # drawn first, filled once an imported lesson has joined the list
 lesson_maker.draft_section()
 lesson_maker.import_section()
-everything = [*lesson_maker.mine(), *catalogue.LESSONS]
+everything = [*lesson_maker.mine(), *lessons.LESSONS]
 
 c1, c2 = search_row.columns([3, 2])
 query = c1.text_input("Search", key="lesson_q", bind="query-params", icon=":material/search:",
-                      help=glossary.help("Search"),
+                      help=lessons.help("Search"),
                       placeholder="e.g. AE vs VAE latent space", max_chars=200)
-chosen = c2.pills("Tags", lesson_steps.all_tags(everything), selection_mode="multi",
+chosen = c2.pills("Tags", lessons.all_tags(everything), selection_mode="multi",
                   key="lesson_tags")
-found, every_word = lesson_steps.search(everything, query or "", chosen or ())
+found, every_word = lessons.search_lessons(everything, query or "", chosen or ())
 if query and not found:
     st.info("No lesson has any of those words; try fewer, or another tag.")
 elif query and not every_word:
@@ -52,18 +50,18 @@ def kl_line(ids: tuple[str, ...]) -> str:
 @st.cache_data(show_spinner="Exporting the lesson: its decoders to ONNX, its maps and pictures…",
                max_entries=2)
 def homework_zip(slug: str) -> bytes:
-    from explorer.lessons.homework import bundle_zip
+    from explorer.lessons import homework_zip
 
-    return bundle_zip(slug)
+    return homework_zip(slug)
 
 
 def homework_problem() -> str | None:
-    from explorer.lessons.homework import unavailable
+    from explorer.lessons import homework_unavailable
 
-    return unavailable()
+    return homework_unavailable()
 
 
-def steps_list(item: lesson_steps.Lesson) -> None:
+def steps_list(item: lessons.Lesson) -> None:
     """The steps, each a button that starts the lesson there, and its prompt as plain text (a
     file's prompts are never Markdown)."""
     for k, step in enumerate(item.steps):

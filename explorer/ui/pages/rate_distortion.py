@@ -7,9 +7,7 @@ every page. The numbers are in :mod:`explorer.analysis.rdplane`, the figure in
 import pandas as pd
 import streamlit as st
 
-from explorer import families, usertext
-from explorer.analysis import rdplane
-from explorer.classroom import picker
+from explorer import analysis, classroom, families, usertext
 from explorer.figures import compare as figures_compare
 from explorer.ui.parts import class_parts, common, export_buttons, page_start
 from explorer.ui.parts.prior_beside import with_learned_prior
@@ -19,10 +17,10 @@ CHART = "rd_chart"
 
 @st.cache_data(max_entries=64, show_spinner="Measuring rate and distortion on the test set…")
 def point_of(entry_id: str, name: str, path: str, content_hash: str, dataset: str,
-             card: dict) -> rdplane.RDPoint:
+             card: dict) -> analysis.RDPoint:
     model = common.get_model(path, content_hash)
-    numbers = rdplane.measure(model, card, common.get_dataset(dataset).x_test)
-    return rdplane.rd_point(entry_id, name, model, numbers)
+    numbers = analysis.rd_measure(model, card, common.get_dataset(dataset).x_test)
+    return analysis.rd_point(entry_id, name, model, numbers)
 
 
 def choose_clicked() -> None:
@@ -40,7 +38,7 @@ entries, _ = common.list_entries()
 here = [e for e in entries if e.dataset == cur.entry.dataset
         and families.of(e).can("encode") and not families.of(e).conditional]
 # A VAE's card carries its point: only the others' models are loaded and measured.
-points = [rdplane.point_from_card(e.id, e.name, e.config, e.card.get("metrics", {}))
+points = [analysis.point_from_card(e.id, e.name, e.config, e.card.get("metrics", {}))
           or point_of(e.id, e.name, str(e.path), e.card.get("content_hash", ""), e.dataset,
                       {"metrics": e.card.get("metrics", {}), "seed": e.card.get("seed", 0)})
           for e in here]
@@ -53,9 +51,10 @@ likelihood = st.segmented_control(
 shown = [p for p in points if p.likelihood == likelihood]
 # Whose each run is: a classmate's name, "you", or the run's own name outside a class. Runs are
 # their own points in their owner's colour, never points of a shipped β sweep.
-owner = {c.id: {picker.MINE: "you", picker.CLASS: c.owner}.get(c.group, "")
-         for cs in picker.choices(entries, *class_parts.picker_context()).values() for c in cs
-         if c.group != picker.SHIPPED}
+owner = {c.id: {classroom.PICK_MINE: "you", classroom.PICK_CLASS: c.owner}.get(c.group, "")
+         for cs in classroom.picker_choices(entries, *class_parts.picker_context()).values()
+         for c in cs
+         if c.group != classroom.PICK_SHIPPED}
 # Presenting: a taller figure, so that the plot keeps a sensible height under its legend (above
 # it, in one or two lines) once the text is enlarged.
 figure = common.chart_style(figures_compare.rate_distortion_figure(

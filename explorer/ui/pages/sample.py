@@ -5,8 +5,7 @@ Temperature, count and seed live in the URL, so a link shows the very same sampl
 
 import streamlit as st
 
-from explorer import families
-from explorer.analysis import view
+from explorer import analysis, families
 from explorer.ui.parts import common, conditional, export_buttons, page_start, theory
 
 cur = page_start.start_page("Sample new images")
@@ -61,12 +60,12 @@ if not presenting:
     c3.number_input("Seed", 0, 1_000_000, key="sample_seed", bind="query-params")
 c3.button("New samples", on_click=new_samples, type="primary", icon=":material/casino:")
 
-if view.can(cur.model, "condition"):
-    images = view.sample(cur.model, n, seed=int(st.session_state["sample_seed"]),
+if analysis.can(cur.model, "condition"):
+    images = analysis.sample(cur.model, n, seed=int(st.session_state["sample_seed"]),
                          temperature=temperature, labels=conditional.which_class(cur))[0]
     images = images[:, 0].numpy() if images.shape[1] == 1 else images.numpy()
 else:
-    images = view.sample_prior(cur.model, n, temperature=temperature,
+    images = analysis.sample_prior(cur.model, n, temperature=temperature,
                                seed=int(st.session_state["sample_seed"]))
 export_buttons.grid(images, ncols=int(n**0.5), size=common.IMAGE_PX, key="samples",
                     caption=f"{n} samples · T = {temperature:g} · seed "

@@ -9,8 +9,8 @@ import pandas as pd
 import segno
 import streamlit as st
 
-from explorer.classroom import ClassError, deletion, powers
-from explorer.classroom import dashboard as board
+from explorer import classroom
+from explorer.classroom import ClassError
 from explorer.errors import plain
 from explorer.figures import classroom as figures_class
 from explorer.ui import pages
@@ -43,7 +43,7 @@ def delete_class_control(klass) -> None:
     """Delete the class, after typing its code: its roster, records and runs' model folders go;
     its running jobs stop, their students told why."""
     with st.popover("Delete this class…", icon=":material/delete:"):
-        students, runs, active = deletion.summary(store, klass.id)
+        students, runs, active = classroom.deletion_summary(store, klass.id)
         st.caption(f"{students} students and {runs} runs" + (
             f" ({active} still queued or training: they are stopped and their students told)"
             if active else "") + ". Their records and the runs' model folders are removed for "
@@ -52,7 +52,7 @@ def delete_class_control(klass) -> None:
         if st.button("Delete the class", key="class_delete", type="primary",
                      disabled=typed.strip().upper() != klass.code):
             try:
-                gone = deletion.delete_class(store, klass.id, key=key, caller=who)
+                gone = classroom.delete_class(store, klass.id, key=key, caller=who)
             except ClassError as e:
                 st.error(str(e))
                 return
@@ -97,12 +97,14 @@ with left:
     if st.button("Reopen the class" if klass.closed else "Close the class to new students"):
         store.close_class(klass.id, key=key, caller=who, closed=not klass.closed)
         st.rerun()
-    allowed = powers.students_may_add(store)
+    allowed = classroom.students_may_add(store)
     if st.toggle("Students may add datasets and shared models", value=allowed,
-                 key="class_students_add", disabled=bool(os.environ.get(powers.ENV)),
+                 key="class_students_add",
+                 disabled=bool(os.environ.get(classroom.STUDENTS_ADD_ENV)),
                  help="Off: only you can add them (the server refuses a student's file). "
-                      f"{powers.ENV}=1 at start-up turns it on for good.") != allowed:
-        powers.allow_students(store, not allowed, key=key, caller=who)
+                      f"{classroom.STUDENTS_ADD_ENV}=1 at start-up turns it on for good."
+                 ) != allowed:
+        classroom.allow_students(store, not allowed, key=key, caller=who)
         st.rerun()
     delete_class_control(klass)
 with right:
@@ -122,7 +124,7 @@ def dashboard() -> None:
     writing it (a small query; the charts below refresh less often)."""
     if (trouble := class_parts.recorder().trouble):
         st.warning(trouble, icon=":material/database:")
-    rows = board.rows(store, klass.id)
+    rows = classroom.dashboard_rows(store, klass.id)
     st.subheader(f"Class dashboard: {len(rows)} student{'s' if len(rows) != 1 else ''}")
     if not rows:
         st.caption("No one has joined yet.")
@@ -137,7 +139,7 @@ def dashboard() -> None:
     # to no element and is deleted after this fragment's next two refreshes: a browser slower
     # than a second got "download canceled".
     st.download_button("Export the table (CSV)", key="class_csv", on_click="ignore",
-                       data=board.export_csv(store, klass.id, key=key, caller=who),
+                       data=classroom.dashboard_csv(store, klass.id, key=key, caller=who),
                        file_name=f"class-{klass.code}.csv", mime="text/csv",
                        icon=":material/download:")
 
@@ -152,8 +154,8 @@ def cell(value) -> str:
 def charts() -> None:
     """The class's loss curves and rate–distortion plane, every 2 s (plotly redraws cost more)."""
     runs = store.runs(klass.id)  # one read for both charts
-    curves = board.curves(store, klass.id, runs)
-    points = board.rd_points(store, klass.id, runs)
+    curves = classroom.dashboard_curves(store, klass.id, runs)
+    points = classroom.rd_points(store, klass.id, runs)
     left, right = st.columns(2)
     with left:
         if curves:

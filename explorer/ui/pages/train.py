@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import families
-from explorer.analysis import projection
-from explorer.data import datasets
+from explorer import analysis, data, families, lessons, runs
 from explorer.errors import ConfigError, ExplorerError
-from explorer.families.models import ModelConfig, parse_hidden
+from explorer.families import ModelConfig, parse_hidden
 from explorer.jobs import JobSpec, get_engine
-from explorer.lessons import glossary
-from explorer.runs import checkpoints, store
-from explorer.training.loop import TrainConfig
+from explorer.training import TrainConfig
 from explorer.ui import pages
 from explorer.ui.parts import class_parts, common, diffusion_train, job_owner, page_start
 from explorer.ui.parts.add_dataset import add_dataset_expander
@@ -49,11 +45,11 @@ def start_job(settings: dict) -> bool:
     if families.get(settings["kind"]).base_run:  # a prior over a trained run's codes
         base = settings["base"]
         return diffusion_train.start_over(
-            base, datasets.get_info(base.dataset).n_train, settings["prior_epochs"],
+            base, data.get_info(base.dataset).n_train, settings["prior_epochs"],
             settings["codes"], int(settings["seed"]), int(settings["batch_size"]),
             float(settings["lr"]), settings["name"])
     try:
-        info = datasets.get_info(settings["dataset"])
+        info = data.get_info(settings["dataset"])
         model_cfg = ModelConfig(
             kind=settings["kind"],
             arch=settings["arch"],
@@ -74,10 +70,10 @@ def start_job(settings: dict) -> bool:
             precision=settings["precision"],
         )
         if typed := settings["name"].strip():
-            folder = store.sanitize_run_name(typed)
-            if store.is_taken(folder):
+            folder = runs.sanitize_run_name(typed)
+            if runs.is_taken(folder):
                 raise ConfigError(f"A run named '{folder}' already exists; choose another name, "
-                                  f"e.g. '{store.unique_run_name(folder)}'.")
+                                  f"e.g. '{runs.unique_run_name(folder)}'.")
             if folder != typed and st.session_state.get("_train_name_agreed") != typed:
                 # Said before training, not found out afterwards; a second press agrees.
                 st.session_state["_train_name_agreed"] = typed
@@ -86,18 +82,18 @@ def start_job(settings: dict) -> bool:
                            "the name.", icon=":material/edit:")
                 return False
         else:  # the same settings trained again get the next free name, not an error
-            folder = store.unique_run_name(store.suggested_run_name(info.name, model_cfg))
+            folder = runs.unique_run_name(runs.suggested_run_name(info.name, model_cfg))
         spinner = (
             "Preparing the data…"
-            if datasets.is_available(info.name)
+            if data.is_available(info.name)
             else (f"Downloading {info.title} (once; it is cached for next time)…")
         )
         with st.spinner(spinner):
-            data = common.get_dataset(info.name)  # a download problem is reported right away
+            dataset = common.get_dataset(info.name)  # a download problem is reported right away
         # Room for the saved model is checked now, before the work, not after it.
-        store.check_writable(store.runs_dir(), checkpoints.weights_limit(model_cfg))
-        spec = JobSpec.build(model_cfg, train_cfg, info.name, store.new_run_path(folder),
-                             n_train=len(data.x_train))
+        runs.check_writable(runs.runs_dir(), runs.weights_limit(model_cfg))
+        spec = JobSpec.build(model_cfg, train_cfg, info.name, runs.new_run_path(folder),
+                             n_train=len(dataset.x_train))
         # The engine reserves the folder's name now: the name shown is the one it will have.
         engine = get_engine()
         job = engine.submit(spec, owner=job_owner.owner_for(engine),
@@ -110,7 +106,7 @@ def start_job(settings: dict) -> bool:
     st.session_state["train_stopping"] = False
     if model_cfg.latent_dim > 2:
         # Its map will want UMAP: compile numba's kernels now, on the core training leaves free.
-        projection.warm_up_umap_in_background()
+        analysis.warm_up_umap_in_background()
     return True
 
 
@@ -153,18 +149,18 @@ settings_col, view_col = st.columns([1.45, 1], gap="medium")  # the model types 
 # steps the settings make, follow each choice at once. The few settings a student fills in come
 # first, Train under them (on screen at 1024×768), the rest under "Advanced".
 with settings_col, st.container(border=True, key="train_form"):
-    names = list(datasets.INFOS)
+    names = list(data.INFOS)
     s = {
         "dataset": st.selectbox(
             "Dataset",
             names,
             index=names.index(dataset)
-            if (dataset := common.form_start("train", "train_dataset", datasets.DEFAULT_DATASET))
+            if (dataset := common.form_start("train", "train_dataset", data.DEFAULT_DATASET))
             in names else 0,
             format_func=dataset_label,
             key="train_dataset",
-            help=glossary.help("Dataset") + "\n\n"
-            + " · ".join(f"**{i.title}**: {i.about}" for i in datasets.INFOS.values()),
+            help=lessons.help("Dataset") + "\n\n"
+            + " · ".join(f"**{i.title}**: {i.about}" for i in data.INFOS.values()),
         )
     }
     bases = base_runs(common.list_entries()[0], s["dataset"])  # whose codes a prior can learn
@@ -180,7 +176,7 @@ with settings_col, st.container(border=True, key="train_form"):
         format_func=lambda kind: families.get(kind).label,
         wrap=False,  # one row at 1024 px with the sidebar open ("GAN" wrapped alone)
         key="train_kind",
-        help=glossary.help("Model type"),
+        help=lessons.help("Model type"),
     )
     if families.get(s["kind"]).base_run:  # a prior over a base run's codes
         s.update(base_fields(st, bases))
@@ -200,7 +196,7 @@ with settings_col, st.container(border=True, key="train_form"):
             required=True,
             format_func={"mlp": "MLP", "conv": "Conv"}.get,
             key="train_arch",
-            help=glossary.help("Architecture"),
+            help=lessons.help("Architecture"),
         )
         for i in range(0, len(advanced), 2):
             with st.container(horizontal=True, wrap=False):
@@ -213,7 +209,7 @@ with settings_col, st.container(border=True, key="train_form"):
         "train_dataset": s["dataset"], "train_kind": s["kind"], "train_arch": s["arch"],
         **{f.key: s[f.setting] for f in (*basic, *advanced)},
         **({"train_base": s["base"].id} if "base" in s else {})})
-    if advice := steps_advice(datasets.INFOS[s["dataset"]].n_train,
+    if advice := steps_advice(data.INFOS[s["dataset"]].n_train,
                               int(s.get("prior_epochs", s["epochs"])),
                               int(s["batch_size"])):
         warning_slot.warning(advice, icon=":material/speed:")

@@ -7,7 +7,7 @@ from functools import partial
 
 import streamlit as st
 
-from explorer.data import datasets, userdata
+from explorer import data
 from explorer.errors import ExplorerError
 
 
@@ -24,7 +24,7 @@ def add_dataset_expander(picker_key: str) -> None:
         st.caption(
             "A **.zip** with one folder per class (the folder names become the class names) of "
             "PNG, JPEG, BMP or GIF images, at least "
-            f"{userdata.MIN_PER_CLASS} a class; or an **.npz** with `x` shaped (N, H, W) or "
+            f"{data.MIN_PER_CLASS} a class; or an **.npz** with `x` shaped (N, H, W) or "
             "(N, C, H, W) and optional `y` and `class_names`."
         )
         upload = st.file_uploader("Images (.zip) or arrays (.npz)", type=["zip", "npz"],
@@ -33,7 +33,7 @@ def add_dataset_expander(picker_key: str) -> None:
                              placeholder="from the file's name",
                              help="Lowercase letters, digits, '-' and '_'.")
         size = st.number_input(
-            "Image size (pixels a side)", min_value=userdata.SIZES[0], max_value=userdata.SIZES[1],
+            "Image size (pixels a side)", min_value=data.SIZES[0], max_value=data.SIZES[1],
             value=None, step=1, key="dataset_size", placeholder="the images' own, at most 28",
             help="Every image is resized to this square. Larger images train more slowly.")
         colour = st.toggle("Keep colour", key="dataset_colour",
@@ -48,8 +48,8 @@ def add_dataset_expander(picker_key: str) -> None:
             return
         bar = st.progress(0.0, text="Reading the file…")
         try:
-            info = datasets.add_user_dataset(
-                name.strip() or userdata.suggested_name(upload.name), upload.getvalue(),
+            info = data.add_user_dataset(
+                name.strip() or data.suggested_name(upload.name), upload.getvalue(),
                 upload.name, size=None if size is None else int(size), colour=colour,
                 progress=lambda fraction, text: bar.progress(fraction, text=text))
         except ExplorerError as e:
@@ -63,7 +63,7 @@ def add_dataset_expander(picker_key: str) -> None:
 
 
 def _dataset_file(name: str) -> bytes:
-    from explorer.data.dataset_export import dataset_npz
+    from explorer.data import dataset_npz
 
     return dataset_npz(name)[0]
 
@@ -71,8 +71,8 @@ def _dataset_file(name: str) -> bytes:
 def download_dataset() -> None:
     """A dataset as the .npz this box takes, to add on another machine (a full download set,
     over the images a file may hold, is fetched there instead of carried)."""
-    names = [n for n, i in datasets.INFOS.items()
-             if i.n_train + i.n_test <= userdata.MAX_IMAGES and datasets.is_available(n)]
+    names = [n for n, i in data.INFOS.items()
+             if i.n_train + i.n_test <= data.MAX_IMAGES and data.is_available(n)]
     name = st.selectbox("Download a dataset", names, key="dataset_download_pick",
                         help="To train on the same images elsewhere: the .npz holds its images, "
                              "labels and class names, and adding it there splits off the same "

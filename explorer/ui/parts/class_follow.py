@@ -32,7 +32,7 @@ import streamlit as st
 from explorer.ui.pages import PAGES
 
 if TYPE_CHECKING:  # the class store (SQLAlchemy) is imported only in a class, not at start-up
-    from explorer.classroom import follow
+    from explorer import classroom
 
 EVERY_S = float(os.environ.get("EXPLORER_FOLLOW_EVERY_S", "0.5"))  # a follower's check
 RESEND_S = 4.0  # a move that has not arrived by then is sent again
@@ -56,18 +56,18 @@ def in_class() -> bool:
         or bool(st.context.cookies.get(COOKIE))
 
 
-def current_view(page: str | None) -> follow.View:
+def current_view(page: str | None) -> classroom.View:
     """This session's view: its page and what a shared link of it carries
     (``url_values.view_of_session()``: the model always; never identity, teacher key, class code
     or presenter mode)."""
-    from explorer.classroom import follow
+    from explorer import classroom
     from explorer.ui.parts import url_values
 
     name, params = url_values.view_of_session()
     if page and page != name:  # asked for another page than the one this run recorded
         params = url_values.link_params(page, {k: st.query_params.get_all(k)
                                                for k in st.query_params})
-    return follow.View.of(page or name, params)
+    return classroom.View.of(page or name, params)
 
 
 def bar(url_path: str) -> None:
@@ -129,12 +129,13 @@ def _publish_view(store, class_id: int) -> bool:
     return True
 
 
-def _publish(store, class_id: int, view: follow.View | None, active: bool) -> None:
-    from explorer.classroom import ClassError, follow
+def _publish(store, class_id: int, view: classroom.View | None, active: bool) -> None:
+    from explorer import classroom
+    from explorer.classroom import ClassError
     from explorer.ui.parts import class_parts
 
     try:
-        follow.publish(store, class_id, view, key=class_parts.teacher_key(),
+        classroom.publish_view(store, class_id, view, key=class_parts.teacher_key(),
                        caller=class_parts.caller(), active=active)
     except ClassError as e:
         st.warning(str(e), icon=":material/co_present:")
@@ -145,12 +146,12 @@ def _publish(store, class_id: int, view: follow.View | None, active: bool) -> No
 
 # -- a student ---------------------------------------------------------------------------------
 def _follower(store, class_id: int) -> None:
-    from explorer.classroom import follow
+    from explorer import classroom
 
     full = st.session_state.pop(_FULL, False)
     state = st.session_state.setdefault(_STATE, {"seen": None, "base": None, "landed": False,
                                                  "away": False, "sent": 0.0, "tries": 0})
-    lead = follow.latest(store, class_id)
+    lead = classroom.latest_lead(store, class_id)
     if lead is None or not lead.active or lead.view.page not in PAGES:
         state.update(seen=None, base=None, away=False)
         return
@@ -194,7 +195,7 @@ def _back() -> None:
         state.update(seen=None, base=None, away=False)
 
 
-def _go(lead: follow.Lead, state: dict) -> None:
+def _go(lead: classroom.Lead, state: dict) -> None:
     """Take this browser to the teacher's view, keeping its own presenter mode."""
     params = lead.view.as_dict()
     if present := st.query_params.get("present"):

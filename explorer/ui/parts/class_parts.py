@@ -16,9 +16,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.classroom import ClassError, ClassStore, database_url
-from explorer.classroom.recorder import Recorder
-from explorer.classroom.store import ClassInfo, StudentInfo
+from explorer.classroom import (
+    ClassError,
+    ClassInfo,
+    ClassStore,
+    Recorder,
+    StudentInfo,
+    database_url,
+)
 from explorer.errors import plain
 
 COOKIE = "explorer_student"
@@ -217,10 +222,10 @@ def adding_refused(what: str) -> str | None:
     """Why this person may not add `what` ("datasets", "shared models"), in a sentence, or None.
     The backend decides (:func:`explorer.classroom.powers.require_adder`); call it again when the
     file arrives, not only to hide the uploader."""
-    from explorer.classroom import powers
+    from explorer import classroom
 
     try:
-        powers.require_adder(_quiet_store(), what, teacher_key(), token(), caller())
+        classroom.require_adder(_quiet_store(), what, teacher_key(), token(), caller())
     except ClassError as e:
         return str(e)
     return None

@@ -14,13 +14,12 @@ import statistics
 
 import streamlit as st
 
-from explorer.analysis import mapview
-from explorer.classroom import ClassError, truths
-from explorer.classroom import questions as q
-from explorer.classroom.question_spec import (
+from explorer import analysis, classroom
+from explorer.classroom import (
     KINDS,
     OPTION_MAX,
     PROMPT_MAX,
+    ClassError,
     QuestionError,
     QuestionSpec,
     parse_question,
@@ -60,7 +59,7 @@ def panel(page_path: str) -> None:
 
 
 def ask_class(store, class_id: int, spec: QuestionSpec | dict, key: str | None,
-              caller: str = "") -> q.QuestionInfo:
+              caller: str = "") -> classroom.QuestionInfo:
     """Ask the class `spec` (a dict in the question shape, e.g. a lesson step's question): its
     true answer computed by the app when it names a ready truth, else the stated answer. Raises
     QuestionError or ClassError with a sentence."""
@@ -68,16 +67,16 @@ def ask_class(store, class_id: int, spec: QuestionSpec | dict, key: str | None,
     truth = None
     if spec.truth is not None:
         with st.spinner("Computing the true answer from the shipped models…"):
-            truth = truths.true_answer(spec)
-    asked = q.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
+            truth = classroom.true_answer(spec)
+    asked = classroom.ask(store, class_id, spec, truth=truth, key=key, caller=caller)
     _live_shared.clear()  # this server's students see it at their next look
     return asked
 
 
-def _question(store, question_id: int) -> q.QuestionInfo | None:
+def _question(store, question_id: int) -> classroom.QuestionInfo | None:
     key = _SEEN.format(question_id)
     if st.session_state.get(key) is None:  # a question never changes once asked
-        st.session_state[key] = q.get(store, question_id)
+        st.session_state[key] = classroom.get_question(store, question_id)
     return st.session_state[key]
 
 
@@ -94,7 +93,7 @@ def _student_class(store) -> int | None:
 def _live_shared(class_id: int) -> tuple[int, str] | None:
     """The class's live question, read at most once a SHARED_S by all its students together."""
     store = class_parts._quiet_store()
-    return q.live(store, class_id) if store is not None else None
+    return classroom.live_question(store, class_id) if store is not None else None
 
 
 @st.fragment(run_every=POLL_S)
@@ -122,24 +121,24 @@ def _student_panel() -> None:
 def _mine(store, question_id: int):
     key = _MINE.format(question_id)
     if key not in st.session_state:  # after a reload: what this student answered before
-        st.session_state[key] = q.my_answer(store, question_id, class_parts.token())
+        st.session_state[key] = classroom.my_answer(store, question_id, class_parts.token())
     return st.session_state[key]
 
 
-def _send(store, question: q.QuestionInfo, raw) -> None:
+def _send(store, question: classroom.QuestionInfo, raw) -> None:
     try:
-        st.session_state[_MINE.format(question.id)] = q.answer(store, question.id,
+        st.session_state[_MINE.format(question.id)] = classroom.answer(store, question.id,
                                                                class_parts.token(), raw)
     except ClassError as e:
         st.error(str(e))
 
 
-def _answer_form(store, question: q.QuestionInfo) -> None:
+def _answer_form(store, question: classroom.QuestionInfo) -> None:
     spec, qid = question.spec, question.id
     if spec.kind == "click":
         event = st.plotly_chart(_click_figure(spec.model), key=f"question_{qid}_click",
                                 on_select="rerun", selection_mode="points")
-        point = mapview.clicked_position((event or {}).get("selection"))
+        point = analysis.clicked_position((event or {}).get("selection"))
         if point is not None and list(point) != _mine(store, qid):
             _send(store, question, list(point))
         st.caption("Click where you think the answer lies; click again to change it.")
@@ -170,7 +169,7 @@ def _shown(value) -> str:
 
 @st.cache_resource(max_entries=4, show_spinner="Drawing the map…")
 def _plane(model: str):
-    return truths.plane(model)
+    return classroom.truth_plane(model)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -180,11 +179,11 @@ def _click_figure(model: str):
     return common.chart_style(figures.click_plane_figure(codes, extent))
 
 
-def _results(store, question: q.QuestionInfo, mine=None) -> None:
+def _results(store, question: classroom.QuestionInfo, mine=None) -> None:
     """The class's answers beside the true one (read once: after the reveal they are final)."""
     key = _RESULTS.format(question.id)
     if key not in st.session_state:
-        st.session_state[key] = q.answers(store, question.id)
+        st.session_state[key] = classroom.answers(store, question.id)
     answers = st.session_state[key]
     spec, truth = question.spec, question.truth or {}
     true = truth.get("value")
@@ -204,7 +203,7 @@ def _results(store, question: q.QuestionInfo, mine=None) -> None:
         label = truth.get("label")
         fig = figures.click_reveal_figure(codes, labels, label, str(label), extent, values,
                                           [a.student for a in answers], true)
-        hits = truths.click_hits(spec.model, label, values) if label is not None else []
+        hits = classroom.click_hits(spec.model, label, values) if label is not None else []
         said = (f"{sum(hits)} of {n} clicks landed among the {label}s." if hits
                 else f"{n} answers.")
     left, right = st.columns([3, 2])
@@ -225,23 +224,23 @@ def _results(store, question: q.QuestionInfo, mine=None) -> None:
 def _teacher_panel(class_id: int) -> None:
     """The live question on any page, for the teacher: its count, Reveal, Close, the results."""
     store = class_parts._quiet_store()
-    if store is None or (live := q.live(store, class_id)) is None:
+    if store is None or (live := classroom.live_question(store, class_id)) is None:
         return
     question = _question(store, live[0])
     with st.container(border=True, key="class_question_teacher"):
         _live_question(store, question, live[1], class_id)
 
 
-def _live_question(store, question: q.QuestionInfo, state: str, class_id: int) -> None:
+def _live_question(store, question: classroom.QuestionInfo, state: str, class_id: int) -> None:
     key, who = class_parts.teacher_key(), class_parts.caller()
     st.markdown(f"**Question to the class:** {md(question.spec.prompt, PROMPT_MAX)}")
     if state == "open":
-        answered, everyone = q.count(store, question.id), len(store.roster(class_id))
+        answered, everyone = classroom.answer_count(store, question.id), len(store.roster(class_id))
         text, reveal = st.columns([3, 1], vertical_alignment="center")
         text.markdown(f"**{answered} of {everyone}** students answered.")
         if not reveal.button("Reveal the answers", key=f"reveal_{question.id}", type="primary"):
             return
-        q.reveal(store, question.id, key=key, caller=who)  # shown at once, below
+        classroom.reveal(store, question.id, key=key, caller=who)  # shown at once, below
         _live_shared.clear()
     _results(store, question)
     st.button("Close the question", key=f"close_{question.id}", on_click=_close,
@@ -250,7 +249,7 @@ def _live_question(store, question: q.QuestionInfo, state: str, class_id: int) -
 
 
 def _close(store, question_id: int, key: str | None, who: str) -> None:
-    q.close(store, question_id, key=key, caller=who)
+    classroom.close(store, question_id, key=key, caller=who)
     _live_shared.clear()
 
 
@@ -263,7 +262,7 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
     with ready:
         st.caption("The app computes each one's true answer from the shipped models and shows "
                    "how, beside the class's answers.")
-        for name, question in truths.READY.items():
+        for name, question in classroom.READY_QUESTIONS.items():
             text, go = st.columns([5, 1], vertical_alignment="center")
             text.markdown(f"**{md(question.title)}**  \n{md(question.spec.prompt, PROMPT_MAX)}")
             if go.button("Ask", key=f"question_ask_{name}", type="primary"):
@@ -293,7 +292,7 @@ def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
 
 @st.fragment(run_every=TEACHER_POLL_S)
 def _teacher_live(store, class_id: int, class_code: str) -> None:
-    live = q.live(store, class_id)
+    live = classroom.live_question(store, class_id)
     if live is None:
         st.caption("No question is open: pick one above and ask the class.")
     else:
@@ -301,7 +300,7 @@ def _teacher_live(store, class_id: int, class_code: str) -> None:
     # The file is made here, with the answers as they are now: a deferred one (made on click)
     # is dropped by this page's next timed rerun before the browser fetches it.
     st.download_button("Export the answers (CSV)", key="question_csv", on_click="ignore",
-                       data=q.export_csv(store, class_id, key=class_parts.teacher_key(),
+                       data=classroom.answers_csv(store, class_id, key=class_parts.teacher_key(),
                                          caller=class_parts.caller()),
                        file_name=f"answers-{class_code}.csv", mime="text/csv",
                        icon=":material/download:")

@@ -16,18 +16,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from explorer import families, usertext
-from explorer.analysis import view
-from explorer.analysis.view import ModelView
-from explorer.data import datasets
+from explorer import analysis, data, families, runs, usertext
+from explorer.analysis import ModelView
 from explorer.errors import ExplorerError
-from explorer.families.config import ModelConfig
+from explorer.families import ModelConfig
 from explorer.figures.images import image_grid, to_uint8, upscale
-from explorer.runs import store
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
 
 if TYPE_CHECKING:
-    from explorer.families.models import Autoencoder
+    from explorer.families import Autoencoder
 
 IMAGE_PX = 84  # on-screen size of one digit; nearest-neighbour upscaling keeps pixels crisp
 PRESENTER_SCALE = 1.6  # presenter mode: images and text big enough for the back of a room
@@ -95,13 +92,13 @@ def get_model(path: str, content_hash: str) -> Autoencoder:
     return ask(view_of(path, content_hash), "model", "Loading the model…")
 
 
-def get_dataset(name: str) -> datasets.Dataset:
-    return view.dataset(name)
+def get_dataset(name: str) -> data.Dataset:
+    return analysis.dataset(name)
 
 
 def test_labels(name: str) -> np.ndarray:
     """(N,) class of each test image, without loading the dataset where its split is saved."""
-    return view.test_labels(name)
+    return analysis.test_labels(name)
 
 
 def test_codes(path: str, content_hash: str, dataset: str) -> np.ndarray:
@@ -125,8 +122,8 @@ def codes_or_stop(path: str, content_hash: str, dataset: str) -> np.ndarray:
         st.stop()
 
 
-def list_entries() -> tuple[list[store.ModelEntry], list[str]]:
-    return store.list_models()
+def list_entries() -> tuple[list[runs.ModelEntry], list[str]]:
+    return runs.list_models()
 
 
 # -- the current model -------------------------------------------------------------------------
@@ -135,7 +132,7 @@ class Current:
     labels and class names come from the card and the saved split; the model and the images are
     loaded when first asked for (a map drawn from stored coordinates needs neither)."""
 
-    def __init__(self, entry: store.ModelEntry):
+    def __init__(self, entry: runs.ModelEntry):
         self.entry = entry
         self.card = entry.card
         self.hash = entry.card.get("content_hash", "")
@@ -151,7 +148,7 @@ class Current:
             st.stop()
 
     @property
-    def data(self) -> datasets.Dataset:
+    def data(self) -> data.Dataset:
         try:
             return get_dataset(self.entry.dataset)
         except ExplorerError as e:
@@ -169,7 +166,7 @@ class Current:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return datasets.get_info(self.entry.dataset).class_names
+        return data.get_info(self.entry.dataset).class_names
 
     def codes(self) -> np.ndarray:
         """(N, D) codes of the test split (see :func:`codes_or_stop`)."""

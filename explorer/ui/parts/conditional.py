@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.families import generate
+from explorer import families
 from explorer.ui.parts import common, export_buttons
 
 
@@ -29,7 +29,7 @@ def same_style_view(cur: common.Current) -> None:
     x = cur.data.x_test[int(idx)]
     y = int(y_test[int(idx)])
     common.show_images([x.numpy()], [f"#{idx} · {cur.names[y]}"], size=112)
-    images = generate.same_style(cur.model, torch.as_tensor(x), y, range(len(cur.names)))
+    images = families.same_style(cur.model, torch.as_tensor(x), y, range(len(cur.names)))
     export_buttons.grid(images[:, 0].numpy() if images.shape[1] == 1 else images.numpy(),
                         ncols=len(cur.names), size=72, key="style_grid", name=cur.entry.name,
                         caption="the same z decoded as " + ", ".join(cur.names),

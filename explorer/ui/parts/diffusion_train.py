@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import families
+from explorer import families, runs
 from explorer.errors import ExplorerError
-from explorer.families.latent_diffusion import DiffusionConfig, DiffusionTrainConfig
-from explorer.families.latent_diffusion.jobs import job_items, job_model
+from explorer.families import DiffusionConfig, DiffusionTrainConfig, job_items, job_model
 from explorer.figures.plots import loss_figure
 from explorer.jobs import JobSpec, get_engine
-from explorer.runs import store
 from explorer.ui.parts import common, export_buttons, job_owner
 
 JOB = "ld_job"
@@ -36,13 +34,13 @@ def start_over(entry, n_train: int, epochs: int, codes: str, seed: int, batch_si
         cfg = DiffusionConfig(latent_dim=latent_dim, hidden=128 if latent_dim <= 2 else 256,
                               blocks=2, codes=codes)
         train_cfg = DiffusionTrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-        folder = store.sanitize_run_name(name) if name.strip() else \
-            store.unique_run_name(f"{entry.name}-diffusion")
-        if store.is_taken(folder):
+        folder = runs.sanitize_run_name(name) if name.strip() else \
+            runs.unique_run_name(f"{entry.name}-diffusion")
+        if runs.is_taken(folder):
             raise ExplorerError(f"A run named '{folder}' already exists; choose another name, "
-                                f"e.g. '{store.unique_run_name(folder)}'.")
+                                f"e.g. '{runs.unique_run_name(folder)}'.")
         spec = JobSpec.over_run(job_model(entry.id, cfg), train_cfg.to_dict(),
-                                store.new_run_path(folder), job_items(n_train))
+                                runs.new_run_path(folder), job_items(n_train))
         engine = get_engine()
         st.session_state[JOB] = engine.submit(spec, owner=job_owner.owner_for(engine))
     except ExplorerError as e:

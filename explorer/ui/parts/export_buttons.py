@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.analysis.projection import TITLES
+from explorer.analysis import TITLES
 from explorer.figures import export
 from explorer.ui.parts import common
 

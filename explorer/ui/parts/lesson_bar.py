@@ -15,10 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import usertext
-from explorer.lessons import steps as lesson_steps
-from explorer.lessons.lesson_file import MAX_PROMPT, MAX_TITLE
-from explorer.lessons.steps import Lesson, Step
+from explorer import lessons, usertext
+from explorer.lessons import MAX_PROMPT, MAX_TITLE, Lesson, Step
 from explorer.ui import pages
 
 RUNNING = "_lesson_run"  # {"lesson": Lesson, "step": int}: the lesson on the projector, if any
@@ -70,10 +68,10 @@ def _release(keys) -> None:
 
 def open_step(step: Step) -> None:
     """on_click: forget the page's old view settings, then open the step's page and view."""
-    for key in lesson_steps.keys_to_reset(step):
+    for key in lessons.keys_to_reset(step):
         st.session_state.pop(key, None)
-    _release((*lesson_steps.keys_to_reset(step), *(k for k in step.view if k != "model")))
-    pages.open_page(step.page, lesson_steps.query_params(step), model=step.model)
+    _release((*lessons.keys_to_reset(step), *(k for k in step.view if k != "model")))
+    pages.open_page(step.page, lessons.query_params(step), model=step.model)
 
 
 def start(lesson: Lesson, k: int = 0) -> None:
@@ -96,7 +94,7 @@ def minutes(value: float) -> str:
     return f"{value:g} min"
 
 
-def question_line(question: lesson_steps.Question) -> str:
+def question_line(question: lessons.Question) -> str:
     """A step's question as one line of escaped text, its options lettered."""
     line = f"**Ask the class** ({question.kind}): {usertext.md(question.prompt, MAX_PROMPT)}"
     if question.options:
@@ -139,6 +137,6 @@ def bar() -> None:
 
 def missing(model: str) -> bool:
     """Whether no model of this id is here (asked only when the sidebar shows another)."""
-    from explorer.runs import store
+    from explorer import runs
 
-    return model not in {e.id for e in store.list_models()[0]}
+    return model not in {e.id for e in runs.list_models()[0]}

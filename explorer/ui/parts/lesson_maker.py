@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import usertext
-from explorer.lessons import glossary, lesson_file
-from explorer.lessons.steps import SIDEBAR_ONLY, Lesson, Step
+from explorer import lessons, usertext
+from explorer.lessons import SIDEBAR_ONLY, Lesson, Step
 from explorer.ui import pages
 from explorer.ui.parts import lesson_bar
 
@@ -38,7 +37,7 @@ def add_step(page: str) -> None:
     steps = draft()
     steps.append(Step(page=page, view=view,
                       prompt=st.session_state.get("draft_prompt", "").strip()[
-                          :lesson_file.MAX_PROMPT],
+                          :lessons.MAX_PROMPT],
                       minutes=float(st.session_state.get("draft_minutes", 3.0)),
                       label=pages.PAGES[page].title))
     st.session_state["draft_prompt"] = ""
@@ -55,24 +54,24 @@ def recorder(page: str | None) -> None:
                        "as a step.")
         else:
             st.text_area("What the class looks at here", key="draft_prompt", height=80,
-                         help=glossary.help("What the class looks at here"),
-                         max_chars=lesson_file.MAX_PROMPT,
+                         help=lessons.help("What the class looks at here"),
+                         max_chars=lessons.MAX_PROMPT,
                          placeholder="e.g. Which digits sit between the clusters?")
-            st.number_input("Minutes", 0.5, float(lesson_file.MAX_MINUTES), 3.0, 0.5,
-                            key="draft_minutes", help=glossary.help("Minutes"))
+            st.number_input("Minutes", 0.5, float(lessons.MAX_MINUTES), 3.0, 0.5,
+                            key="draft_minutes", help=lessons.help("Minutes"))
             st.button("Add this view as a step", key="draft_add", icon=":material/add:",
                       on_click=add_step, args=(page,),
-                      disabled=len(steps) >= lesson_file.MAX_STEPS)
+                      disabled=len(steps) >= lessons.MAX_STEPS)
         if steps:
             st.page_link(pages.path("lessons"), label="Name and save it on Lessons",
                          icon=":material/save:")
 
 
 def draft_lesson(title: str, tags: str) -> Lesson:
-    title = title.strip()[:lesson_file.MAX_TITLE] or "My lesson"
-    tag_list = tuple(dict.fromkeys(t.strip()[:lesson_file.MAX_TAG] for t in tags.split(",")
-                                   if t.strip()))[:lesson_file.MAX_TAGS]
-    return Lesson(slug="mine-" + lesson_file.slug_of(title), title=title, text="",
+    title = title.strip()[:lessons.MAX_TITLE] or "My lesson"
+    tag_list = tuple(dict.fromkeys(t.strip()[:lessons.MAX_TAG] for t in tags.split(",")
+                                   if t.strip()))[:lessons.MAX_TAGS]
+    return Lesson(slug="mine-" + lessons.slug_of(title), title=title, text="",
                   steps=tuple(draft()), tags=tag_list)
 
 
@@ -90,7 +89,7 @@ def draft_section() -> None:
     with st.container(border=True, key="draft_box"):
         st.subheader("Your new lesson")
         c1, c2 = st.columns(2)
-        title = c1.text_input("Title", key="draft_title", max_chars=lesson_file.MAX_TITLE,
+        title = c1.text_input("Title", key="draft_title", max_chars=lessons.MAX_TITLE,
                               placeholder="My lesson")
         tags = c2.text_input("Tags (commas between)", key="draft_tags",
                              placeholder="AE vs VAE, β")
@@ -103,8 +102,8 @@ def draft_section() -> None:
                           icon=":material/delete:", on_click=remove_step, args=(i,))
         lesson = draft_lesson(title, tags)
         with st.container(horizontal=True, gap="small"):
-            st.download_button("Download the lesson (.json)", lesson_file.to_json(lesson),
-                               file_name=f"{lesson_file.slug_of(lesson.title)}.json",
+            st.download_button("Download the lesson (.json)", lessons.lesson_json(lesson),
+                               file_name=f"{lessons.slug_of(lesson.title)}.json",
                                mime="application/json", key="draft_download",
                                icon=":material/download:", on_click="ignore", type="primary")
             st.button("Start it", key="draft_start", icon=":material/play_arrow:",
@@ -116,8 +115,8 @@ def draft_section() -> None:
 def import_file(data: bytes) -> Lesson | None:
     """Read an uploaded lesson file; say why it was refused, or what was dropped from it."""
     try:
-        lesson, notes = lesson_file.read(data, pages.PAGES)
-    except lesson_file.LessonFileError as e:
+        lesson, notes = lessons.read_lesson(data, pages.PAGES)
+    except lessons.LessonFileError as e:
         st.error(str(e), icon=":material/block:")
         return None
     for note in notes:
@@ -128,8 +127,8 @@ def import_file(data: bytes) -> Lesson | None:
 def import_section() -> None:
     """An uploader for a lesson file; a good one joins this session's lessons."""
     with st.expander("Import a lesson (.json)", icon=":material/upload_file:"):
-        st.caption(f"A lesson file saved from this page: at most {lesson_file.MAX_BYTES // 1024} "
-                   f"KB and {lesson_file.MAX_STEPS} steps. Its text is shown as typed, never "
+        st.caption(f"A lesson file saved from this page: at most {lessons.MAX_BYTES // 1024} "
+                   f"KB and {lessons.MAX_STEPS} steps. Its text is shown as typed, never "
                    "run.")
         upload = st.file_uploader("Lesson file", type=["json"], key="lesson_import",
                                   max_upload_size=1)

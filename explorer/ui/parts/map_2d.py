@@ -10,10 +10,8 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from explorer.analysis import mapview
+from explorer import analysis, lessons, runs
 from explorer.figures import map as figures_map
-from explorer.lessons import catalogue as lessons
-from explorer.runs import exports
 from explorer.ui import pages
 from explorer.ui.parts import common, export_buttons, map_parts, projector, url_values
 from explorer.ui.parts.neighbours import show_neighbours
@@ -68,7 +66,7 @@ def show(cur: common.Current) -> None:
 
     shown = map_parts.shown_method(dim, params, pending)
     values = map_parts.colour_values(cur, colour, j)
-    title = mapview.colour_title(colour, cur.cfg.kind, cur.cfg.likelihood, j) \
+    title = analysis.colour_title(colour, cur.cfg.kind, cur.cfg.likelihood, j) \
         if values is not None else ""
     # Only what was found is ringed, never the clicked points: changing the figure makes
     # Streamlit drop the selection, and plotly already dims the points that are not selected.
@@ -88,28 +86,28 @@ def show(cur: common.Current) -> None:
             common.chart_style(fig), name=cur.entry.name, key="map_chart", on_select="rerun",
             width=projector.chart_width() if presenting else None,
             settings=[export_buttons.method_name(shown),
-                      f"colour = {f'z[{j}]' if colour == 'z' else mapview.COLOURS[colour]}"],
+                      f"colour = {f'z[{j}]' if colour == 'z' else analysis.COLOURS[colour]}"],
             selection_mode=("points", "box", "lasso"))
         if dim == 2:  # under the map, not between its controls and it
             what = "posterior mean" if cur.is_vae else "code"  # an AE has no posterior
             st.caption("This model's code is 2-D, so the map is the latent space itself: no "
                        f"projection, nothing distorted. Each point is one test image's {what}.")
     # A selection made on another model's map may point past this test set: drop those.
-    picked = [i for i in mapview.selected_indices(event.selection if event else None)
+    picked = [i for i in analysis.selected_indices(event.selection if event else None)
               if i < len(codes)]
     figure = (cur.hash, find, (shown, colour, j))
     kept = st.session_state.get("map_kept")
     if kept is None and not picked and (linked := url_values.selection(len(codes))):
-        kept = mapview.Kept(figure, tuple(linked), inherited=True)  # a link's selection
+        kept = analysis.Kept(figure, tuple(linked), inherited=True)  # a link's selection
     # The selection outlives its figure (a UMAP map replacing its PCA stand-in, another
     # colouring); a new search replaces it.
-    chosen, kept = mapview.choose(picked, found, figure, kept)
+    chosen, kept = analysis.choose_points(picked, found, figure, kept)
     chosen = url_values.in_link_order(chosen)  # as a link shows it (a long one ascending)
     st.session_state["map_kept"] = kept
     url_values.keep_selection(kept.clicks)  # in the URL (?map_sel=3,103): a link shows it
     if not presenting:
         st.download_button(
-            "Coordinates (CSV)", data=partial(exports.coords_csv, codes, coords, labels, names),
+            "Coordinates (CSV)", data=partial(runs.coords_csv, codes, coords, labels, names),
             file_name=f"{cur.entry.name}-{shown}.csv", mime="text/csv", key="map_csv",
             on_click="ignore", icon=":material/download:", type="tertiary",
             help="One row per test image: index, label, class name, its x and y on this map, "
@@ -138,7 +136,7 @@ def show_selection(cur: common.Current, chosen: list[int], kept, codes, by_class
     map_parts.show_chosen(cur, chosen, [("Reconstructions", cur.model, codes)])
     show_neighbours(cur, chosen)
 
-    pair = mapview.pair_for_interpolation(chosen, labels)
+    pair = analysis.pair_for_interpolation(chosen, labels)
     if pair is not None:
         st.button(f"Interpolate between #{pair[0]} and #{pair[1]}",
                   icon=":material/linear_scale:", on_click=open_pair, args=pair)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from explorer.analysis.projection import ProjectionParams
+from explorer.analysis import ProjectionParams
 from explorer.figures import map as figures_map
 from explorer.ui.parts import common, export_buttons, map_parts
 

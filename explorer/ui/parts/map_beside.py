@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import families
-from explorer.analysis import mapview
+from explorer import analysis, families, runs
 from explorer.figures import map as figures_map
-from explorer.runs import store
 from explorer.ui.parts import common, export_buttons, map_parts, url_values
 
 CHARTS = ("beside_a", "beside_b")  # the two charts' widget keys, left and right
 
 
-def others(cur: common.Current) -> list[store.ModelEntry]:
+def others(cur: common.Current) -> list[runs.ModelEntry]:
     """The models that can sit beside the sidebar's: trained on its dataset, with an encoder."""
     entries, _ = common.list_entries()
     return [e for e in entries if e.dataset == cur.entry.dataset and e.id != cur.entry.id
@@ -32,8 +30,8 @@ def chosen_from_charts(dataset: str, n: int) -> list[int]:
     selections = {}
     for key in CHARTS:
         state = st.session_state.get(key)
-        selections[key] = mapview.selected_indices(state.get("selection") if state else None)
-    chosen = mapview.newest_selection(selections, seen, chosen if kept_dataset == dataset else [])
+        selections[key] = analysis.selected_indices(state.get("selection") if state else None)
+    chosen = analysis.newest_selection(selections, seen, chosen if kept_dataset == dataset else [])
     st.session_state["_beside_seen"] = selections
     chosen = url_values.in_link_order(chosen)
     st.session_state["_beside_chosen"] = (dataset, chosen)

@@ -14,33 +14,29 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explorer.analysis import mapview, projection
-from explorer.analysis.projection import ProjectionParams
-from explorer.analysis.projection_jobs import ProjectionJob
-from explorer.analysis.view import ModelView
-from explorer.data import datasets
+from explorer import analysis, data, runs
+from explorer.analysis import ModelView, ProjectionJob, ProjectionParams
 from explorer.errors import ExplorerError
-from explorer.runs import store
 from explorer.ui.parts import common, url_values
 
 
-def model_key(source: common.Current | store.ModelEntry) -> tuple[str, str, str]:
+def model_key(source: common.Current | runs.ModelEntry) -> tuple[str, str, str]:
     """(path, content hash, dataset) of the sidebar's model or of any other model entry."""
     entry = getattr(source, "entry", source)
     return str(entry.path), entry.card.get("content_hash", ""), entry.dataset
 
 
-def codes_of(source: common.Current | store.ModelEntry) -> np.ndarray:
+def codes_of(source: common.Current | runs.ModelEntry) -> np.ndarray:
     """(N, D) test codes of a model, cached per model (see :func:`common.codes_or_stop`)."""
     return common.codes_or_stop(*model_key(source))
 
 
-def _view(source: common.Current | store.ModelEntry) -> ModelView:
+def _view(source: common.Current | runs.ModelEntry) -> ModelView:
     path, content_hash, _ = model_key(source)
     return common.view_of(path, content_hash)
 
 
-def per_image(source: common.Current | store.ModelEntry, what: str) -> np.ndarray:
+def per_image(source: common.Current | runs.ModelEntry, what: str) -> np.ndarray:
     """(N,) "error" (reconstruction cost in the model's own likelihood) or "kl" of each test
     image, nats; computed once per model, never on a slider."""
     return common.ask(_view(source), "per_image", "Scoring the test set…", what)
@@ -58,7 +54,7 @@ def projection_controls(dim: int, where=None) -> ProjectionParams | None:
         c1, c2, c3 = st.columns([2, 2, 2])
     method = c1.segmented_control(
         "Projection", ["umap", "pca", "tsne"], default="umap", key="map_method",
-        format_func=projection.TITLES.get,
+        format_func=analysis.TITLES.get,
         help=f"The codes are {dim}-D; a projection squeezes them onto the screen.",
         bind="query-params",
     ) or "umap"
@@ -77,7 +73,7 @@ def projection_controls(dim: int, where=None) -> ProjectionParams | None:
     return ProjectionParams(method)
 
 
-def map_coords(source: common.Current | store.ModelEntry, params: ProjectionParams | None,
+def map_coords(source: common.Current | runs.ModelEntry, params: ProjectionParams | None,
                slot: str = "map") -> tuple[np.ndarray, ProjectionJob | None]:
     """(N, k) map coordinates of a model's test codes under `params` (k = its n_components: 2,
     or 3 for the 3-D view), and the background job still fitting them (None when these are the
@@ -140,11 +136,11 @@ def show_chosen(cur: common.Current, chosen: list[int],
     """The chosen test images (at most 24, of mixed classes: a box over a crowded region may hold
     hundreds of one digit), then one row per (title, model, test codes) of what that model's
     decoder makes of their codes."""
-    from explorer.analysis.latent import decode  # torch: only once something is chosen
+    from explorer.analysis import decode  # torch: only once something is chosen
 
     labels, names = cur.labels, cur.names
     some = np.asarray(chosen)
-    some = some[np.sort(datasets.mixed_indices(labels[some], 24))] if len(some) > 24 else some
+    some = some[np.sort(data.mixed_indices(labels[some], 24))] if len(some) > 24 else some
     mixed = "of mixed classes " if len(np.unique(labels[some])) > 1 else ""
     st.subheader(f"{len(chosen)} selected" + (f" ({len(some)} {mixed}shown)"
                                               if len(chosen) > len(some) else ""))
@@ -167,16 +163,16 @@ def colour_control(cur: common.Current, where=st, dim_where=None) -> tuple[str, 
     """"Colour by" (bound to the URL) and, for one latent dimension, which one: (colour, j).
     A colouring this model cannot give (KL for an autoencoder, from a link or another model)
     falls back to class, with a sentence."""
-    options = mapview.colour_options(cur.cfg.kind)
+    options = analysis.colour_options(cur.cfg.kind)
     asked = st.session_state.get("map_colour", None)
-    if asked is None and st.query_params.get("map_colour") == mapview.COLOURS["kl"]:
+    if asked is None and st.query_params.get("map_colour") == analysis.COLOURS["kl"]:
         asked = "kl"
     if asked is not None and asked not in options:
         st.session_state["map_colour"] = "class"
-        st.caption(f"{mapview.COLOURS[asked]} needs a VAE: an autoencoder's code has no "
+        st.caption(f"{analysis.COLOURS[asked]} needs a VAE: an autoencoder's code has no "
                    "posterior to compare with the prior. The map is coloured by class.")
     colour = where.selectbox(
-        "Colour by", options, format_func=mapview.COLOURS.get, key="map_colour",
+        "Colour by", options, format_func=analysis.COLOURS.get, key="map_colour",
         bind="query-params",
         help="Class: the true labels. Reconstruction error: how far each image's reconstruction "
              "is from it, in the model's own likelihood. KL per image (VAE): how far its "
@@ -192,7 +188,7 @@ def colour_control(cur: common.Current, where=st, dim_where=None) -> tuple[str, 
     return colour, int(j)
 
 
-def colour_values(source: common.Current | store.ModelEntry, colour: str,
+def colour_values(source: common.Current | runs.ModelEntry, colour: str,
                   j: int = 0) -> np.ndarray | None:
     """(N,) numbers to colour a model's test images by, None for class; cached per model."""
     if colour in ("error", "kl"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.analysis import inspect_latent, latent, mapview
+from explorer import analysis
 from explorer.figures import map as figures_map
 from explorer.ui.parts import common, export_buttons, projector, url_values
 
@@ -28,7 +28,7 @@ def manifold_of(path: str, content_hash: str, dims: tuple[int, int], base: np.nd
                 extent: tuple[float, float, float, float]) -> np.ndarray:
     """The decoded manifold: a MANIFOLD_N x MANIFOLD_N grid of decodes tiling the plane."""
     model = common.get_model(path, content_hash)
-    image, _ = inspect_latent.decoded_grid(model, extent, MANIFOLD_N, dims, base)
+    image, _ = analysis.decoded_grid(model, extent, MANIFOLD_N, dims, base)
     return image
 
 
@@ -42,7 +42,7 @@ def plane_chart(path: str, content_hash: str, dataset: str, dims: tuple[int, int
     data = common.get_dataset(dataset)
     i, j = dims
     codes2d = codes[:, [i, j]]
-    extent = inspect_latent.map_extent(codes2d)  # the codes and the prior's ±3σ, plus a margin
+    extent = analysis.map_extent(codes2d)  # the codes and the prior's ±3σ, plus a margin
     image = manifold_of(path, content_hash, dims, codes.mean(axis=0), extent) if manifold else None
     # The legend above the plot, not beside it (it stood in the middle of the row, between the
     # plane and the decoded image); presenting, the plane as tall as a projector allows.
@@ -123,16 +123,16 @@ def plane(cur: common.Current, codes: np.ndarray) -> None:
             fig, name=cur.entry.name, key="plane_chart", on_select="rerun",
             settings=["decode anywhere", f"{names[0]} × {names[1]}"]
             + (["decoded manifold"] if manifold else []), selection_mode="points")
-    clicked = mapview.clicked_position((event or {}).get("selection"))
+    clicked = analysis.clicked_position((event or {}).get("selection"))
     if clicked is not None:
-        st.query_params[AT] = mapview.position_text(clicked)
-    position = clicked or mapview.parse_position(st.query_params.get(AT))
+        st.query_params[AT] = analysis.position_text(clicked)
+    position = clicked or analysis.parse_position(st.query_params.get(AT))
     with right:
         if position is None:
             st.caption("Click anywhere on the plane to decode that point here.")
             return
         # One code decoded, nothing encoded: a click costs one pass through the decoder.
-        x_hat = latent.decode(cur.model, mapview.plane_code(base, (i, j), position))[0]
+        x_hat = analysis.decode(cur.model, analysis.plane_code(base, (i, j), position))[0]
         x, y = position
         common.show_images([x_hat], None, size=168)
         st.markdown(f"**{names[0]} = {x:.2f}, {names[1]} = {y:.2f}**")
@@ -155,7 +155,7 @@ def path_movie(cur: common.Current, base: np.ndarray, dims: tuple[int, int], pla
     st.caption(f"Path movie: from ({start[0]:.2f}, {start[1]:.2f}) to here")
     model = cur.model  # loaded here: the movie is made on another thread, on the click
     export_buttons.movie(
-        lambda: latent.decode(model, np.stack([mapview.plane_code(base, dims, p)
+        lambda: analysis.decode(model, np.stack([analysis.plane_code(base, dims, p)
                                                for p in points])),
         name=cur.entry.name, key="plane_path", size=112,
         settings=["decode-anywhere path", f"{names[0]}, {names[1]} from "

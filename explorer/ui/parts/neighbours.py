@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import usertext
-from explorer.analysis.neighbours import NeighbourIndex, Neighbours, most_common
+from explorer.analysis import NeighbourIndex, Neighbours, most_common
 from explorer.ui.parts import common
 
 K = 8

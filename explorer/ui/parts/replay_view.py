@@ -4,20 +4,20 @@ of training, on one map (the last epoch's PCA or UMAP), played as an animation."
 import numpy as np
 import streamlit as st
 
-from explorer.analysis import projection, replay
+from explorer import analysis
 from explorer.figures import plots as figures
 from explorer.ui import pages
 from explorer.ui.parts import common, export_buttons
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def replay_of(model_path: str, content_hash: str) -> replay.Replay | None:
-    return replay.load_replay(model_path, content_hash)
+def replay_of(model_path: str, content_hash: str) -> analysis.Replay | None:
+    return analysis.load_replay(model_path, content_hash)
 
 
 @st.cache_data(max_entries=16, show_spinner="Putting every epoch on one map…")
 def replay_coords_of(model_path: str, content_hash: str, method: str) -> np.ndarray:
-    return replay.replay_coords(replay_of(model_path, content_hash), method)
+    return analysis.replay_coords(replay_of(model_path, content_hash), method)
 
 
 @st.fragment
@@ -41,7 +41,7 @@ def tab(cur: common.Current) -> None:
                  "same map, so the axes never change.") or "pca"
     try:
         coords = replay_coords_of(path, cur.hash, method)
-    except projection.ProjectionError as e:
+    except analysis.ProjectionError as e:
         st.error(f"The replay could not be drawn: {e}")
         return
     fig = figures.replay_figure(coords, recorded.epochs, recorded.labels, cur.names,

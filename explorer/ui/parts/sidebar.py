@@ -8,15 +8,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.analysis.metric_names import metric_name
+from explorer import lessons, runs
+from explorer.analysis import metric_name
 from explorer.errors import ExplorerError, plain
-from explorer.lessons import glossary
-from explorer.runs import checkpoints, exports, store
 from explorer.ui.parts import url_values
 from explorer.ui.parts.common import list_entries, presenter_switch
 
 
-def sidebar() -> store.ModelEntry | None:
+def sidebar() -> runs.ModelEntry | None:
     """The model picker shared by every page; the choice lives in the URL (?model=...)."""
     entries, problems = list_entries()
     with st.sidebar:
@@ -28,7 +27,7 @@ def sidebar() -> store.ModelEntry | None:
             import_model()
             return None
         by_id = {e.id: e for e in entries}
-        default = store.default_entry(entries)
+        default = runs.default_entry(entries)
         url_values.keep_model_in_link(by_id, default.id)  # before the groups read the link
         shown = _group_picker(entries, by_id)
         # The options are the ids themselves ("pretrained/…", "runs/…"): a bound selectbox puts
@@ -39,7 +38,7 @@ def sidebar() -> store.ModelEntry | None:
         # "Model to explore": not the model *type* (AE, VAE, …) that Train asks for.
         chosen = st.selectbox("Model to explore", options=list(shown), key="model", index=None,
                               required=True,
-                              bind="query-params", help=glossary.help("Model to explore"))
+                              bind="query-params", help=lessons.help("Model to explore"))
         chosen = chosen if chosen in shown else default.id
         entry, choice = by_id[chosen], shown[chosen]
         st.caption(f"{choice.group} · {plain(entry.summary)}")
@@ -52,7 +51,7 @@ def sidebar() -> store.ModelEntry | None:
         with st.expander("Model card"):
             show_card(entry, choice.ending)
             st.download_button(
-                "Download model (.zip)", data=partial(exports.model_zip, entry.path),
+                "Download model (.zip)", data=partial(runs.model_zip, entry.path),
                 file_name=f"{entry.name}.zip", mime="application/zip", key="model_download",
                 on_click="ignore", icon=":material/download:",
                 help="The weights (safetensors) and this card in one file, to share; anyone can "
@@ -63,36 +62,36 @@ def sidebar() -> store.ModelEntry | None:
     return entry
 
 
-def _group_picker(entries: list[store.ModelEntry], by_id: dict) -> dict:
+def _group_picker(entries: list[runs.ModelEntry], by_id: dict) -> dict:
     """The groups Shipped / Mine / This class (then a student) / Trained here, as a control above
     the picker; returns the chosen group's models {id: Choice}. The group follows the model: a
     link, "Open it" or a click on the R-D plane may choose a model of any group."""
-    from explorer.classroom import picker
+    from explorer import classroom
     from explorer.ui.parts.class_parts import picker_context
 
-    groups = picker.choices(entries, *picker_context())
+    groups = classroom.picker_choices(entries, *picker_context())
     state = st.session_state
     if "model" not in state and st.query_params.get("model") in by_id:
         state["model"] = st.query_params["model"]  # a link's model, before its group is drawn
     of = {c.id: c for cs in groups.values() for c in cs}
     if state.get("model") not in of:  # unknown, or a classmate's run the teacher hid
-        state["model"] = store.default_entry(entries).id
+        state["model"] = runs.default_entry(entries).id
     current = of[state["model"]]
     if current not in groups.get(state.get("model_group"), ()):
         state["model_group"] = current.group
     firsts = {g: cs[0].id for g, cs in groups.items()}
     st.segmented_control("Whose models", list(groups), key="model_group", required=True,
                          on_change=_first_of, args=("model_group", firsts),
-                         help=glossary.help("Whose models"))
+                         help=lessons.help("Whose models"))
     shown = groups[state["model_group"]]
-    if state["model_group"] == picker.CLASS:
-        students = picker.owners(shown)
-        if state.get("model_student") not in students or current.group == picker.CLASS \
+    if state["model_group"] == classroom.PICK_CLASS:
+        students = classroom.picker_owners(shown)
+        if state.get("model_student") not in students or current.group == classroom.PICK_CLASS \
                 and current.owner != state.get("model_student"):
-            state["model_student"] = current.owner if current.group == picker.CLASS \
+            state["model_student"] = current.owner if current.group == classroom.PICK_CLASS \
                 else next(iter(students))
         st.selectbox("Student", list(students), key="model_student", format_func=students.get,
-                     on_change=_first_of, help=glossary.help("Student"),
+                     on_change=_first_of, help=lessons.help("Student"),
                      args=("model_student", {o: next(c.id for c in shown if c.owner == o)
                                              for o in students}))
         shown = [c for c in shown if c.owner == state["model_student"]]
@@ -117,7 +116,7 @@ def _import_upload() -> None:
         st.session_state["model_upload_result"] = ("error", why)
         return
     try:
-        folder = exports.import_model_zip(upload.getvalue(), store.runs_dir(),
+        folder = runs.import_model_zip(upload.getvalue(), runs.runs_dir(),
                                           Path(upload.name).stem)
     except ExplorerError as e:
         st.session_state["model_upload_result"] = ("error", str(e))
@@ -181,15 +180,15 @@ FLOOR_NOTE = ("Bernoulli on grey pixels: a grey pixel is not a 0/1 outcome, so t
               "model's is.")
 
 
-def show_card(entry: store.ModelEntry, ending: str = "") -> None:
+def show_card(entry: runs.ModelEntry, ending: str = "") -> None:
     """A model's card as a table. Cards come from other people's files and st.table renders
     Markdown: a row that should hold a number shows only a number, every text is escaped."""
     card = entry.card
     metrics, train = card.get("metrics") or {}, card.get("train") or {}
-    number = checkpoints.finite_number
+    number = runs.finite_number
     # The loss named as the summary above names it (store.loss_name); every other number with
     # its unit, and "bound" only where the model's likelihood makes it one (metric_names).
-    names = {"loss": ", ".join(store.loss_name(entry.config))}
+    names = {"loss": ", ".join(runs.loss_name(entry.config))}
     rows = {
         "how it ended": ending or None,
         "dataset": (card.get("dataset") or {}).get("name"),

@@ -4,7 +4,7 @@ cited (the ELBO, the β-weighted objective, the Gaussian KL)."""
 import streamlit as st
 
 from explorer import families
-from explorer.families.config import ModelConfig
+from explorer.families import ModelConfig
 
 
 def explain(text: str, cfg: ModelConfig | None = None) -> None:

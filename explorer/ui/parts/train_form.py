@@ -11,11 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from explorer import families
-from explorer.data import datasets
-from explorer.families.models import ModelConfig
-from explorer.lessons import glossary
-from explorer.runs import store
+from explorer import data, families, lessons, runs
+from explorer.families import ModelConfig
 from explorer.ui.parts import common
 
 
@@ -51,7 +48,7 @@ class Field:
 
     @property
     def help(self) -> str:
-        return glossary.help(self.label)
+        return lessons.help(self.label)
 
 
 FIELDS = (  # drawn two to a row, in this order: the student's few first, then "Advanced"
@@ -75,9 +72,9 @@ FIELDS = (  # drawn two to a row, in this order: the student's few first, then "
 )
 RUN_NAME = Field(
     "name", "train_name", "Run name",
-    placeholder="automatic, e.g. " + store.suggested_run_name(
-        datasets.DEFAULT_DATASET, ModelConfig(kind="vae", arch="mlp", latent_dim=2)),
-    max_chars=store.MAX_NAME, advanced=False,
+    placeholder="automatic, e.g. " + runs.suggested_run_name(
+        data.DEFAULT_DATASET, ModelConfig(kind="vae", arch="mlp", latent_dim=2)),
+    max_chars=runs.MAX_NAME, advanced=False,
 )
 # The settings of the form that a family over another run's codes (a latent diffusion prior)
 # takes; its base run, which codes it learns and its epochs are :func:`base_fields`'.
@@ -117,8 +114,8 @@ def draw_field(where, field: Field):
 
 
 def dataset_label(name: str) -> str:
-    info = datasets.INFOS[name]
-    if datasets.is_available(name):
+    info = data.INFOS[name]
+    if data.is_available(name):
         return info.title
     megabytes = info.source.download_bytes / 2**20
     return f"{info.title} (downloads ~{megabytes:.0f} MB on first use)"
@@ -149,12 +146,12 @@ def base_fields(where, bases: list) -> dict:
     ids = [e.id for e in bases]
     start = common.form_start("train", "train_base", ids[0])
     base_id = where.selectbox("Base run", ids, index=ids.index(start) if start in ids else 0,
-                              key="train_base", help=glossary.help("Base run"))
+                              key="train_base", help=lessons.help("Base run"))
     base = bases[ids.index(base_id)]
     posterior = families.of(base.config).posterior  # codes can be drawn from q(z|x)
     with where.container(horizontal=True, wrap=False):
         codes = where.radio("Codes to learn from", ["mean", "draw"], key="train_codes", horizontal=True,
-                            disabled=not posterior, help=glossary.help("Codes to learn from"))
+                            disabled=not posterior, help=lessons.help("Codes to learn from"))
         epochs = where.number_input("Epochs", 1, 2000, PRIOR_EPOCHS, step=10,
-                                    key="train_prior_epochs", help=glossary.help("Epochs"))
+                                    key="train_prior_epochs", help=lessons.help("Epochs"))
     return {"base": base, "codes": codes if posterior else "mean", "prior_epochs": int(epochs)}

@@ -10,16 +10,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import families
-from explorer.analysis.inspect_latent import COLLAPSE_NATS
-from explorer.analysis.metric_names import floor_about
-from explorer.data import datasets
+from explorer import data, families, runs
+from explorer.analysis import COLLAPSE_NATS, floor_about
 from explorer.errors import ExplorerError
-from explorer.families.gan.measures import collapse_warning
-from explorer.families.models import ModelConfig
+from explorer.families import ModelConfig, collapse_warning
 from explorer.figures.plots import loss_figure
 from explorer.jobs import Job, JobState
-from explorer.runs import exports, store
 from explorer.ui import pages
 from explorer.ui.parts import common, export_buttons, job_owner
 
@@ -104,7 +100,7 @@ def progress_text(state: JobState, stopping: bool) -> tuple[float, str]:
 
 
 def headline(job: Job) -> None:
-    title = datasets.INFOS[job.dataset_name].title
+    title = data.INFOS[job.dataset_name].title
     st.markdown(f"**runs/{job.name}** · {job.model_config().describe()} · {title}")
 
 
@@ -222,7 +218,7 @@ def metric_row(metrics: dict, cfg: ModelConfig) -> None:
 def save_again(job: Job, state: JobState) -> None:
     """Retry: save the model the worker kept when its first save failed."""
     try:
-        st.session_state["train_rescued"] = (job.id, store.save_kept(*state.unsaved))
+        st.session_state["train_rescued"] = (job.id, runs.save_kept(*state.unsaved))
         st.session_state.pop("train_retry_error", None)
     except ExplorerError as e:
         st.session_state["train_retry_error"] = str(e)
@@ -236,7 +232,7 @@ def offer_unsaved(job: Job, state: JobState) -> None:
     left, right = st.columns(2)
     left.button("Retry saving", key="train_retry", icon=":material/refresh:",
                 on_click=save_again, args=(job, state))
-    right.download_button("Download the model (.zip)", exports.unsaved_model_zip(*state.unsaved),
+    right.download_button("Download the model (.zip)", runs.unsaved_model_zip(*state.unsaved),
                           file_name=f"{job.name}.zip", mime="application/zip",
                           key="train_download", icon=":material/download:")
 

@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from explorer import families
-from explorer.families.config import ARCHS
+from explorer.families import ARCHS
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ _SLOT = "_link_slot"  # (the place above the page for the notes, the sentences s
 
 def view_keys(page: str) -> frozenset[str]:
     """The query parameters that make up page `page`'s view (the model's on every page)."""
-    from explorer.lessons.catalogue import VIEW_KEYS
+    from explorer.lessons import VIEW_KEYS
 
     return frozenset((MODEL, *VIEW_KEYS.get(page, ()), *EXTRA_KEYS.get(page, ())))
 
