@@ -4,35 +4,24 @@ from explorer.frontdoor import lazy
 
 # What the pages may use, and the module each name comes from (explorer/frontdoor.py).
 OFFERS = {
-    "center_code": "inspect_latent", "COLLAPSE_NATS": "inspect_latent",
-    "decoded_grid": "inspect_latent", "holes_fraction": "inspect_latent",
-    "LatentUsage": "inspect_latent", "map_extent": "inspect_latent",
-    "sigma_mass": "inspect_latent",
-    "choose_points": "mapview:choose", "clicked_position": "mapview", "colour_options": "mapview",
-    "colour_title": "mapview", "COLOURS": "mapview", "Kept": "mapview",
-    "newest_selection": "mapview", "pair_for_interpolation": "mapview",
-    "parse_position": "mapview", "plane_code": "mapview", "position_text": "mapview",
-    "selected_indices": "mapview",
-    "floor_about": "metric_names", "metric_name": "metric_names",
-    "image_errors": "metrics", "pca_baseline": "metrics", "pca_reconstruct": "metrics",
-    "landing_ratio": "neighbours", "most_common": "neighbours", "NeighbourIndex": "neighbours",
-    "Neighbours": "neighbours",
-    "Projection": "projection", "ProjectionError": "projection", "ProjectionParams": "projection",
-    "TITLES": "projection", "warm_up_umap_in_background": "projection",
-    "ProjectionJob": "projection_jobs",
-    "point_from_card": "rdplane", "rd_measure": "rdplane:measure", "rd_point": "rdplane",
-    "RDPoint": "rdplane",
-    "load_replay": "replay", "Replay": "replay", "replay_coords": "replay",
-    "table_in_words": "score_words",
-    "check_analogies": "scores", "FD_NAME": "scores", "load_classifier": "scores",
-    "N_SAMPLES": "scores", "read_codes": "scores", "score_floor": "scores:floor",
-    "SCORE_NAMES": "scores", "SCORE_SEEDS": "scores", "SPREAD_KEYS": "scores",
-    "with_spread": "scores",
-    "analogy_codes": "view", "can": "view", "dataset": "view", "decode": "view",
-    "DIGIT_NAMES": "view", "encode_dataset": "view", "grid_2d": "view", "interpolate": "view",
-    "lerp": "view", "mixed_indices": "view", "ModelView": "view", "path_lengths": "view",
-    "REFERENCE_SEED": "view", "sample": "view", "sample_prior": "view", "slerp": "view",
-    "test_labels": "view", "traverse": "view",
-    "start_in_background": "warmup",
+    "inspect_latent": "center_code COLLAPSE_NATS decoded_grid holes_fraction LatentUsage "
+                      "map_extent sigma_mass",
+    "mapview": "choose_points=choose clicked_position colour_options colour_title COLOURS Kept "
+               "newest_selection pair_for_interpolation parse_position plane_code position_text "
+               "selected_indices",
+    "metric_names": "floor_about metric_name",
+    "metrics": "image_errors pca_baseline pca_reconstruct",
+    "neighbours": "landing_ratio most_common NeighbourIndex Neighbours",
+    "projection": "Projection ProjectionError ProjectionParams TITLES warm_up_umap_in_background",
+    "projection_jobs": "ProjectionJob",
+    "rdplane": "point_from_card rd_measure=measure rd_point RDPoint",
+    "replay": "load_replay Replay replay_coords",
+    "score_words": "table_in_words",
+    "scores": "check_analogies FD_NAME load_classifier N_SAMPLES read_codes score_floor=floor "
+              "SCORE_NAMES SCORE_SEEDS SPREAD_KEYS with_spread",
+    "view": "analogy_codes can dataset decode DIGIT_NAMES encode_dataset grid_2d interpolate lerp "
+            "mixed_indices ModelView path_lengths REFERENCE_SEED sample sample_prior slerp "
+            "test_labels traverse",
+    "warmup": "start_in_background",
 }
 __getattr__, __dir__ = lazy(__name__, OFFERS, globals())

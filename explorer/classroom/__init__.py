@@ -15,25 +15,17 @@ __all__ = ["ClassError", "ClassStore", "TeacherRefused", "database_url", "open_s
 
 # What the pages may use, and the module each name comes from (explorer/frontdoor.py).
 OFFERS = {
-    "dashboard_csv": "dashboard:export_csv", "dashboard_curves": "dashboard:curves",
-    "dashboard_rows": "dashboard:rows", "rd_points": "dashboard",
-    "delete_class": "deletion", "deletion_summary": "deletion:summary",
-    "latest_lead": "follow:latest", "Lead": "follow", "publish_view": "follow:publish",
-    "View": "follow",
-    "PICK_CLASS": "picker:CLASS", "PICK_MINE": "picker:MINE", "PICK_SHIPPED": "picker:SHIPPED",
-    "picker_choices": "picker:choices", "picker_owners": "picker:owners",
-    "allow_students": "powers", "require_adder": "powers", "STUDENTS_ADD_ENV": "powers:ENV",
-    "students_may_add": "powers",
-    "KINDS": "question_spec", "OPTION_MAX": "question_spec", "parse_question": "question_spec",
-    "PROMPT_MAX": "question_spec", "QuestionError": "question_spec",
-    "QuestionSpec": "question_spec",
-    "answer": "questions", "answer_count": "questions:count", "answers": "questions",
-    "answers_csv": "questions:export_csv", "ask": "questions", "close": "questions",
-    "get_question": "questions:get", "live_question": "questions:live", "my_answer": "questions",
-    "QuestionInfo": "questions", "reveal": "questions",
-    "Recorder": "recorder",
-    "ClassInfo": "store", "ENDED": "store", "StudentInfo": "store",
-    "click_hits": "truths", "READY_QUESTIONS": "truths:READY", "true_answer": "truths",
-    "truth_plane": "truths:plane",
+    "dashboard": "dashboard_csv=export_csv dashboard_curves=curves dashboard_rows=rows rd_points",
+    "deletion": "delete_class deletion_summary=summary",
+    "follow": "latest_lead=latest Lead publish_view=publish View",
+    "picker": "PICK_CLASS=CLASS PICK_MINE=MINE PICK_SHIPPED=SHIPPED picker_choices=choices "
+              "picker_owners=owners",
+    "powers": "allow_students require_adder STUDENTS_ADD_ENV=ENV students_may_add",
+    "question_spec": "KINDS OPTION_MAX parse_question PROMPT_MAX QuestionError QuestionSpec",
+    "questions": "answer answer_count=count answers answers_csv=export_csv ask close "
+                 "get_question=get live_question=live my_answer QuestionInfo reveal",
+    "recorder": "Recorder",
+    "store": "ClassInfo ENDED StudentInfo",
+    "truths": "click_hits READY_QUESTIONS=READY true_answer truth_plane=plane",
 }
 __getattr__, __dir__ = lazy(__name__, OFFERS, globals())

@@ -202,11 +202,7 @@ def count(store: ClassStore, question_id: int) -> int:
 
 def _set_state(store: ClassStore, question_id: int, state: str, key: str | None,
                caller: str) -> None:
-    store.gate.require(key, caller)
-    with Session(store.engine) as s, s.begin():
-        row = s.get(Question, question_id)
-        if row is None:
-            raise ClassError("There is no such question.")
+    with store.teacher_edit(Question, question_id, "question", key, caller) as row:
         row.state = state
         if state == "revealed" and row.revealed is None:
             row.revealed = now()

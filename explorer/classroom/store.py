@@ -7,6 +7,7 @@ the backend, whatever a page shows or hides.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -191,12 +192,20 @@ class ClassStore:
     def close_class(self, class_id: int, key: str | None = None, caller: str = "",
                     closed: bool = True) -> None:
         """A closed class takes no new students; its roster and runs stay."""
+        with self.teacher_edit(Classroom, class_id, "class", key, caller) as row:
+            row.closed = closed
+
+    @contextlib.contextmanager
+    def teacher_edit(self, table, row_id: int, what: str, key: str | None, caller: str):
+        """A teacher's change to one row of `table`: the key is checked first, the row is read and
+        written in one transaction, and a row that is not there is a sentence ("There is no such
+        `what`.")."""
         self.gate.require(key, caller)
         with Session(self.engine) as s, s.begin():
-            row = s.get(Classroom, class_id)
+            row = s.get(table, row_id)
             if row is None:
-                raise ClassError("There is no such class.")
-            row.closed = closed
+                raise ClassError(f"There is no such {what}.")
+            yield row
 
     # -- students --------------------------------------------------------------------------
     def join(self, code: str, raw_name: str) -> tuple[StudentInfo, str]:
@@ -238,11 +247,7 @@ class ClassStore:
     def remove_student(self, student_id: int, key: str | None = None, caller: str = "") -> None:
         """Teacher only: the student's token stops working and their name is free again; their
         runs stay (the teacher may delete them)."""
-        self.gate.require(key, caller)
-        with Session(self.engine) as s, s.begin():
-            row = s.get(Student, student_id)
-            if row is None:
-                raise ClassError("There is no such student.")
+        with self.teacher_edit(Student, student_id, "student", key, caller) as row:
             row.removed, row.token_hash = True, None
             row.name_key = f"#removed-{row.id}"
 

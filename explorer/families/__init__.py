@@ -80,17 +80,14 @@ _register_builtins()
 
 # What the pages may use, and the module each name comes from (explorer/frontdoor.py).
 OFFERS = {
-    "ARCHS": "config", "ModelConfig": "config", "parse_hidden": "config",
-    "collapse_warning": "gan.measures",
-    "same_style": "generate",
-    "DiffusionConfig": "latent_diffusion", "DiffusionTrainConfig": "latent_diffusion",
-    "list_priors": "latent_diffusion.files", "load_prior": "latent_diffusion.files",
-    "priors_of": "latent_diffusion.files",
-    "job_items": "latent_diffusion.jobs", "job_model": "latent_diffusion.jobs",
-    "arrow_grid": "latent_diffusion.views", "movie_frames": "latent_diffusion.views",
-    "MOVIE_POINTS": "latent_diffusion.views", "reverse_process": "latent_diffusion.views",
-    "sample_images": "latent_diffusion.views", "scored_rows": "latent_diffusion.views",
-    "shipped_rows": "latent_diffusion.views", "strip_steps": "latent_diffusion.views",
-    "Autoencoder": "models",
+    "config": "ARCHS ModelConfig parse_hidden",
+    "gan.measures": "collapse_warning",
+    "generate": "same_style",
+    "latent_diffusion": "DiffusionConfig DiffusionTrainConfig",
+    "latent_diffusion.files": "list_priors load_prior priors_of",
+    "latent_diffusion.jobs": "job_items job_model",
+    "latent_diffusion.views": "arrow_grid movie_frames MOVIE_POINTS reverse_process sample_images "
+                              "scored_rows shipped_rows strip_steps",
+    "models": "Autoencoder",
 }
 __getattr__, __dir__ = lazy(__name__, OFFERS, globals())

@@ -4,14 +4,10 @@ from explorer.frontdoor import lazy
 
 # What the pages may use, and the module each name comes from (explorer/frontdoor.py).
 OFFERS = {
-    "finite_number": "checkpoints", "run_label": "checkpoints:label",
-    "weights_limit": "checkpoints",
-    "coords_csv": "exports", "import_model_zip": "exports", "model_zip": "exports",
-    "unsaved_model_zip": "exports",
-    "check_writable": "store", "clean_stale_temps": "store", "default_entry": "store",
-    "is_taken": "store", "list_models": "store", "loss_name": "store", "MAX_NAME": "store",
-    "ModelEntry": "store", "new_run_path": "store", "runs_dir": "store",
-    "sanitize_run_name": "store", "save_kept": "store", "suggested_run_name": "store",
-    "unique_run_name": "store",
+    "checkpoints": "finite_number run_label=label weights_limit",
+    "exports": "coords_csv import_model_zip model_zip unsaved_model_zip",
+    "store": "check_writable clean_stale_temps default_entry is_taken list_models loss_name "
+             "MAX_NAME ModelEntry new_run_path runs_dir sanitize_run_name save_kept "
+             "suggested_run_name unique_run_name",
 }
 __getattr__, __dir__ = lazy(__name__, OFFERS, globals())

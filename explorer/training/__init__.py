@@ -4,6 +4,6 @@ from explorer.frontdoor import lazy
 
 # What the pages may use, and the module each name comes from (explorer/frontdoor.py).
 OFFERS = {
-    "TrainConfig": "loop",
+    "loop": "TrainConfig",
 }
 __getattr__, __dir__ = lazy(__name__, OFFERS, globals())
