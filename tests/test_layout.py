@@ -40,3 +40,51 @@ def test_everything_the_layout_names_exists():
                                                       "pretrained", "tests", "bench"}
     gone = sorted(n for n in _named() if n not in there)
     assert not gone, f"README's layout names what is not there: {gone}"
+
+
+# The layers, top of the data flow first: the README's layout in this order. A module may import
+# one above its own layer; these are the places where a layer reaches below itself today (module
+# of the lower layer → the layer it imports). A list that only shrinks: a new one fails here.
+LAYERS = ("errors", "paths", "usertext", "frontdoor", "data", "families", "training", "jobs",
+          "runs", "analysis", "figures", "lessons", "classroom", "pretrain", "cli", "__main__",
+          "ui")
+REACHES_DOWN = {
+    ("analysis/latent.py", "figures"),  # image grids (numpy only) for decoded grids
+    ("data/datasets.py", "runs"), ("data/userdata.py", "runs"),  # the one atomic writer
+    # A family's own folder holds its torch side: its training step uses the one loop, its
+    # evaluation the shared metrics and scores, its files the run folder's writers.
+    ("families/ae_vae/ops.py", "analysis"), ("families/ae_vae/ops.py", "training"),
+    ("families/cvae/ops.py", "analysis"), ("families/gan/ops.py", "analysis"),
+    ("families/gan/measures.py", "training"), ("families/latent_diffusion/cli.py", "runs"),
+    ("families/latent_diffusion/evaluate.py", "analysis"),
+    ("families/latent_diffusion/files.py", "runs"), ("families/latent_diffusion/run.py", "runs"),
+    ("families/latent_diffusion/run.py", "training"),
+    ("families/latent_diffusion/train.py", "training"),
+    ("families/latent_diffusion/views.py", "analysis"),
+    # A job records its replay (analysis) and writes its run (runs).
+    ("jobs/engine.py", "runs"), ("jobs/preload.py", "analysis"), ("jobs/run.py", "analysis"),
+    ("jobs/run.py", "runs"), ("jobs/spec.py", "analysis"), ("jobs/worker.py", "analysis"),
+}
+
+
+def test_a_layer_imports_only_those_above_it_but_for_a_shrinking_list():
+    import ast
+
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    found = set()
+    for path in EXPLORER.rglob("*.py"):
+        own = path.relative_to(EXPLORER).parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("explorer"):
+                targets = ([f"explorer.{a.name}" for a in node.names]
+                           if node.module == "explorer" else [node.module])
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("explorer.")]
+            else:
+                continue
+            for target in targets:
+                layer = target.split(".")[1]
+                if own in rank and layer in rank and rank[layer] > rank[own]:
+                    found.add((str(path.relative_to(EXPLORER)), layer))
+    assert found - REACHES_DOWN == set(), "a layer reaches below itself"
+    assert REACHES_DOWN - found == set(), "these no longer reach down: take them off the list"
