@@ -30,3 +30,15 @@ def cache_dir(sub: str) -> Path:
 def data_dir() -> Path:
     """The downloaded datasets: ``$EXPLORER_DATA_DIR`` when set, else ``<user cache>/data``."""
     return _from_env("EXPLORER_DATA_DIR") or platformdirs.user_cache_path(APP) / "data"
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes in the files under `folder` (links not followed): what a quota counts."""
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass  # removed meanwhile
+    return total

@@ -240,10 +240,10 @@ def build_scores(out: Path, log=print) -> None:
 
     from explorer import families
     from explorer.analysis import scores
+    from explorer.atomic import write_atomic
     from explorer.data.datasets import load_dataset
     from explorer.errors import ModelFileError
     from explorer.runs import store
-    from explorer.runs.atomic import write_atomic
     from explorer.runs.checkpoints import load_model
 
     folder = out / "scores"

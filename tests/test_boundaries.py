@@ -143,10 +143,11 @@ def test_every_streamlit_cache_is_capped():
 
 
 # What the pages and their parts may import of the backend: each layer's package (its front door,
-# explorer/frontdoor.py), the error types and the escaping of user text; figures/ and ui/.
+# explorer/frontdoor.py), the error types, the escaping of user text and the numpy-only image
+# helpers; figures/ and ui/.
 DOORS = {"explorer.analysis", "explorer.classroom", "explorer.data", "explorer.families",
          "explorer.jobs", "explorer.lessons", "explorer.runs", "explorer.training"}
-SHARED = {"explorer.errors", "explorer.usertext"}
+SHARED = {"explorer.errors", "explorer.images", "explorer.usertext"}
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -14,9 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
+from explorer import atomic
 from explorer.data import datasets, userdata
 from explorer.errors import DatasetError
-from explorer.runs import atomic
 from tests.drawings import class_zip, npz, png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -29,7 +29,7 @@ from explorer.analysis.metrics import (
 )
 from explorer.errors import ModelFileError
 from explorer.families.models import Autoencoder
-from explorer.figures.images import image_grid, to_uint8, upscale  # noqa: F401 - re-exported
+from explorer.images import image_grid, to_uint8, upscale  # noqa: F401 - re-exported
 
 SLERP_EPS = 1e-6  # below this sin(angle) the endpoints are parallel and slerp becomes lerp
 SPACINGS = ("linear", "gaussian")

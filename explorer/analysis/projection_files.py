@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from explorer.analysis.projection import ProjectionError, ProjectionParams, fit_projection
+from explorer.atomic import write_atomic
 from explorer.errors import ConfigError
 from explorer.paths import cache_dir
-from explorer.runs.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 

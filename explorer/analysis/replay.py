@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from explorer.analysis import latent
+from explorer.atomic import write_atomic
 from explorer.errors import ExplorerError
 from explorer.families.models import Autoencoder
-from explorer.runs.atomic import write_atomic
 
 REPLAY_FILE = "replay.safetensors"
 REPLAY_FORMAT = "latent-explorer-replay/1"

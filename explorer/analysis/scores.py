@@ -39,11 +39,11 @@ from torch import nn
 from explorer import families
 from explorer.analysis.latent import analogy_codes, decode
 from explorer.analysis.metric_names import SCORE_NAMES  # noqa: F401 (the score table's column headers)
+from explorer.atomic import write_atomic
 from explorer.data.datasets import Dataset
 from explorer.errors import ModelFileError
 from explorer.families.models import init_weights
 from explorer.paths import ROOT, cache_dir
-from explorer.runs.atomic import write_atomic
 
 CLASSIFIERS = ROOT / "pretrained" / "classifiers"
 # The shipped models' scores, written by `python -m explorer pretrain`: a fresh server's Compare

@@ -55,7 +55,7 @@ def warm_shipped_codes() -> list[str]:
 PAGE_MODULES = ("explorer.analysis.latent", "explorer.analysis.inspect_latent",
                 "explorer.analysis.neighbours", "explorer.analysis.rdplane",
                 "explorer.analysis.scores", "explorer.figures.plots", "explorer.figures.map",
-                "explorer.figures.compare", "explorer.figures.images",
+                "explorer.figures.compare", "explorer.images",
                 "sklearn.decomposition")  # Reconstructions' PCA baseline: seconds to import
 
 

@@ -197,9 +197,8 @@ class ClassStore:
 
     @contextlib.contextmanager
     def teacher_edit(self, table, row_id: int, what: str, key: str | None, caller: str):
-        """A teacher's change to one row of `table`: the key is checked first, the row is read and
-        written in one transaction, and a row that is not there is a sentence ("There is no such
-        `what`.")."""
+        """A teacher's change to one row of `table`, in one transaction after the key is checked;
+        a row that is not there is a sentence ("There is no such `what`.")."""
         self.gate.require(key, caller)
         with Session(self.engine) as s, s.begin():
             row = s.get(table, row_id)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer import paths
+from explorer.atomic import write_atomic
 from explorer.data import downloads
 from explorer.data.bounded_cache import bytes_bounded
 from explorer.data.downloads import IdxSource, IdxSpec
@@ -27,7 +28,6 @@ from explorer.data.splits import REFERENCE_SEED as REFERENCE_SEED  # re-exported
 from explorer.data.splits import SPLIT_SEED, stratified_split
 from explorer.data.splits import mixed_indices as mixed_indices
 from explorer.errors import DatasetError
-from explorer.runs.atomic import write_atomic
 
 if TYPE_CHECKING:
     import torch

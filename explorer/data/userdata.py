@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer import paths
+from explorer.atomic import write_folder
 from explorer.errors import DatasetError, plain
-from explorer.runs.atomic import write_folder
 
 if TYPE_CHECKING:
     import torch
@@ -295,9 +295,7 @@ def _labels(arrays: dict, n: int) -> tuple[np.ndarray, list[str]]:
 
 def _check_quota(need: int) -> None:
     """The data folder's user datasets together stay under DATA_QUOTA_BYTES."""
-    from explorer.runs.store import folder_bytes
-
-    used = folder_bytes(user_dir()) if user_dir().is_dir() else 0
+    used = paths.folder_bytes(user_dir()) if user_dir().is_dir() else 0
     if used + need > DATA_QUOTA_BYTES:
         raise DatasetError(f"The class's datasets already take {used / 2**20:,.0f} MB of the "
                            f"{DATA_QUOTA_BYTES // 2**20} MB they may use, and this one needs "

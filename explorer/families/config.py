@@ -12,7 +12,6 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
-from explorer import families
 from explorer.errors import ConfigError, plain
 
 KINDS = ("ae", "vae")  # the autoencoders
@@ -75,6 +74,8 @@ class ModelConfig:
         self.validate()
 
     def validate(self) -> None:
+        from explorer import families
+
         family = families.get(self.kind)  # a sentence naming the known ones if it is not one
         if self.arch not in ARCHS:
             raise ConfigError(f"Unknown body '{plain(self.arch, 40)}': choose one of {', '.join(ARCHS)}.")
@@ -133,6 +134,8 @@ class ModelConfig:
     def describe(self) -> str:
         """A one-line summary such as 'VAE · MLP 400 · z=16 · β=4'."""
         body = f"{self.arch.upper()} {','.join(map(str, self.hidden))}"
+        from explorer import families
+
         family = families.get(self.kind)
         parts = [family.label, body, f"z={self.latent_dim}"]
         if family.kl_weight and self.beta != 1.0:
@@ -186,6 +189,8 @@ def parameter_count(cfg: ModelConfig) -> int:
 
     def conv(a: int, b: int) -> int:  # 3×3 kernels, as ConvBody's (transposed) convolutions
         return 9 * a * b + b
+
+    from explorer import families
 
     family = families.get(cfg.kind)
     if (own := family.parameter_count(cfg)) is not None:

@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from explorer import usertext
 from explorer.errors import ExplorerError
-from explorer.figures.images import image_grid, to_uint8, upscale
+from explorer.images import image_grid, to_uint8, upscale
 
 SCALE = 2  # exported pixels per on-screen pixel: crisp on a slide and on a 4K projector
 CHART_WIDTH = 960  # a chart's width when its figure leaves it to the page (half a 1920 slide)

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import usertext
-from explorer.figures.images import to_uint8
+from explorer.images import to_uint8
 
 # The modules that compute what some figures show (inspect_latent, metrics, replay) import torch:
 # those figures import them when drawn, so the latent map, the first page, draws without torch.

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.analysis.replay import thin
 from explorer.families.config import ModelConfig
 from explorer.training.loop import TrainConfig
 
@@ -123,6 +122,8 @@ class JobState:
         if self.step:
             self.eta = self.elapsed / self.step * (total - self.step)
         if kind == "step":
+            from explorer.analysis.replay import thin
+
             self.steps.append({"step": self.step, "epoch": self.epoch, **payload["parts"]})
             self.steps = thin(self.steps, MAX_STEP_POINTS)  # the curve's shape, bounded memory
         elif kind == "epoch":

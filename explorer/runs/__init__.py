@@ -1,4 +1,4 @@
-"""Saved runs: model files (safetensors + JSON), the runs folder, atomic writes, zip import/export."""
+"""Saved runs: model files (safetensors + JSON), the runs folder, zip import/export."""
 
 from explorer.frontdoor import lazy
 

@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError
 
-from explorer import __version__
+from explorer import __version__, atomic
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.families.config import ModelConfig, check_size
-from explorer.runs import atomic
 
 if TYPE_CHECKING:
     from explorer.families.models import Autoencoder

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from explorer.errors import ModelFileError
+from explorer.paths import folder_bytes
 
 DEFAULT_QUOTA_MB = 2048  # the runs folder's size limit unless $EXPLORER_RUNS_QUOTA_MB says
 MIN_FREE_BYTES = 64 * 2**20  # left free on the disk for everything else the server writes
@@ -24,18 +25,6 @@ def quota_bytes() -> int:
         return int(float(os.environ.get("EXPLORER_RUNS_QUOTA_MB") or DEFAULT_QUOTA_MB) * 2**20)
     except ValueError:
         return DEFAULT_QUOTA_MB * 2**20
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes in the files under `folder` (links not followed)."""
-    total = 0
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass  # removed meanwhile
-    return total
 
 
 def check_writable(folder: Path, need_bytes: int = 0) -> None:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer import families
+from explorer.atomic import displaced
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.families.config import ModelConfig
 from explorer.paths import ROOT
-from explorer.runs.atomic import displaced
+from explorer.paths import folder_bytes as folder_bytes
 from explorer.runs.checkpoints import (
     CARD,
     MAX_NAME,
@@ -37,7 +38,6 @@ from explorer.runs.checkpoints import (
 )
 from explorer.runs.room import check_room as check_room  # re-exported: the runs' room
 from explorer.runs.room import check_writable
-from explorer.runs.room import folder_bytes as folder_bytes
 
 PRETRAINED_DIR = ROOT / "pretrained"
 DEFAULT_MODEL = "mnist-vae-mlp-z2"  # the one a teacher opens first: a 2-D map with no projection

@@ -19,10 +19,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from explorer.atomic import write_atomic
 from explorer.errors import ConfigError, ModelFileError, plain
 from explorer.families.latent_diffusion.config import CARD, FAMILY, DiffusionConfig
 from explorer.families.latent_diffusion.model import NoisePredictor, build
-from explorer.runs.atomic import write_atomic
 from explorer.runs.checkpoints import label, versions, weights_hash
 
 WEIGHTS = "diffusion.safetensors"

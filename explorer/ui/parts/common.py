@@ -20,7 +20,7 @@ from explorer import analysis, data, families, runs, usertext
 from explorer.analysis import ModelView
 from explorer.errors import ExplorerError
 from explorer.families import ModelConfig
-from explorer.figures.images import image_grid, to_uint8, upscale
+from explorer.images import image_grid, to_uint8, upscale
 from explorer.ui.pages import presenting  # noqa: F401 - the pages ask common for it
 
 if TYPE_CHECKING:
