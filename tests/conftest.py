@@ -111,3 +111,37 @@ def data_dir(tmp_path, monkeypatch):
     yield folder
     monkeypatch.undo()
     datasets.refresh_user_datasets()
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    """``run_cli(argv)`` runs ``python -m explorer ...`` in this process and returns its exit status,
+    what it printed and what it printed to stderr. The command's print() calls are recorded
+    directly: under two xdist workers, capsys now and then lost a command's lines to pytest's
+    capture of the whole test (sys.stdout was another object when they were printed; what swapped
+    it was not found)."""
+    import builtins
+    import io
+    import sys
+    from types import SimpleNamespace
+
+    from explorer.cli import main
+
+    real_print = builtins.print
+
+    def run(argv: list[str]) -> SimpleNamespace:
+        out, err = io.StringIO(), io.StringIO()
+
+        def recorded(*args, file=None, **kwargs):
+            if file is None or file is sys.stdout:
+                return real_print(*args, file=out, **kwargs)
+            if file is sys.stderr:
+                return real_print(*args, file=err, **kwargs)
+            return real_print(*args, file=file, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(builtins, "print", recorded)
+            status = main(argv)
+        return SimpleNamespace(status=status, out=out.getvalue(), err=err.getvalue())
+
+    return run

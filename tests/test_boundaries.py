@@ -202,3 +202,14 @@ def test_every_name_a_door_offers_is_there_and_hides_no_module():
             assert "no_such_name" in str(e)
         else:
             raise AssertionError(f"{door} answers a name it does not offer")
+
+
+def test_no_test_module_imports_another():
+    """What tests share lives in helper modules (tests/apptest_helpers.py, hostile.py, drawings.py,
+    browser/helpers.py): a test module imported by another runs its tests' imports twice and
+    breaks when it moves."""
+    pattern = re.compile(r"^\s*(from\s+tests(\.\w+)*\.test_\w+\s+import|import\s+tests(\.\w+)*\.test_)"
+                         r"|[\"']tests(\.\w+)*\.test_\w+[\"']", re.M)
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("*.py")
+                 if pattern.search(p.read_text())]
+    assert offenders == []

@@ -21,8 +21,8 @@ No Streamlit here: the pages keep this object in one ``st.cache_resource`` and s
 
 The rest of what a page asks of a model goes through this module too (the end of it): decoding
 codes, samples, paths through the latent space, what a family can do, and which test images to
-show; the pages import no other backend module for them (tests/test_boundaries.py lists what
-pages still import).
+show; the pages ask the analysis package for them (its front door, explorer/frontdoor.py), never
+another module (tests/test_boundaries.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ each step's prompt saying what the room will see on that page. Plain data, no UI
 and a step are is :mod:`explorer.lessons.steps`.
 
 Numbers in a prompt are the shipped models' own (their cards, ``pretrained/*/diffusion.json``);
-``tests/test_numbers.py`` and ``tests/test_lessons.py`` hold them to it.
+``tests/analysis/test_numbers.py`` and ``tests/lessons/test_lessons.py`` hold them to it.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
         === JSON.stringify(want)""", arg=sorted(STUDENTS), timeout=30_000)
 
     # Cy sees a Delete for their own run only; the backend's refusal of a forged request is
-    # tested in tests/test_classroom.py.
+    # tested in tests/classroom/test_classroom.py.
     cy = students["Cy"]
     open_page(cy, class_server, "join")
     expect(cy.get_by_role("button", name="Delete")).to_have_count(1)

@@ -74,7 +74,7 @@ def test_a_student_follows_the_teacher_steps_away_and_comes_back(browser, class_
     join_class(student, class_server, code, "Ada")
     expect(student.get_by_text("You are Ada in Autoencoders, week 3")).to_be_visible()
     # Only the teacher has the switch (the backend refuses a student's publishing besides:
-    # tests/test_follow.py).
+    # tests/classroom/test_follow.py).
     expect(student.get_by_text("Class follows me")).to_have_count(0)
 
     teacher.locator('[data-testid="stSidebar"]').get_by_text("Class follows me").click()

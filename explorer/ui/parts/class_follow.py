@@ -46,7 +46,7 @@ _STATE = "_follow_state"  # follower: what was seen, where it went, whether it s
 _BY_PATH = {spec.url_path or "": name for name, spec in PAGES.items()}
 # What tells that a session is in a class, asked before importing the class store: a student's
 # token (the session's, or the cookie a browser sends) or a class the teacher opened. The names
-# are class_parts' own (tests/test_follow_page.py holds them equal).
+# are class_parts' own (tests/ui/test_follow_page.py holds them equal).
 IN_CLASS_KEYS = ("_class_token", "_class_id")
 COOKIE = "explorer_student"
 

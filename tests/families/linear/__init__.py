@@ -1,6 +1,6 @@
 """A throwaway model family, all in this folder: a linear autoencoder (one linear layer each way,
 a sigmoid on the pixels). Registering it is all the app needs to train, save, load, evaluate,
-show and sample it (tests/test_families.py)."""
+show and sample it (tests/families/test_families.py)."""
 
 from dataclasses import dataclass
 
