@@ -13,7 +13,7 @@ from explorer.frontdoor import lazy
 __all__ = ["ClassError", "ClassStore", "TeacherRefused", "database_url", "open_store"]
 
 
-# What the pages may use, and the module each name comes from (explorer/frontdoor.py).
+# What the pages may use: each module, and the names offered from it (explorer/frontdoor.py).
 OFFERS = {
     "dashboard": "dashboard_csv=export_csv dashboard_curves=curves dashboard_rows=rows rd_points",
     "deletion": "delete_class deletion_summary=summary",

@@ -2,7 +2,7 @@
 
 from explorer.frontdoor import lazy
 
-# What the pages may use, and the module each name comes from (explorer/frontdoor.py).
+# What the pages may use: each module, and the names offered from it (explorer/frontdoor.py).
 OFFERS = {
     "dataset_export": "dataset_npz",
     "datasets": "add_user_dataset Dataset DEFAULT_DATASET get_info INFOS is_available "

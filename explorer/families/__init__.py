@@ -78,7 +78,7 @@ def _register_builtins() -> None:
 _register_builtins()
 
 
-# What the pages may use, and the module each name comes from (explorer/frontdoor.py).
+# What the pages may use: each module, and the names offered from it (explorer/frontdoor.py).
 OFFERS = {
     "config": "ARCHS ModelConfig parse_hidden",
     "gan.measures": "collapse_warning",
