@@ -55,6 +55,8 @@ def test_the_class_sees_the_teachers_view(class_env):
     by_label(student.button, "Join").click().run()
     assert not student.exception
     assert class_follow.SWITCH not in [t.key for t in student.sidebar.toggle]  # the teacher's only
+    # Nothing to follow yet: the student's browser checks every few seconds, not twice a second.
+    assert student.session_state["_polling_periods"]["follow"] == class_follow.IDLE_EVERY_S
 
     (switch,) = [t for t in teacher.sidebar.toggle if t.key == class_follow.SWITCH]
     switch.set_value(True).run()
@@ -70,6 +72,7 @@ def test_the_class_sees_the_teachers_view(class_env):
     moves = [s for s in scripts(student) if "pushState" in s]  # (the other: the student's cookie)
     assert len(moves) == 1 and '"compare?' in moves[0] and "compare_n=12" in moves[0]
     assert any("Following the teacher" in c.value for c in student.caption)
+    assert student.session_state["_polling_periods"]["follow"] == class_follow.EVERY_S
 
 
 def test_the_names_that_say_a_session_is_in_a_class_are_class_parts_own():

@@ -208,6 +208,44 @@ def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
         engine.shutdown()
 
 
+def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page, runs,
+                                                                      monkeypatch):
+    """While a run waits in line its page shows the place and Cancel, and no charts (nothing to
+    draw yet; each redraw costs the student's browser); once it starts, the progress, the loss
+    curves and the test images appear."""
+    from explorer.jobs import Engine, JobSpec
+    from explorer.jobs import engine as engine_module
+    from explorer.training.loop import TrainConfig
+
+    engine = Engine(workers=1)
+    monkeypatch.setattr(engine_module, "_ENGINE", engine)
+    cfg = ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
+    other = engine.submit(JobSpec.build(cfg, TrainConfig(epochs=2000, batch_size=8), "digits",
+                                        "other"), owner="someone-else")
+    try:
+        while other.snapshot().status == "queued":
+            time.sleep(0.01)
+        at = submit(train_page, dataset="digits", epochs=300, batch=8, name="waiting")
+        assert at.session_state["train_job"].snapshot().status == "queued"
+        assert [p.proto.text for p in at.get("progress")][0].startswith("Queued: 1st in line")
+        assert not at.get("plotly_chart") and not at.get("image")
+        other.stop()
+        job = at.session_state["train_job"]
+        deadline = time.monotonic() + 30
+        while not job.snapshot().history and time.monotonic() < deadline:
+            time.sleep(0.1)
+        at.run()
+        shown = [p.proto.text for p in at.get("progress")]
+        assert shown and shown[0].startswith("Epoch "), shown
+        assert at.get("plotly_chart")
+        assert any("reconstructions after epoch" in c for i in at.get("image") for c in i.captions)
+        assert at.button(key="stop_training").label == "Stop"
+        at.button(key="stop_training").click().run()
+        assert run_until_done(at).status == "stopped"
+    finally:
+        engine.shutdown()
+
+
 @pytest.mark.slow
 def test_a_run_name_like_a_path_stays_in_the_runs_folder(train_page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}

@@ -28,7 +28,7 @@ from explorer.ui.parts.train_form import (
     model_types,
     steps_advice,
 )
-from explorer.ui.parts.train_view import final_view, live_view
+from explorer.ui.parts.train_view import final_view, live_view, progress_view
 
 
 # -- starting a job ---------------------------------------------------------------------------
@@ -231,6 +231,8 @@ with settings_col if presenting else view_col:
 with view_col:
     job = st.session_state.get("train_job")
     if families.get(s["kind"]).base_run:  # the prior's progress and loss; it opens on its page
+        if job is not None and job.snapshot().active:
+            progress_view()  # this session's other run, still training (the sidebar says none)
         diffusion_train.prior_view(pages.path("diffusion"))
     elif job is None:
         st.info(

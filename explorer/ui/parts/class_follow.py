@@ -30,11 +30,16 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from explorer.ui.pages import PAGES
+from explorer.ui.parts import polling
 
 if TYPE_CHECKING:  # the class store (SQLAlchemy) is imported only in a class, not at start-up
     from explorer import classroom
 
 EVERY_S = float(os.environ.get("EXPLORER_FOLLOW_EVERY_S", "0.5"))  # a follower's check
+# A student's check while there is nothing to follow (the switch off, or stepped away): every
+# rerun of a fragment costs the student's browser tens of milliseconds of redrawing, and a class
+# of thirty checking twice a second kept a two-core server's browsers busy with nothing to show.
+IDLE_EVERY_S = 3.0
 RESEND_S = 4.0  # a move that has not arrived by then is sent again
 NOT_SHARED = ("teacher", "join")  # the teacher's own pages: the class stays on the last view
 SWITCH = "_follow_lead"  # the teacher's "Class follows me" toggle
@@ -84,12 +89,14 @@ def bar(url_path: str) -> None:
     student = class_parts.current_student(store)
     if student is not None:
         st.session_state[_FULL] = True
-        st.fragment(run_every=EVERY_S)(_follower)(store, student.class_id)
+        polling.fragment("follow", _check_every(store, student.class_id), _follower, store,
+                         student.class_id)
         return
     klass = class_parts.chosen_class(store)
     if klass is not None and class_parts.is_teacher(store):
-        with st.sidebar:
-            st.fragment(run_every=EVERY_S)(_leader)(store, klass.id)
+        with st.sidebar:  # the switch reruns it; while on, it looks for a change every EVERY_S
+            polling.fragment("lead", EVERY_S if st.session_state.get(SWITCH) else None,
+                             _leader, store, klass.id)
 
 
 # -- the teacher -------------------------------------------------------------------------------
@@ -100,6 +107,7 @@ def _leader(store, class_id: int) -> None:
                    help="Every student in the class sees the page and view you show, as you "
                         "change it; a student may step away to explore, then come back.")
     st.session_state[_LEADING] = (store, class_id) if on else None
+    polling.keep("lead", EVERY_S if on else None)
     sent = st.session_state.get(_SENT)
     if not on:
         if sent is not None and sent[1]:  # just switched off
@@ -145,14 +153,30 @@ def _publish(store, class_id: int, view: classroom.View | None, active: bool) ->
 
 
 # -- a student ---------------------------------------------------------------------------------
+def _following(lead: classroom.Lead | None) -> bool:
+    return lead is not None and lead.active and lead.view.page in PAGES
+
+
+def _check_every(store, class_id: int) -> float:
+    """EVERY_S while the class follows the teacher and this student has not stepped away, else
+    IDLE_EVERY_S."""
+    from explorer import classroom
+
+    away = st.session_state.get(_STATE, {}).get("away", False)
+    return EVERY_S if _following(classroom.latest_lead(store, class_id)) and not away \
+        else IDLE_EVERY_S
+
+
 def _follower(store, class_id: int) -> None:
     from explorer import classroom
 
     full = st.session_state.pop(_FULL, False)
+    # The teacher switched following on or off, or the student stepped away or came back.
+    polling.keep("follow", _check_every(store, class_id))
     state = st.session_state.setdefault(_STATE, {"seen": None, "base": None, "landed": False,
                                                  "away": False, "sent": 0.0, "tries": 0})
     lead = classroom.latest_lead(store, class_id)
-    if lead is None or not lead.active or lead.view.page not in PAGES:
+    if not _following(lead):
         state.update(seen=None, base=None, away=False)
         return
     here = current_view(st.session_state.get(_PAGE))

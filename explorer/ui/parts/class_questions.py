@@ -26,12 +26,13 @@ from explorer.classroom import (
 )
 from explorer.errors import ExplorerError
 from explorer.figures import questions as figures
-from explorer.ui.parts import class_parts, common
+from explorer.ui.parts import class_parts, common, polling
 from explorer.usertext import md
 
 POLL_S = 2.5  # a student's screen looks for a new question or a reveal this often
 SHARED_S = 1.0  # the students of a class share one read of the live question per second
-TEACHER_POLL_S = 1.0  # the teacher's count of answers
+TEACHER_POLL_S = 1.0  # the teacher's count of answers, while a question is open
+QUIET_POLL_S = 3.0  # the teacher's screens otherwise (a question may be asked from another tab)
 _SEEN = "_question_{}"  # session keys: a question read once per id
 _MINE = "_question_{}_mine"
 _RESULTS = "_question_{}_results"
@@ -50,7 +51,8 @@ def panel(page_path: str) -> None:
             _student_panel()
         elif page_path != "teacher" and (klass := class_parts.chosen_class(store)) and \
                 class_parts.is_teacher(store):
-            _teacher_panel(klass.id)
+            polling.fragment("question_panel", _teacher_period(store, klass.id), _teacher_panel,
+                             klass.id)
         elif page_path == "join":  # joins during this run: the panel must be there already
             st.session_state.pop(_CLASS, None)
             _student_panel()
@@ -220,11 +222,20 @@ def _results(store, question: classroom.QuestionInfo, mine=None) -> None:
             st.markdown(f"Your answer: **{md(_shown(mine))}**")
 
 
-@st.fragment(run_every=TEACHER_POLL_S)
+def _teacher_period(store, class_id: int, live: tuple | None = ()) -> float:
+    """How often a teacher's screen looks again: quickly while answers come in, else slowly.
+    `live`: the live question as read already (``()``: read it)."""
+    if live == ():
+        live = classroom.live_question(store, class_id)
+    return TEACHER_POLL_S if live is not None and live[1] == "open" else QUIET_POLL_S
+
+
 def _teacher_panel(class_id: int) -> None:
     """The live question on any page, for the teacher: its count, Reveal, Close, the results."""
     store = class_parts._quiet_store()
-    if store is None or (live := classroom.live_question(store, class_id)) is None:
+    live = None if store is None else classroom.live_question(store, class_id)
+    polling.keep("question_panel", _teacher_period(store, class_id, live))
+    if live is None:
         return
     question = _question(store, live[0])
     with st.container(border=True, key="class_question_teacher"):
@@ -280,7 +291,8 @@ def teacher_section(store, class_id: int, class_code: str) -> None:
                 if kind == "choice":
                     raw["options"] = [o for o in options.splitlines() if o.strip()]
                 _ask(store, class_id, raw, key, who)
-    _teacher_live(store, class_id, class_code)
+    polling.fragment("question_live", _teacher_period(store, class_id), _teacher_live, store,
+                     class_id, class_code)
 
 
 def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
@@ -290,9 +302,9 @@ def _ask(store, class_id: int, spec, key: str | None, who: str) -> None:
         st.error(str(e))
 
 
-@st.fragment(run_every=TEACHER_POLL_S)
 def _teacher_live(store, class_id: int, class_code: str) -> None:
     live = classroom.live_question(store, class_id)
+    polling.keep("question_live", _teacher_period(store, class_id, live))
     if live is None:
         st.caption("No question is open: pick one above and ask the class.")
     else:

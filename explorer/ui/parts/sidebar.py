@@ -151,8 +151,9 @@ def training_notice(on_train_page: bool) -> None:
     job = st.session_state.get("train_job")
     if job is None or st.session_state.get("_train_seen") == id(job):
         return
-    if on_train_page and not job.snapshot().active:
-        st.session_state["_train_seen"] = id(job)  # the page shows the result itself
+    if on_train_page:  # the page shows the run's progress and its result itself
+        if not job.snapshot().active:
+            st.session_state["_train_seen"] = id(job)
         return
 
     @st.fragment(run_every=3.0)
@@ -160,8 +161,6 @@ def training_notice(on_train_page: bool) -> None:
         state = job.snapshot()
         if state.active:
             st.caption(f":material/model_training: Training '{job.name}'… ({state.status})")
-            return
-        if on_train_page:
             return
         done = {"finished": "finished", "stopped": "was stopped"}.get(state.status, "ended")
         if st.session_state.get("_train_toasted") != id(job):

@@ -17,7 +17,7 @@ from explorer.families import ModelConfig, collapse_warning
 from explorer.figures.plots import loss_figure
 from explorer.jobs import Job, JobState
 from explorer.ui import pages
-from explorer.ui.parts import common, export_buttons, job_owner
+from explorer.ui.parts import common, export_buttons, job_owner, polling
 
 PREVIEW_PX = 56  # on-screen size of one preview image
 
@@ -112,18 +112,28 @@ CHARTS_EVERY_S = 3.0
 # Every training student's page reruns this: with thirty of them, twice a second was sixty
 # script runs a second on the server (and as many redraws in their browsers) for a bar.
 PROGRESS_EVERY_S = 1.0
+# A place in line changes only when a run ahead of it ends, and with two workers most of a class
+# waits in line. Each look costs the student's browser ~75 ms of work on this page (Streamlit
+# redraws the page's tree; explorer.ui.parts.polling): a waiting page looks every 2 s and draws
+# no charts until its run starts.
+QUEUED_EVERY_S = 2.0
 
 
-@st.fragment(run_every=PROGRESS_EVERY_S)
-def live_progress() -> None:
-    """Redrawn every second while the job runs; hands over to a full rerun when it ends."""
+def _period(state: JobState) -> float:
+    return QUEUED_EVERY_S if state.status == "queued" else PROGRESS_EVERY_S
+
+
+def _progress() -> None:
+    """The bar and Stop/Cancel, every second while the run trains and every QUEUED_EVERY_S while
+    it waits; a full rerun when it starts (to draw its charts) and when it ends."""
     job_owner.reclaim_session()  # a tab that reconnected reruns only this: its job is still its
     job: Job = st.session_state["train_job"]
     state = job.snapshot()
     if not state.active:
-        # A full rerun, not a fragment one: it draws the final state without run_every and lets
+        # A full rerun, not a fragment one: it draws the final state without a refresh and lets
         # the sidebar's picker list the new run.
         st.rerun(scope="app")
+    polling.keep("train_progress", _period(state))
     stopping = bool(st.session_state.get("train_stopping"))
     headline(job)
     fraction, text = progress_text(state, stopping)
@@ -170,10 +180,18 @@ BRING_INTO_VIEW_JS = """<script>(() => {
 })();</script>"""
 
 
+def progress_view() -> bool:
+    """The job's bar: its place in line while it waits, its progress once it runs (true)."""
+    state = st.session_state["train_job"].snapshot()
+    polling.fragment("train_progress", _period(state), _progress)
+    return state.status != "queued"
+
+
 def live_view(bring_into_view: bool = False) -> None:
-    """The running job's progress and charts; `bring_into_view` right after Train was pressed."""
-    live_progress()
-    live_charts()
+    """The running job's progress and charts, or its place in line while it waits (no charts:
+    nothing to draw yet); `bring_into_view` right after Train was pressed."""
+    if progress_view():
+        live_charts()
     if bring_into_view:
         st.html(BRING_INTO_VIEW_JS, unsafe_allow_javascript=True)
 
