@@ -28,8 +28,8 @@ import _common as C  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # Cheap first; the long ones last. Seconds allowed for a full run of each.
-BENCHMARKS = {"payload": 300, "export": 300, "homework": 600, "slider": 900, "startup": 900, "umap": 1800, "roofline": 900,
-              "training": 1800, "classroom": 900}
+BENCHMARKS = {"payload": 300, "export": 300, "homework": 600, "slider": 900, "refresh": 600,
+              "startup": 900, "umap": 1800, "roofline": 900, "training": 1800, "classroom": 900}
 
 
 def versions() -> dict:

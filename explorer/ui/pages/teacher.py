@@ -118,10 +118,15 @@ COLUMNS = {"student": "Student", "run": "Run", "model": "Model", "state": "State
            "recall": "Recall"}
 
 
-@st.fragment(run_every=0.5)
+# Each rerun of a fragment redraws this long page in the teacher's browser (~50 ms of its main
+# thread, bench/bench_refresh.py): the table looks every second, so a row shows an epoch within
+# about a second of the recorder writing it; the charts, whose redraws cost more, every 3 s.
+TABLE_EVERY_S, CHARTS_EVERY_S = 1.0, 3.0
+
+
+@st.fragment(run_every=TABLE_EVERY_S)
 def dashboard() -> None:
-    """The table, re-read twice a second: a row shows an epoch within ~0.5 s of the recorder
-    writing it (a small query; the charts below refresh less often)."""
+    """The table (a small query each time) and its CSV."""
     if (trouble := class_parts.recorder().trouble):
         st.warning(trouble, icon=":material/database:")
     rows = classroom.dashboard_rows(store, klass.id)
@@ -150,9 +155,9 @@ def cell(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-@st.fragment(run_every=2.0)
+@st.fragment(run_every=CHARTS_EVERY_S)
 def charts() -> None:
-    """The class's loss curves and rate–distortion plane, every 2 s (plotly redraws cost more)."""
+    """The class's loss curves and rate–distortion plane."""
     runs = store.runs(klass.id)  # one read for both charts
     curves = classroom.dashboard_curves(store, klass.id, runs)
     points = classroom.rd_points(store, klass.id, runs)
