@@ -208,6 +208,7 @@ def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
         engine.shutdown()
 
 
+@pytest.mark.slow
 def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page, runs,
                                                                       monkeypatch):
     """While a run waits in line its page shows the place and Cancel, and no charts (nothing to
