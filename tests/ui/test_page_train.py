@@ -180,40 +180,10 @@ def test_one_job_at_a_time_and_stop_keeps_what_was_learned(train_page, runs):
     assert "already exists" in at.error[0].value and "'long-run-2'" in at.error[0].value
 
 
-@pytest.mark.slow
-def test_cancel_while_queued_leaves_nothing(train_page, runs, monkeypatch):
-    from explorer.jobs import Engine, JobSpec
-    from explorer.jobs import engine as engine_module
-    from explorer.training.loop import TrainConfig
-
-    engine = Engine(workers=1)  # one worker, held by another student's long job
-    monkeypatch.setattr(engine_module, "_ENGINE", engine)
-    cfg = ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
-    other = engine.submit(JobSpec.build(cfg, TrainConfig(epochs=2000, batch_size=8), "digits",
-                                        "other"), owner="someone-else")
-    try:
-        while other.snapshot().status == "queued":
-            time.sleep(0.01)
-        at = submit(train_page, dataset="digits", epochs=1, name="waiting")
-        state = at.session_state["train_job"].snapshot()
-        assert state.status == "queued" and state.position == 1
-        shown = [p.proto.text for p in at.get("progress")]
-        assert any(t.startswith("Queued: 1st in line, about ") for t in shown), shown
-        assert at.button(key="stop_training").label == "Cancel"
-        at.button(key="stop_training").click().run()
-        state = run_until_done(at)
-        assert state.status == "cancelled" and not (runs / "waiting").exists()
-        assert "nothing was saved" in at.info[0].value
-    finally:
-        engine.shutdown()
-
-
-@pytest.mark.slow
-def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page, runs,
-                                                                      monkeypatch):
-    """While a run waits in line its page shows the place and Cancel, and no charts (nothing to
-    draw yet; each redraw costs the student's browser); once it starts, the progress, the loss
-    curves and the test images appear."""
+@pytest.fixture
+def worker_taken(monkeypatch):
+    """An engine of one worker, held by another student's long job (stop it to free the
+    worker): the next run pressed waits in line."""
     from explorer.jobs import Engine, JobSpec
     from explorer.jobs import engine as engine_module
     from explorer.training.loop import TrainConfig
@@ -226,25 +196,48 @@ def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page
     try:
         while other.snapshot().status == "queued":
             time.sleep(0.01)
-        at = submit(train_page, dataset="digits", epochs=300, batch=8, name="waiting")
-        assert at.session_state["train_job"].snapshot().status == "queued"
-        assert [p.proto.text for p in at.get("progress")][0].startswith("Queued: 1st in line")
-        assert not at.get("plotly_chart") and not at.get("image")
-        other.stop()
-        job = at.session_state["train_job"]
-        deadline = time.monotonic() + 30
-        while not job.snapshot().history and time.monotonic() < deadline:
-            time.sleep(0.1)
-        at.run()
-        shown = [p.proto.text for p in at.get("progress")]
-        assert shown and shown[0].startswith("Epoch "), shown
-        assert at.get("plotly_chart")
-        assert any("reconstructions after epoch" in c for i in at.get("image") for c in i.captions)
-        assert at.button(key="stop_training").label == "Stop"
-        at.button(key="stop_training").click().run()
-        assert run_until_done(at).status == "stopped"
+        yield other
     finally:
         engine.shutdown()
+
+
+@pytest.mark.slow
+def test_cancel_while_queued_leaves_nothing(train_page, runs, worker_taken):
+    at = submit(train_page, dataset="digits", epochs=1, name="waiting")
+    state = at.session_state["train_job"].snapshot()
+    assert state.status == "queued" and state.position == 1
+    shown = [p.proto.text for p in at.get("progress")]
+    assert any(t.startswith("Queued: 1st in line, about ") for t in shown), shown
+    assert at.button(key="stop_training").label == "Cancel"
+    at.button(key="stop_training").click().run()
+    state = run_until_done(at)
+    assert state.status == "cancelled" and not (runs / "waiting").exists()
+    assert "nothing was saved" in at.info[0].value
+
+
+@pytest.mark.slow
+def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page, runs,
+                                                                      worker_taken):
+    """While a run waits in line its page shows the place and Cancel, and no charts (nothing to
+    draw yet; each redraw costs the student's browser); once it starts, the progress, the loss
+    curves and the test images appear."""
+    at = submit(train_page, dataset="digits", epochs=300, batch=8, name="waiting")
+    assert at.session_state["train_job"].snapshot().status == "queued"
+    assert [p.proto.text for p in at.get("progress")][0].startswith("Queued: 1st in line")
+    assert not at.get("plotly_chart") and not at.get("image")
+    worker_taken.stop()
+    job = at.session_state["train_job"]
+    deadline = time.monotonic() + 30
+    while not job.snapshot().history and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.run()
+    shown = [p.proto.text for p in at.get("progress")]
+    assert shown and shown[0].startswith("Epoch "), shown
+    assert at.get("plotly_chart")
+    assert any("reconstructions after epoch" in c for i in at.get("image") for c in i.captions)
+    assert at.button(key="stop_training").label == "Stop"
+    at.button(key="stop_training").click().run()
+    assert run_until_done(at).status == "stopped"
 
 
 @pytest.mark.slow
