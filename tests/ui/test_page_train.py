@@ -241,6 +241,25 @@ def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page
 
 
 @pytest.mark.slow
+def test_another_page_hears_when_the_run_ends_then_stops_looking(train_page, runs):
+    """On another page the sidebar says the run trains, looking every few seconds; when it ends,
+    a toast and a badge say so, and the sidebar stops looking."""
+    at = submit(train_page, dataset="digits", epochs=300, batch=8, name="heard")
+    job = at.session_state["train_job"]
+    at.switch_page("explorer/ui/pages/sample.py").run()
+    assert any("Training 'heard'" in c.value for c in at.sidebar.caption)
+    assert at.session_state["_polling_periods"]["train_notice"] == 3.0
+    job.stop()
+    deadline = time.monotonic() + 30
+    while job.snapshot().active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.run()
+    assert not at.exception
+    assert any("Training 'heard' was stopped: see the Train page." in t.value for t in at.toast)
+    assert at.session_state["_polling_periods"]["train_notice"] is None
+
+
+@pytest.mark.slow
 def test_a_run_name_like_a_path_stays_in_the_runs_folder(train_page, runs, tmp_path):
     before = {p for p in tmp_path.rglob("*") if runs not in p.parents and p != runs}
     at = submit(train_page, dataset="digits", epochs=1, name="../../outside/evil")

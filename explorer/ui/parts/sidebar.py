@@ -11,7 +11,7 @@ import streamlit as st
 from explorer import lessons, runs
 from explorer.analysis import metric_name
 from explorer.errors import ExplorerError, plain
-from explorer.ui.parts import url_values
+from explorer.ui.parts import polling, url_values
 from explorer.ui.parts.common import list_entries, presenter_switch
 
 
@@ -144,6 +144,9 @@ def import_model() -> None:
             (st.success if kind == "success" else st.error)(message)
 
 
+NOTICE_EVERY_S = 3.0  # the sidebar's check on this session's run, from another page
+
+
 def training_notice(on_train_page: bool) -> None:
     """In the sidebar, while this session's run trains: its progress, checked every few
     seconds; once it ends, a toast and a badge (until the Train page is opened), so a student
@@ -156,9 +159,9 @@ def training_notice(on_train_page: bool) -> None:
             st.session_state["_train_seen"] = id(job)
         return
 
-    @st.fragment(run_every=3.0)
     def notice():
         state = job.snapshot()
+        polling.keep("train_notice", NOTICE_EVERY_S if state.active else None)
         if state.active:
             st.caption(f":material/model_training: Training '{job.name}'… ({state.status})")
             return
@@ -169,8 +172,9 @@ def training_notice(on_train_page: bool) -> None:
                      icon=":material/notifications:")
         st.badge(f"Run '{job.name}' {done}", icon=":material/notifications:", color="green")
 
-    with st.sidebar:
-        notice()
+    with st.sidebar:  # looks every few seconds while the run trains; once it ended, no more
+        polling.fragment("train_notice", NOTICE_EVERY_S if job.snapshot().active else None,
+                         notice)
 
 
 FLOOR_NOTE = ("Bernoulli on grey pixels: a grey pixel is not a 0/1 outcome, so the "
