@@ -53,7 +53,8 @@ def main() -> None:
     sidebar.training_notice(on_train_page=page.url_path == "train")
     pages.follow()  # a button's callback may have asked for another page
     url_values.show_notes()  # what of a stale or foreign link could not be used, in a sentence
-    class_follow.bar(page.url_path)  # in a class: "Class follows me", or a student following
+    # In a class: "Class follows me", or a student's look for the teacher's view and question.
+    student_looks = class_follow.bar(page.url_path)
     if lost_jobs and page.url_path == "train" and time.time() - started < 3600:
         st.warning(f"The server restarted at {time.strftime('%H:%M', time.localtime(started))} "
                    f"while {lost_jobs} training job(s) were running or queued; they were lost and "
@@ -61,7 +62,7 @@ def main() -> None:
                    icon=":material/restart_alt:")
     from explorer.ui.parts import class_questions
 
-    class_questions.panel(page.url_path)  # a class's live question, above every page
+    class_questions.panel(page.url_path, student_looks)  # the live question, above every page
     # "Share this view": the view's link and QR code. Presenting, it sits in the page's top bar
     # (fixed there), drawn after the page so that no gap of it is left above the first chart.
     presenting = pages.presenting()

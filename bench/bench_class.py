@@ -133,11 +133,14 @@ async def scenario(url: str, runs: Path, args) -> dict:
     timeout = args.page_timeout * 1000
     out: dict = {"errors": []}
     async with async_playwright() as pw:
-        browser = await launch_chromium(pw)
+        browser = await launch_chromium(pw)  # the teacher's and the slider student's pages
+        # The students' browsers (the load), at a lower CPU priority with --students-nice.
+        crowd = await launch_chromium(pw, nice=args.students_nice) if args.students_nice \
+            else browser
         teacher, code = await open_class(browser, url, timeout)
         await teacher.evaluate(WATCH_JS)
         names = [f"Student {i + 1:02d}" for i in range(args.students)]
-        pages = await asyncio.gather(*(join_and_open_train(browser, url, code, n, args.epochs,
+        pages = await asyncio.gather(*(join_and_open_train(crowd, url, code, n, args.epochs,
                                                            timeout) for n in names))
         joined = {n: p for n, p in zip(names, pages, strict=True) if p is not None}
         out["joined"] = len(joined)
@@ -169,7 +172,7 @@ async def scenario(url: str, runs: Path, args) -> dict:
         out["slider_quiet"] = [await move_slider(watcher, timeout, key=k) for k in SLIDER_KEYS]
         k_names = [f"Long {i + 1}" for i in range(args.k_students)]
         k_pages = [p for p in await asyncio.gather(*(join_and_open_train(
-            browser, url, code, n, args.k_epochs, timeout) for n in k_names)) if p is not None]
+            crowd, url, code, n, args.k_epochs, timeout) for n in k_names)) if p is not None]
         stop = asyncio.Event()
         slider = asyncio.create_task(slider_student(watcher, stop, timeout))
         t0 = time.perf_counter()
@@ -179,6 +182,8 @@ async def scenario(url: str, runs: Path, args) -> dict:
         out["slider_busy"] = await slider
         for page in [watcher, *k_pages]:
             out["errors"] += await page.locator(ERRORS).all_inner_texts()
+        if crowd is not browser:
+            await crowd.close()
         await browser.close()
     return out
 
@@ -191,6 +196,9 @@ def main() -> None:
     ap.add_argument("--k-epochs", type=int, default=20)
     ap.add_argument("--budget", type=float, default=900.0, help="seconds per phase, at most")
     ap.add_argument("--page-timeout", type=float, default=90.0, help="seconds per wait")
+    ap.add_argument("--students-nice", type=int, default=0, metavar="N",
+                    help="run the students' browsers under `nice -n N` (their own laptops in a "
+                         "classroom); the teacher's and the slider student's keep full priority")
     ap.add_argument("--quick", action="store_true", help="4 students, then 3 for 3 epochs")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
@@ -209,7 +217,7 @@ def main() -> None:
         log = server.log_tail(10**8)
     lags = sorted(out["lags"])
     result = {
-        "students": args.students, "epochs": args.epochs,
+        "students": args.students, "epochs": args.epochs, "students_nice": args.students_nice,
         "joined": out["joined"], "saved": out["saved"],
         "dashboard_lag_p50_ms": round(C.percentile(lags, 50) * 1000) if lags else None,
         "dashboard_lag_p95_ms": round(C.percentile(lags, 95) * 1000) if lags else None,

@@ -10,8 +10,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer.families.models import ModelConfig, build_model
+from explorer.jobs.spec import JobState
 from explorer.runs import checkpoints
 from explorer.runs.checkpoints import CARD
+from explorer.ui.parts import train_view
 from tests.apptest_helpers import run_until_done, submit, train_button, train_buttons, widgets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,6 +217,18 @@ def test_cancel_while_queued_leaves_nothing(train_page, runs, worker_taken):
     assert "nothing was saved" in at.info[0].value
 
 
+def test_a_run_far_back_in_line_looks_less_often():
+    """Near the front of the line a waiting page looks for its place every QUEUED_EVERY_S; further
+    back, every BACK_EVERY_S (thirty waiting pages each redrawing every 2 s kept a two-core
+    classroom server's browsers busy); once it runs, its bar every second."""
+    def period(status, position=0):
+        return train_view._period(JobState(status=status, position=position))
+
+    assert period("queued", 1) == period("queued", train_view.FRONT_PLACES) == 2.0
+    assert period("queued", train_view.FRONT_PLACES + 1) == period("queued", 25) == 6.0
+    assert period("running") == period("starting") == 1.0
+
+
 @pytest.mark.slow
 def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page, runs,
                                                                       worker_taken):
@@ -224,6 +238,7 @@ def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page
     at = submit(train_page, dataset="digits", epochs=300, batch=8, name="waiting")
     assert at.session_state["train_job"].snapshot().status == "queued"
     assert [p.proto.text for p in at.get("progress")][0].startswith("Queued: 1st in line")
+    assert at.session_state["_polling_periods"]["train_progress"] == train_view.QUEUED_EVERY_S
     assert not at.get("plotly_chart") and not at.get("image")
     worker_taken.stop()
     job = at.session_state["train_job"]
@@ -233,6 +248,7 @@ def test_a_waiting_run_shows_its_place_then_its_charts_once_it_starts(train_page
     at.run()
     shown = [p.proto.text for p in at.get("progress")]
     assert shown and shown[0].startswith("Epoch "), shown
+    assert at.session_state["_polling_periods"]["train_progress"] == train_view.PROGRESS_EVERY_S
     assert at.get("plotly_chart")
     assert any("reconstructions after epoch" in c for i in at.get("image") for c in i.captions)
     assert at.button(key="stop_training").label == "Stop"

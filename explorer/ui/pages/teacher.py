@@ -193,27 +193,37 @@ if saved:
     go.button("Show", on_click=pages.open_page, args=(page_name,),
               kwargs={"model": f"runs/{Path(saved[run_id].saved_path).name}"})
 
-st.subheader("Roster and runs")
+# One student at a time, picked by name: the dashboard above lists everyone. Thirty boxes of
+# buttons made this page ~300 elements long, and each of the dashboard's refreshes redraws the
+# whole page in the teacher's browser (twice the main-thread time of a class of three).
+st.subheader("A student's runs")
 runs = store.runs(klass.id, include_hidden=True)
-for student in store.roster(klass.id):
-    mine = [r for r in runs if r.student_id == student.id]
-    with st.container(border=True, key=f"roster_{student.id}"):
-        head, remove = st.columns([5, 1])
-        head.text(student.name)
-        if remove.button("Remove", key=f"remove_{student.id}",
-                         help="Their identity stops working; their runs stay until deleted."):
-            store.remove_student(student.id, key=key, caller=who)
+roster = {s.id: s for s in store.roster(klass.id)}
+if not roster:
+    st.caption("No one has joined yet.")
+    st.stop()
+count = {i: sum(r.student_id == i for r in runs) for i in roster}
+student = roster[st.selectbox(
+    "Student", list(roster), key="class_manage_student",
+    format_func=lambda i: f"{roster[i].name} · {count[i]} run{'s' if count[i] != 1 else ''}",
+    help="Hide or delete one of their runs, or remove them from the class.")]
+with st.container(border=True, key=f"roster_{student.id}"):
+    head, remove = st.columns([5, 1])
+    head.text(student.name)
+    if remove.button("Remove", key=f"remove_{student.id}",
+                     help="Their identity stops working; their runs stay until deleted."):
+        store.remove_student(student.id, key=key, caller=who)
+        st.rerun()
+    for run in [r for r in runs if r.student_id == student.id]:
+        text, hide, delete = st.columns([4, 1, 1])
+        text.text(f"{run.run_name}: {run.ending()}" + (" (hidden)" if run.hidden else ""))
+        if hide.button("Show" if run.hidden else "Hide", key=f"hide_{run.id}"):
+            store.hide_run(run.id, key=key, caller=who, hidden=not run.hidden)
             st.rerun()
-        for run in mine:
-            text, hide, delete = st.columns([4, 1, 1])
-            text.text(f"{run.run_name}: {run.ending()}" + (" (hidden)" if run.hidden else ""))
-            if hide.button("Show" if run.hidden else "Hide", key=f"hide_{run.id}"):
-                store.hide_run(run.id, key=key, caller=who, hidden=not run.hidden)
+        if delete.button("Delete", key=f"delete_{run.id}", disabled=run.status not in
+                         ("finished", "stopped", "tab_closed", "failed", "cancelled")):
+            try:
+                store.delete_run(run.id, key=key, caller=who)
                 st.rerun()
-            if delete.button("Delete", key=f"delete_{run.id}", disabled=run.status not in
-                             ("finished", "stopped", "tab_closed", "failed", "cancelled")):
-                try:
-                    store.delete_run(run.id, key=key, caller=who)
-                    st.rerun()
-                except ClassError as e:
-                    st.error(str(e))
+            except ClassError as e:
+                st.error(str(e))

@@ -6,11 +6,12 @@ student's identity or the teacher key: those are never in a URL; presenter mode 
 viewer's own). While the switch is on, the teacher's session publishes that view whenever it
 changes (explorer/classroom/follow.py: one row per class, a version number).
 
-A student's page holds one small fragment that reruns every ``EVERY_S`` and reads only the class's
-version number, from the server process's copy (no database read, no page rerun). When the number
-moves, it takes the student's browser to the teacher's address the way the browser's Back button
-does (a history entry, then ``popstate``): Streamlit reruns the page with that URL winning over
-every URL-bound widget's old value, which is what a fresh link does. (``st.switch_page`` may not
+A student's page holds one small fragment that reruns every ``EVERY_S`` (``IDLE_EVERY_S`` while
+there is nothing to follow) and reads only the class's version number, from the server process's
+copy (no database read, no page rerun); the same fragment draws the class's live question. When
+the number moves, it takes the student's browser to the teacher's address the way the browser's
+Back button does (a history entry, then ``popstate``): Streamlit reruns the page with that URL
+winning over every URL-bound widget's old value, which is what a fresh link does. (``st.switch_page`` may not
 write the URL-bound sidebar values, and a rerun on the same page keeps each widget's own value over
 the URL: neither can show a view that differs only in a slider.)
 
@@ -75,23 +76,24 @@ def current_view(page: str | None) -> classroom.View:
     return classroom.View.of(page or name, params)
 
 
-def bar(url_path: str) -> None:
+def bar(url_path: str) -> bool:
     """app.py, once the sidebar is drawn, before the page: in a class, the teacher's switch (in
-    the sidebar) or a student's follow bar (above the page). Outside a class, nothing at all."""
+    the sidebar) or a student's follow bar and the class's live question (above the page).
+    Outside a class, nothing at all. True when it drew a student's look (the question in it)."""
     st.session_state[_PAGE] = _BY_PATH.get(url_path or "", "")
     if not in_class():
-        return  # one person on their own: nothing to follow or lead
+        return False  # one person on their own: nothing to follow or lead
     from explorer.ui.parts import class_parts
 
     store = class_parts._quiet_store()
     if store is None:
-        return
+        return False
     student = class_parts.current_student(store)
     if student is not None:
         st.session_state[_FULL] = True
-        polling.fragment("follow", _check_every(store, student.class_id), _follower, store,
+        polling.fragment("follow", _check_every(store, student.class_id), _student_look, store,
                          student.class_id)
-        return
+        return True
     klass = class_parts.chosen_class(store)
     if klass is not None and class_parts.is_teacher(store):
         with st.sidebar:  # the switch reruns it; while on, it looks for a change every EVERY_S
@@ -165,6 +167,16 @@ def _check_every(store, class_id: int) -> float:
     away = st.session_state.get(_STATE, {}).get("away", False)
     return EVERY_S if _following(classroom.latest_lead(store, class_id)) and not away \
         else IDLE_EVERY_S
+
+
+def _student_look(store, class_id: int) -> None:
+    """A student's one timed look: the teacher's view to follow, then the class's live question.
+    One fragment for both: each rerun costs the student's browser a redraw of the page, and two
+    fragments (every 3 s and every 2.5 s) were twice the redraws for the same news."""
+    from explorer.ui.parts import class_questions
+
+    _follower(store, class_id)
+    class_questions.student_question(store, class_id)
 
 
 def _follower(store, class_id: int) -> None:

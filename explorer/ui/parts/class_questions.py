@@ -2,7 +2,9 @@
 answer the app computes, or their own), students answer on whatever page they are on, and the
 teacher reveals the class's answers beside the true one.
 
-A student's screen polls the class's live question with a small fragment (every POLL_S seconds);
+A student's screen looks for the class's live question in the same fragment as its follow check
+(explorer.ui.parts.class_follow: every 3 s, twice a second while the class follows the teacher;
+on the Join page, its own fragment every POLL_S seconds);
 the students of a class share one read of its id and state per second (a query of two columns);
 the question itself is read once per id, the answers once at the reveal. Questions, options and
 names are a user's text: shown as text.
@@ -39,16 +41,19 @@ _RESULTS = "_question_{}_results"
 _CLASS = "_question_class"  # the class this student's panel polls
 
 
-def panel(page_path: str) -> None:
+def panel(page_path: str, student_looks: bool = False) -> None:
     """On every page: a student in a class sees the live question; a teacher with a class open
-    sees its count of answers and can reveal (the Teacher page has its own, fuller section)."""
+    sees its count of answers and can reveal (the Teacher page has its own, fuller section).
+    `student_looks`: the student's follow check (class_follow.bar) already draws the question in
+    its own fragment, so one timed rerun looks for both."""
     store = class_parts._quiet_store()  # no class database: nothing to ask, nothing to show
     if store is None:
         return
     try:
         if class_parts.token() and (student := class_parts.current_student(store)):
             st.session_state[_CLASS] = student.class_id
-            _student_panel()
+            if not student_looks:
+                _student_panel()
         elif page_path != "teacher" and (klass := class_parts.chosen_class(store)) and \
                 class_parts.is_teacher(store):
             polling.fragment("question_panel", _teacher_period(store, klass.id), _teacher_panel,
@@ -100,9 +105,17 @@ def _live_shared(class_id: int) -> tuple[int, str] | None:
 
 @st.fragment(run_every=POLL_S)
 def _student_panel() -> None:
+    """The live question on the Join page, where a student joins during the run that draws it
+    (elsewhere the follow check's fragment draws it: one look for both)."""
     store = class_parts._quiet_store()
     if store is None or (class_id := _student_class(store)) is None:
         return
+    student_question(store, class_id)
+
+
+def student_question(store, class_id: int) -> None:
+    """The class's live question on a student's screen: the answer form while it is open, the
+    class's answers once revealed; nothing while there is none."""
     try:
         live = _live_shared(class_id)
         if live is None:

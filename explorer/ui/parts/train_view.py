@@ -114,18 +114,22 @@ CHARTS_EVERY_S = 3.0
 PROGRESS_EVERY_S = 1.0
 # A place in line changes only when a run ahead of it ends, and with two workers most of a class
 # waits in line. Each look costs the student's browser ~75 ms of work on this page (Streamlit
-# redraws the page's tree; explorer.ui.parts.polling): a waiting page looks every 2 s and draws
-# no charts until its run starts.
-QUEUED_EVERY_S = 2.0
+# redraws the page's tree; explorer.ui.parts.polling): a waiting page draws no charts until its
+# run starts, looks every 2 s near the front of the line and every 6 s further back (a class of
+# thirty waiting pages looking every 2 s was fifteen redraws a second for places in line).
+QUEUED_EVERY_S, FRONT_PLACES, BACK_EVERY_S = 2.0, 3, 6.0
 
 
 def _period(state: JobState) -> float:
-    return QUEUED_EVERY_S if state.status == "queued" else PROGRESS_EVERY_S
+    if state.status != "queued":
+        return PROGRESS_EVERY_S
+    return QUEUED_EVERY_S if state.position <= FRONT_PLACES else BACK_EVERY_S
 
 
 def _progress() -> None:
-    """The bar and Stop/Cancel, every second while the run trains and every QUEUED_EVERY_S while
-    it waits; a full rerun when it starts (to draw its charts) and when it ends."""
+    """The bar and Stop/Cancel, every second while the run trains and every QUEUED_EVERY_S or
+    BACK_EVERY_S while it waits (near the front of the line or further back); a full rerun when
+    it starts (to draw its charts) and when it ends."""
     job_owner.reclaim_session()  # a tab that reconnected reruns only this: its job is still its
     job: Job = st.session_state["train_job"]
     state = job.snapshot()
