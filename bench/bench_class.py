@@ -3,7 +3,12 @@ watches the class dashboard; then K students train for longer while one more mov
 
 One ``streamlit run app.py`` (loopback only, runs, caches and the class database in a temporary
 folder, a teacher key set) and Debian's Chromium driven by async Playwright, one browser context
-per person. The teacher opens a class on the Teacher page; each student opens the join link,
+per person: the teacher and the slider student in one Chromium, the class in another. Where
+Linux shares the CPU between sessions first (autogroup, on here), each browser gets its share:
+as in a classroom, the teacher's page is not one of 31 tabs on one share of two cores.
+``--one-browser`` puts all in one (how this ran before 2026-12-06); ``--students-nice 19`` gives
+the class's browser the lowest priority, as if it ran on the students' own laptops.
+The teacher opens a class on the Teacher page; each student opens the join link,
 types a name, opens Train, sets the epochs and presses Train together with the others.
 
 Measured: how many joined and how many runs were saved; the dashboard's lag, from the moment the
@@ -134,9 +139,10 @@ async def scenario(url: str, runs: Path, args) -> dict:
     out: dict = {"errors": []}
     async with async_playwright() as pw:
         browser = await launch_chromium(pw)  # the teacher's and the slider student's pages
-        # The students' browsers (the load), at a lower CPU priority with --students-nice.
-        crowd = await launch_chromium(pw, nice=args.students_nice) if args.students_nice \
-            else browser
+        # The class's pages in a browser of their own (--students-nice: at a lower priority),
+        # or with --one-browser in the teacher's (all 31 in one share of the CPU).
+        crowd = browser if args.one_browser else \
+            await launch_chromium(pw, nice=args.students_nice)
         teacher, code = await open_class(browser, url, timeout)
         await teacher.evaluate(WATCH_JS)
         names = [f"Student {i + 1:02d}" for i in range(args.students)]
@@ -197,8 +203,11 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=900.0, help="seconds per phase, at most")
     ap.add_argument("--page-timeout", type=float, default=90.0, help="seconds per wait")
     ap.add_argument("--students-nice", type=int, default=0, metavar="N",
-                    help="run the students' browsers under `nice -n N` (their own laptops in a "
-                         "classroom); the teacher's and the slider student's keep full priority")
+                    help="the class's browser at CPU priority nice N (in a classroom: their own "
+                         "laptops); the teacher's and the slider student's keep full priority")
+    ap.add_argument("--one-browser", action="store_true",
+                    help="the class's pages in the teacher's browser, one share of the CPU "
+                         "(how this benchmark ran before 2026-12-06)")
     ap.add_argument("--quick", action="store_true", help="4 students, then 3 for 3 epochs")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
@@ -217,7 +226,8 @@ def main() -> None:
         log = server.log_tail(10**8)
     lags = sorted(out["lags"])
     result = {
-        "students": args.students, "epochs": args.epochs, "students_nice": args.students_nice,
+        "students": args.students, "epochs": args.epochs, "one_browser": args.one_browser,
+        "students_nice": 0 if args.one_browser else args.students_nice,
         "joined": out["joined"], "saved": out["saved"],
         "dashboard_lag_p50_ms": round(C.percentile(lags, 50) * 1000) if lags else None,
         "dashboard_lag_p95_ms": round(C.percentile(lags, 95) * 1000) if lags else None,

@@ -30,15 +30,24 @@ def chromium_missing() -> str | None:
     return None if Path(CHROMIUM).exists() else MISSING
 
 
+# Playwright starts each browser in a session of its own; where Linux shares the CPU between
+# sessions first (autogroup, /proc/sys/kernel/sched_autogroup_enabled), a process's nice value
+# counts only inside its session, so the session's own nice value is set too.
+NICE_WRAPPER = """#!/bin/sh
+[ "$(cut -d' ' -f6 /proc/$$/stat)" = "$$" ] && echo {nice} > /proc/$$/autogroup 2>/dev/null
+exec nice -n {nice} {chromium} "$@"
+"""
+
+
 def launch_chromium(playwright, nice: int = 0):
     """Launch through a sync or async Playwright (the async one returns an awaitable). `nice`
-    above 0: the browser and its tabs run at that lower CPU priority (``nice -n``), e.g. the
-    students' browsers of a class benchmark, which in a classroom run on their own laptops."""
+    above 0: the browser and its tabs run at that lower CPU priority, e.g. the students'
+    browsers of a class benchmark, which in a classroom run on their own laptops."""
     if why := chromium_missing():
         raise RuntimeError(why)
     if not nice:
         return playwright.chromium.launch(**LAUNCH_ARGS)
     wrapper = Path(tempfile.mkdtemp(prefix="chromium-nice-")) / "chromium"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} {shlex.quote(CHROMIUM)} "$@"\n')
+    wrapper.write_text(NICE_WRAPPER.format(nice=int(nice), chromium=shlex.quote(CHROMIUM)))
     wrapper.chmod(0o755)
     return playwright.chromium.launch(**{**LAUNCH_ARGS, "executable_path": str(wrapper)})

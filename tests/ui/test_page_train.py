@@ -265,6 +265,9 @@ def test_another_page_hears_when_the_run_ends_then_stops_looking(train_page, run
     at.switch_page("explorer/ui/pages/sample.py").run()
     assert any("Training 'heard'" in c.value for c in at.sidebar.caption)
     assert at.session_state["_polling_periods"]["train_notice"] == 3.0
+    deadline = time.monotonic() + 30  # stopped while its worker still started, it is cancelled
+    while job.snapshot().status != "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
     job.stop()
     deadline = time.monotonic() + 30
     while job.snapshot().active and time.monotonic() < deadline:
