@@ -11,6 +11,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.app_server import running_app
 from harness.page import fill_train_form, open_page, wait_idle
@@ -21,6 +22,9 @@ pytestmark = pytest.mark.browser
 KEY = "browser-test-teacher-key"
 TRAIN_TIMEOUT_MS = 240_000
 STUDENTS = ("Ada", "Bo <b>", "Cy")
+# The names written beside the points of the page's plotly charts (the class's R-D plane).
+LABELS_JS = """[...document.querySelectorAll('[data-testid="stPlotlyChart"] .textpoint text')]
+    .map(t => t.textContent)"""
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +83,18 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
                         ("Bo <b>", "stopped because the tab closed")):
         expect(table_row(teacher, name)).to_contain_text(state, timeout=TRAIN_TIMEOUT_MS)
         expect(table_row(teacher, name)).to_contain_text(re.compile(r"\d+\.\d"))  # numbers
-    # The three names on the R-D plane, read at one instant (the charts refresh every 2 s, and
+    # The three names on the R-D plane, read at one instant (the charts refresh every 3 s, and
     # a count then a read could straddle a redraw).
-    teacher.wait_for_function("""(want) => JSON.stringify([...document.querySelectorAll(
-        '[data-testid="stPlotlyChart"] .textpoint text')].map(t => t.textContent).sort())
-        === JSON.stringify(want)""", arg=sorted(STUDENTS), timeout=30_000)
+    try:
+        teacher.wait_for_function("""(want) => JSON.stringify(labels().sort())
+            === JSON.stringify(want)""".replace("labels()", LABELS_JS), arg=sorted(STUDENTS),
+                                  timeout=60_000)
+    except PlaywrightTimeout:  # say what the plane showed instead, and any error on the page
+        shown = teacher.evaluate(f"() => {LABELS_JS}")
+        errors = teacher.locator('[data-testid="stException"], [data-testid="stAlert"]')
+        pytest.fail(f"the R-D plane shows {shown}, not {sorted(STUDENTS)}; the page says "
+                    f"{errors.all_inner_texts()}; the server's log ends "
+                    f"{class_server.log_tail(2000)!r}")
 
     # Cy sees a Delete for their own run only; the backend's refusal of a forged request is
     # tested in tests/classroom/test_classroom.py.
