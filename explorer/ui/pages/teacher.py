@@ -207,23 +207,25 @@ student = roster[st.selectbox(
     "Student", list(roster), key="class_manage_student",
     format_func=lambda i: f"{roster[i].name} · {count[i]} run{'s' if count[i] != 1 else ''}",
     help="Hide or delete one of their runs, or remove them from the class.")]
+# Rows of a name (or a run) and its buttons, side by side: columns wrapped each button under
+# its text on a 1024-px projector.
 with st.container(border=True, key=f"roster_{student.id}"):
-    head, remove = st.columns([5, 1])
-    head.text(student.name)
-    if remove.button("Remove", key=f"remove_{student.id}",
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.text(student.name)
+        if st.button("Remove", key=f"remove_{student.id}",
                      help="Their identity stops working; their runs stay until deleted."):
-        store.remove_student(student.id, key=key, caller=who)
-        st.rerun()
-    for run in [r for r in runs if r.student_id == student.id]:
-        text, hide, delete = st.columns([4, 1, 1])
-        text.text(f"{run.run_name}: {run.ending()}" + (" (hidden)" if run.hidden else ""))
-        if hide.button("Show" if run.hidden else "Hide", key=f"hide_{run.id}"):
-            store.hide_run(run.id, key=key, caller=who, hidden=not run.hidden)
+            store.remove_student(student.id, key=key, caller=who)
             st.rerun()
-        if delete.button("Delete", key=f"delete_{run.id}", disabled=run.status not in
-                         ("finished", "stopped", "tab_closed", "failed", "cancelled")):
-            try:
-                store.delete_run(run.id, key=key, caller=who)
+    for run in [r for r in runs if r.student_id == student.id]:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.text(f"{run.run_name}: {run.ending()}" + (" (hidden)" if run.hidden else ""))
+            if st.button("Show" if run.hidden else "Hide", key=f"hide_{run.id}"):
+                store.hide_run(run.id, key=key, caller=who, hidden=not run.hidden)
                 st.rerun()
-            except ClassError as e:
-                st.error(str(e))
+            if st.button("Delete", key=f"delete_{run.id}", disabled=run.status not in
+                         ("finished", "stopped", "tab_closed", "failed", "cancelled")):
+                try:
+                    store.delete_run(run.id, key=key, caller=who)
+                    st.rerun()
+                except ClassError as e:
+                    st.error(str(e))
