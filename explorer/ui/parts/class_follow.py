@@ -11,9 +11,9 @@ there is nothing to follow) and reads only the class's version number, from the 
 copy (no database read, no page rerun); the same fragment draws the class's live question. When
 the number moves, it takes the student's browser to the teacher's address the way the browser's
 Back button does (a history entry, then ``popstate``): Streamlit reruns the page with that URL
-winning over every URL-bound widget's old value, which is what a fresh link does. (``st.switch_page`` may not
-write the URL-bound sidebar values, and a rerun on the same page keeps each widget's own value over
-the URL: neither can show a view that differs only in a slider.)
+winning over every URL-bound widget's old value, which is what a fresh link does.
+(``st.switch_page`` may not write the URL-bound sidebar values, and a rerun on the same page keeps
+each widget's own value over the URL: neither can show a view that differs only in a slider.)
 
 Any change of the student's own (another page, a widget, Back) while following is stepping away:
 a banner says so, and "Back to the teacher" returns to the teacher's current view.
