@@ -86,8 +86,8 @@ def test_a_class_of_three_in_the_browser(browser, class_server):
     # The three names on the R-D plane, read at one instant (the charts refresh every 3 s, and
     # a count then a read could straddle a redraw).
     try:
-        teacher.wait_for_function("""(want) => JSON.stringify(labels().sort())
-            === JSON.stringify(want)""".replace("labels()", LABELS_JS), arg=sorted(STUDENTS),
+        teacher.wait_for_function(f"(want) => JSON.stringify(({LABELS_JS}).sort()) "
+                                  "=== JSON.stringify(want)", arg=sorted(STUDENTS),
                                   timeout=60_000)
     except PlaywrightTimeout:  # say what the plane showed instead, and any error on the page
         shown = teacher.evaluate(f"() => {LABELS_JS}")
